@@ -1,0 +1,201 @@
+/*
+ * jsonl — write every element as one JSON object per line:
+ *
+ *     {"time":1732428005000,"key":"hello","value":2}
+ *
+ * `time` is the batch time in ms since the epoch; `key` is null for plain
+ * elements; key and value are written by host->value_format in JSON style.
+ *
+ * path "-" is stdout (shared with other sinks, so its buffering is left
+ * alone). A file is opened at create — truncated, or appended to with
+ * append: true — with a JSONL_IOBUF-byte stdio buffer; both are flushed at
+ * the end of every batch, so a batch is on disk (in the page cache) when the
+ * next one starts. No fsync: this sink is at-least-once output.
+ *
+ * A sink is called by one thread at a time, so the instance owns a growable
+ * line buffer reused across records.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sluice/plugin.h>
+
+#define JSONL_IOBUF (256 * 1024) /* stdio buffer of an output file */
+#define JSONL_LINE_MIN 512       /* initial line buffer */
+
+typedef struct jsonl_sink {
+    const char *path; /* params-owned, valid until destroy */
+    const char *name; /* for messages: the path, or "stdout" */
+    FILE *fp;         /* stdout, or a file this instance owns */
+    char *iobuf;      /* the file's stdio buffer (sl_api->malloc); NULL for stdout */
+    char *line;       /* line buffer (sl_api->malloc) */
+    size_t cap;
+} jsonl_sink;
+
+static const sl_param_spec jsonl_params[] = {
+    {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL},
+    {"append", SL_PARAM_BOOL, "false", 0,
+     "append to the file instead of truncating it at startup", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL}};
+
+static void jsonl_destroy(void *instance) {
+    jsonl_sink *s = instance;
+    if (!s)
+        return;
+    if (s->fp && s->fp != stdout)
+        fclose(s->fp);
+    else if (s->fp)
+        fflush(stdout);
+    sl_api->free(s->iobuf);
+    sl_api->free(s->line);
+    sl_api->free(s);
+}
+
+/* Open the output (so that a wrong path fails at startup) and allocate the
+ * buffers. */
+static int jsonl_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
+    (void)h;
+    const char *path = sl_api->param_str(params, "path");
+    int append = sl_api->param_bool(params, "append");
+    if (!path || !*path)
+        return sl_api->error_set(err, SL_ECONFIG,
+                                 "jsonl: path must not be empty (use \"-\" for stdout)");
+    jsonl_sink *s = sl_api->calloc(1, sizeof *s);
+    if (!s)
+        return sl_api->error_set(err, SL_ENOMEM, "jsonl: out of memory");
+    s->path = path;
+    s->cap = JSONL_LINE_MIN;
+    s->line = sl_api->malloc(s->cap);
+    if (!s->line) {
+        jsonl_destroy(s);
+        return sl_api->error_set(err, SL_ENOMEM, "jsonl: out of memory");
+    }
+    if (strcmp(path, "-") == 0) {
+        s->name = "stdout";
+        s->fp = stdout;
+        *instance = s;
+        return 0;
+    }
+    s->name = path;
+    s->fp = fopen(path, append ? "ae" : "we");
+    if (!s->fp) {
+        int e = errno;
+        jsonl_destroy(s);
+        return sl_api->error_set(err, e == ENOENT ? SL_ENOTFOUND : SL_EIO,
+                                 "jsonl: cannot open '%s' for writing (%s)", path, strerror(e));
+    }
+    s->iobuf = sl_api->malloc(JSONL_IOBUF);
+    if (s->iobuf)
+        setvbuf(s->fp, s->iobuf, _IOFBF, JSONL_IOBUF);
+    *instance = s;
+    return 0;
+}
+
+/* The error for a failed write or flush. */
+static int jsonl_io_error(jsonl_sink *s, sl_error *err) {
+    return sl_api->error_set(err, SL_EIO, "jsonl: cannot write to '%s' (%s)", s->name,
+                             strerror(errno ? errno : EIO));
+}
+
+/* Make the line buffer at least `need` bytes. Returns 0 or SL_ENOMEM. */
+static int jsonl_reserve(jsonl_sink *s, size_t need) {
+    if (need <= s->cap)
+        return 0;
+    size_t cap = s->cap;
+    while (cap < need)
+        cap *= 2;
+    char *nb = sl_api->realloc(s->line, cap);
+    if (!nb)
+        return SL_ENOMEM;
+    s->line = nb;
+    s->cap = cap;
+    return 0;
+}
+
+/* Append `v` as JSON at line[*off], growing the buffer to fit. */
+static int jsonl_append_value(jsonl_sink *s, size_t *off, const sl_value *v) {
+    size_t len = sl_api->value_format(v, SL_FORMAT_JSON, s->line + *off, s->cap - *off);
+    if (*off + len >= s->cap) {
+        if (jsonl_reserve(s, *off + len + 1) < 0)
+            return SL_ENOMEM;
+        len = sl_api->value_format(v, SL_FORMAT_JSON, s->line + *off, s->cap - *off);
+    }
+    *off += len;
+    return 0;
+}
+
+/* Append the literal text `t` at line[*off]. */
+static int jsonl_append_text(jsonl_sink *s, size_t *off, const char *t, size_t len) {
+    if (jsonl_reserve(s, *off + len + 1) < 0)
+        return SL_ENOMEM;
+    memcpy(s->line + *off, t, len);
+    *off += len;
+    return 0;
+}
+
+/* Write one line per record into the stdio buffer. */
+static int jsonl_write(void *instance, const sl_chunk *chunk, sl_error *err) {
+    jsonl_sink *s = instance;
+    char head[64];
+    int hlen = snprintf(head, sizeof head, "{\"time\":%" PRId64 ",\"key\":", chunk->batch_time);
+    for (size_t i = 0; i < chunk->count; i++) {
+        const sl_record *r = &chunk->records[i];
+        size_t off = 0;
+        if (jsonl_append_text(s, &off, head, (size_t)hlen) < 0 ||
+            jsonl_append_value(s, &off, &r->key) < 0 ||
+            jsonl_append_text(s, &off, ",\"value\":", 9) < 0 ||
+            jsonl_append_value(s, &off, &r->value) < 0 || jsonl_append_text(s, &off, "}\n", 2) < 0)
+            return sl_api->error_set(err, SL_ENOMEM, "jsonl: out of memory formatting a record");
+        errno = 0;
+        if (fwrite(s->line, 1, off, s->fp) != off)
+            return jsonl_io_error(s, err);
+    }
+    return 0;
+}
+
+/* Flush the batch to the file (or stdout). */
+static int jsonl_end(void *instance, int64_t batch_time, sl_error *err) {
+    (void)batch_time;
+    jsonl_sink *s = instance;
+    errno = 0;
+    if (fflush(s->fp) == EOF || ferror(s->fp))
+        return jsonl_io_error(s, err);
+    return 0;
+}
+
+static const sl_sink_ops jsonl_ops = {
+    .struct_size = sizeof(sl_sink_ops),
+    .begin = NULL,
+    .write = jsonl_write,
+    .end = jsonl_end,
+    .commit = NULL,
+};
+
+static const sl_component jsonl_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_SINK,
+    .name = "jsonl",
+    .doc = "Writes every element as one JSON object per line, "
+           "{\"time\":<batch time, ms>,\"key\":<key or null>,\"value\":<value>}, to a file "
+           "(truncated at startup unless append: true) or to stdout (path \"-\"); flushed at the "
+           "end of every batch.",
+    .params = jsonl_params,
+    .create = jsonl_create,
+    .destroy = jsonl_destroy,
+    .ops = &jsonl_ops,
+};
+
+static const sl_component *const jsonl_components[] = {&jsonl_component, NULL};
+
+static const sl_plugin jsonl_plugin = {
+    SL_PLUGIN_HEADER,
+    .name = "jsonl",
+    .version = "0.1.0",
+    .description = "JSON Lines sink",
+    .license = "MIT",
+    .components = jsonl_components,
+};
+
+SL_PLUGIN_ENTRY(jsonl_plugin)

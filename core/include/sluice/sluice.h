@@ -1,0 +1,245 @@
+/*
+ * sluice/sluice.h — the embedding API: build a DStream graph from C and run it.
+ *
+ * It reads like the PySpark it answers:
+ *
+ *     sl_context *ssc = sl_context_new(5000);                  // 5 s batches
+ *     sl_stream *lines = sl_socket_text_stream(ssc, "localhost", 9999);
+ *     sl_stream *counts =
+ *         sl_reduce_by_key(sl_map(sl_flat_map(lines, "text.split", NULL), "kv.pair", NULL),
+ *                          "agg.sum", NULL);
+ *     sl_pprint(counts, 10);
+ *     sl_context_start(ssc);
+ *     sl_context_await_termination_or_timeout(ssc, 60000);
+ *     sl_context_free(ssc);                                    // stops if running
+ *
+ * Functions are named "<plugin>.<component>" (a bare "<plugin>" means
+ * "<plugin>.<plugin>") and found in the plugin directories, or given as C
+ * function pointers (the *_fn variants). Parameters are a NULL-terminated
+ * list of key/value strings, e.g. (const char *[]){"sep", ",", NULL}; they
+ * are validated against the component's schema exactly as YAML values are.
+ *
+ * Errors are sticky: a builder that fails returns NULL, records the error in
+ * the context, and every builder given a NULL stream returns NULL, so a chain
+ * needs one check at the end — sl_context_start() returns the first error.
+ * sl_context_errmsg() says what went wrong.
+ *
+ * Threads: build and start from one thread. sl_context_stop() may be called
+ * from any thread (or a signal handler via sl_context_request_stop()).
+ */
+#ifndef SLUICE_SLUICE_H
+#define SLUICE_SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/plugin.h>
+#include <sluice/record.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SL_API __attribute__((visibility("default")))
+#else
+#define SL_API
+#endif
+
+#define SLUICE_VERSION "0.1.0"
+
+typedef struct sl_context sl_context;
+typedef struct sl_stream sl_stream;
+
+/* ---- context ----------------------------------------------------------------- */
+
+typedef enum sl_clock_kind {
+    SL_CLOCK_SYSTEM = 0, /* batches every interval of wall-clock time */
+    SL_CLOCK_MANUAL = 1  /* the next batch starts as soon as the previous ends */
+} sl_clock_kind;
+
+/* A new context whose batches are `batch_interval_ms` apart. Free with
+ * sl_context_free. Returns NULL only when memory is exhausted or the
+ * interval is not positive. */
+SL_API sl_context *sl_context_new(int64_t batch_interval_ms);
+/* Stop (gracefully) if running, then release everything. NULL is a no-op. */
+SL_API void sl_context_free(sl_context *ctx);
+
+/* Settings; call before sl_context_start. Each returns 0 or SL_EINVAL. */
+SL_API int sl_context_set_workers(sl_context *ctx, int n); /* 0: one per core */
+SL_API int sl_context_set_clock(sl_context *ctx, sl_clock_kind clock);
+/* First batch time for the manual clock, ms since the epoch (default: now,
+ * aligned down to the interval). */
+SL_API int sl_context_set_start_time(sl_context *ctx, int64_t ms);
+/* Stop after `n` batches (0: no limit). */
+SL_API int sl_context_set_max_batches(sl_context *ctx, int64_t n);
+/* Bytes a receiver may hold before it stops reading (default 64 MiB). */
+SL_API int sl_context_set_receiver_buffer(sl_context *ctx, size_t bytes);
+/* A directory searched for plugins before $SLUICE_PLUGIN_PATH and the
+ * install's plugin directory. May be called several times. */
+SL_API int sl_context_add_plugin_dir(sl_context *ctx, const char *dir);
+/* Live status line on stderr: -1 auto (when stderr is a terminal), 0, 1. */
+SL_API int sl_context_set_status_line(sl_context *ctx, int mode);
+
+/* Logging is process-wide: level is an sl_log_level (default SL_LOG_WARN). */
+SL_API void sl_log_set_level(int level);
+SL_API int sl_log_level_parse(const char *name); /* "info" -> SL_LOG_INFO; -1 if unknown */
+
+/* The last error: a message a user can act on, and its SL_E* code. When the
+ * error concerns one parameter of a component, sl_context_errparam names it
+ * (the YAML loader uses it to point at the right line); else NULL. */
+SL_API const char *sl_context_errmsg(const sl_context *ctx);
+SL_API int sl_context_errcode(const sl_context *ctx);
+SL_API const char *sl_context_errparam(const sl_context *ctx);
+SL_API void sl_context_clear_error(sl_context *ctx);
+
+/* ---- sources -------------------------------------------------------------------- */
+
+/* A stream from a SOURCE component, e.g. sl_source(ctx, "socket", params). */
+SL_API sl_stream *sl_source(sl_context *ctx, const char *component, const char *const *params);
+/* Spark's socketTextStream: one record per line from a TCP server. */
+SL_API sl_stream *sl_socket_text_stream(sl_context *ctx, const char *host, int port);
+/* Spark's queueStream: one batch per line of a JSON Lines file. */
+SL_API sl_stream *sl_queue_stream(sl_context *ctx, const char *path);
+
+/* ---- transformations ------------------------------------------------------------ */
+
+/* A C function over a chunk, as a MAP component's process(). */
+typedef int (*sl_map_func)(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err);
+/* A C reduction: acc = acc (+) v. No zero: the first value starts the sum. */
+typedef int (*sl_reduce_func)(void *ud, sl_value *acc, const sl_value *v, sl_mem *mem,
+                              sl_error *err);
+
+SL_API sl_stream *sl_map(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_flat_map(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_filter(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_map_values(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_flat_map_values(sl_stream *s, const char *fn, const char *const *params);
+/* `fn` sees the whole batch as one chunk (SL_CHUNK_WHOLE_BATCH). */
+SL_API sl_stream *sl_transform(sl_stream *s, const char *fn, const char *const *params);
+
+SL_API sl_stream *sl_map_fn(sl_stream *s, sl_map_func fn, void *ud);
+SL_API sl_stream *sl_flat_map_fn(sl_stream *s, sl_map_func fn, void *ud);
+SL_API sl_stream *sl_filter_fn(sl_stream *s, sl_map_func fn, void *ud);
+SL_API sl_stream *sl_map_values_fn(sl_stream *s, sl_map_func fn, void *ud);
+SL_API sl_stream *sl_flat_map_values_fn(sl_stream *s, sl_map_func fn, void *ud);
+SL_API sl_stream *sl_transform_fn(sl_stream *s, sl_map_func fn, void *ud);
+
+/* Per batch, combine the values of each key: (k, v) -> (k, reduce(vs)). */
+SL_API sl_stream *sl_reduce_by_key(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_reduce_by_key_fn(sl_stream *s, sl_reduce_func fn, void *ud);
+/* Per batch, one element: the reduction of all values (none if empty). */
+SL_API sl_stream *sl_reduce(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_reduce_fn(sl_stream *s, sl_reduce_func fn, void *ud);
+/* Per batch, one element: the number of elements. */
+SL_API sl_stream *sl_count(sl_stream *s);
+/* Per batch, (element, n) for each distinct element; an element is the
+ * value of a keyless record and the tuple (key, value) of a pair. */
+SL_API sl_stream *sl_count_by_value(sl_stream *s);
+/* The elements of both streams (of the same context). */
+SL_API sl_stream *sl_union(sl_stream *a, sl_stream *b);
+/* The same elements spread evenly over `n` partitions. */
+SL_API sl_stream *sl_repartition(sl_stream *s, int n);
+
+/* Name a stream (names appear in logs, graphs and, later, checkpoints).
+ * Unique within the context; returns `s`, or NULL on error. */
+SL_API sl_stream *sl_stream_set_name(sl_stream *s, const char *name);
+SL_API const char *sl_stream_name(const sl_stream *s);
+/* Number of partitions of a shuffle (reduce_by_key, count_by_value);
+ * default: the number of workers. Returns `s`, or NULL on error. */
+SL_API sl_stream *sl_stream_set_partitions(sl_stream *s, int n);
+/* The stream's context. */
+SL_API sl_context *sl_stream_context(const sl_stream *s);
+
+/* ---- outputs -------------------------------------------------------------------- */
+
+/* Print the first `num` elements of every batch, as PySpark's pprint. */
+SL_API int sl_pprint(sl_stream *s, int num);
+/* Send every batch to a SINK component, e.g. sl_output(s, "jsonl", ...). */
+SL_API int sl_output(sl_stream *s, const char *sink, const char *const *params);
+/* Spark's foreachRDD: `fn` gets every batch's records (engine-owned, valid
+ * for the call) on the engine thread. Return 0 or a negative SL_E* code. */
+typedef int (*sl_batch_func)(void *ud, int64_t batch_time, const sl_record *recs, size_t n,
+                             sl_error *err);
+SL_API int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud);
+
+/* ---- running -------------------------------------------------------------------- */
+
+/* Per-batch figures, as Spark's BatchInfo. Times in ms. */
+typedef struct sl_batch_info {
+    int64_t batch_time;
+    int64_t records;          /* input records of the batch, all sources */
+    int64_t bytes;            /* input bytes (record values and keys) */
+    int64_t scheduling_delay; /* batch time -> processing start */
+    int64_t processing_time;  /* processing start -> end, outputs included */
+    int64_t total_delay;      /* batch time -> end */
+} sl_batch_info;
+
+/* Called on the engine thread after every batch (StreamingListener). */
+typedef void (*sl_batch_listener)(void *ud, const sl_batch_info *info);
+SL_API int sl_context_set_batch_listener(sl_context *ctx, sl_batch_listener fn, void *ud);
+
+/* Check the graph, load and create every component, start receivers and the
+ * scheduler thread. Returns 0 or the first error (see sl_context_errmsg). */
+SL_API int sl_context_start(sl_context *ctx);
+/* Wait until the context terminates: stopped, all sources ended, the batch
+ * limit reached, or a failure. Returns 0, or the failure's SL_E* code. */
+SL_API int sl_context_await_termination(sl_context *ctx);
+/* As above, for at most `timeout_ms`; returns 1 if terminated, 0 on timeout
+ * (the context keeps running), or a negative code on failure. */
+SL_API int sl_context_await_termination_or_timeout(sl_context *ctx, int64_t timeout_ms);
+/* Ask to stop: the batch in progress completes. Safe from a signal handler. */
+SL_API void sl_context_request_stop(sl_context *ctx);
+/* Request a stop and wait for it. Returns as await_termination does. */
+SL_API int sl_context_stop(sl_context *ctx);
+
+/* Figures of the last completed batch; SL_ENOTFOUND before the first. */
+SL_API int sl_context_last_batch(const sl_context *ctx, sl_batch_info *out);
+/* Batches completed so far. */
+SL_API int64_t sl_context_batches_done(const sl_context *ctx);
+
+/* ---- configuration files ------------------------------------------------------ */
+
+/* Build a context from a YAML pipeline (docs/config.md) through this same
+ * API. `plugin_dirs` (NULL-terminated, may be NULL) are added before the
+ * graph is built. On failure returns NULL and writes
+ * "file:line:col: what was expected" into err (errcap bytes). */
+SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs,
+                                       char *err, size_t errcap);
+/* The same from a string; `name` stands for the file name in errors. */
+SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,
+                                         const char *const *plugin_dirs, char *err,
+                                         size_t errcap);
+
+/* ---- introspection -------------------------------------------------------------- */
+
+typedef enum sl_graph_format { SL_GRAPH_TEXT = 0, SL_GRAPH_DOT = 1 } sl_graph_format;
+
+/* The DStream graph as text or Graphviz DOT, in a malloc'd string that the
+ * caller frees. Returns NULL on error. Validates the graph first. */
+SL_API char *sl_context_graph(sl_context *ctx, sl_graph_format format);
+
+/* Every plugin found in the plugin directories with its components and
+ * their parameter schemas, as text or JSON (malloc'd; caller frees). Plugins
+ * that fail to load are listed with the reason. */
+SL_API char *sl_context_describe_plugins(sl_context *ctx, int json);
+
+/* Look up a component (loading its plugin) and return its descriptor, or
+ * NULL with the context's error set. The descriptor lives as long as ctx. */
+SL_API const sl_component *sl_context_component(sl_context *ctx, const char *ref, int kind);
+
+/* Parse a duration as the config and CLI accept it: "250ms", "5s", "2m",
+ * "1h", or a bare number of seconds ("0.5"). Returns 0 or SL_EINVAL. */
+SL_API int sl_parse_duration(const char *text, int64_t *ms);
+/* Parse a size: "512", "64KiB", "1MiB", "2GiB", "10KB"/"10MB"/"10GB"
+ * (powers of 1000), "1k"/"1m"/"1g" (powers of 1024). Returns 0 or SL_EINVAL. */
+SL_API int sl_parse_size(const char *text, uint64_t *bytes);
+
+/* The text of an SL_E* code ("invalid argument"). */
+SL_API const char *sl_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLUICE_SLUICE_H */

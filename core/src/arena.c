@@ -1,0 +1,145 @@
+/*
+ * arena.c — bump allocation for batch-lifetime memory, and record vectors.
+ *
+ * Everything a batch allocates (emitted bytes, copied keys, receiver blocks)
+ * comes from arenas that are reset when the batch completes, so the hot path
+ * never calls free() per record.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ALIGN 16u
+
+void sl__arena_init(sl_arena *a, size_t block_size) {
+    a->head = NULL;
+    a->block_size = block_size ? block_size : 64 * 1024;
+    a->total = 0;
+}
+
+/* Allocate a new block of at least `n` usable bytes and make it the head. */
+static sl__arena_block *arena_grow(sl_arena *a, size_t n) {
+    size_t cap = a->block_size;
+    if (cap < n)
+        cap = n;
+    sl__arena_block *b = malloc(sizeof *b + cap);
+    if (!b)
+        return NULL;
+    b->cap = cap;
+    b->used = 0;
+    b->next = a->head;
+    a->head = b;
+    a->total += cap;
+    return b;
+}
+
+void *sl__arena_alloc(sl_arena *a, size_t n) {
+    sl__arena_block *b = a->head;
+    size_t need = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    if (need < n)
+        return NULL; /* overflow */
+    if (!b || b->cap - b->used < need) {
+        /* a large request gets its own block; keep filling the current one */
+        b = arena_grow(a, need);
+        if (!b)
+            return NULL;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+void sl__arena_reset(sl_arena *a) {
+    sl__arena_block *keep = a->head;
+    if (!keep)
+        return;
+    sl__arena_block *b = keep->next;
+    while (b) {
+        sl__arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+    a->total = keep->cap;
+}
+
+void sl__arena_free(sl_arena *a) {
+    sl__arena_block *b = a->head;
+    while (b) {
+        sl__arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+static void *arena_mem_alloc(sl_mem *m, size_t size) {
+    return sl__arena_alloc((sl_arena *)m->host_data, size);
+}
+
+void sl__arena_mem(sl_arena *a, sl_mem *m) {
+    m->alloc = arena_mem_alloc;
+    m->host_data = a;
+}
+
+/* ---- record vectors ------------------------------------------------------------ */
+
+static int recvec_reserve(sl_recvec *rv, size_t need) {
+    if (need <= rv->cap)
+        return 0;
+    size_t cap = rv->cap ? rv->cap * 2 : 256;
+    while (cap < need)
+        cap *= 2;
+    sl_record *v = realloc(rv->v, cap * sizeof *v);
+    if (!v)
+        return SL_ENOMEM;
+    rv->v = v;
+    rv->cap = cap;
+    return 0;
+}
+
+int sl__recvec_push(sl_recvec *rv, const sl_record *r) {
+    if (rv->n == rv->cap && recvec_reserve(rv, rv->n + 1))
+        return SL_ENOMEM;
+    rv->v[rv->n++] = *r;
+    return 0;
+}
+
+int sl__recvec_append(sl_recvec *rv, const sl_record *r, size_t n) {
+    if (recvec_reserve(rv, rv->n + n))
+        return SL_ENOMEM;
+    if (n)
+        memcpy(rv->v + rv->n, r, n * sizeof *r);
+    rv->n += n;
+    return 0;
+}
+
+void sl__recvec_free(sl_recvec *rv) {
+    free(rv->v);
+    rv->v = NULL;
+    rv->n = rv->cap = 0;
+}
+
+int sl__dataset_init(sl_dataset *d, size_t nparts) {
+    d->parts = nparts ? calloc(nparts, sizeof *d->parts) : NULL;
+    d->nparts = d->parts ? nparts : 0;
+    return (nparts && !d->parts) ? SL_ENOMEM : 0;
+}
+
+void sl__dataset_free(sl_dataset *d) {
+    for (size_t i = 0; i < d->nparts; i++)
+        sl__recvec_free(&d->parts[i]);
+    free(d->parts);
+    d->parts = NULL;
+    d->nparts = 0;
+}
+
+size_t sl__dataset_count(const sl_dataset *d) {
+    size_t n = 0;
+    for (size_t i = 0; i < d->nparts; i++)
+        n += d->parts[i].n;
+    return n;
+}

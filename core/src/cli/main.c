@@ -1,0 +1,632 @@
+/*
+ * cli/main.c — the `sluice` command (docs/cli.md).
+ *
+ * A thin client of sluice.h: each command parses its options, loads the
+ * pipeline with the YAML loader and drives the context. Only main() decides
+ * the exit code: 0 success, 1 runtime failure, 2 usage or configuration
+ * error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sluice/sluice.h>
+
+#include "cli.h"
+#include "config_ext.h"
+
+/* ---- help texts (keep in sync with docs/cli.md) --------------------------- */
+
+static const char main_help[] =
+    "sluice " SLUICE_VERSION " - a micro-batch stream processor (Spark Streaming's DStream\n"
+    "model as a small native engine)\n"
+    "\n"
+    "usage: sluice COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE         run a YAML pipeline until it terminates (Ctrl-C stops it gracefully)\n"
+    "  validate FILE    load a pipeline and check it without running it\n"
+    "  graph FILE       print a pipeline's DStream graph as text or Graphviz DOT\n"
+    "  plugins          list the plugins found, their components and parameters\n"
+    "  demo             run the network word count on a built-in text feed\n"
+    "  version          print the version of sluice and of its plugin ABI\n"
+    "  help [COMMAND]   print this help, or the help of COMMAND\n"
+    "\n"
+    "'sluice COMMAND --help' explains a command's options. To see sluice at work:\n"
+    "  sluice demo\n"
+    "\n"
+    "exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n"
+    "Pipelines are described in docs/config.md, commands in docs/cli.md.\n";
+
+static const char run_help[] =
+    "usage: sluice run FILE [OPTIONS]\n"
+    "\n"
+    "Run the pipeline described in FILE (a YAML file, see docs/config.md) until it\n"
+    "terminates: every source has ended, --batches or --timeout is reached, it fails, or\n"
+    "SIGINT (Ctrl-C) or SIGTERM stops it. On a signal the batch in progress completes;\n"
+    "a second signal of the same kind ends the process at once.\n"
+    "\n"
+    "options:\n"
+    "  --batches N            stop after N batches (default 0: no limit)\n"
+    "  --timeout DURATION     stop after this long, as PySpark's awaitTerminationOrTimeout:\n"
+    "                         seconds (60) or a duration (500ms, 5s, 1m)\n"
+    "  --clock system|manual  override the file's clock (manual: a batch starts as soon as\n"
+    "                         the previous one ends; with --batches, a fast replay)\n"
+    "  --workers N            override the file's workers (0: one per core)\n"
+    "  --plugin-path DIR      search DIR for plugins, before the file's plugin_path;\n"
+    "                         repeat it for several directories\n"
+    "  --log-level LEVEL      error, warn (the default), info or debug\n"
+    "  --status, --no-status  show or hide the live status line on stderr (default: shown\n"
+    "                         when stderr is a terminal)\n"
+    "  -h, --help             print this help\n"
+    "\n"
+    "Values in FILE may use ${VAR} and ${VAR:-default} (environment variables).\n"
+    "\n"
+    "exit status: 0 when the pipeline stopped cleanly (also after a signal or the timeout),\n"
+    "1 when it failed while running, 2 for a usage or configuration error.\n"
+    "\n"
+    "example (type words into nc; counts are printed every 5 seconds):\n"
+    "  nc -lk 9999                                                # in another terminal\n"
+    "  sluice run examples/network_wordcount.yaml --timeout 60\n"
+    "  PORT=7777 BATCH_INTERVAL=1s sluice run examples/network_wordcount.yaml\n";
+
+static const char validate_help[] =
+    "usage: sluice validate FILE [--plugin-path DIR]...\n"
+    "\n"
+    "Load the pipeline in FILE, find every component (loading its plugin), check every\n"
+    "parameter and the graph, without starting anything. Prints\n"
+    "  FILE: ok (N streams, M outputs)\n"
+    "and exits 0, or prints the first error as FILE:LINE:COL: message and exits 2.\n"
+    "\n"
+    "options:\n"
+    "  --plugin-path DIR  search DIR for plugins, before the file's plugin_path;\n"
+    "                     repeat it for several directories\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "example:\n"
+    "  sluice validate examples/network_wordcount.yaml\n";
+
+static const char graph_help[] =
+    "usage: sluice graph FILE [--dot] [--plugin-path DIR]...\n"
+    "\n"
+    "Load the pipeline in FILE, check it, and print its DStream graph: every stream with\n"
+    "its operation and inputs, and every output. Nothing is started.\n"
+    "\n"
+    "options:\n"
+    "  --dot              print Graphviz DOT instead of text\n"
+    "  --plugin-path DIR  search DIR for plugins, before the file's plugin_path;\n"
+    "                     repeat it for several directories\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "example:\n"
+    "  sluice graph examples/network_wordcount.yaml --dot | dot -Tsvg > wordcount.svg\n";
+
+static const char plugins_help[] =
+    "usage: sluice plugins [--json] [--plugin-path DIR]...\n"
+    "\n"
+    "List every plugin found in the plugin directories (the --plugin-path directories,\n"
+    "then $SLUICE_PLUGIN_PATH, then the plugin directory installed with sluice) with its\n"
+    "components and their parameters: type, default, whether required, and what it does.\n"
+    "A plugin that fails to load is listed with the reason.\n"
+    "\n"
+    "options:\n"
+    "  --json             print JSON instead of text\n"
+    "  --plugin-path DIR  search DIR for plugins too; repeat it for several directories\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "example:\n"
+    "  sluice plugins --plugin-path ./myplugins\n";
+
+static const char version_help[] = "usage: sluice version\n"
+                                   "\n"
+                                   "Print the version of sluice and of the plugin ABI it loads:\n"
+                                   "  sluice " SLUICE_VERSION " (plugin ABI 1.0)\n";
+
+static const char help_help[] = "usage: sluice help [COMMAND]\n"
+                                "\n"
+                                "Print the list of commands, or the help of COMMAND (the same "
+                                "as 'sluice COMMAND --help').\n"
+                                "\n"
+                                "example:\n"
+                                "  sluice help run\n";
+
+/* ---- shared helpers ----------------------------------------------------------- */
+
+int sl__cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "sluice%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee 'sluice %s%s'\n", cmd ? cmd : "", cmd ? " --help" : "--help");
+    return CLI_EXIT_USAGE;
+}
+
+int sl__cli_option(const char *cmd, int argc, char **argv, int *i, const char *name,
+                   const char **value) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        sl__cli_usage_error(cmd, "option '%s' needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+int sl__cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
+    char *end;
+    if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int sl__cli_start_exit_code(int rc) {
+    switch (rc) {
+    case SL_ECONFIG:
+    case SL_EINVAL:
+    case SL_ENOTFOUND:
+    case SL_EABI:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_RUNTIME;
+    }
+}
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+/* The context a signal stops; set only while it runs. */
+static sl_context *volatile signal_ctx;
+
+/* SIGINT/SIGTERM: ask for a graceful stop. Async-signal-safe: write(2) and
+ * sl_context_request_stop() only. SA_RESETHAND makes a second signal fatal. */
+static void on_stop_signal(int sig) {
+    static const char msg[] = "\nsluice: stopping after the current batch "
+                              "(signal again to quit at once)\n";
+    int saved = errno;
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    sl_context *ctx = signal_ctx;
+    if (ctx)
+        sl_context_request_stop(ctx);
+    errno = saved;
+}
+
+void sl__cli_signals_install(sl_context *ctx) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    signal_ctx = ctx;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void sl__cli_signals_restore(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal_ctx = NULL;
+}
+
+/* ---- argument parsing --------------------------------------------------------- */
+
+/* Options common to the commands that load a file. */
+typedef struct common_args {
+    const char *file;
+    const char **dirs; /* --plugin-path values, NULL-terminated (malloc'd) */
+    size_t ndirs;
+} common_args;
+
+/* Is there a -h/--help among the arguments (before a "--")? */
+static int wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Handle an argument every file command shares: --plugin-path DIR or the
+ * FILE itself. Returns 1 if used, 0 if not, -1 after a usage error. */
+static int common_arg(const char *cmd, int argc, char **argv, int *i, int *dashdash,
+                      common_args *ca, int needs_file) {
+    const char *a = argv[*i], *v;
+    if (!*dashdash) {
+        if (strcmp(a, "--") == 0) {
+            *dashdash = 1;
+            return 1;
+        }
+        int r = sl__cli_option(cmd, argc, argv, i, "--plugin-path", &v);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            if (!*v) {
+                sl__cli_usage_error(cmd, "--plugin-path needs a directory");
+                return -1;
+            }
+            ca->dirs[ca->ndirs++] = v;
+            ca->dirs[ca->ndirs] = NULL;
+            return 1;
+        }
+        if (a[0] == '-' && a[1]) {
+            sl__cli_usage_error(cmd, "unknown option '%s'", a);
+            return -1;
+        }
+    }
+    if (needs_file && !ca->file) {
+        ca->file = a;
+        return 1;
+    }
+    sl__cli_usage_error(cmd, "unexpected argument '%s'", a);
+    return -1;
+}
+
+/* Allocate room for every --plugin-path an argv could hold. */
+static int common_init(common_args *ca, int argc) {
+    memset(ca, 0, sizeof *ca);
+    ca->dirs = calloc((size_t)argc + 1, sizeof *ca->dirs);
+    if (!ca->dirs) {
+        fprintf(stderr, "sluice: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Load ca->file, printing the error (FILE:LINE:COL: message) on failure. */
+static sl_context *load_file(const common_args *ca, sl__config_info *info) {
+    char err[1024];
+    sl_context *ctx = sl__config_load_file_info(ca->file, ca->dirs, err, sizeof err, info);
+    if (!ctx)
+        fprintf(stderr, "%s\n", err);
+    return ctx;
+}
+
+/* ---- run ---------------------------------------------------------------------------- */
+
+typedef struct run_args {
+    common_args c;
+    int64_t batches;    /* -1: as configured */
+    int64_t timeout_ms; /* -1: none */
+    int clock;          /* -1: as configured */
+    int64_t workers;    /* -1: as configured */
+    int log_level;      /* -1: default */
+    int status;         /* -2: as configured (auto) */
+} run_args;
+
+/* Parse one option of `run` other than the common ones: 1 if it was one,
+ * 0 if not, -1 after a usage error. */
+static int run_option(int argc, char **argv, int *i, run_args *ra) {
+    const char *v;
+    int r;
+    if ((r = sl__cli_option("run", argc, argv, i, "--batches", &v)) > 0 &&
+        sl__cli_parse_int(v, 0, INT64_MAX, &ra->batches) < 0) {
+        sl__cli_usage_error("run", "--batches: expected a number of batches, got '%s'", v);
+        return -1;
+    } else if (r != 0) {
+        return r;
+    }
+    if ((r = sl__cli_option("run", argc, argv, i, "--timeout", &v)) > 0 &&
+        (sl__parse_duration_ms(v, &ra->timeout_ms) < 0 || ra->timeout_ms <= 0)) {
+        sl__cli_usage_error("run",
+                            "--timeout: expected seconds or a duration like 500ms, 5s or "
+                            "1m, got '%s'",
+                            v);
+        return -1;
+    } else if (r != 0) {
+        return r;
+    }
+    if ((r = sl__cli_option("run", argc, argv, i, "--clock", &v)) > 0) {
+        if (strcmp(v, "system") == 0)
+            ra->clock = SL_CLOCK_SYSTEM;
+        else if (strcmp(v, "manual") == 0)
+            ra->clock = SL_CLOCK_MANUAL;
+        else {
+            sl__cli_usage_error("run", "--clock: expected system or manual, got '%s'", v);
+            return -1;
+        }
+        return 1;
+    } else if (r != 0) {
+        return r;
+    }
+    if ((r = sl__cli_option("run", argc, argv, i, "--workers", &v)) > 0 &&
+        sl__cli_parse_int(v, 0, 65536, &ra->workers) < 0) {
+        sl__cli_usage_error("run",
+                            "--workers: expected a number of threads (0: one per core), "
+                            "got '%s'",
+                            v);
+        return -1;
+    } else if (r != 0) {
+        return r;
+    }
+    if ((r = sl__cli_option("run", argc, argv, i, "--log-level", &v)) > 0 &&
+        (ra->log_level = sl_log_level_parse(v)) < 0) {
+        sl__cli_usage_error("run", "--log-level: expected error, warn, info or debug, got '%s'", v);
+        return -1;
+    } else if (r != 0) {
+        return r;
+    }
+    if (strcmp(argv[*i], "--status") == 0 || strcmp(argv[*i], "--no-status") == 0) {
+        ra->status = argv[*i][2] == 's';
+        return 1;
+    }
+    return 0;
+}
+
+/* Apply the command-line overrides to a loaded context. */
+static int run_apply(sl_context *ctx, const run_args *ra) {
+    const char *what = NULL;
+    if (ra->batches >= 0 && sl_context_set_max_batches(ctx, ra->batches) < 0)
+        what = "--batches";
+    else if (ra->clock >= 0 && sl_context_set_clock(ctx, (sl_clock_kind)ra->clock) < 0)
+        what = "--clock";
+    else if (ra->workers >= 0 && sl_context_set_workers(ctx, (int)ra->workers) < 0)
+        what = "--workers";
+    else if (ra->status != -2 && sl_context_set_status_line(ctx, ra->status) < 0)
+        what = "--status";
+    if (!what)
+        return 0;
+    sl__cli_usage_error("run", "%s: %s", what, sl_context_errmsg(ctx));
+    return -1;
+}
+
+/* Start the context and wait for it to terminate. Returns the exit code. */
+static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
+    sl__cli_signals_install(ctx);
+    int rc = sl_context_start(ctx);
+    if (rc < 0) {
+        sl__cli_signals_restore();
+        fprintf(stderr, "%s: %s\n", file, sl_context_errmsg(ctx));
+        return sl__cli_start_exit_code(rc);
+    }
+    if (timeout_ms > 0) {
+        rc = sl_context_await_termination_or_timeout(ctx, timeout_ms);
+        if (rc == 0) /* timed out: stop gracefully, as after a signal */
+            rc = sl_context_stop(ctx);
+    } else {
+        rc = sl_context_await_termination(ctx);
+    }
+    sl__cli_signals_restore();
+    if (rc < 0) {
+        fprintf(stderr, "sluice: %s: %s\n", file, sl_context_errmsg(ctx));
+        return CLI_EXIT_RUNTIME;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int cmd_run(int argc, char **argv) {
+    run_args ra = {
+        .batches = -1, .timeout_ms = -1, .clock = -1, .workers = -1, .log_level = -1, .status = -2};
+    if (common_init(&ra.c, argc) < 0)
+        return CLI_EXIT_RUNTIME;
+    int code = CLI_EXIT_USAGE, dashdash = 0;
+    for (int i = 1; i < argc; i++) {
+        int r = dashdash ? 0 : run_option(argc, argv, &i, &ra);
+        if (r == 0)
+            r = common_arg("run", argc, argv, &i, &dashdash, &ra.c, 1);
+        if (r < 0)
+            goto out;
+    }
+    if (!ra.c.file) {
+        sl__cli_usage_error("run", "missing the pipeline FILE");
+        goto out;
+    }
+    if (ra.log_level >= 0)
+        sl_log_set_level(ra.log_level);
+    sl_context *ctx = load_file(&ra.c, NULL);
+    if (!ctx)
+        goto out;
+    if (run_apply(ctx, &ra) == 0)
+        code = run_context(ctx, ra.c.file, ra.timeout_ms);
+    sl_context_free(ctx);
+out:
+    free(ra.c.dirs);
+    return code;
+}
+
+/* ---- validate, graph, plugins, version ------------------------------------------ */
+
+static int cmd_validate(int argc, char **argv) {
+    common_args ca;
+    if (common_init(&ca, argc) < 0)
+        return CLI_EXIT_RUNTIME;
+    int code = CLI_EXIT_USAGE, dashdash = 0;
+    for (int i = 1; i < argc; i++)
+        if (common_arg("validate", argc, argv, &i, &dashdash, &ca, 1) < 0)
+            goto out;
+    if (!ca.file) {
+        sl__cli_usage_error("validate", "missing the pipeline FILE");
+        goto out;
+    }
+    sl__config_info info;
+    sl_context *ctx = load_file(&ca, &info);
+    if (!ctx)
+        goto out;
+    char *graph = sl_context_graph(ctx, SL_GRAPH_TEXT); /* checks the graph */
+    if (!graph) {
+        fprintf(stderr, "%s: %s\n", ca.file, sl_context_errmsg(ctx));
+    } else {
+        printf("%s: ok (%d stream%s, %d output%s)\n", ca.file, info.streams,
+               info.streams == 1 ? "" : "s", info.outputs, info.outputs == 1 ? "" : "s");
+        code = CLI_EXIT_OK;
+    }
+    free(graph);
+    sl_context_free(ctx);
+out:
+    free(ca.dirs);
+    return code;
+}
+
+/* Print a malloc'd text, ending it with a newline, and free it. */
+static void print_text(char *text) {
+    size_t n = strlen(text);
+    fputs(text, stdout);
+    if (n == 0 || text[n - 1] != '\n')
+        putchar('\n');
+    free(text);
+}
+
+static int cmd_graph(int argc, char **argv) {
+    common_args ca;
+    if (common_init(&ca, argc) < 0)
+        return CLI_EXIT_RUNTIME;
+    int code = CLI_EXIT_USAGE, dashdash = 0, dot = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!dashdash && strcmp(argv[i], "--dot") == 0)
+            dot = 1;
+        else if (common_arg("graph", argc, argv, &i, &dashdash, &ca, 1) < 0)
+            goto out;
+    }
+    if (!ca.file) {
+        sl__cli_usage_error("graph", "missing the pipeline FILE");
+        goto out;
+    }
+    sl_context *ctx = load_file(&ca, NULL);
+    if (!ctx)
+        goto out;
+    char *graph = sl_context_graph(ctx, dot ? SL_GRAPH_DOT : SL_GRAPH_TEXT);
+    if (!graph) {
+        fprintf(stderr, "%s: %s\n", ca.file, sl_context_errmsg(ctx));
+    } else {
+        print_text(graph);
+        code = CLI_EXIT_OK;
+    }
+    sl_context_free(ctx);
+out:
+    free(ca.dirs);
+    return code;
+}
+
+static int cmd_plugins(int argc, char **argv) {
+    common_args ca;
+    if (common_init(&ca, argc) < 0)
+        return CLI_EXIT_RUNTIME;
+    int code = CLI_EXIT_USAGE, dashdash = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!dashdash && strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (common_arg("plugins", argc, argv, &i, &dashdash, &ca, 0) < 0)
+            goto out;
+    }
+    sl_context *ctx = sl_context_new(1000);
+    if (!ctx) {
+        fprintf(stderr, "sluice: out of memory\n");
+        code = CLI_EXIT_RUNTIME;
+        goto out;
+    }
+    for (size_t i = 0; i < ca.ndirs; i++) {
+        if (sl_context_add_plugin_dir(ctx, ca.dirs[i]) < 0) {
+            sl__cli_usage_error("plugins", "--plugin-path '%s': %s", ca.dirs[i],
+                                sl_context_errmsg(ctx));
+            goto done;
+        }
+    }
+    char *text = sl_context_describe_plugins(ctx, json);
+    if (!text) {
+        fprintf(stderr, "sluice: %s\n", sl_context_errmsg(ctx));
+        code = CLI_EXIT_RUNTIME;
+    } else {
+        print_text(text);
+        code = CLI_EXIT_OK;
+    }
+done:
+    sl_context_free(ctx);
+out:
+    free(ca.dirs);
+    return code;
+}
+
+static int cmd_version(int argc, char **argv) {
+    if (argc > 1)
+        return sl__cli_usage_error("version", "unexpected argument '%s'", argv[1]);
+    printf("sluice %s (plugin ABI %d.%d)\n", SLUICE_VERSION, SL_ABI_MAJOR, SL_ABI_MINOR);
+    return CLI_EXIT_OK;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------- */
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv); /* argv[0] is the command's name */
+    const char *help;
+} command;
+
+static int cmd_help(int argc, char **argv);
+
+static const command commands[] = {
+    {"run", cmd_run, run_help},
+    {"validate", cmd_validate, validate_help},
+    {"graph", cmd_graph, graph_help},
+    {"plugins", cmd_plugins, plugins_help},
+    {"demo", sl__cli_demo, sl__cli_demo_help},
+    {"version", cmd_version, version_help},
+    {"help", cmd_help, help_help},
+};
+
+static const command *find_command(const char *name) {
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int cmd_help(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(main_help, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 2)
+        return sl__cli_usage_error("help", "unexpected argument '%s'", argv[2]);
+    const command *c = find_command(argv[1]);
+    if (!c)
+        return sl__cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+    fputs(c->help, stdout);
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        fputs(main_help, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0)
+        return cmd_version(1, argv + 1);
+    const command *c = find_command(name);
+    if (!c)
+        return sl__cli_usage_error(NULL, "unknown command '%s'", name);
+    if (c->fn != cmd_help && wants_help(argc - 1, argv + 1)) {
+        fputs(c->help, stdout);
+        return CLI_EXIT_OK;
+    }
+    return c->fn(argc - 1, argv + 1);
+}

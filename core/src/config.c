@@ -1,0 +1,1356 @@
+/*
+ * config.c — the YAML pipeline loader (docs/config.md).
+ *
+ * A client of sluice.h like any C program: it parses the file with libyaml
+ * into a document (which keeps the position of every node), expands ${VAR}
+ * in scalar values and builds the graph only through the public builders,
+ * so that a YAML pipeline and a C program make the same graph through the
+ * same code. Every error is "FILE:LINE:COL: what was expected" (1-based).
+ *
+ * Memory: every string the loader makes lives in a pool that is freed when
+ * the load ends; the builders copy what they keep.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include <sluice/sluice.h>
+
+#include "cli/config_ext.h"
+
+/* ---- loader state ------------------------------------------------------------ */
+
+/* A string or array the loader allocated; all are freed together. */
+typedef union pool_item {
+    union pool_item *next;
+    max_align_t align;
+} pool_item;
+
+enum { DEF_NEW = 0, DEF_BUILDING = 1, DEF_BUILT = 2 };
+
+/* One entry under `streams:`. */
+typedef struct stream_def {
+    const char *name;  /* the key, as written */
+    yaml_node_t *key;  /* the name's node */
+    yaml_node_t *body; /* the definition (a mapping) */
+    int state;         /* DEF_* */
+    sl_stream *stream; /* once built */
+} stream_def;
+
+typedef struct loader {
+    const char *name;    /* file name in errors */
+    const char *basedir; /* relative plugin_path entries resolve here ("" = cwd) */
+    yaml_document_t doc;
+    char *err;
+    size_t errcap;
+    int failed;
+    sl_context *ctx;
+    pool_item *pool;
+    stream_def *defs;
+    size_t ndefs;
+    stream_def **stack; /* streams being built, for cycle reports */
+    size_t depth;
+    int noutputs;
+} loader;
+
+/* The parameters of one component, as the builders take them. */
+typedef struct param_list {
+    const char **kv;     /* key, value, ..., NULL */
+    yaml_node_t **nodes; /* the value node of each parameter */
+    size_t n;
+} param_list;
+
+/* ---- memory and errors ------------------------------------------------------- */
+
+/* Allocate `n` bytes owned by the loader; NULL (and an error) on OOM. */
+static void *pool_alloc(loader *L, size_t n) {
+    pool_item *it = malloc(sizeof *it + n);
+    if (!it)
+        return NULL;
+    it->next = L->pool;
+    L->pool = it;
+    return it + 1;
+}
+
+static void pool_free(loader *L) {
+    while (L->pool) {
+        pool_item *next = L->pool->next;
+        free(L->pool);
+        L->pool = next;
+    }
+}
+
+/* Record the first error as "NAME:LINE:COL: message" (line and col 1-based). */
+static void fail_at(loader *L, size_t line, size_t col, const char *fmt, ...) SL_PRINTF(4, 5);
+static void fail_at(loader *L, size_t line, size_t col, const char *fmt, ...) {
+    if (L->failed)
+        return;
+    L->failed = 1;
+    if (!L->err || L->errcap == 0)
+        return;
+    int n = snprintf(L->err, L->errcap, "%s:%zu:%zu: ", L->name, line, col);
+    if (n < 0 || (size_t)n >= L->errcap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->err + n, L->errcap - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+/* Record the first error at the start of `node`. */
+#define fail(L, node, ...)                                                                         \
+    fail_at((L), (node)->start_mark.line + 1, (node)->start_mark.column + 1, __VA_ARGS__)
+
+/* Record an error without a position (a problem outside the file). */
+static void fail_plain(loader *L, const char *fmt, ...) SL_PRINTF(2, 3);
+static void fail_plain(loader *L, const char *fmt, ...) {
+    if (L->failed)
+        return;
+    L->failed = 1;
+    if (!L->err || L->errcap == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->err, L->errcap, fmt, ap);
+    va_end(ap);
+}
+
+static void fail_oom(loader *L) {
+    fail_plain(L, "%s: out of memory", L->name);
+}
+
+/* The context's last error message, or the text of its code. */
+static const char *ctx_message(const loader *L) {
+    const char *msg = sl_context_errmsg(L->ctx);
+    if (msg && *msg)
+        return msg;
+    return sl_strerror(sl_context_errcode(L->ctx));
+}
+
+/* ---- small parsers --------------------------------------------------------- */
+
+/* Parse a whole string as a decimal number "123" or "1.5" (no sign, no
+ * exponent); *end points after the number. Returns 0 or -1. */
+static int parse_decimal(const char *s, double *out, const char **end) {
+    const char *p = s;
+    int digits = 0, dots = 0;
+    while ((*p >= '0' && *p <= '9') || *p == '.') {
+        if (*p == '.')
+            dots++;
+        else
+            digits++;
+        p++;
+    }
+    if (digits == 0 || dots > 1 || p[-1] == '.' || *s == '.')
+        return -1;
+    char buf[64];
+    size_t n = (size_t)(p - s);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    *out = strtod(buf, NULL);
+    *end = p;
+    return 0;
+}
+
+/* Parse a duration: "500ms", "5s", "1m", "1h" or a bare number of seconds;
+ * fractions are allowed ("1.5s") and the result is rounded to whole ms. */
+SL_API int sl__parse_duration_ms(const char *s, int64_t *ms) {
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"", 1000.0}, {"ms", 1.0}, {"s", 1000.0}, {"m", 60000.0}, {"h", 3600000.0}};
+    double v;
+    const char *unit;
+    if (!s || parse_decimal(s, &v, &unit) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(unit, units[i].unit) == 0) {
+            double r = v * units[i].ms;
+            if (!isfinite(r) || r > 9.0e15)
+                return -1;
+            *ms = (int64_t)llround(r);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Parse a size: "512", "512B", "64KiB", "1MiB", "2GiB" (powers of 1024) or
+ * "64KB", "1MB", "2GB" (powers of 1000). Returns 0 or -1. */
+static int parse_size(const char *s, uint64_t *out) {
+    static const struct {
+        const char *unit;
+        uint64_t mult;
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"KiB", 1ull << 10},
+                 {"MiB", 1ull << 20},
+                 {"GiB", 1ull << 30},
+                 {"KB", 1000},
+                 {"MB", 1000000},
+                 {"GB", 1000000000}};
+    uint64_t v = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(p, units[i].unit) == 0) {
+            if (v > UINT64_MAX / units[i].mult)
+                return -1;
+            *out = v * units[i].mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Parse a whole string as a decimal integer in [min, max]. Returns 0 or -1. */
+static int parse_int(const char *s, long min, long max, long *out) {
+    char *end;
+    if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- nodes and scalars ------------------------------------------------------ */
+
+static yaml_node_t *node_get(loader *L, int id) {
+    return yaml_document_get_node(&L->doc, id);
+}
+
+static int is_scalar(const yaml_node_t *n) {
+    return n->type == YAML_SCALAR_NODE;
+}
+
+/* The text of a scalar node as written (keys are never expanded). */
+static const char *raw_text(const yaml_node_t *n) {
+    return (const char *)n->data.scalar.value;
+}
+
+/* A readable name of a node's type, for "got a sequence" messages. */
+static const char *node_kind(const yaml_node_t *n) {
+    switch (n->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    default:
+        return "a scalar";
+    }
+}
+
+/* Append `s` to the growing buffer *buf (length *len, capacity *cap).
+ * Returns 0 or -1 on OOM. */
+static int buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        while (ncap < *len + n + 1)
+            ncap *= 2;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+/* Expand one "${...}" reference starting at p (which points at '$', with
+ * p[1] == '{'); appends its value and returns the position after '}', or
+ * NULL with an error. */
+static const char *expand_ref(loader *L, const yaml_node_t *n, const char *p, char **buf,
+                              size_t *len, size_t *cap) {
+    const char *name = p + 2;
+    const char *close = strchr(name, '}');
+    if (!close) {
+        fail(L, n, "unterminated '${' in '%s' (expected ${VAR} or ${VAR:-default})", raw_text(n));
+        return NULL;
+    }
+    const char *q = name;
+    if ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_') {
+        while ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+               *q == '_')
+            q++;
+    }
+    size_t nlen = (size_t)(q - name);
+    const char *def = NULL;
+    if (nlen > 0 && q[0] == ':' && q[1] == '-')
+        def = q + 2;
+    else if (nlen == 0 || q != close) {
+        fail(L, n,
+             "invalid reference '%.*s' (expected ${VAR} or ${VAR:-default}; write $$ for a '$')",
+             (int)(close - p + 1), p);
+        return NULL;
+    }
+    char var[256];
+    if (nlen >= sizeof var) {
+        fail(L, n, "environment variable name '%.*s...' is too long", 32, name);
+        return NULL;
+    }
+    memcpy(var, name, nlen);
+    var[nlen] = '\0';
+    const char *val = getenv(var);
+    int rc;
+    if (def && (!val || !*val))
+        rc = buf_add(buf, len, cap, def, (size_t)(close - def));
+    else if (val)
+        rc = buf_add(buf, len, cap, val, strlen(val));
+    else {
+        fail(L, n, "environment variable %s is not set (write ${%s:-default} for a default)", var,
+             var);
+        return NULL;
+    }
+    if (rc < 0) {
+        fail_oom(L);
+        return NULL;
+    }
+    return close + 1;
+}
+
+/* The value of a scalar node with ${VAR}, ${VAR:-default} and $$ expanded.
+ * The result lives until the load ends. NULL with an error on failure. */
+static const char *expand(loader *L, const yaml_node_t *n) {
+    const char *s = raw_text(n);
+    if (strlen(s) != n->data.scalar.length) {
+        fail(L, n, "a NUL character is not allowed in a value");
+        return NULL;
+    }
+    if (!strchr(s, '$'))
+        return s; /* lives as long as the document, i.e. the load */
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    const char *p = s;
+    while (*p) {
+        const char *dollar = strchr(p, '$');
+        size_t lit = dollar ? (size_t)(dollar - p) : strlen(p);
+        if (buf_add(&buf, &len, &cap, p, lit) < 0)
+            goto oom;
+        if (!dollar)
+            break;
+        if (dollar[1] == '$') {
+            if (buf_add(&buf, &len, &cap, "$", 1) < 0)
+                goto oom;
+            p = dollar + 2;
+        } else if (dollar[1] == '{') {
+            p = expand_ref(L, n, dollar, &buf, &len, &cap);
+            if (!p) {
+                free(buf);
+                return NULL;
+            }
+        } else {
+            if (buf_add(&buf, &len, &cap, "$", 1) < 0)
+                goto oom;
+            p = dollar + 1;
+        }
+    }
+    char *out = pool_alloc(L, len + 1);
+    if (!out)
+        goto oom;
+    memcpy(out, buf ? buf : "", len + 1);
+    free(buf);
+    return out;
+oom:
+    free(buf);
+    fail_oom(L);
+    return NULL;
+}
+
+/* The expanded value of `n`, which must be a scalar; `what` names it in the
+ * error ("batch_interval", "from"). */
+static const char *scalar_value(loader *L, const yaml_node_t *n, const char *what,
+                                const char *expected) {
+    if (!is_scalar(n)) {
+        fail(L, n, "%s: expected %s, got %s", what, expected, node_kind(n));
+        return NULL;
+    }
+    return expand(L, n);
+}
+
+/* Check a mapping's keys: every key a scalar, none repeated. `where` names
+ * the mapping in errors ("the top level", "stream 'words'"). */
+static int check_keys(loader *L, yaml_node_t *map, const char *where) {
+    yaml_node_pair_t *start = map->data.mapping.pairs.start;
+    yaml_node_pair_t *top = map->data.mapping.pairs.top;
+    for (yaml_node_pair_t *p = start; p < top; p++) {
+        yaml_node_t *k = node_get(L, p->key);
+        if (!is_scalar(k)) {
+            fail(L, k, "expected a plain key in %s, got %s", where, node_kind(k));
+            return -1;
+        }
+        for (yaml_node_pair_t *q = start; q < p; q++) {
+            yaml_node_t *prev = node_get(L, q->key);
+            if (strcmp(raw_text(prev), raw_text(k)) == 0) {
+                fail(L, k, "duplicate key '%s' in %s (first defined at line %zu)", raw_text(k),
+                     where, prev->start_mark.line + 1);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The value node of key `key` in mapping `map`, or NULL. */
+static yaml_node_t *map_get(loader *L, yaml_node_t *map, const char *key) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+        if (strcmp(raw_text(node_get(L, p->key)), key) == 0)
+            return node_get(L, p->value);
+    return NULL;
+}
+
+/* Join names into buf as "a, b, c" (truncated with "..." if too long). */
+static void join_names(char *buf, size_t cap, const char *const *names, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0 || (size_t)w >= cap - len) {
+            if (cap > 4)
+                strcpy(buf + cap - 4, "...");
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+/* ---- top level -------------------------------------------------------------- */
+
+static const char *const top_keys[] = {"batch_interval", "workers", "clock",  "receiver_buffer",
+                                       "plugin_path",    "streams", "outputs"};
+#define N_TOP_KEYS (sizeof top_keys / sizeof top_keys[0])
+
+/* Reject unknown top-level keys. */
+static int check_top_keys(loader *L, yaml_node_t *root) {
+    if (check_keys(L, root, "the top level") < 0)
+        return -1;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node_get(L, p->key);
+        size_t i = 0;
+        while (i < N_TOP_KEYS && strcmp(raw_text(k), top_keys[i]) != 0)
+            i++;
+        if (i == N_TOP_KEYS) {
+            char list[256];
+            join_names(list, sizeof list, top_keys, N_TOP_KEYS);
+            fail(L, k, "unknown top-level key '%s' (expected one of: %s)", raw_text(k), list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read batch_interval (required) into *ms. */
+static int read_interval(loader *L, yaml_node_t *root, int64_t *ms) {
+    yaml_node_t *n = map_get(L, root, "batch_interval");
+    if (!n) {
+        fail(L, root, "missing required key 'batch_interval' (a duration like 500ms, 5s or 1m)");
+        return -1;
+    }
+    const char *v = scalar_value(L, n, "batch_interval", "a duration like 500ms, 5s or 1m");
+    if (!v)
+        return -1;
+    if (sl__parse_duration_ms(v, ms) < 0) {
+        fail(L, n, "batch_interval: expected a duration like 500ms, 5s or 1m, got '%s'", v);
+        return -1;
+    }
+    if (*ms <= 0) {
+        fail(L, n, "batch_interval: must be at least 1ms, got '%s'", v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply workers, clock and receiver_buffer, when given. */
+static int apply_settings(loader *L, yaml_node_t *root) {
+    yaml_node_t *n;
+    const char *v;
+    if ((n = map_get(L, root, "workers"))) {
+        long w;
+        const char *exp = "a number of worker threads (0 = one per core)";
+        if (!(v = scalar_value(L, n, "workers", exp)))
+            return -1;
+        if (parse_int(v, 0, INT_MAX, &w) < 0) {
+            fail(L, n, "workers: expected %s, got '%s'", exp, v);
+            return -1;
+        }
+        if (sl_context_set_workers(L->ctx, (int)w) < 0) {
+            fail(L, n, "workers: %s", ctx_message(L));
+            return -1;
+        }
+    }
+    if ((n = map_get(L, root, "clock"))) {
+        if (!(v = scalar_value(L, n, "clock", "system or manual")))
+            return -1;
+        sl_clock_kind k;
+        if (strcmp(v, "system") == 0)
+            k = SL_CLOCK_SYSTEM;
+        else if (strcmp(v, "manual") == 0)
+            k = SL_CLOCK_MANUAL;
+        else {
+            fail(L, n, "clock: expected system or manual, got '%s'", v);
+            return -1;
+        }
+        if (sl_context_set_clock(L->ctx, k) < 0) {
+            fail(L, n, "clock: %s", ctx_message(L));
+            return -1;
+        }
+    }
+    if ((n = map_get(L, root, "receiver_buffer"))) {
+        uint64_t bytes;
+        const char *exp = "a size like 65536, 512KiB, 64MiB or 1GiB";
+        if (!(v = scalar_value(L, n, "receiver_buffer", exp)))
+            return -1;
+        if (parse_size(v, &bytes) < 0 || bytes == 0 || bytes > SIZE_MAX) {
+            fail(L, n, "receiver_buffer: expected %s, got '%s'", exp, v);
+            return -1;
+        }
+        if (sl_context_set_receiver_buffer(L->ctx, (size_t)bytes) < 0) {
+            fail(L, n, "receiver_buffer: %s", ctx_message(L));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Add one plugin_path entry, resolving a relative one against the file's
+ * directory. */
+static int add_plugin_path_entry(loader *L, yaml_node_t *n) {
+    const char *v = scalar_value(L, n, "plugin_path", "a directory");
+    if (!v)
+        return -1;
+    if (!*v) {
+        fail(L, n, "plugin_path: expected a directory, got an empty string");
+        return -1;
+    }
+    const char *dir = v;
+    if (v[0] != '/' && L->basedir[0]) {
+        size_t len = strlen(L->basedir) + 1 + strlen(v) + 1;
+        char *joined = pool_alloc(L, len);
+        if (!joined) {
+            fail_oom(L);
+            return -1;
+        }
+        snprintf(joined, len, "%s/%s", L->basedir, v);
+        dir = joined;
+    }
+    if (sl_context_add_plugin_dir(L->ctx, dir) < 0) {
+        fail(L, n, "plugin_path: '%s': %s", dir, ctx_message(L));
+        return -1;
+    }
+    return 0;
+}
+
+/* Add the caller's plugin directories, then the file's plugin_path (a list
+ * of directories, or one). */
+static int add_plugin_dirs(loader *L, yaml_node_t *root, const char *const *dirs) {
+    for (size_t i = 0; dirs && dirs[i]; i++) {
+        if (sl_context_add_plugin_dir(L->ctx, dirs[i]) < 0) {
+            fail_plain(L, "plugin directory '%s': %s", dirs[i], ctx_message(L));
+            return -1;
+        }
+    }
+    yaml_node_t *n = map_get(L, root, "plugin_path");
+    if (!n)
+        return 0;
+    if (n->type == YAML_MAPPING_NODE) {
+        fail(L, n, "plugin_path: expected a list of directories, got a mapping");
+        return -1;
+    }
+    if (is_scalar(n))
+        return add_plugin_path_entry(L, n);
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+        if (add_plugin_path_entry(L, node_get(L, *it)) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+enum {
+    KEY_FROM = 1,      /* the operation takes `from: STREAM` */
+    KEY_PARTITIONS = 2 /* the operation takes `partitions: N` */
+};
+
+typedef enum op_shape {
+    SHAPE_COMPONENT, /* op: COMPONENT (+ from, engine keys, parameters) */
+    SHAPE_STREAM,    /* op: STREAM (+ engine keys) */
+    SHAPE_UNION      /* union: [A, B, ...] */
+} op_shape;
+
+typedef enum op_id {
+    OP_SOURCE,
+    OP_MAP,
+    OP_FLAT_MAP,
+    OP_FILTER,
+    OP_MAP_VALUES,
+    OP_FLAT_MAP_VALUES,
+    OP_TRANSFORM,
+    OP_REDUCE_BY_KEY,
+    OP_REDUCE,
+    OP_COUNT,
+    OP_COUNT_BY_VALUE,
+    OP_UNION,
+    OP_REPARTITION
+} op_id;
+
+typedef struct op_info {
+    const char *name;
+    op_id id;
+    op_shape shape;
+    int kind;          /* sl_component_kind of a SHAPE_COMPONENT op */
+    unsigned keys;     /* KEY_* the op takes */
+    unsigned required; /* KEY_* it requires */
+} op_info;
+
+static const op_info ops[] = {
+    {"source", OP_SOURCE, SHAPE_COMPONENT, SL_COMPONENT_SOURCE, 0, 0},
+    {"map", OP_MAP, SHAPE_COMPONENT, SL_COMPONENT_MAP, KEY_FROM, KEY_FROM},
+    {"flat_map", OP_FLAT_MAP, SHAPE_COMPONENT, SL_COMPONENT_MAP, KEY_FROM, KEY_FROM},
+    {"filter", OP_FILTER, SHAPE_COMPONENT, SL_COMPONENT_MAP, KEY_FROM, KEY_FROM},
+    {"map_values", OP_MAP_VALUES, SHAPE_COMPONENT, SL_COMPONENT_MAP, KEY_FROM, KEY_FROM},
+    {"flat_map_values", OP_FLAT_MAP_VALUES, SHAPE_COMPONENT, SL_COMPONENT_MAP, KEY_FROM, KEY_FROM},
+    {"transform", OP_TRANSFORM, SHAPE_COMPONENT, SL_COMPONENT_MAP, KEY_FROM, KEY_FROM},
+    {"reduce_by_key", OP_REDUCE_BY_KEY, SHAPE_COMPONENT, SL_COMPONENT_REDUCE,
+     KEY_FROM | KEY_PARTITIONS, KEY_FROM},
+    {"reduce", OP_REDUCE, SHAPE_COMPONENT, SL_COMPONENT_REDUCE, KEY_FROM, KEY_FROM},
+    {"count", OP_COUNT, SHAPE_STREAM, 0, 0, 0},
+    {"count_by_value", OP_COUNT_BY_VALUE, SHAPE_STREAM, 0, KEY_PARTITIONS, 0},
+    {"union", OP_UNION, SHAPE_UNION, 0, 0, 0},
+    {"repartition", OP_REPARTITION, SHAPE_STREAM, 0, KEY_PARTITIONS, KEY_PARTITIONS},
+};
+#define N_OPS (sizeof ops / sizeof ops[0])
+
+static const char op_list[] = "source, map, flat_map, filter, map_values, flat_map_values, "
+                              "transform, reduce_by_key, reduce, count, count_by_value, union, "
+                              "repartition";
+
+static const op_info *op_find(const char *name) {
+    for (size_t i = 0; i < N_OPS; i++)
+        if (strcmp(ops[i].name, name) == 0)
+            return &ops[i];
+    return NULL;
+}
+
+/* Find the one operation key of a stream definition. */
+static const op_info *find_op(loader *L, const stream_def *d, yaml_node_t **opval) {
+    const op_info *found = NULL;
+    yaml_node_t *found_key = NULL;
+    yaml_node_t *body = d->body;
+    for (yaml_node_pair_t *p = body->data.mapping.pairs.start; p < body->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node_get(L, p->key);
+        const op_info *op = op_find(raw_text(k));
+        if (!op)
+            continue;
+        if (found) {
+            fail(L, k,
+                 "stream '%s' has two operations, '%s' (line %zu) and '%s' (expected exactly "
+                 "one of: %s)",
+                 d->name, found->name, found_key->start_mark.line + 1, op->name, op_list);
+            return NULL;
+        }
+        found = op;
+        found_key = k;
+        *opval = node_get(L, p->value);
+    }
+    if (!found)
+        fail(L, body, "stream '%s' has no operation (expected exactly one of: %s)", d->name,
+             op_list);
+    return found;
+}
+
+/* The keys a stream or output may have besides its operation key, for
+ * "expected one of" lists: engine keys, then the component's parameters. */
+static void expected_keys(char *buf, size_t cap, unsigned keys, const sl_component *c) {
+    const char *names[64];
+    size_t n = 0;
+    if (keys & KEY_FROM)
+        names[n++] = "from";
+    if (keys & KEY_PARTITIONS)
+        names[n++] = "partitions";
+    for (const sl_param_spec *p = c ? c->params : NULL; p && p->name && n < 64; p++)
+        names[n++] = p->name;
+    join_names(buf, cap, names, n);
+}
+
+/* Is `key` a parameter of component `c`? */
+static int is_param(const sl_component *c, const char *key) {
+    for (const sl_param_spec *p = c ? c->params : NULL; p && p->name; p++)
+        if (strcmp(p->name, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Sort the keys of `body` (a stream or an output) except `opkey`: engine
+ * keys in `keys` go to *from / *partitions, parameters of `c` to `pl`.
+ * Anything else is an error naming `where`. */
+static int sort_keys(loader *L, yaml_node_t *body, const char *opkey, unsigned keys,
+                     const sl_component *c, const char *where, yaml_node_t **from,
+                     yaml_node_t **partitions, param_list *pl) {
+    size_t npairs = (size_t)(body->data.mapping.pairs.top - body->data.mapping.pairs.start);
+    pl->n = 0;
+    pl->kv = pool_alloc(L, (2 * npairs + 1) * sizeof *pl->kv);
+    pl->nodes = pool_alloc(L, (npairs + 1) * sizeof *pl->nodes);
+    if (!pl->kv || !pl->nodes) {
+        fail_oom(L);
+        return -1;
+    }
+    for (yaml_node_pair_t *p = body->data.mapping.pairs.start; p < body->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node_get(L, p->key), *v = node_get(L, p->value);
+        const char *key = raw_text(k);
+        if (strcmp(key, opkey) == 0)
+            continue;
+        if ((keys & KEY_FROM) && strcmp(key, "from") == 0) {
+            *from = v;
+        } else if ((keys & KEY_PARTITIONS) && strcmp(key, "partitions") == 0) {
+            *partitions = v;
+        } else if (c && is_param(c, key)) {
+            if (!is_scalar(v)) {
+                fail(L, v, "expected a scalar value for parameter '%s', got %s", key, node_kind(v));
+                return -1;
+            }
+            const char *val = expand(L, v);
+            if (!val)
+                return -1;
+            pl->kv[2 * pl->n] = key;
+            pl->kv[2 * pl->n + 1] = val;
+            pl->nodes[pl->n++] = v;
+        } else {
+            char list[512];
+            expected_keys(list, sizeof list, keys, c);
+            if (list[0])
+                fail(L, k, "unknown key '%s' in %s (expected one of: %s)", key, where, list);
+            else
+                fail(L, k, "unknown key '%s' in %s ('%s' takes no other keys)", key, where, opkey);
+            return -1;
+        }
+    }
+    pl->kv[2 * pl->n] = NULL;
+    return 0;
+}
+
+/* Report a failed builder: at the value of the parameter the engine blames,
+ * if it is one we passed, else at `fallback` (the operation's value). */
+static void fail_builder(loader *L, const param_list *pl, yaml_node_t *fallback) {
+    const char *bad = sl_context_errparam(L->ctx);
+    yaml_node_t *at = fallback;
+    for (size_t i = 0; bad && pl && i < pl->n; i++)
+        if (strcmp(pl->kv[2 * i], bad) == 0)
+            at = pl->nodes[i];
+    fail(L, at, "%s", ctx_message(L));
+}
+
+/* Read `partitions: N` (a positive integer). */
+static int read_partitions(loader *L, yaml_node_t *n, int *out) {
+    long v;
+    const char *exp = "a positive number of partitions";
+    const char *s = scalar_value(L, n, "partitions", exp);
+    if (!s)
+        return -1;
+    if (parse_int(s, 1, INT_MAX, &v) < 0) {
+        fail(L, n, "partitions: expected %s, got '%s'", exp, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* ---- streams ----------------------------------------------------------------- */
+
+static sl_stream *build_stream(loader *L, stream_def *d);
+
+static stream_def *def_find(loader *L, const char *name) {
+    for (size_t i = 0; i < L->ndefs; i++)
+        if (strcmp(L->defs[i].name, name) == 0)
+            return &L->defs[i];
+    return NULL;
+}
+
+/* Report a reference to a stream that does not exist, listing those that do. */
+static void fail_unknown_stream(loader *L, yaml_node_t *ref, const char *name) {
+    char list[512];
+    size_t len = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < L->ndefs && len < sizeof list; i++) {
+        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", L->defs[i].name);
+        if (w < 0 || (size_t)w >= sizeof list - len) {
+            strcpy(list + sizeof list - 4, "...");
+            break;
+        }
+        len += (size_t)w;
+    }
+    fail(L, ref, "unknown stream '%s' (defined streams: %s)", name, list);
+}
+
+/* Report a cycle: the streams on the stack from `target` up, then `target`. */
+static void fail_cycle(loader *L, yaml_node_t *ref, const stream_def *target) {
+    char path[512];
+    size_t len = 0, i = 0;
+    while (i < L->depth && L->stack[i] != target)
+        i++;
+    path[0] = '\0';
+    for (; i < L->depth && len < sizeof path; i++) {
+        int w = snprintf(path + len, sizeof path - len, "%s -> ", L->stack[i]->name);
+        if (w < 0 || (size_t)w >= sizeof path - len)
+            break;
+        len += (size_t)w;
+    }
+    if (len < sizeof path)
+        snprintf(path + len, sizeof path - len, "%s", target->name);
+    fail(L, ref, "cycle in stream references: %s (each name reads 'from' the next)", path);
+}
+
+/* The stream that node `ref` (a scalar naming a stream) refers to, built if
+ * it was not yet. `what` names the key in errors ("from", "count"). */
+static sl_stream *resolve(loader *L, yaml_node_t *ref, const char *what) {
+    const char *name = scalar_value(L, ref, what, "the name of a stream");
+    if (!name)
+        return NULL;
+    stream_def *t = def_find(L, name);
+    if (!t) {
+        fail_unknown_stream(L, ref, name);
+        return NULL;
+    }
+    if (t->state == DEF_BUILDING) {
+        fail_cycle(L, ref, t);
+        return NULL;
+    }
+    return build_stream(L, t);
+}
+
+/* Call the builder of a component operation. */
+static sl_stream *call_builder(loader *L, op_id id, sl_stream *in, const char *comp,
+                               const char *const *kv) {
+    switch (id) {
+    case OP_SOURCE:
+        return sl_source(L->ctx, comp, kv);
+    case OP_MAP:
+        return sl_map(in, comp, kv);
+    case OP_FLAT_MAP:
+        return sl_flat_map(in, comp, kv);
+    case OP_FILTER:
+        return sl_filter(in, comp, kv);
+    case OP_MAP_VALUES:
+        return sl_map_values(in, comp, kv);
+    case OP_FLAT_MAP_VALUES:
+        return sl_flat_map_values(in, comp, kv);
+    case OP_TRANSFORM:
+        return sl_transform(in, comp, kv);
+    case OP_REDUCE_BY_KEY:
+        return sl_reduce_by_key(in, comp, kv);
+    case OP_REDUCE:
+        return sl_reduce(in, comp, kv);
+    default:
+        return NULL;
+    }
+}
+
+/* Build `op: COMPONENT` with its `from`, engine keys and parameters. */
+static sl_stream *build_component_op(loader *L, stream_def *d, const op_info *op,
+                                     yaml_node_t *opval, const char *where) {
+    const char *comp = scalar_value(L, opval, op->name, "a component name like text.split");
+    if (!comp)
+        return NULL;
+    const sl_component *c = sl_context_component(L->ctx, comp, op->kind);
+    if (!c) {
+        fail(L, opval, "%s", ctx_message(L));
+        return NULL;
+    }
+    yaml_node_t *from = NULL, *parts = NULL;
+    param_list pl;
+    if (sort_keys(L, d->body, op->name, op->keys, c, where, &from, &parts, &pl) < 0)
+        return NULL;
+    sl_stream *in = NULL;
+    if (op->keys & KEY_FROM) {
+        if (!from) {
+            fail(L, d->body, "stream '%s': missing 'from: STREAM' (the input of %s)", d->name,
+                 op->name);
+            return NULL;
+        }
+        if (!(in = resolve(L, from, "from")))
+            return NULL;
+    }
+    sl_stream *s = call_builder(L, op->id, in, comp, pl.kv);
+    if (!s) {
+        fail_builder(L, &pl, opval);
+        return NULL;
+    }
+    int n;
+    if (parts) {
+        if (read_partitions(L, parts, &n) < 0)
+            return NULL;
+        if (!sl_stream_set_partitions(s, n)) {
+            fail(L, parts, "partitions: %s", ctx_message(L));
+            return NULL;
+        }
+    }
+    return s;
+}
+
+/* Build count, count_by_value or repartition: `op: STREAM` (+ partitions). */
+static sl_stream *build_stream_op(loader *L, stream_def *d, const op_info *op, yaml_node_t *opval,
+                                  const char *where) {
+    yaml_node_t *from = NULL, *parts = NULL;
+    param_list pl;
+    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &from, &parts, &pl) < 0)
+        return NULL;
+    if ((op->required & KEY_PARTITIONS) && !parts) {
+        fail(L, d->body, "stream '%s': missing 'partitions: N' (required by %s)", d->name,
+             op->name);
+        return NULL;
+    }
+    int n = 0;
+    if (parts && read_partitions(L, parts, &n) < 0)
+        return NULL;
+    sl_stream *in = resolve(L, opval, op->name);
+    if (!in)
+        return NULL;
+    sl_stream *s;
+    if (op->id == OP_COUNT)
+        s = sl_count(in);
+    else if (op->id == OP_COUNT_BY_VALUE)
+        s = sl_count_by_value(in);
+    else
+        s = sl_repartition(in, n);
+    if (!s) {
+        fail(L, op->id == OP_REPARTITION ? parts : opval, "%s", ctx_message(L));
+        return NULL;
+    }
+    if (parts && op->id == OP_COUNT_BY_VALUE && !sl_stream_set_partitions(s, n)) {
+        fail(L, parts, "partitions: %s", ctx_message(L));
+        return NULL;
+    }
+    return s;
+}
+
+/* Build `union: [A, B, ...]` by folding sl_union over the list. */
+static sl_stream *build_union(loader *L, stream_def *d, const op_info *op, yaml_node_t *opval,
+                              const char *where) {
+    yaml_node_t *from = NULL, *parts = NULL;
+    param_list pl;
+    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &from, &parts, &pl) < 0)
+        return NULL;
+    yaml_node_item_t *items = NULL;
+    size_t n = 0;
+    if (opval->type == YAML_SEQUENCE_NODE) {
+        items = opval->data.sequence.items.start;
+        n = (size_t)(opval->data.sequence.items.top - items);
+    }
+    if (n < 2) {
+        fail(L, opval, "union: expected a list of two or more streams like [a, b], got %s",
+             opval->type == YAML_SEQUENCE_NODE ? "a shorter list" : node_kind(opval));
+        return NULL;
+    }
+    sl_stream *acc = NULL;
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *ref = node_get(L, items[i]);
+        sl_stream *s = resolve(L, ref, "union");
+        if (!s)
+            return NULL;
+        if (acc && !(acc = sl_union(acc, s))) {
+            fail(L, ref, "%s", ctx_message(L));
+            return NULL;
+        }
+        if (!acc)
+            acc = s;
+    }
+    return acc;
+}
+
+/* Build the stream of definition `d` (once), its inputs first, and name it. */
+static sl_stream *build_stream(loader *L, stream_def *d) {
+    if (d->state == DEF_BUILT)
+        return d->stream;
+    d->state = DEF_BUILDING;
+    L->stack[L->depth++] = d;
+    yaml_node_t *opval = NULL;
+    const op_info *op = find_op(L, d, &opval);
+    if (!op)
+        return NULL;
+    char where[256];
+    snprintf(where, sizeof where, "stream '%s'", d->name);
+    sl_stream *s;
+    if (op->shape == SHAPE_COMPONENT)
+        s = build_component_op(L, d, op, opval, where);
+    else if (op->shape == SHAPE_STREAM)
+        s = build_stream_op(L, d, op, opval, where);
+    else
+        s = build_union(L, d, op, opval, where);
+    if (!s)
+        return NULL;
+    if (!sl_stream_set_name(s, d->name)) {
+        fail(L, d->key, "stream '%s': %s", d->name, ctx_message(L));
+        return NULL;
+    }
+    L->depth--;
+    d->state = DEF_BUILT;
+    d->stream = s;
+    return s;
+}
+
+/* Index the `streams:` mapping, then build every stream in file order. */
+static int build_streams(loader *L, yaml_node_t *root) {
+    yaml_node_t *map = map_get(L, root, "streams");
+    if (!map) {
+        fail(L, root, "missing required key 'streams' (a mapping of stream names to definitions)");
+        return -1;
+    }
+    if (map->type != YAML_MAPPING_NODE) {
+        fail(L, map, "streams: expected a mapping of stream names to definitions, got %s",
+             node_kind(map));
+        return -1;
+    }
+    if (check_keys(L, map, "streams") < 0)
+        return -1;
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (n == 0) {
+        fail(L, map, "streams: expected at least one stream, like lines: {source: socket}");
+        return -1;
+    }
+    L->defs = pool_alloc(L, n * sizeof *L->defs);
+    L->stack = pool_alloc(L, n * sizeof *L->stack);
+    if (!L->defs || !L->stack) {
+        fail_oom(L);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_pair_t *p = &map->data.mapping.pairs.start[i];
+        stream_def *d = &L->defs[i];
+        memset(d, 0, sizeof *d);
+        d->key = node_get(L, p->key);
+        d->body = node_get(L, p->value);
+        d->name = raw_text(d->key);
+        if (d->body->type != YAML_MAPPING_NODE) {
+            fail(L, d->body,
+                 "stream '%s': expected a mapping like {map: COMPONENT, from: STREAM}, got %s",
+                 d->name, node_kind(d->body));
+            return -1;
+        }
+        char where[256];
+        snprintf(where, sizeof where, "stream '%s'", d->name);
+        if (check_keys(L, d->body, where) < 0)
+            return -1;
+    }
+    L->ndefs = n;
+    for (size_t i = 0; i < n; i++)
+        if (!build_stream(L, &L->defs[i]))
+            return -1;
+    return 0;
+}
+
+/* ---- outputs ------------------------------------------------------------------ */
+
+/* Build one output: `sink: COMPONENT`, `from: STREAM` and parameters. */
+static int build_output(loader *L, yaml_node_t *body, int index) {
+    char where[64];
+    snprintf(where, sizeof where, "output %d", index);
+    if (body->type != YAML_MAPPING_NODE) {
+        fail(L, body, "%s: expected a mapping like {sink: pprint, from: STREAM}, got %s", where,
+             node_kind(body));
+        return -1;
+    }
+    if (check_keys(L, body, where) < 0)
+        return -1;
+    yaml_node_t *sinkval = map_get(L, body, "sink");
+    if (!sinkval) {
+        fail(L, body, "%s: missing 'sink: COMPONENT' (where the stream goes, e.g. pprint)", where);
+        return -1;
+    }
+    const char *sink = scalar_value(L, sinkval, "sink", "a component name like pprint");
+    if (!sink)
+        return -1;
+    const sl_component *c = sl_context_component(L->ctx, sink, SL_COMPONENT_SINK);
+    if (!c) {
+        fail(L, sinkval, "%s", ctx_message(L));
+        return -1;
+    }
+    yaml_node_t *from = NULL, *parts = NULL;
+    param_list pl;
+    if (sort_keys(L, body, "sink", KEY_FROM, c, where, &from, &parts, &pl) < 0)
+        return -1;
+    if (!from) {
+        fail(L, body, "%s: missing 'from: STREAM' (the stream to send to %s)", where, sink);
+        return -1;
+    }
+    sl_stream *s = resolve(L, from, "from");
+    if (!s)
+        return -1;
+    if (sl_output(s, sink, pl.kv) < 0) {
+        fail_builder(L, &pl, sinkval);
+        return -1;
+    }
+    return 0;
+}
+
+/* Build every entry of `outputs:` (a non-empty list), in order. */
+static int build_outputs(loader *L, yaml_node_t *root) {
+    yaml_node_t *list = map_get(L, root, "outputs");
+    const char *exp = "a list of outputs like - {sink: pprint, from: STREAM}";
+    if (!list) {
+        fail(L, root, "missing required key 'outputs' (%s)", exp);
+        return -1;
+    }
+    yaml_node_item_t *start = NULL, *top = NULL;
+    if (list->type == YAML_SEQUENCE_NODE) {
+        start = list->data.sequence.items.start;
+        top = list->data.sequence.items.top;
+    }
+    if (start == top) {
+        fail(L, list, "outputs: expected %s, got %s", exp,
+             list->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(list));
+        return -1;
+    }
+    for (yaml_node_item_t *it = start; it < top; it++)
+        if (build_output(L, node_get(L, *it), ++L->noutputs) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------------- */
+
+/* Report a libyaml error at its problem position. */
+static void fail_yaml(loader *L, const yaml_parser_t *p, const char *text, size_t len) {
+    if (p->error == YAML_MEMORY_ERROR) {
+        fail_oom(L);
+        return;
+    }
+    const char *problem = p->problem ? p->problem : "invalid YAML";
+    if (p->error == YAML_READER_ERROR) {
+        /* The reader reports a byte offset, not a mark: count lines. */
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        fail_at(L, line, col, "invalid YAML: %s", problem);
+        return;
+    }
+    size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+    if (p->context)
+        fail_at(L, line, col, "invalid YAML: %s (%s at line %zu)", problem, p->context,
+                p->context_mark.line + 1);
+    else
+        fail_at(L, line, col, "invalid YAML: %s", problem);
+}
+
+/* Parse the text into L->doc: exactly one document whose root is a mapping. */
+static int parse(loader *L, const char *text, size_t len) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fail_oom(L);
+        return -1;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rc = -1;
+    if (!yaml_parser_load(&parser, &L->doc)) {
+        fail_yaml(L, &parser, text, len);
+        memset(&L->doc, 0, sizeof L->doc);
+        goto out;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&L->doc);
+    if (!root) {
+        fail_at(L, 1, 1,
+                "the file is empty (expected a mapping with batch_interval, streams "
+                "and outputs)");
+        goto out;
+    }
+    if (root->type != YAML_MAPPING_NODE) {
+        fail(L, root, "expected a mapping with batch_interval, streams and outputs, got %s",
+             node_kind(root));
+        goto out;
+    }
+    yaml_document_t extra;
+    if (!yaml_parser_load(&parser, &extra)) {
+        fail_yaml(L, &parser, text, len);
+        goto out;
+    }
+    yaml_node_t *extra_root = yaml_document_get_root_node(&extra);
+    if (extra_root)
+        fail(L, extra_root, "expected a single YAML document, found a second one");
+    else
+        rc = 0;
+    yaml_document_delete(&extra);
+out:
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+/* Load a pipeline: parse, create the context, add plugin directories, then
+ * build streams and outputs. Returns the context or NULL (error written). */
+static sl_context *load(loader *L, const char *text, size_t len, const char *const *dirs,
+                        sl__config_info *info) {
+    int parsed = parse(L, text, len) == 0;
+    yaml_node_t *root = parsed ? yaml_document_get_root_node(&L->doc) : NULL;
+    int64_t interval = 0;
+    if (root && check_top_keys(L, root) == 0 && read_interval(L, root, &interval) == 0) {
+        L->ctx = sl_context_new(interval);
+        if (!L->ctx)
+            fail_oom(L);
+        else if (apply_settings(L, root) == 0 && add_plugin_dirs(L, root, dirs) == 0 &&
+                 build_streams(L, root) == 0)
+            build_outputs(L, root);
+    }
+    if (L->failed) {
+        sl_context_free(L->ctx);
+        L->ctx = NULL;
+    } else if (info) {
+        info->streams = (int)L->ndefs;
+        info->outputs = L->noutputs;
+    }
+    yaml_document_delete(&L->doc);
+    pool_free(L);
+    return L->ctx;
+}
+
+/* Set up a loader for file `name` whose plugin_path resolves under `basedir`. */
+static void loader_init(loader *L, const char *name, const char *basedir, char *err,
+                        size_t errcap) {
+    memset(L, 0, sizeof *L);
+    L->name = name;
+    L->basedir = basedir;
+    L->err = err;
+    L->errcap = errcap;
+    if (err && errcap)
+        err[0] = '\0';
+}
+
+/* The directory part of `path` in a malloc'd string ("" when it has none). */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (slash == path ? 1 : (size_t)(slash - path)) : 0;
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Read a whole file into a malloc'd buffer; *len gets its size. */
+static char *read_file(const char *path, size_t *len, int *errnum) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *errnum = errno;
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                *errnum = ENOMEM;
+                goto fail;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                *errnum = errno ? errno : EIO;
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+fail:
+    fclose(f);
+    free(buf);
+    return NULL;
+}
+
+/* ---- public API ---------------------------------------------------------------- */
+
+/* sl_config_load_file() that also reports what it found (for the CLI). */
+SL_API sl_context *sl__config_load_file_info(const char *path, const char *const *plugin_dirs,
+                                             char *err, size_t errcap, sl__config_info *info) {
+    if (err && errcap)
+        err[0] = '\0';
+    if (!path) {
+        if (err && errcap)
+            snprintf(err, errcap, "no configuration file given");
+        return NULL;
+    }
+    size_t len = 0;
+    int errnum = 0;
+    char *text = read_file(path, &len, &errnum);
+    if (!text) {
+        if (err && errcap)
+            snprintf(err, errcap, "%s: cannot read: %s", path, strerror(errnum));
+        return NULL;
+    }
+    char *dir = dir_of(path);
+    sl_context *ctx = NULL;
+    if (!dir) {
+        if (err && errcap)
+            snprintf(err, errcap, "%s: out of memory", path);
+    } else {
+        loader L;
+        loader_init(&L, path, dir, err, errcap);
+        ctx = load(&L, text, len, plugin_dirs, info);
+    }
+    free(dir);
+    free(text);
+    return ctx;
+}
+
+SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
+                                       size_t errcap) {
+    return sl__config_load_file_info(path, plugin_dirs, err, errcap, NULL);
+}
+
+/* Load from memory; relative plugin_path entries resolve against the
+ * directory part of `name` (the current directory if it has none). */
+SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,
+                                         const char *const *plugin_dirs, char *err, size_t errcap) {
+    if (!name)
+        name = "<string>";
+    if (!text) {
+        if (err && errcap)
+            snprintf(err, errcap, "%s: no configuration text given", name);
+        return NULL;
+    }
+    char *dir = dir_of(name);
+    if (!dir) {
+        if (err && errcap)
+            snprintf(err, errcap, "%s: out of memory", name);
+        return NULL;
+    }
+    loader L;
+    loader_init(&L, name, dir, err, errcap);
+    sl_context *ctx = load(&L, text, len, plugin_dirs, NULL);
+    free(dir);
+    return ctx;
+}

@@ -1,0 +1,753 @@
+/*
+ * exec.c — running one batch over the graph.
+ *
+ * A stream is *materialized* (its batch kept as a dataset of partitions)
+ * when it is a source, a wide operation, feeds an output, has several
+ * consumers, or feeds an operation that needs its whole input. Every other
+ * narrow stream is *fused*: a chain of narrow functions runs chunk by chunk
+ * from the nearest materialized ancestor into the consumer — either
+ * appending to a materialized stream's partition, or combining map-side
+ * into the per-worker hash tables of a reduce_by_key / count_by_value.
+ * The shuffle then merges the tables partition by partition, in parallel.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_CHAIN 64
+
+static bool needs_whole_input(sl__op op) {
+    return op == SL_OP_TRANSFORM || op == SL_OP_REDUCE || op == SL_OP_COUNT ||
+           op == SL_OP_UNION || op == SL_OP_REPARTITION;
+}
+
+int sl__plan(sl_context *ctx, sl_error *err) {
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        ctx->streams[i]->consumers = 0;
+        ctx->streams[i]->materialize = false;
+    }
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        for (int k = 0; k < s->nin; k++) {
+            s->in[k]->consumers++;
+            if (needs_whole_input(s->op))
+                s->in[k]->materialize = true;
+        }
+    }
+    for (size_t i = 0; i < ctx->noutputs; i++) {
+        ctx->outputs[i].from->consumers++;
+        ctx->outputs[i].from->materialize = true;
+    }
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (!sl__op_is_narrow(s->op) || s->consumers > 1)
+            s->materialize = true;
+    }
+    if (ctx->noutputs == 0)
+        return sl__error_set(err, SL_ECONFIG,
+                             "the graph has no outputs: nothing would run (add pprint or another "
+                             "sink)");
+    return 0;
+}
+
+/* ---- fused chains ----------------------------------------------------------------- */
+
+typedef struct stage stage;
+
+typedef struct level {
+    sl_emitter em;
+    struct task *task;
+    int index;
+} level;
+
+typedef struct task {
+    stage *st;
+    int worker;
+    uint32_t partition;
+    sl_mem mem;
+    sl_error *err;
+    level lv[MAX_CHAIN];
+} task;
+
+enum sink_kind { SINK_APPEND, SINK_COMBINE };
+
+struct stage {
+    sl_context *ctx;
+    int64_t t;
+    sl_stream *root;
+    sl_stream *chain[MAX_CHAIN];
+    int nchain;
+    int sink;
+    sl_stream *target;
+    sl_record *bufs; /* [workers][nchain][SL__CHUNK] */
+    /* combine */
+    sl__table *tabs; /* [workers][nparts] */
+    int nparts;
+};
+
+static int run_sink(task *tk, const sl_record *recs, size_t n);
+static int run_op(task *tk, int i, const sl_chunk *in, sl_emitter *out);
+
+/* The emitter of level i is full (or the partition is done): push its
+ * records into level i+1, or into the stage's sink after the last level. */
+static int level_flush(sl_emitter *em) {
+    level *lv = em->host_data;
+    task *tk = lv->task;
+    stage *st = tk->st;
+    int rc;
+    if (em->count == 0)
+        return 0;
+    if (lv->index + 1 < st->nchain) {
+        sl_chunk c = {em->buf, em->count, st->t, tk->partition, 0};
+        rc = run_op(tk, lv->index + 1, &c, &tk->lv[lv->index + 1].em);
+    } else {
+        rc = run_sink(tk, em->buf, em->count);
+    }
+    em->count = 0;
+    return rc;
+}
+
+/* map_values / flat_map_values: the function sees the value as a keyless
+ * record; every output gets the input's key back. One input at a time, so
+ * that outputs map to their input. */
+typedef struct kv_wrap {
+    sl_emitter em;
+    sl_emitter *out;
+    sl_value key;
+} kv_wrap;
+
+static int kv_wrap_flush(sl_emitter *em) {
+    kv_wrap *w = em->host_data;
+    for (uint32_t i = 0; i < em->count; i++) {
+        sl_record r = em->buf[i];
+        r.key = w->key;
+        int rc = sl_emit(w->out, &r);
+        if (rc)
+            return rc;
+    }
+    em->count = 0;
+    return 0;
+}
+
+static int run_values(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    sl_record buf[64];
+    kv_wrap w = {{buf, 0, 64, kv_wrap_flush, out->mem, NULL}, out, sl_null()};
+    w.em.host_data = &w;
+    for (size_t i = 0; i < in->count; i++) {
+        sl_record r = in->records[i];
+        w.key = r.key;
+        r.key = sl_null();
+        sl_chunk one = {&r, 1, in->batch_time, in->partition, 0};
+        int rc = sl__func_process(f, &one, &w.em, err);
+        if (!rc)
+            rc = kv_wrap_flush(&w.em);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int run_op(task *tk, int i, const sl_chunk *in, sl_emitter *out) {
+    sl_stream *s = tk->st->chain[i];
+    int rc;
+    if (s->op == SL_OP_MAP_VALUES || s->op == SL_OP_FLAT_MAP_VALUES)
+        rc = run_values(&s->fn, in, out, tk->err);
+    else
+        rc = sl__func_process(&s->fn, in, out, tk->err);
+    if (rc < 0 && !tk->err->msg[0])
+        sl__error_set(tk->err, rc, "%s (%s): %s", s->name, sl__op_name(s->op), sl_strerror(rc));
+    return rc;
+}
+
+/* ---- sinks of a stage ------------------------------------------------------------ */
+
+static int reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
+                          sl_error *err) {
+    if (f->reduce_fn)
+        return f->reduce_fn(f->ud, acc, v, mem, err);
+    return f->reduce.combine(f->inst, acc, v, mem, err);
+}
+
+static int reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
+                        sl_error *err) {
+    if (f->reduce_fn)
+        return f->reduce_fn(f->ud, acc, v, mem, err);
+    if (f->reduce.merge)
+        return f->reduce.merge(f->inst, acc, v, mem, err);
+    return f->reduce.combine(f->inst, acc, v, mem, err);
+}
+
+/* The first value of a key: zero (+) v when the reduction has a zero. */
+static int reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
+                        sl_error *err) {
+    if (!f->reduce_fn && f->reduce.zero) {
+        int rc = f->reduce.zero(f->inst, acc, err);
+        return rc ? rc : f->reduce.combine(f->inst, acc, v, mem, err);
+    }
+    *acc = *v;
+    return 0;
+}
+
+static int combine_records(task *tk, const sl_record *recs, size_t n) {
+    stage *st = tk->st;
+    sl_stream *t = st->target;
+    sl__table *tabs = st->tabs + (size_t)tk->worker * (size_t)st->nparts;
+    bool by_value = t->op == SL_OP_COUNT_BY_VALUE;
+    uint32_t np = (uint32_t)st->nparts;
+    for (size_t i = 0; i < n; i++) {
+        const sl_record *r = &recs[i];
+        sl_value key = r->key;
+        if (by_value) {
+            if (r->key.type == SL_NULL) {
+                key = r->value;
+            } else {
+                sl_value *pair = sl_alloc(&tk->mem, 2 * sizeof *pair);
+                if (!pair)
+                    return sl__error_set(tk->err, SL_ENOMEM, "out of memory");
+                pair[0] = r->key;
+                pair[1] = r->value;
+                key = sl_list(pair, 2);
+            }
+        }
+        uint64_t h = sl__value_hash(&key);
+        sl__table *tab = &tabs[np == 1 ? 0 : (uint32_t)(h >> 40) % np];
+        bool fresh;
+        sl__entry *e = sl__table_upsert(tab, h, &key, NULL, &fresh);
+        if (!e)
+            return sl__error_set(tk->err, SL_ENOMEM, "%s: out of memory in the hash table",
+                                 t->name);
+        int rc = 0;
+        if (by_value)
+            e->acc = fresh ? sl_int(1) : sl_int(e->acc.u.i + 1);
+        else if (fresh)
+            rc = reduce_first(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
+        else
+            rc = reduce_combine(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
+        if (rc < 0) {
+            if (!tk->err->msg[0])
+                sl__error_set(tk->err, rc, "%s (reduce_by_key): %s", t->name, sl_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int run_sink(task *tk, const sl_record *recs, size_t n) {
+    stage *st = tk->st;
+    if (st->sink == SINK_APPEND) {
+        if (sl__recvec_append(&st->target->data.parts[tk->partition], recs, n))
+            return sl__error_set(tk->err, SL_ENOMEM, "out of memory");
+        return 0;
+    }
+    return combine_records(tk, recs, n);
+}
+
+/* One partition of the root through the chain into the sink. */
+static int stage_task(void *arg, size_t p, int worker, sl_error *err) {
+    stage *st = arg;
+    sl_context *ctx = st->ctx;
+    task tk;
+    tk.st = st;
+    tk.worker = worker;
+    tk.partition = (uint32_t)p;
+    tk.err = err;
+    sl__arena_mem(&ctx->warena[worker], &tk.mem);
+    sl_record *bufs = st->bufs + (size_t)worker * (size_t)st->nchain * SL__CHUNK;
+    for (int i = 0; i < st->nchain; i++) {
+        level *lv = &tk.lv[i];
+        lv->task = &tk;
+        lv->index = i;
+        lv->em.buf = bufs + (size_t)i * SL__CHUNK;
+        lv->em.count = 0;
+        lv->em.capacity = SL__CHUNK;
+        lv->em.flush = level_flush;
+        lv->em.mem = &tk.mem;
+        lv->em.host_data = lv;
+    }
+    const sl_recvec *in = &st->root->data.parts[p];
+    for (size_t off = 0; off < in->n; off += SL__CHUNK) {
+        size_t n = in->n - off < SL__CHUNK ? in->n - off : SL__CHUNK;
+        int rc;
+        if (st->nchain == 0) {
+            rc = run_sink(&tk, in->v + off, n);
+        } else {
+            sl_chunk c = {in->v + off, n, st->t, (uint32_t)p, 0};
+            rc = run_op(&tk, 0, &c, &tk.lv[0].em);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    for (int i = 0; i < st->nchain; i++) {
+        int rc = level_flush(&tk.lv[i].em);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+
+/* Set up a stage from `from` (a stream the target consumes) back to the
+ * nearest materialized ancestor, and run it over the ancestor's partitions. */
+static int run_stage(sl_context *ctx, stage *st, sl_stream *from, sl_error *err) {
+    sl_stream *path[MAX_CHAIN];
+    int n = 0;
+    sl_stream *s = from;
+    while (!s->materialize) {
+        if (n == MAX_CHAIN)
+            return sl__error_set(err, SL_ELIMIT, "a chain of more than %d narrow operations",
+                                 MAX_CHAIN);
+        path[n++] = s;
+        s = s->in[0];
+    }
+    int rc = compute(ctx, s, st->t, err);
+    if (rc)
+        return rc;
+    st->root = s;
+    st->nchain = n;
+    for (int i = 0; i < n; i++)
+        st->chain[i] = path[n - 1 - i];
+    int workers = sl__pool_workers(ctx->pool);
+    if (n) {
+        st->bufs = malloc((size_t)workers * (size_t)n * SL__CHUNK * sizeof(sl_record));
+        if (!st->bufs)
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    rc = sl__pool_run(ctx->pool, s->data.nparts, stage_task, st, err);
+    free(st->bufs);
+    st->bufs = NULL;
+    return rc;
+}
+
+/* ---- shuffles ----------------------------------------------------------------------- */
+
+typedef struct merge_job {
+    stage *st;
+    int workers;
+} merge_job;
+
+/* Merge partition j of every worker's tables into worker 0's, then emit. */
+static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
+    merge_job *mj = arg;
+    stage *st = mj->st;
+    sl_stream *t = st->target;
+    sl__table *base = &st->tabs[j];
+    sl_mem mem;
+    sl__arena_mem(&st->ctx->warena[worker], &mem);
+    for (int w = 1; w < mj->workers; w++) {
+        sl__table *o = &st->tabs[(size_t)w * (size_t)st->nparts + j];
+        for (size_t i = 0; i < o->n; i++) {
+            sl__entry *oe = &o->entries[i];
+            bool fresh;
+            sl__entry *e = sl__table_upsert(base, oe->hash, &oe->key, NULL, &fresh);
+            if (!e)
+                return sl__error_set(err, SL_ENOMEM, "%s: out of memory in the hash table",
+                                     t->name);
+            int rc = 0;
+            if (fresh)
+                e->acc = oe->acc;
+            else if (t->op == SL_OP_COUNT_BY_VALUE)
+                e->acc.u.i += oe->acc.u.i;
+            else
+                rc = reduce_merge(&t->fn, &e->acc, &oe->acc, &mem, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    sl_recvec *out = &t->data.parts[j];
+    for (size_t i = 0; i < base->n; i++) {
+        sl_record r = {base->entries[i].key, base->entries[i].acc, st->t};
+        if (sl__recvec_push(out, &r))
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    int workers = sl__pool_workers(ctx->pool);
+    int nparts = s->partitions ? s->partitions : workers;
+    stage st;
+    memset(&st, 0, sizeof st);
+    st.ctx = ctx;
+    st.t = t;
+    st.sink = SINK_COMBINE;
+    st.target = s;
+    st.nparts = nparts;
+    size_t ntabs = (size_t)workers * (size_t)nparts;
+    st.tabs = calloc(ntabs, sizeof *st.tabs);
+    if (!st.tabs || sl__dataset_init(&s->data, (size_t)nparts)) {
+        free(st.tabs);
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < ntabs && !rc; i++)
+        rc = sl__table_init(&st.tabs[i], 1024);
+    if (rc)
+        rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+    if (!rc)
+        rc = run_stage(ctx, &st, s->in[0], err);
+    merge_job mj = {&st, workers};
+    if (!rc)
+        rc = sl__pool_run(ctx->pool, (size_t)nparts, merge_task, &mj, err);
+    for (size_t i = 0; i < ntabs; i++)
+        sl__table_free(&st.tabs[i]);
+    free(st.tabs);
+    return rc;
+}
+
+/* ---- whole-input operations -------------------------------------------------------- */
+
+/* All records of a dataset in one array (borrowed when there is one part). */
+static int gather(const sl_dataset *d, sl_recvec *out, bool *owned) {
+    if (d->nparts == 1) {
+        *out = d->parts[0];
+        *owned = false;
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    *owned = true;
+    for (size_t i = 0; i < d->nparts; i++)
+        if (sl__recvec_append(out, d->parts[i].v, d->parts[i].n))
+            return SL_ENOMEM;
+    return 0;
+}
+
+static int append_flush(sl_emitter *em) {
+    sl_recvec *rv = em->host_data;
+    int rc = sl__recvec_append(rv, em->buf, em->count);
+    em->count = 0;
+    return rc;
+}
+
+static int run_transform(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    sl_recvec all;
+    bool owned;
+    if (sl__dataset_init(&s->data, 1) || gather(&s->in[0]->data, &all, &owned))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    sl_record *buf = malloc(SL__CHUNK * sizeof *buf);
+    sl_mem mem;
+    sl__arena_mem(&ctx->warena[0], &mem);
+    sl_emitter em = {buf, 0, SL__CHUNK, append_flush, &mem, &s->data.parts[0]};
+    sl_chunk c = {all.v, all.n, t, 0, SL_CHUNK_WHOLE_BATCH};
+    int rc = buf ? sl__func_process(&s->fn, &c, &em, err) : SL_ENOMEM;
+    if (!rc)
+        rc = append_flush(&em);
+    if (rc < 0 && !err->msg[0])
+        sl__error_set(err, rc, "%s (transform): %s", s->name, sl_strerror(rc));
+    free(buf);
+    if (owned)
+        sl__recvec_free(&all);
+    return rc;
+}
+
+static int run_reduce(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    if (sl__dataset_init(&s->data, 1))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    const sl_dataset *in = &s->in[0]->data;
+    sl_mem mem;
+    sl__arena_mem(&ctx->warena[0], &mem);
+    sl_value acc = sl_null();
+    bool have = false;
+    for (size_t p = 0; p < in->nparts; p++) {
+        for (size_t i = 0; i < in->parts[p].n; i++) {
+            const sl_value *v = &in->parts[p].v[i].value;
+            int rc = have ? reduce_combine(&s->fn, &acc, v, &mem, err)
+                          : reduce_first(&s->fn, &acc, v, &mem, err);
+            if (rc < 0) {
+                if (!err->msg[0])
+                    sl__error_set(err, rc, "%s (reduce): %s", s->name, sl_strerror(rc));
+                return rc;
+            }
+            have = true;
+        }
+    }
+    if (have) {
+        sl_record r = {sl_null(), acc, t};
+        if (sl__recvec_push(&s->data.parts[0], &r))
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int run_count(sl_stream *s, int64_t t, sl_error *err) {
+    sl_record r = {sl_null(), sl_int((int64_t)sl__dataset_count(&s->in[0]->data)), t};
+    if (sl__dataset_init(&s->data, 1) || sl__recvec_push(&s->data.parts[0], &r))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int run_union(sl_stream *s, sl_error *err) {
+    const sl_dataset *a = &s->in[0]->data, *b = &s->in[1]->data;
+    if (sl__dataset_init(&s->data, a->nparts + b->nparts))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < a->nparts + b->nparts; i++) {
+        const sl_recvec *src = i < a->nparts ? &a->parts[i] : &b->parts[i - a->nparts];
+        if (sl__recvec_append(&s->data.parts[i], src->v, src->n))
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int run_repartition(sl_stream *s, sl_error *err) {
+    const sl_dataset *in = &s->in[0]->data;
+    size_t n = (size_t)s->partitions, k = 0;
+    if (sl__dataset_init(&s->data, n))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t p = 0; p < in->nparts; p++)
+        for (size_t i = 0; i < in->parts[p].n; i++, k++)
+            if (sl__recvec_push(&s->data.parts[k % n], &in->parts[p].v[i]))
+                return sl__error_set(err, SL_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- computing a stream's batch ---------------------------------------------------- */
+
+static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    if (s->computed)
+        return 0;
+    int rc = 0;
+    if (s->op == SL_OP_SOURCE) {
+        s->computed = true; /* filled by pull_sources before anything runs */
+        return 0;
+    }
+    if (sl__op_is_narrow(s->op)) {
+        /* a materialized narrow stream: its own chain appends to its parts */
+        stage st;
+        memset(&st, 0, sizeof st);
+        st.ctx = ctx;
+        st.t = t;
+        st.sink = SINK_APPEND;
+        st.target = s;
+        sl_stream *root = s->in[0];
+        while (!root->materialize)
+            root = root->in[0];
+        if ((rc = compute(ctx, root, t, err)))
+            return rc;
+        if (sl__dataset_init(&s->data, root->data.nparts))
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+        /* the chain ends with s itself: run it as if s were unmaterialized */
+        s->materialize = false;
+        rc = run_stage(ctx, &st, s, err);
+        s->materialize = true;
+    } else if (s->op == SL_OP_REDUCE_BY_KEY || s->op == SL_OP_COUNT_BY_VALUE) {
+        rc = run_shuffle(ctx, s, t, err);
+    } else {
+        for (int k = 0; k < s->nin && !rc; k++)
+            rc = compute(ctx, s->in[k], t, err);
+        if (rc)
+            return rc;
+        switch (s->op) {
+        case SL_OP_TRANSFORM:
+            rc = run_transform(ctx, s, t, err);
+            break;
+        case SL_OP_REDUCE:
+            rc = run_reduce(ctx, s, t, err);
+            break;
+        case SL_OP_COUNT:
+            rc = run_count(s, t, err);
+            break;
+        case SL_OP_UNION:
+            rc = run_union(s, err);
+            break;
+        case SL_OP_REPARTITION:
+            rc = run_repartition(s, err);
+            break;
+        default:
+            rc = sl__error_set(err, SL_ESTATE, "%s: cannot compute a %s", s->name,
+                               sl__op_name(s->op));
+        }
+    }
+    if (!rc)
+        s->computed = true;
+    return rc;
+}
+
+/* ---- sources ------------------------------------------------------------------------ */
+
+typedef struct direct_sink {
+    sl_dataset *data;
+    size_t cur;
+} direct_sink;
+
+static int direct_flush(sl_emitter *em) {
+    direct_sink *ds = em->host_data;
+    sl_dataset *d = ds->data;
+    if (em->count == 0)
+        return 0;
+    if (d->nparts == 0 || d->parts[ds->cur].n >= SL__DIRECT_BLOCK_RECORDS) {
+        sl_recvec *parts = realloc(d->parts, (d->nparts + 1) * sizeof *parts);
+        if (!parts)
+            return SL_ENOMEM;
+        memset(&parts[d->nparts], 0, sizeof *parts);
+        d->parts = parts;
+        ds->cur = d->nparts++;
+    }
+    int rc = sl__recvec_append(&d->parts[ds->cur], em->buf, em->count);
+    em->count = 0;
+    return rc;
+}
+
+/* Poll a direct source for the batch at t into s->data. */
+static int pull_direct(sl_stream *s, int64_t t, sl_error *err) {
+    sl__block *b = calloc(1, sizeof *b);
+    sl_record *buf = malloc(SL__CHUNK * sizeof *buf);
+    if (!b || !buf) {
+        free(b);
+        free(buf);
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    sl__arena_init(&b->arena, 256 * 1024);
+    s->blocks = b;
+    sl_mem mem;
+    sl__arena_mem(&b->arena, &mem);
+    direct_sink ds = {&s->data, 0};
+    sl_emitter em = {buf, 0, SL__CHUNK, direct_flush, &mem, &ds};
+    err->code = 0;
+    err->msg[0] = 0;
+    int rc = s->fn.source.poll(s->fn.inst, t, &em, err);
+    int frc = direct_flush(&em);
+    free(buf);
+    if (rc == SL_EOF) {
+        s->finished = true;
+        rc = 0;
+    }
+    if (!rc && frc)
+        rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+    if (rc < 0 && !err->msg[0])
+        sl__error_set(err, rc, "%s (%s): poll failed: %s", s->name, s->fn.handle->ref,
+                      sl_strerror(rc));
+    return rc;
+}
+
+/* Take a receiver's blocks: each block becomes one partition. */
+static int pull_receiver(sl_stream *s, sl_error *err) {
+    sl__receiver *r = s->recv;
+    if (atomic_load(&r->finished)) {
+        if (r->result < 0 && r->result != SL_EOF)
+            return sl__error_set(err, r->result, "%s", r->err.msg);
+        s->finished = true;
+    }
+    sl__block *blocks = sl__receiver_take(r);
+    size_t n = 0;
+    for (sl__block *b = blocks; b; b = b->next)
+        n++;
+    s->blocks = blocks;
+    if (sl__dataset_init(&s->data, n))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    size_t i = 0;
+    for (sl__block *b = blocks; b; b = b->next, i++) {
+        s->data.parts[i] = b->recs; /* moved: the dataset frees the array */
+        memset(&b->recs, 0, sizeof b->recs);
+    }
+    return 0;
+}
+
+static void add_input_metrics(const sl_dataset *d, sl_batch_info *info) {
+    for (size_t p = 0; p < d->nparts; p++) {
+        info->records += (int64_t)d->parts[p].n;
+        for (size_t i = 0; i < d->parts[p].n; i++)
+            info->bytes += (int64_t)(sl__value_bytes(&d->parts[p].v[i].key) +
+                                     sl__value_bytes(&d->parts[p].v[i].value));
+    }
+}
+
+/* ---- outputs ------------------------------------------------------------------------ */
+
+static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) {
+    const sl_dataset *d = &o->from->data;
+    sl__func *f = &o->fn;
+    if (f->batch_fn) {
+        sl_recvec all;
+        bool owned;
+        if (gather(d, &all, &owned))
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+        int rc = f->batch_fn(f->ud, t, all.v, all.n, err);
+        if (owned)
+            sl__recvec_free(&all);
+        if (rc < 0 && !err->msg[0])
+            sl__error_set(err, rc, "%s: foreach_batch callback failed: %s", o->label,
+                          sl_strerror(rc));
+        return rc < 0 ? rc : 0;
+    }
+    int rc = 0;
+    for (int attempt = 0;; attempt++) {
+        err->code = 0;
+        err->msg[0] = 0;
+        rc = f->sink.begin ? f->sink.begin(f->inst, t, err) : 0;
+        for (size_t p = 0; p < d->nparts && rc >= 0; p++) {
+            for (size_t off = 0; off < d->parts[p].n && rc >= 0; off += SL__CHUNK) {
+                size_t n = d->parts[p].n - off < SL__CHUNK ? d->parts[p].n - off : SL__CHUNK;
+                sl_chunk c = {d->parts[p].v + off, n, t, (uint32_t)p, 0};
+                rc = f->sink.write(f->inst, &c, err);
+            }
+        }
+        if (rc >= 0 && f->sink.end)
+            rc = f->sink.end(f->inst, t, err);
+        if (rc != SL_RETRY || attempt >= 4 || atomic_load(&ctx->stop_requested))
+            break;
+        sl__log(SL_LOG_WARN, "%s (%s): asked to retry the batch (attempt %d of 5)",
+                o->from->name, f->handle->ref, attempt + 2);
+        sl__sleep_ms(100LL << attempt);
+    }
+    if (rc < 0 && !err->msg[0])
+        sl__error_set(err, rc, "%s (%s): write failed: %s", o->from->name, f->handle->ref,
+                      sl_strerror(rc));
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- the batch ------------------------------------------------------------------------ */
+
+int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
+                  sl_error *err) {
+    int rc = 0;
+    bool finished = true;
+    memset(info, 0, sizeof *info);
+    info->batch_time = t;
+    for (size_t i = 0; i < ctx->nstreams && !rc; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (s->op != SL_OP_SOURCE)
+            continue;
+        if (s->recv)
+            rc = pull_receiver(s, err);
+        else if (!s->finished)
+            rc = pull_direct(s, t, err);
+        else
+            rc = sl__dataset_init(&s->data, 0);
+        if (!rc)
+            add_input_metrics(&s->data, info);
+        finished = finished && s->finished;
+    }
+    *all_finished = finished;
+    for (size_t i = 0; i < ctx->noutputs && !rc; i++)
+        rc = compute(ctx, ctx->outputs[i].from, t, err);
+    if (ctx->status)
+        sl__status_clear();
+    for (size_t i = 0; i < ctx->noutputs && !rc; i++)
+        rc = run_output(ctx, &ctx->outputs[i], t, err);
+    for (size_t i = 0; i < ctx->noutputs && !rc; i++) {
+        sl__func *f = &ctx->outputs[i].fn;
+        if (f->comp && f->sink.commit)
+            rc = f->sink.commit(f->inst, t, err);
+    }
+    for (size_t i = 0; i < ctx->nstreams && !rc; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (s->op == SL_OP_SOURCE && s->fn.source.commit)
+            rc = s->fn.source.commit(s->fn.inst, t, err);
+    }
+    return rc;
+}
+
+void sl__batch_release(sl_context *ctx) {
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        sl__dataset_free(&s->data);
+        sl__block_free(s->blocks);
+        s->blocks = NULL;
+        s->computed = false;
+    }
+    int workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
+    for (int w = 0; w < workers; w++)
+        sl__arena_reset(&ctx->warena[w]);
+}

@@ -1,0 +1,439 @@
+/*
+ * graph.c — the DStream graph: the builder functions of sluice.h.
+ *
+ * Every builder checks its inputs, resolves its function (a plugin
+ * component, with its parameters validated against the schema, or a C
+ * function pointer) and appends a stream to the context. Streams can only
+ * refer to streams built before them, so creation order is a topological
+ * order and the graph has no cycles by construction.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *sl__op_name(sl__op op) {
+    static const char *const names[] = {
+        "source",        "map",    "flat_map", "filter", "map_values",     "flat_map_values",
+        "transform",     "reduce_by_key", "reduce", "count", "count_by_value", "union",
+        "repartition"};
+    return (unsigned)op < sizeof names / sizeof *names ? names[op] : "?";
+}
+
+bool sl__op_is_narrow(sl__op op) {
+    return op == SL_OP_MAP || op == SL_OP_FLAT_MAP || op == SL_OP_FILTER ||
+           op == SL_OP_MAP_VALUES || op == SL_OP_FLAT_MAP_VALUES;
+}
+
+/* A new stream appended to the context, or NULL (error recorded). */
+static sl_stream *stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b) {
+    if (ctx->state != SL__NEW) {
+        sl__ctx_fail(ctx, SL_ESTATE, NULL, "cannot add a %s stream: the context has started",
+                     sl__op_name(op));
+        return NULL;
+    }
+    sl_stream **v = realloc(ctx->streams, (ctx->nstreams + 1) * sizeof *v);
+    sl_stream *s = calloc(1, sizeof *s);
+    char name[64];
+    snprintf(name, sizeof name, "%s-%zu", sl__op_name(op), ctx->nstreams + 1);
+    if (v)
+        ctx->streams = v;
+    if (!v || !s || !(s->name = strdup(name))) {
+        free(s);
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    s->ctx = ctx;
+    s->id = (int)ctx->nstreams;
+    s->op = op;
+    s->in[0] = a;
+    s->in[1] = b;
+    s->nin = b ? 2 : a ? 1 : 0;
+    ctx->streams[ctx->nstreams++] = s;
+    return s;
+}
+
+/* Undo the last stream_new (its function failed to resolve). */
+static void stream_drop(sl_context *ctx, sl_stream *s) {
+    if (ctx->nstreams && ctx->streams[ctx->nstreams - 1] == s)
+        ctx->nstreams--;
+    sl__func_destroy(&s->fn);
+    free(s->name);
+    free(s);
+}
+
+/* Resolve a component-backed function: component, parameters, handle. */
+static int func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
+                        const char *const *params, const char *label) {
+    sl_error err = {0, ""};
+    if (!ref || !*ref) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "no %s given", sl__kind_name(kind));
+        return SL_EINVAL;
+    }
+    const sl_component *c = sl__registry_component(&ctx->reg, ref, kind, &err);
+    if (!c) {
+        sl__ctx_fail_err(ctx, &err, NULL);
+        return err.code;
+    }
+    const char *bad = NULL;
+    int rc = sl__params_build(c->params, params, ref, &f->params, &err, &bad);
+    if (rc) {
+        sl__ctx_fail_err(ctx, &err, bad);
+        return rc;
+    }
+    f->comp = c;
+    f->handle = sl__handle_new(ctx, label, ref);
+    if (!f->handle) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
+    return 0;
+}
+
+/* The shape a plugin's MAP declares (MANY when unknown). */
+static unsigned map_shape(const sl_component *c) {
+    const sl_map_ops *ops = c->ops;
+    if (ops->struct_size < offsetof(sl_map_ops, process) + sizeof ops->process)
+        return 0;
+    return ops->shape >= SL_MAP_ONE && ops->shape <= SL_MAP_MANY ? ops->shape : SL_MAP_MANY;
+}
+
+static const char *shape_name(unsigned shape) {
+    return shape == SL_MAP_ONE      ? "a map function (one output per input)"
+           : shape == SL_MAP_FILTER ? "a filter function (keeps some inputs)"
+                                    : "a flat_map function (any number of outputs per input)";
+}
+
+/* Check that a MAP component's shape suits the operation. */
+static int check_shape(sl_context *ctx, sl__op op, const char *ref, const sl_component *c) {
+    unsigned shape = map_shape(c);
+    if (!shape) {
+        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: its sl_map_ops is too small", ref);
+        return SL_EABI;
+    }
+    bool ok = true;
+    const char *use = "flat_map";
+    if (op == SL_OP_MAP || op == SL_OP_MAP_VALUES)
+        ok = shape == SL_MAP_ONE;
+    else if (op == SL_OP_FILTER)
+        ok = shape == SL_MAP_FILTER;
+    if (shape == SL_MAP_ONE)
+        use = op == SL_OP_FILTER ? "map" : use;
+    if (shape == SL_MAP_FILTER)
+        use = "filter";
+    if (!ok) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "%s is %s; use %s, not %s", ref, shape_name(shape), use,
+                     sl__op_name(op));
+        return SL_EINVAL;
+    }
+    return 0;
+}
+
+static sl_stream *map_like(sl_stream *in, sl__op op, const char *ref, const char *const *params) {
+    if (!in)
+        return NULL;
+    sl_context *ctx = in->ctx;
+    sl_stream *s = stream_new(ctx, op, in, NULL);
+    if (!s)
+        return NULL;
+    if (func_resolve(ctx, &s->fn, ref, SL_COMPONENT_MAP, params, s->name) ||
+        check_shape(ctx, op, ref, s->fn.comp)) {
+        stream_drop(ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
+static sl_stream *map_like_fn(sl_stream *in, sl__op op, sl_map_func fn, void *ud) {
+    if (!in)
+        return NULL;
+    if (!fn) {
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL",
+                     sl__op_name(op));
+        return NULL;
+    }
+    sl_stream *s = stream_new(in->ctx, op, in, NULL);
+    if (s) {
+        s->fn.map_fn = fn;
+        s->fn.ud = ud;
+    }
+    return s;
+}
+
+sl_stream *sl_map(sl_stream *s, const char *fn, const char *const *p) {
+    return map_like(s, SL_OP_MAP, fn, p);
+}
+sl_stream *sl_flat_map(sl_stream *s, const char *fn, const char *const *p) {
+    return map_like(s, SL_OP_FLAT_MAP, fn, p);
+}
+sl_stream *sl_filter(sl_stream *s, const char *fn, const char *const *p) {
+    return map_like(s, SL_OP_FILTER, fn, p);
+}
+sl_stream *sl_map_values(sl_stream *s, const char *fn, const char *const *p) {
+    return map_like(s, SL_OP_MAP_VALUES, fn, p);
+}
+sl_stream *sl_flat_map_values(sl_stream *s, const char *fn, const char *const *p) {
+    return map_like(s, SL_OP_FLAT_MAP_VALUES, fn, p);
+}
+sl_stream *sl_transform(sl_stream *s, const char *fn, const char *const *p) {
+    return map_like(s, SL_OP_TRANSFORM, fn, p);
+}
+sl_stream *sl_map_fn(sl_stream *s, sl_map_func fn, void *ud) {
+    return map_like_fn(s, SL_OP_MAP, fn, ud);
+}
+sl_stream *sl_flat_map_fn(sl_stream *s, sl_map_func fn, void *ud) {
+    return map_like_fn(s, SL_OP_FLAT_MAP, fn, ud);
+}
+sl_stream *sl_filter_fn(sl_stream *s, sl_map_func fn, void *ud) {
+    return map_like_fn(s, SL_OP_FILTER, fn, ud);
+}
+sl_stream *sl_map_values_fn(sl_stream *s, sl_map_func fn, void *ud) {
+    return map_like_fn(s, SL_OP_MAP_VALUES, fn, ud);
+}
+sl_stream *sl_flat_map_values_fn(sl_stream *s, sl_map_func fn, void *ud) {
+    return map_like_fn(s, SL_OP_FLAT_MAP_VALUES, fn, ud);
+}
+sl_stream *sl_transform_fn(sl_stream *s, sl_map_func fn, void *ud) {
+    return map_like_fn(s, SL_OP_TRANSFORM, fn, ud);
+}
+
+static sl_stream *reduce_like(sl_stream *in, sl__op op, const char *ref,
+                              const char *const *params) {
+    if (!in)
+        return NULL;
+    sl_stream *s = stream_new(in->ctx, op, in, NULL);
+    if (s && func_resolve(in->ctx, &s->fn, ref, SL_COMPONENT_REDUCE, params, s->name)) {
+        stream_drop(in->ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
+static sl_stream *reduce_like_fn(sl_stream *in, sl__op op, sl_reduce_func fn, void *ud) {
+    if (!in)
+        return NULL;
+    if (!fn) {
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL",
+                     sl__op_name(op));
+        return NULL;
+    }
+    sl_stream *s = stream_new(in->ctx, op, in, NULL);
+    if (s) {
+        s->fn.reduce_fn = fn;
+        s->fn.ud = ud;
+    }
+    return s;
+}
+
+sl_stream *sl_reduce_by_key(sl_stream *s, const char *fn, const char *const *p) {
+    return reduce_like(s, SL_OP_REDUCE_BY_KEY, fn, p);
+}
+sl_stream *sl_reduce_by_key_fn(sl_stream *s, sl_reduce_func fn, void *ud) {
+    return reduce_like_fn(s, SL_OP_REDUCE_BY_KEY, fn, ud);
+}
+sl_stream *sl_reduce(sl_stream *s, const char *fn, const char *const *p) {
+    return reduce_like(s, SL_OP_REDUCE, fn, p);
+}
+sl_stream *sl_reduce_fn(sl_stream *s, sl_reduce_func fn, void *ud) {
+    return reduce_like_fn(s, SL_OP_REDUCE, fn, ud);
+}
+
+sl_stream *sl_count(sl_stream *s) { return s ? stream_new(s->ctx, SL_OP_COUNT, s, NULL) : NULL; }
+
+sl_stream *sl_count_by_value(sl_stream *s) {
+    return s ? stream_new(s->ctx, SL_OP_COUNT_BY_VALUE, s, NULL) : NULL;
+}
+
+sl_stream *sl_union(sl_stream *a, sl_stream *b) {
+    if (!a || !b)
+        return NULL;
+    if (a->ctx != b->ctx) {
+        sl__ctx_fail(a->ctx, SL_EINVAL, NULL, "union: the streams belong to different contexts");
+        return NULL;
+    }
+    return stream_new(a->ctx, SL_OP_UNION, a, b);
+}
+
+sl_stream *sl_repartition(sl_stream *s, int n) {
+    if (!s)
+        return NULL;
+    if (n < 1 || n > 65536) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "partitions",
+                     "repartition: the number of partitions must be 1..65536, got %d", n);
+        return NULL;
+    }
+    sl_stream *r = stream_new(s->ctx, SL_OP_REPARTITION, s, NULL);
+    if (r)
+        r->partitions = n;
+    return r;
+}
+
+sl_stream *sl_stream_set_name(sl_stream *s, const char *name) {
+    if (!s)
+        return NULL;
+    sl_context *ctx = s->ctx;
+    if (!name || !*name || strlen(name) > 100) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "a stream name must be 1 to 100 characters");
+        return NULL;
+    }
+    for (const char *c = name; *c; c++) {
+        if ((unsigned char)*c < 0x20) {
+            sl__ctx_fail(ctx, SL_EINVAL, NULL, "stream name '%s' contains a control character",
+                         name);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        if (ctx->streams[i] != s && strcmp(ctx->streams[i]->name, name) == 0) {
+            sl__ctx_fail(ctx, SL_EINVAL, NULL, "two streams are named '%s'", name);
+            return NULL;
+        }
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    free(s->name);
+    s->name = copy;
+    if (s->fn.handle) {
+        char *h = strdup(name);
+        if (h) {
+            free(s->fn.handle->stream);
+            s->fn.handle->stream = h;
+        }
+    }
+    return s;
+}
+
+const char *sl_stream_name(const sl_stream *s) { return s ? s->name : NULL; }
+
+sl_context *sl_stream_context(const sl_stream *s) { return s ? s->ctx : NULL; }
+
+sl_stream *sl_stream_set_partitions(sl_stream *s, int n) {
+    if (!s)
+        return NULL;
+    if (s->op != SL_OP_REDUCE_BY_KEY && s->op != SL_OP_COUNT_BY_VALUE &&
+        s->op != SL_OP_REPARTITION) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "partitions",
+                     "stream '%s' (%s) has no partitions setting: only reduce_by_key, "
+                     "count_by_value and repartition do",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    if (n < 1 || n > 65536) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "partitions", "partitions must be 1..65536, got %d", n);
+        return NULL;
+    }
+    s->partitions = n;
+    return s;
+}
+
+/* ---- sources ---------------------------------------------------------------------- */
+
+sl_stream *sl_source(sl_context *ctx, const char *component, const char *const *params) {
+    if (!ctx)
+        return NULL;
+    sl_stream *s = stream_new(ctx, SL_OP_SOURCE, NULL, NULL);
+    if (!s)
+        return NULL;
+    if (func_resolve(ctx, &s->fn, component, SL_COMPONENT_SOURCE, params, s->name)) {
+        stream_drop(ctx, s);
+        return NULL;
+    }
+    const sl_source_ops *ops = s->fn.comp->ops;
+    bool receiver = ops->mode == SL_SOURCE_RECEIVER;
+    size_t need = receiver ? offsetof(sl_source_ops, run) + sizeof ops->run
+                           : offsetof(sl_source_ops, poll) + sizeof ops->poll;
+    if ((ops->mode != SL_SOURCE_RECEIVER && ops->mode != SL_SOURCE_DIRECT) ||
+        ops->struct_size < need || (receiver ? !ops->run : !ops->poll)) {
+        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the source declares no usable run() or poll()",
+                     component);
+        stream_drop(ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
+sl_stream *sl_socket_text_stream(sl_context *ctx, const char *host, int port) {
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    const char *params[] = {"host", host ? host : "localhost", "port", p, NULL};
+    return sl_source(ctx, "socket", params);
+}
+
+sl_stream *sl_queue_stream(sl_context *ctx, const char *path) {
+    const char *params[] = {"path", path, NULL};
+    return path ? sl_source(ctx, "queue", params) : sl_source(ctx, "queue", NULL);
+}
+
+/* ---- outputs ---------------------------------------------------------------------- */
+
+static sl__output *output_new(sl_stream *s) {
+    sl_context *ctx = s->ctx;
+    if (ctx->state != SL__NEW) {
+        sl__ctx_fail(ctx, SL_ESTATE, NULL, "cannot add an output: the context has started");
+        return NULL;
+    }
+    sl__output *v = realloc(ctx->outputs, (ctx->noutputs + 1) * sizeof *v);
+    if (!v) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    ctx->outputs = v;
+    sl__output *o = &v[ctx->noutputs];
+    memset(o, 0, sizeof *o);
+    o->from = s;
+    char label[160];
+    snprintf(label, sizeof label, "output-%zu", ctx->noutputs + 1);
+    o->label = strdup(label);
+    return o;
+}
+
+int sl_output(sl_stream *s, const char *sink, const char *const *params) {
+    if (!s)
+        return SL_EINVAL;
+    sl_context *ctx = s->ctx;
+    sl__output *o = output_new(s);
+    if (!o)
+        return ctx->errcode;
+    if (func_resolve(ctx, &o->fn, sink, SL_COMPONENT_SINK, params, o->label)) {
+        sl__func_destroy(&o->fn);
+        free(o->label);
+        return ctx->errcode;
+    }
+    const sl_sink_ops *ops = o->fn.comp->ops;
+    if (ops->struct_size < offsetof(sl_sink_ops, write) + sizeof ops->write || !ops->write) {
+        sl__func_destroy(&o->fn);
+        free(o->label);
+        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the sink declares no write()", sink);
+        return SL_EABI;
+    }
+    ctx->noutputs++;
+    return 0;
+}
+
+int sl_pprint(sl_stream *s, int num) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", num);
+    const char *params[] = {"num", n, NULL};
+    return sl_output(s, "pprint", params);
+}
+
+int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
+    if (!s)
+        return SL_EINVAL;
+    if (!fn) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "foreach_batch: the function pointer is NULL");
+        return SL_EINVAL;
+    }
+    sl__output *o = output_new(s);
+    if (!o)
+        return s->ctx->errcode;
+    o->fn.batch_fn = fn;
+    o->fn.ud = ud;
+    s->ctx->noutputs++;
+    return 0;
+}

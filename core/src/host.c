@@ -1,0 +1,238 @@
+/*
+ * host.c — the sl_host function table that plugins call, instance handles,
+ * and sl__func: one callable (a plugin component instance or a C function).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int sl__error_set(sl_error *err, int code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+/* ---- handles --------------------------------------------------------------------- */
+
+sl_handle *sl__handle_new(sl_context *ctx, const char *stream, const char *ref) {
+    sl_handle *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->ctx = ctx;
+    h->stream = strdup(stream ? stream : "?");
+    h->ref = strdup(ref ? ref : "?");
+    pthread_mutex_init(&h->lock, NULL);
+    if (!h->stream || !h->ref) {
+        sl__handle_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void sl__handle_free(sl_handle *h) {
+    if (!h)
+        return;
+    struct sl_counter *c = h->counters;
+    while (c) {
+        struct sl_counter *next = c->next;
+        free(c);
+        c = next;
+    }
+    pthread_mutex_destroy(&h->lock);
+    free(h->stream);
+    free(h->ref);
+    free(h);
+}
+
+/* Log every non-zero counter of the instance on one line. */
+void sl__handle_log_counters(sl_handle *h, int level) {
+    if (!h || !h->counters || level > sl__log_level)
+        return;
+    char line[1024];
+    size_t used = 0;
+    line[0] = 0;
+    pthread_mutex_lock(&h->lock);
+    for (struct sl_counter *c = h->counters; c; c = c->next) {
+        long long v = (long long)atomic_load(&c->value);
+        used += (size_t)snprintf(line + (used < sizeof line ? used : sizeof line),
+                                 used < sizeof line ? sizeof line - used : 0, "%s%s=%lld",
+                                 used ? " " : "", c->name, v);
+    }
+    pthread_mutex_unlock(&h->lock);
+    sl__log(level, "%s (%s): %s", h->stream, h->ref, line);
+}
+
+static void host_log(sl_handle *h, int level, const char *fmt, ...) {
+    if (level > sl__log_level)
+        return;
+    char prefix[256];
+    if (h)
+        snprintf(prefix, sizeof prefix, "%s (%s)", h->stream, h->ref);
+    va_list ap;
+    va_start(ap, fmt);
+    sl__vlog(level, h ? prefix : NULL, fmt, ap);
+    va_end(ap);
+}
+
+static int host_log_enabled(int level) { return level <= sl__log_level; }
+
+static int host_error_set(sl_error *err, int code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+static sl_counter *host_counter(sl_handle *h, const char *name) {
+    if (!h || !name)
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    struct sl_counter *c = h->counters, *last = NULL;
+    for (; c; last = c, c = c->next)
+        if (strcmp(c->name, name) == 0)
+            break;
+    if (!c && (c = calloc(1, sizeof *c))) {
+        snprintf(c->name, sizeof c->name, "%s", name);
+        if (last)
+            last->next = c;
+        else
+            h->counters = c;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return c;
+}
+
+static void host_counter_add(sl_counter *c, int64_t delta) {
+    if (c)
+        atomic_fetch_add_explicit(&c->value, delta, memory_order_relaxed);
+}
+
+static int host_store(sl_handle *h, const sl_record *recs, size_t n) {
+    if (!h || !h->recv)
+        return SL_ESTATE;
+    return sl__receiver_store(h->recv, h, recs, n);
+}
+
+static int host_stopping(sl_handle *h) {
+    return h && h->ctx ? atomic_load(&h->ctx->stop_requested) : 0;
+}
+
+static int host_sleep(sl_handle *h, int64_t ms) {
+    int64_t end = sl__mono_ms() + ms;
+    for (;;) {
+        if (host_stopping(h))
+            return SL_ESTOPPED;
+        int64_t left = end - sl__mono_ms();
+        if (left <= 0)
+            return 0;
+        sl__sleep_ms(left < 20 ? left : 20);
+    }
+}
+
+static int host_value_compare(const sl_value *a, const sl_value *b) {
+    return sl__value_compare(a, b);
+}
+
+const sl_host sl__host = {
+    .struct_size = sizeof(sl_host),
+    .abi_major = SL_ABI_MAJOR,
+    .abi_minor = SL_ABI_MINOR,
+    .malloc = malloc,
+    .calloc = calloc,
+    .realloc = realloc,
+    .free = free,
+    .log = host_log,
+    .log_enabled = host_log_enabled,
+    .error_set = host_error_set,
+    .param_str = sl__param_str,
+    .param_int = sl__param_int,
+    .param_double = sl__param_double,
+    .param_bool = sl__param_bool,
+    .param_is_set = sl__param_is_set,
+    .counter = host_counter,
+    .counter_add = host_counter_add,
+    .store = host_store,
+    .stopping = host_stopping,
+    .sleep = host_sleep,
+    .value_format = sl__value_format,
+    .record_format = sl__record_format,
+    .json_parse = sl__json_parse,
+    .value_compare = host_value_compare,
+    .value_hash = sl__value_hash,
+    .now_ms = sl__now_ms,
+};
+
+/* ---- functions ------------------------------------------------------------------- */
+
+/* Copy a plugin's ops struct into ours, reading at most its struct_size. */
+static void copy_ops(void *dst, size_t dst_size, const void *src) {
+    size_t n = *(const size_t *)src;
+    memset(dst, 0, dst_size);
+    memcpy(dst, src, n < dst_size ? n : dst_size);
+}
+
+/* Create the instance of a component-backed function. C functions have
+ * nothing to create. */
+int sl__func_create(sl__func *f, sl_error *err) {
+    if (!f->comp || f->created)
+        return 0;
+    const sl_component *c = f->comp;
+    switch (c->kind) {
+    case SL_COMPONENT_SOURCE:
+        copy_ops(&f->source, sizeof f->source, c->ops);
+        break;
+    case SL_COMPONENT_SINK:
+        copy_ops(&f->sink, sizeof f->sink, c->ops);
+        break;
+    case SL_COMPONENT_MAP:
+        copy_ops(&f->map, sizeof f->map, c->ops);
+        break;
+    case SL_COMPONENT_REDUCE:
+        copy_ops(&f->reduce, sizeof f->reduce, c->ops);
+        break;
+    default:
+        break;
+    }
+    if (c->create) {
+        err->code = 0;
+        err->msg[0] = 0;
+        int rc = c->create(f->handle, f->params, &f->inst, err);
+        if (rc < 0) {
+            if (!err->msg[0])
+                snprintf(err->msg, sizeof err->msg, "%s: create failed: %s", f->handle->ref,
+                         sl_strerror(rc));
+            return rc;
+        }
+    }
+    f->created = true;
+    return 0;
+}
+
+void sl__func_destroy(sl__func *f) {
+    if (f->created && f->comp && f->comp->destroy)
+        f->comp->destroy(f->inst);
+    f->created = false;
+    f->inst = NULL;
+    sl__params_free(f->params);
+    f->params = NULL;
+    sl__handle_free(f->handle);
+    f->handle = NULL;
+}
+
+int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    if (f->map_fn)
+        return f->map_fn(f->ud, in, out, err);
+    return f->map.process(f->inst, in, out, err);
+}

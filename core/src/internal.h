@@ -1,0 +1,370 @@
+/*
+ * internal.h — the engine's private types and functions (sl__ prefix).
+ *
+ * Nothing here crosses the plugin ABI: plugins see only sl_host.
+ */
+#ifndef SLUICE_INTERNAL_H
+#define SLUICE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/plugin.h>
+#include <sluice/record.h>
+#include <sluice/sluice.h>
+
+#define SL__CHUNK 4096                 /* records per chunk */
+#define SL__BLOCK_BYTES (1u << 20)     /* a receiver block is cut at this size */
+#define SL__DIRECT_BLOCK_RECORDS 16384 /* a direct source's partition size */
+
+/* ---- arena.c: bump allocation, freed all at once ---------------------------- */
+
+typedef struct sl__arena_block {
+    struct sl__arena_block *next;
+    size_t cap;
+    size_t used;
+    char data[];
+} sl__arena_block;
+
+typedef struct sl_arena {
+    sl__arena_block *head;
+    size_t block_size; /* default size of a new block */
+    size_t total;      /* bytes held in blocks */
+} sl_arena;
+
+void sl__arena_init(sl_arena *a, size_t block_size);
+void *sl__arena_alloc(sl_arena *a, size_t n); /* 16-byte aligned; NULL on OOM */
+void sl__arena_reset(sl_arena *a);            /* frees all blocks but the newest */
+void sl__arena_free(sl_arena *a);
+/* An sl_mem that allocates from `a`. */
+void sl__arena_mem(sl_arena *a, sl_mem *m);
+
+/* ---- record vectors and datasets (one batch of one stream) ----------------- */
+
+typedef struct sl_recvec {
+    sl_record *v;
+    size_t n, cap;
+} sl_recvec;
+
+int sl__recvec_push(sl_recvec *rv, const sl_record *r);
+int sl__recvec_append(sl_recvec *rv, const sl_record *r, size_t n);
+void sl__recvec_free(sl_recvec *rv);
+
+typedef struct sl_dataset {
+    sl_recvec *parts;
+    size_t nparts;
+} sl_dataset;
+
+int sl__dataset_init(sl_dataset *d, size_t nparts);
+void sl__dataset_free(sl_dataset *d);
+size_t sl__dataset_count(const sl_dataset *d);
+
+/* ---- value.c / json.c ---------------------------------------------------------- */
+
+size_t sl__value_format(const sl_value *v, int style, char *buf, size_t cap);
+size_t sl__record_format(const sl_record *r, int style, char *buf, size_t cap);
+int sl__value_compare(const sl_value *a, const sl_value *b);
+uint64_t sl__value_hash(const sl_value *v);
+bool sl__value_equal(const sl_value *a, const sl_value *b);
+/* Deep copy of the bytes/list payload of *v into mem; *out may alias v. */
+int sl__value_copy(const sl_value *v, sl_value *out, sl_mem *mem);
+size_t sl__value_bytes(const sl_value *v); /* payload size, for metrics */
+int sl__json_parse(const char *text, size_t len, sl_value *out, sl_mem *mem, sl_error *err);
+
+/* ---- log.c --------------------------------------------------------------------- */
+
+extern int sl__log_level;
+void sl__log(int level, const char *fmt, ...) SL_PRINTF(2, 3);
+void sl__vlog(int level, const char *prefix, const char *fmt, va_list ap);
+/* Status line on stderr (a terminal): show, or clear before other output. */
+void sl__status_show(const char *text);
+void sl__status_clear(void);
+
+/* ---- errors -------------------------------------------------------------------- */
+
+int sl__error_set(sl_error *err, int code, const char *fmt, ...) SL_PRINTF(3, 4);
+
+/* ---- clock.c ------------------------------------------------------------------- */
+
+int64_t sl__now_ms(void);     /* wall clock */
+int64_t sl__mono_ms(void);    /* monotonic */
+int64_t sl__mono_us(void);    /* monotonic, µs */
+void sl__sleep_ms(int64_t ms);
+
+/* ---- pool.c: a fixed worker pool running "parallel for" jobs --------------- */
+
+typedef struct sl__pool sl__pool;
+/* fn(arg, task, worker): worker is in [0, workers); the caller is worker 0. */
+typedef int (*sl__task_fn)(void *arg, size_t task, int worker, sl_error *err);
+
+sl__pool *sl__pool_new(int workers);
+void sl__pool_free(sl__pool *p);
+int sl__pool_workers(const sl__pool *p);
+/* Run tasks 0..n-1 on all workers; returns the first error (err filled). */
+int sl__pool_run(sl__pool *p, size_t n, sl__task_fn fn, void *arg, sl_error *err);
+
+/* ---- params.c ------------------------------------------------------------------ */
+
+/* Validate key/value strings against a schema; defaults filled in. On error,
+ * *bad_key (if given) points at the offending key inside kv (or NULL). */
+int sl__params_build(const sl_param_spec *schema, const char *const *kv, const char *what,
+                     sl_params **out, sl_error *err, const char **bad_key);
+void sl__params_free(sl_params *p);
+const char *sl__param_str(const sl_params *p, const char *name);
+int64_t sl__param_int(const sl_params *p, const char *name);
+double sl__param_double(const sl_params *p, const char *name);
+int sl__param_bool(const sl_params *p, const char *name);
+int sl__param_is_set(const sl_params *p, const char *name);
+const char *sl__param_type_name(int type);
+
+/* ---- plugin.c: finding, checking and loading shared objects ---------------- */
+
+typedef struct sl__plugin {
+    struct sl__plugin *next;
+    char *name;
+    char *path;
+    void *dl;
+    sl_plugin desc; /* a copy, zero-filled past the plugin's struct_size */
+    const sl_component **comps;
+    size_t ncomps;
+} sl__plugin;
+
+typedef struct sl__registry {
+    char **dirs; /* search order, resolved at first use */
+    size_t ndirs;
+    bool resolved; /* implicit directories appended */
+    sl__plugin *loaded;
+    pthread_mutex_t lock;
+} sl__registry;
+
+void sl__registry_init(sl__registry *r);
+void sl__registry_free(sl__registry *r);
+int sl__registry_add_dir(sl__registry *r, const char *dir);
+/* The effective search path: added dirs, $SLUICE_PLUGIN_PATH, next to
+ * libsluice, the install dir. Returned array is owned by the registry. */
+char **sl__registry_path(sl__registry *r, size_t *n);
+/* Load one file as a plugin named `name` (checks, dlopen, descriptor). */
+int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, sl_error *err);
+void sl__plugin_unload(sl__plugin *p);
+/* Find a component by "plugin.component" (or "plugin"), loading as needed. */
+const sl_component *sl__registry_component(sl__registry *r, const char *ref, int kind,
+                                           sl_error *err);
+const char *sl__kind_name(int kind);
+
+/* ---- host.c: the sl_host table and plugin instance handles ---------------- */
+
+struct sl_counter {
+    struct sl_counter *next;
+    char name[64];
+    _Atomic int64_t value;
+};
+
+struct sl__receiver;
+
+struct sl_handle {
+    sl_context *ctx;
+    char *stream; /* stream name (or output label) */
+    char *ref;    /* component reference "text.split" */
+    struct sl__receiver *recv;
+    pthread_mutex_t lock;
+    struct sl_counter *counters;
+};
+
+extern const sl_host sl__host;
+sl_handle *sl__handle_new(sl_context *ctx, const char *stream, const char *ref);
+void sl__handle_free(sl_handle *h);
+void sl__handle_log_counters(sl_handle *h, int level);
+
+/* ---- functions: a component instance or a C function pointer ------------- */
+
+typedef struct sl__func {
+    const sl_component *comp; /* NULL for C functions */
+    sl_params *params;
+    void *inst;
+    sl_handle *handle;
+    /* ops copied into full-size structs (zero past the plugin's size) */
+    sl_source_ops source;
+    sl_sink_ops sink;
+    sl_map_ops map;
+    sl_reduce_ops reduce;
+    /* C function pointers */
+    sl_map_func map_fn;
+    sl_reduce_func reduce_fn;
+    sl_batch_func batch_fn;
+    void *ud;
+    bool created;
+} sl__func;
+
+int sl__func_create(sl__func *f, sl_error *err);
+void sl__func_destroy(sl__func *f);
+int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error *err);
+
+/* ---- table.c: open-addressing hash table of key -> accumulator ------------- */
+
+typedef struct sl__entry {
+    uint64_t hash;
+    sl_value key;
+    sl_value acc;
+} sl__entry;
+
+typedef struct sl__table {
+    uint32_t *slots; /* 0 empty, else entry index + 1 */
+    size_t mask;     /* slots - 1 */
+    sl__entry *entries;
+    size_t n, cap;
+} sl__table;
+
+int sl__table_init(sl__table *t, size_t hint);
+void sl__table_free(sl__table *t);
+/* Find the entry of `key` (hash `h`), inserting one (key copied into mem,
+ * or referenced as is when mem is NULL; acc SL_NULL) if absent; *fresh
+ * tells which. NULL on OOM. Entry pointers are invalidated by the next
+ * upsert. */
+sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_mem *mem,
+                            bool *fresh);
+sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key);
+
+/* ---- receiver.c: a receiver thread and its bounded block buffer ------------ */
+
+typedef struct sl__block {
+    struct sl__block *next;
+    sl_arena arena;
+    sl_recvec recs;
+    size_t bytes;
+} sl__block;
+
+void sl__block_free(sl__block *b);
+
+typedef struct sl__receiver {
+    pthread_t thread;
+    bool thread_started;
+    sl__func *fn;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    sl__block *cur;                 /* open block */
+    sl__block *sealed, *sealed_tail; /* blocks waiting for the next batch */
+    size_t buffered;                /* bytes in cur + sealed */
+    size_t limit;                   /* max buffered bytes before store blocks */
+    atomic_bool finished;           /* run() returned */
+    int result;                     /* run()'s return */
+    sl_error err;
+    int64_t stored_records, stored_bytes, blocked_ms;
+} sl__receiver;
+
+int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *err);
+/* Take every block stored so far (sealing the open one); caller frees. */
+sl__block *sl__receiver_take(sl__receiver *r);
+void sl__receiver_join(sl__receiver *r);
+int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n);
+
+/* ---- graph.c: streams and the plan ----------------------------------------- */
+
+typedef enum sl__op {
+    SL_OP_SOURCE,
+    SL_OP_MAP,
+    SL_OP_FLAT_MAP,
+    SL_OP_FILTER,
+    SL_OP_MAP_VALUES,
+    SL_OP_FLAT_MAP_VALUES,
+    SL_OP_TRANSFORM,
+    SL_OP_REDUCE_BY_KEY,
+    SL_OP_REDUCE,
+    SL_OP_COUNT,
+    SL_OP_COUNT_BY_VALUE,
+    SL_OP_UNION,
+    SL_OP_REPARTITION
+} sl__op;
+
+const char *sl__op_name(sl__op op);
+bool sl__op_is_narrow(sl__op op);
+
+struct sl_stream {
+    sl_context *ctx;
+    int id;
+    sl__op op;
+    char *name;
+    sl_stream *in[2];
+    int nin;
+    sl__func fn;
+    int partitions; /* shuffle / repartition partitions; 0 = workers */
+    /* source runtime */
+    sl__receiver *recv;
+    bool finished; /* source: no more data ever */
+    /* plan */
+    int consumers;
+    bool materialize;
+    /* per batch */
+    sl_dataset data;
+    bool computed;
+    sl__block *blocks; /* source: the batch's blocks (own the bytes) */
+};
+
+typedef struct sl__output {
+    sl_stream *from;
+    sl__func fn;
+    char *label;
+} sl__output;
+
+/* ---- context.c ----------------------------------------------------------------- */
+
+typedef enum sl__state { SL__NEW, SL__RUNNING, SL__DONE } sl__state;
+
+struct sl_context {
+    int64_t interval;
+    int workers;
+    sl_clock_kind clock;
+    int64_t start_time;
+    int64_t max_batches;
+    size_t recv_buffer;
+    int status_mode;
+    sl__registry reg;
+
+    sl_stream **streams;
+    size_t nstreams;
+    sl__output *outputs;
+    size_t noutputs;
+
+    /* sticky error */
+    int errcode;
+    char errmsg[1024];
+    char errparam[128];
+
+    /* runtime */
+    sl__state state;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop_requested;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+    int result;
+    sl__pool *pool;
+    sl_arena *warena; /* one per worker, reset after every batch */
+    sl_batch_listener listener;
+    void *listener_ud;
+    sl_batch_info last;
+    _Atomic int64_t batches_done;
+    bool status;
+};
+
+/* Record an error in the context (first one wins until cleared). */
+void sl__ctx_fail(sl_context *ctx, int code, const char *param, const char *fmt, ...)
+    SL_PRINTF(4, 5);
+void sl__ctx_fail_err(sl_context *ctx, const sl_error *err, const char *param);
+
+/* ---- exec.c / scheduler.c --------------------------------------------------------- */
+
+/* Plan: mark which streams are materialized; called at start. */
+int sl__plan(sl_context *ctx, sl_error *err);
+/* Run the batch at `t`: pull sources, compute streams, run outputs. */
+int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
+                  sl_error *err);
+/* Free the per-batch data of every stream. */
+void sl__batch_release(sl_context *ctx);
+/* The scheduler thread's body. */
+void *sl__scheduler_main(void *arg);
+
+#endif /* SLUICE_INTERNAL_H */

@@ -1,0 +1,328 @@
+/*
+ * params.c — component parameters: validation against a schema, defaults,
+ * and the typed readers behind sl_host's param_* functions. Also the
+ * duration and size syntax shared by the config and the CLI.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+typedef struct param_item {
+    const sl_param_spec *spec;
+    char *raw; /* as given (or the default); NULL if absent */
+    bool set;  /* given by the user */
+    int64_t i;
+    double d;
+} param_item;
+
+struct sl_params {
+    size_t n;
+    param_item *items;
+};
+
+const char *sl__param_type_name(int type) {
+    switch (type) {
+    case SL_PARAM_STRING:
+        return "string";
+    case SL_PARAM_INT:
+        return "int";
+    case SL_PARAM_DOUBLE:
+        return "double";
+    case SL_PARAM_BOOL:
+        return "bool";
+    case SL_PARAM_DURATION:
+        return "duration";
+    case SL_PARAM_SIZE:
+        return "size";
+    case SL_PARAM_ENUM:
+        return "enum";
+    default:
+        return "?";
+    }
+}
+
+/* Parse "<number><unit>" with units from `units` (name, factor) pairs; a
+ * bare number uses `bare`. Whitespace around is allowed. */
+typedef struct unit {
+    const char *name;
+    double factor;
+} unit;
+
+static int parse_scaled(const char *text, const unit *units, double bare, double *out) {
+    if (!text)
+        return SL_EINVAL;
+    while (isspace((unsigned char)*text))
+        text++;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno || !isfinite(v) || v < 0)
+        return SL_EINVAL;
+    while (isspace((unsigned char)*end))
+        end++;
+    size_t len = strlen(end);
+    while (len && isspace((unsigned char)end[len - 1]))
+        len--;
+    if (len == 0) {
+        *out = v * bare;
+        return 0;
+    }
+    for (const unit *u = units; u->name; u++) {
+        if (strlen(u->name) == len && strncasecmp(end, u->name, len) == 0) {
+            *out = v * u->factor;
+            return 0;
+        }
+    }
+    return SL_EINVAL;
+}
+
+int sl_parse_duration(const char *text, int64_t *ms) {
+    static const unit units[] = {{"ms", 1},      {"s", 1000},      {"sec", 1000},
+                                 {"m", 60000},   {"min", 60000},   {"h", 3600000},
+                                 {"us", 0.001},  {NULL, 0}};
+    double v;
+    if (parse_scaled(text, units, 1000, &v) || v > 9.2e18)
+        return SL_EINVAL;
+    *ms = (int64_t)llround(v);
+    return 0;
+}
+
+int sl_parse_size(const char *text, uint64_t *bytes) {
+    static const unit units[] = {{"b", 1},
+                                 {"k", 1024.0},
+                                 {"kib", 1024.0},
+                                 {"kb", 1000.0},
+                                 {"m", 1048576.0},
+                                 {"mib", 1048576.0},
+                                 {"mb", 1e6},
+                                 {"g", 1073741824.0},
+                                 {"gib", 1073741824.0},
+                                 {"gb", 1e9},
+                                 {NULL, 0}};
+    double v;
+    if (parse_scaled(text, units, 1, &v) || v > 1.8e19)
+        return SL_EINVAL;
+    *bytes = (uint64_t)llround(v);
+    return 0;
+}
+
+static int parse_bool(const char *s, int64_t *out) {
+    static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+    static const char *const no[] = {"false", "no", "off", "0", NULL};
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return (*out = 1), 0;
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return (*out = 0), 0;
+    return SL_EINVAL;
+}
+
+static bool enum_has(const char *choices, const char *s) {
+    size_t len = strlen(s);
+    const char *c = choices;
+    while (c && *c) {
+        const char *bar = strchr(c, '|');
+        size_t n = bar ? (size_t)(bar - c) : strlen(c);
+        if (n == len && strncmp(c, s, n) == 0)
+            return true;
+        c = bar ? bar + 1 : NULL;
+    }
+    return false;
+}
+
+/* Convert it->raw according to its type; 0 or SL_EINVAL with a message. */
+static int convert(param_item *it, const char *what, sl_error *err) {
+    const sl_param_spec *s = it->spec;
+    const char *raw = it->raw;
+    char *end;
+    switch (s->type) {
+    case SL_PARAM_STRING:
+        return 0;
+    case SL_PARAM_INT:
+        errno = 0;
+        it->i = strtoll(raw, &end, 10);
+        if (end == raw || *end || errno)
+            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects an integer, got '%s'",
+                                 what, s->name, raw);
+        it->d = (double)it->i;
+        return 0;
+    case SL_PARAM_DOUBLE:
+        errno = 0;
+        it->d = strtod(raw, &end);
+        if (end == raw || *end || errno)
+            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects a number, got '%s'",
+                                 what, s->name, raw);
+        it->i = (int64_t)it->d;
+        return 0;
+    case SL_PARAM_BOOL:
+        if (parse_bool(raw, &it->i))
+            return sl__error_set(err, SL_EINVAL,
+                                 "%s: parameter '%s' expects true or false, got '%s'", what,
+                                 s->name, raw);
+        return 0;
+    case SL_PARAM_DURATION:
+        if (sl_parse_duration(raw, &it->i))
+            return sl__error_set(err, SL_EINVAL,
+                                 "%s: parameter '%s' expects a duration like 500ms, 5s or 1m, "
+                                 "got '%s'",
+                                 what, s->name, raw);
+        return 0;
+    case SL_PARAM_SIZE: {
+        uint64_t b;
+        if (sl_parse_size(raw, &b) || b > INT64_MAX)
+            return sl__error_set(err, SL_EINVAL,
+                                 "%s: parameter '%s' expects a size like 4096, 64KiB or 1MiB, "
+                                 "got '%s'",
+                                 what, s->name, raw);
+        it->i = (int64_t)b;
+        return 0;
+    }
+    case SL_PARAM_ENUM:
+        if (!enum_has(s->choices, raw))
+            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects one of %s, got '%s'",
+                                 what, s->name, s->choices ? s->choices : "(none)", raw);
+        return 0;
+    default:
+        return sl__error_set(err, SL_EPLUGIN, "%s: parameter '%s' has an unknown type %d", what,
+                             s->name, s->type);
+    }
+}
+
+/* The list of parameter names, for "expected one of" messages. */
+static void names_of(const sl_param_spec *schema, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (const sl_param_spec *s = schema; s && s->name; s++)
+        len += (size_t)snprintf(buf + (len < cap ? len : cap), len < cap ? cap - len : 0, "%s%s",
+                                len ? ", " : "", s->name);
+}
+
+int sl__params_build(const sl_param_spec *schema, const char *const *kv, const char *what,
+                     sl_params **out, sl_error *err, const char **bad_key) {
+    size_t n = 0;
+    for (const sl_param_spec *s = schema; s && s->name; s++)
+        n++;
+    if (bad_key)
+        *bad_key = NULL;
+    sl_params *p = calloc(1, sizeof *p);
+    param_item *items = n ? calloc(n, sizeof *items) : NULL;
+    if (!p || (n && !items)) {
+        free(p);
+        free(items);
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    p->n = n;
+    p->items = items;
+    for (size_t i = 0; i < n; i++)
+        items[i].spec = &schema[i];
+    int rc = 0;
+    for (size_t k = 0; kv && kv[k]; k += 2) {
+        const char *key = kv[k], *val = kv[k + 1];
+        size_t i = 0;
+        while (i < n && strcmp(items[i].spec->name, key) != 0)
+            i++;
+        if (i == n) {
+            char names[512];
+            names_of(schema, names, sizeof names);
+            if (n)
+                rc = sl__error_set(err, SL_EINVAL,
+                                   "%s: unknown parameter '%s' (expected one of: %s)", what, key,
+                                   names);
+            else
+                rc = sl__error_set(err, SL_EINVAL,
+                                   "%s: unknown parameter '%s' (it takes no parameters)", what,
+                                   key);
+        } else if (!val) {
+            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' has no value", what, key);
+        } else if (items[i].set) {
+            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' given twice", what, key);
+        } else {
+            free(items[i].raw);
+            items[i].raw = strdup(val);
+            items[i].set = true;
+            if (!items[i].raw)
+                rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+            else
+                rc = convert(&items[i], what, err);
+        }
+        if (rc) {
+            if (bad_key)
+                *bad_key = key;
+            sl__params_free(p);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        param_item *it = &items[i];
+        if (it->set)
+            continue;
+        if (it->spec->required) {
+            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)",
+                               what, it->spec->name, sl__param_type_name(it->spec->type),
+                               it->spec->doc ? ": " : "", it->spec->doc ? it->spec->doc : "");
+        } else if (it->spec->default_value) {
+            it->raw = strdup(it->spec->default_value);
+            if (!it->raw)
+                rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+            else if ((rc = convert(it, what, err)))
+                rc = sl__error_set(err, SL_EPLUGIN, "%s: the plugin's default for '%s' is invalid",
+                                   what, it->spec->name);
+        }
+    }
+    if (rc) {
+        sl__params_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void sl__params_free(sl_params *p) {
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->items[i].raw);
+    free(p->items);
+    free(p);
+}
+
+static const param_item *find(const sl_params *p, const char *name) {
+    if (!p || !name)
+        return NULL;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].spec->name, name) == 0)
+            return &p->items[i];
+    return NULL;
+}
+
+const char *sl__param_str(const sl_params *p, const char *name) {
+    const param_item *it = find(p, name);
+    return it ? it->raw : NULL;
+}
+
+int64_t sl__param_int(const sl_params *p, const char *name) {
+    const param_item *it = find(p, name);
+    return it && it->raw ? it->i : 0;
+}
+
+double sl__param_double(const sl_params *p, const char *name) {
+    const param_item *it = find(p, name);
+    return it && it->raw ? it->d : 0.0;
+}
+
+int sl__param_bool(const sl_params *p, const char *name) {
+    const param_item *it = find(p, name);
+    return it && it->raw ? (int)it->i : 0;
+}
+
+int sl__param_is_set(const sl_params *p, const char *name) {
+    const param_item *it = find(p, name);
+    return it && it->set;
+}

@@ -1,0 +1,153 @@
+/*
+ * receiver.c — a receiver's thread and its bounded buffer of blocks.
+ *
+ * The plugin's run() loops on its own thread and hands records to
+ * sl__receiver_store, which copies them (bytes included) into the open
+ * block. A block is sealed when it reaches SL__BLOCK_BYTES; at every batch
+ * tick the scheduler takes all blocks (sl__receiver_take), which become the
+ * batch's partitions. When the buffered bytes reach the limit, store()
+ * blocks until the next tick: the receiver stops reading, and for TCP the
+ * kernel pushes back on the sender. Nothing is dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void sl__block_free(sl__block *b) {
+    while (b) {
+        sl__block *next = b->next;
+        sl__arena_free(&b->arena);
+        sl__recvec_free(&b->recs);
+        free(b);
+        b = next;
+    }
+}
+
+static sl__block *block_new(void) {
+    sl__block *b = calloc(1, sizeof *b);
+    if (b)
+        sl__arena_init(&b->arena, 256 * 1024);
+    return b;
+}
+
+/* Seal the open block (if it has records). Called with the lock held. */
+static void seal(sl__receiver *r) {
+    if (!r->cur || r->cur->recs.n == 0)
+        return;
+    if (r->sealed_tail)
+        r->sealed_tail->next = r->cur;
+    else
+        r->sealed = r->cur;
+    r->sealed_tail = r->cur;
+    r->cur = NULL;
+}
+
+/* Copy one record into block b. */
+static int copy_record(sl__block *b, const sl_record *in, size_t *bytes) {
+    sl_mem mem;
+    sl__arena_mem(&b->arena, &mem);
+    sl_record rec = *in;
+    if (sl__value_copy(&in->key, &rec.key, &mem) || sl__value_copy(&in->value, &rec.value, &mem))
+        return SL_ENOMEM;
+    if (sl__recvec_push(&b->recs, &rec))
+        return SL_ENOMEM;
+    size_t n = sl__value_bytes(&in->key) + sl__value_bytes(&in->value);
+    b->bytes += n;
+    *bytes += n;
+    return 0;
+}
+
+int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n) {
+    sl_context *ctx = h->ctx;
+    pthread_mutex_lock(&r->lock);
+    if (r->buffered >= r->limit) {
+        int64_t t0 = sl__mono_ms();
+        while (r->buffered >= r->limit && !atomic_load(&ctx->stop_requested)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+        }
+        r->blocked_ms += sl__mono_ms() - t0;
+    }
+    if (atomic_load(&ctx->stop_requested)) {
+        pthread_mutex_unlock(&r->lock);
+        return SL_ESTOPPED;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!r->cur && !(r->cur = block_new())) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        size_t bytes = 0;
+        rc = copy_record(r->cur, &recs[i], &bytes);
+        r->buffered += bytes;
+        r->stored_bytes += (int64_t)bytes;
+        r->stored_records++;
+        if (r->cur && r->cur->bytes >= SL__BLOCK_BYTES)
+            seal(r);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+sl__block *sl__receiver_take(sl__receiver *r) {
+    pthread_mutex_lock(&r->lock);
+    seal(r);
+    sl__block *b = r->sealed;
+    r->sealed = r->sealed_tail = NULL;
+    r->buffered = r->cur ? r->cur->bytes : 0;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return b;
+}
+
+static void *receiver_main(void *arg) {
+    sl__receiver *r = arg;
+    sl__func *f = r->fn;
+    r->err.code = 0;
+    r->err.msg[0] = 0;
+    int rc = f->source.run(f->inst, &r->err);
+    if (rc < 0 && rc != SL_EOF && rc != SL_ESTOPPED && !r->err.msg[0])
+        snprintf(r->err.msg, sizeof r->err.msg, "%s (%s): receiver failed: %s",
+                 f->handle->stream, f->handle->ref, sl_strerror(rc));
+    r->result = rc == SL_ESTOPPED ? 0 : rc;
+    atomic_store(&r->finished, true);
+    return NULL;
+}
+
+int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *err) {
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    r->fn = fn;
+    r->limit = limit ? limit : 64u << 20;
+    atomic_store(&r->finished, false);
+    fn->handle->recv = r;
+    if (pthread_create(&r->thread, NULL, receiver_main, r) != 0)
+        return sl__error_set(err, SL_ENOMEM, "%s: cannot start the receiver thread",
+                             fn->handle->stream);
+    r->thread_started = true;
+    return 0;
+}
+
+void sl__receiver_join(sl__receiver *r) {
+    if (r->thread_started) {
+        pthread_mutex_lock(&r->lock);
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(r->thread, NULL);
+        r->thread_started = false;
+    }
+    sl__block_free(r->sealed);
+    sl__block_free(r->cur);
+    r->sealed = r->sealed_tail = r->cur = NULL;
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cond);
+}

@@ -1,0 +1,149 @@
+/*
+ * scheduler.c — the batch loop on its own thread.
+ *
+ * Batch times are multiples of the interval. With the system clock the loop
+ * sleeps until each batch time (in short slices, so a stop request is seen
+ * within ~20 ms); when a batch overruns, the next starts at once and its
+ * scheduling delay shows it. With the manual clock the next batch starts as
+ * soon as the previous one ends (Spark's ManualClock, advanced by the loop).
+ * Batches run one at a time, in order.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* "12:00:05" (local time) of a batch time in ms. */
+static void clock_text(int64_t t, char *buf, size_t cap) {
+    time_t s = (time_t)(t / 1000);
+    struct tm tm;
+    localtime_r(&s, &tm);
+    if (t % 1000)
+        snprintf(buf, cap, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(t % 1000));
+    else
+        snprintf(buf, cap, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void human_bytes(int64_t b, char *buf, size_t cap) {
+    if (b < 10 * 1024)
+        snprintf(buf, cap, "%lld B", (long long)b);
+    else if (b < 10 * 1024 * 1024)
+        snprintf(buf, cap, "%.1f KiB", (double)b / 1024);
+    else
+        snprintf(buf, cap, "%.1f MiB", (double)b / (1024 * 1024));
+}
+
+static void report_batch(sl_context *ctx, const sl_batch_info *in) {
+    char when[32], bytes[32];
+    clock_text(in->batch_time, when, sizeof when);
+    human_bytes(in->bytes, bytes, sizeof bytes);
+    sl__log(SL_LOG_INFO,
+            "batch %s: %lld records (%s) in; scheduling delay %lld ms, processing %lld ms, "
+            "total delay %lld ms",
+            when, (long long)in->records, bytes, (long long)in->scheduling_delay,
+            (long long)in->processing_time, (long long)in->total_delay);
+    if (ctx->status) {
+        char line[256];
+        snprintf(line, sizeof line,
+                 "sluice | batch %s #%lld | %lld rec, %s | sched %lld ms, proc %lld ms, total "
+                 "%lld ms",
+                 when, (long long)atomic_load(&ctx->batches_done), (long long)in->records, bytes,
+                 (long long)in->scheduling_delay, (long long)in->processing_time,
+                 (long long)in->total_delay);
+        sl__status_show(line);
+    }
+}
+
+/* Wait (system clock) until wall time reaches t; false if stopped first. */
+static bool wait_until(sl_context *ctx, int64_t t) {
+    for (;;) {
+        if (atomic_load(&ctx->stop_requested))
+            return false;
+        int64_t left = t - sl__now_ms();
+        if (left <= 0)
+            return true;
+        sl__sleep_ms(left < 20 ? left : 20);
+    }
+}
+
+static int64_t first_batch_time(sl_context *ctx) {
+    int64_t iv = ctx->interval;
+    int64_t start = ctx->clock == SL_CLOCK_MANUAL && ctx->start_time ? ctx->start_time
+                                                                      : sl__now_ms();
+    return (start / iv) * iv + iv;
+}
+
+/* Stop the receivers and give them a moment to return. */
+static void stop_sources(sl_context *ctx) {
+    atomic_store(&ctx->stop_requested, true);
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (s->recv) {
+            sl__receiver_join(s->recv);
+            sl__handle_log_counters(s->fn.handle, SL_LOG_INFO);
+        }
+    }
+}
+
+void *sl__scheduler_main(void *arg) {
+    sl_context *ctx = arg;
+    int64_t t = first_batch_time(ctx);
+    int rc = 0;
+    sl_error err = {0, ""};
+    for (;;) {
+        if (ctx->clock == SL_CLOCK_SYSTEM && !wait_until(ctx, t))
+            break;
+        if (atomic_load(&ctx->stop_requested))
+            break;
+        int64_t start_wall = ctx->clock == SL_CLOCK_SYSTEM ? sl__now_ms() : t;
+        int64_t m0 = sl__mono_us();
+        sl_batch_info info;
+        bool all_finished = false;
+        err.code = 0;
+        err.msg[0] = 0;
+        rc = sl__batch_run(ctx, t, &info, &all_finished, &err);
+        sl__batch_release(ctx);
+        if (rc) {
+            if (!err.msg[0])
+                snprintf(err.msg, sizeof err.msg, "batch failed: %s", sl_strerror(rc));
+            break;
+        }
+        int64_t proc = (sl__mono_us() - m0 + 500) / 1000;
+        info.scheduling_delay = start_wall - t > 0 ? start_wall - t : 0;
+        info.processing_time = proc;
+        info.total_delay = info.scheduling_delay + proc;
+        pthread_mutex_lock(&ctx->lock);
+        ctx->last = info;
+        pthread_mutex_unlock(&ctx->lock);
+        int64_t done = atomic_fetch_add(&ctx->batches_done, 1) + 1;
+        report_batch(ctx, &info);
+        if (ctx->listener)
+            ctx->listener(ctx->listener_ud, &info);
+        if (ctx->max_batches && done >= ctx->max_batches)
+            break;
+        if (all_finished) {
+            sl__log(SL_LOG_INFO, "every source has ended; stopping after %lld batches",
+                    (long long)done);
+            break;
+        }
+        t += ctx->interval;
+    }
+    if (ctx->status)
+        sl__status_clear();
+    stop_sources(ctx);
+    pthread_mutex_lock(&ctx->lock);
+    if (rc) {
+        ctx->result = rc;
+        if (!ctx->errcode) {
+            ctx->errcode = rc;
+            snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", err.msg);
+        }
+        sl__log(SL_LOG_ERROR, "%s", err.msg);
+    }
+    ctx->done = true;
+    pthread_cond_broadcast(&ctx->done_cond);
+    pthread_mutex_unlock(&ctx->lock);
+    return NULL;
+}

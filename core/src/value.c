@@ -1,0 +1,429 @@
+/*
+ * value.c — formatting, ordering, hashing and copying of sl_value.
+ *
+ * Two text forms: JSON (for the jsonl sink and tests) and Python repr (for
+ * pprint, so that output matches PySpark's character for character: 'a',
+ * 1, 2.5, None, ('a', 1)). Lists print as tuples in repr: in the DStream
+ * model a list is a tuple (a join yields [v, w]).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "internal.h"
+
+/* A bounded writer that still counts what it could not write (snprintf
+ * semantics for the whole formatting call). */
+typedef struct outbuf {
+    char *buf;
+    size_t cap;
+    size_t len;
+} outbuf;
+
+static void put(outbuf *o, const char *s, size_t n) {
+    if (o->len < o->cap) {
+        size_t room = o->cap - o->len;
+        memcpy(o->buf + o->len, s, n < room ? n : room);
+    }
+    o->len += n;
+}
+
+static void putc1(outbuf *o, char c) { put(o, &c, 1); }
+
+static void puts0(outbuf *o, const char *s) { put(o, s, strlen(s)); }
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0) {
+        len = 2;
+        min = 0x80;
+        c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3;
+        min = 0x800;
+        c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4;
+        min = 0x10000;
+        c &= 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Shortest decimal digits that read back as d: fills digits (no dot) and
+ * returns the decimal exponent of the first digit (d = 0.DIGITS * 10^(e+1)). */
+static int shortest_digits(double d, char *digits, size_t cap) {
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d || prec == 17)
+            break;
+    }
+    /* tmp is "-d.ddde+XX" */
+    const char *p = tmp;
+    if (*p == '-')
+        p++;
+    size_t n = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.' && n + 1 < cap)
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = 0;
+    return atoi(p + 1);
+}
+
+/* A double as Python's repr() writes it (also valid JSON when finite). */
+static void put_double(outbuf *o, double d, int style) {
+    if (isnan(d)) {
+        puts0(o, style == SL_FORMAT_JSON ? "null" : "nan");
+        return;
+    }
+    if (isinf(d)) {
+        puts0(o, style == SL_FORMAT_JSON ? "null" : (d < 0 ? "-inf" : "inf"));
+        return;
+    }
+    if (signbit(d))
+        putc1(o, '-');
+    d = fabs(d);
+    if (d == 0) {
+        puts0(o, "0.0");
+        return;
+    }
+    char digits[24];
+    int e = shortest_digits(d, digits, sizeof digits);
+    int nd = (int)strlen(digits);
+    int decpt = e + 1;
+    char buf[64];
+    if (decpt > -4 && decpt <= 16) {
+        if (decpt <= 0) {
+            puts0(o, "0.");
+            for (int i = 0; i < -decpt; i++)
+                putc1(o, '0');
+            puts0(o, digits);
+        } else if (decpt >= nd) {
+            puts0(o, digits);
+            for (int i = nd; i < decpt; i++)
+                putc1(o, '0');
+            puts0(o, ".0");
+        } else {
+            put(o, digits, (size_t)decpt);
+            putc1(o, '.');
+            puts0(o, digits + decpt);
+        }
+        return;
+    }
+    putc1(o, digits[0]);
+    if (nd > 1) {
+        putc1(o, '.');
+        puts0(o, digits + 1);
+    }
+    snprintf(buf, sizeof buf, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    puts0(o, buf);
+}
+
+/* Bytes as a JSON string: valid UTF-8 passes through, invalid bytes are
+ * written as \u00XX (their Latin-1 reading). */
+static void put_json_string(outbuf *o, const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    putc1(o, '"');
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
+            run++;
+        put(o, s + i, run - i);
+        i = run;
+        if (i >= n)
+            break;
+        unsigned c = u[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            put(o, esc, 2);
+            i++;
+        } else if (c == '\n') {
+            puts0(o, "\\n"), i++;
+        } else if (c == '\t') {
+            puts0(o, "\\t"), i++;
+        } else if (c == '\r') {
+            puts0(o, "\\r"), i++;
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            puts0(o, esc);
+            i++;
+        } else {
+            size_t len = utf8_seq(u + i, n - i);
+            if (len) {
+                put(o, s + i, len);
+                i += len;
+            } else {
+                snprintf(esc, sizeof esc, "\\u%04x", c);
+                puts0(o, esc);
+                i++;
+            }
+        }
+    }
+    putc1(o, '"');
+}
+
+/* Bytes as Python's repr of a str: single quotes unless the text contains
+ * ' and no ", escapes for \\, the quote, \n \r \t and other control bytes;
+ * printable UTF-8 passes through; invalid bytes are written \xNN. */
+static void put_repr_string(outbuf *o, const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    char q = '\'';
+    if (memchr(s, '\'', n) && !memchr(s, '"', n))
+        q = '"';
+    putc1(o, q);
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = u[i];
+        char esc[8];
+        if (c == (unsigned char)q || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            put(o, esc, 2);
+            i++;
+        } else if (c == '\n') {
+            puts0(o, "\\n"), i++;
+        } else if (c == '\t') {
+            puts0(o, "\\t"), i++;
+        } else if (c == '\r') {
+            puts0(o, "\\r"), i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", c);
+            puts0(o, esc);
+            i++;
+        } else if (c < 0x80) {
+            putc1(o, (char)c);
+            i++;
+        } else {
+            size_t len = utf8_seq(u + i, n - i);
+            /* U+0080..U+00A0 are not printable in Python: \x80 .. \xa0 */
+            if (len == 2 && c == 0xc2 && u[i + 1] <= 0xa0) {
+                snprintf(esc, sizeof esc, "\\x%02x", u[i + 1]);
+                puts0(o, esc);
+                i += 2;
+            } else if (len) {
+                put(o, s + i, len);
+                i += len;
+            } else {
+                snprintf(esc, sizeof esc, "\\x%02x", c);
+                puts0(o, esc);
+                i++;
+            }
+        }
+    }
+    putc1(o, q);
+}
+
+static void put_value(outbuf *o, const sl_value *v, int style, int depth) {
+    char num[32];
+    if (depth > 64) {
+        puts0(o, style == SL_FORMAT_JSON ? "null" : "...");
+        return;
+    }
+    switch (v->type) {
+    case SL_INT:
+        snprintf(num, sizeof num, "%lld", (long long)v->u.i);
+        puts0(o, num);
+        break;
+    case SL_DOUBLE:
+        put_double(o, v->u.d, style);
+        break;
+    case SL_BYTES:
+        if (style == SL_FORMAT_JSON)
+            put_json_string(o, v->u.s, v->len);
+        else
+            put_repr_string(o, v->u.s, v->len);
+        break;
+    case SL_LIST:
+        putc1(o, style == SL_FORMAT_JSON ? '[' : '(');
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i)
+                puts0(o, style == SL_FORMAT_JSON ? "," : ", ");
+            put_value(o, &v->u.items[i], style, depth + 1);
+        }
+        if (style != SL_FORMAT_JSON && v->len == 1)
+            putc1(o, ',');
+        putc1(o, style == SL_FORMAT_JSON ? ']' : ')');
+        break;
+    default:
+        puts0(o, style == SL_FORMAT_JSON ? "null" : "None");
+        break;
+    }
+}
+
+static size_t finish(outbuf *o) {
+    if (o->cap)
+        o->buf[o->len < o->cap ? o->len : o->cap - 1] = 0;
+    return o->len;
+}
+
+size_t sl__value_format(const sl_value *v, int style, char *buf, size_t cap) {
+    outbuf o = {buf, cap, 0};
+    put_value(&o, v, style, 0);
+    return finish(&o);
+}
+
+size_t sl__record_format(const sl_record *r, int style, char *buf, size_t cap) {
+    outbuf o = {buf, cap, 0};
+    if (r->key.type == SL_NULL) {
+        put_value(&o, &r->value, style, 0);
+    } else {
+        sl_value pair[2] = {r->key, r->value};
+        sl_value list = sl_list(pair, 2);
+        put_value(&o, &list, style, 0);
+    }
+    return finish(&o);
+}
+
+/* ---- ordering and hashing ------------------------------------------------------- */
+
+static int type_rank(uint32_t t) {
+    switch (t) {
+    case SL_NULL:
+        return 0;
+    case SL_INT:
+    case SL_DOUBLE:
+        return 1;
+    case SL_BYTES:
+        return 2;
+    default:
+        return 3;
+    }
+}
+
+static int cmp_num(const sl_value *a, const sl_value *b) {
+    if (a->type == SL_INT && b->type == SL_INT)
+        return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+    long double x = a->type == SL_INT ? (long double)a->u.i : (long double)a->u.d;
+    long double y = b->type == SL_INT ? (long double)b->u.i : (long double)b->u.d;
+    bool xn = isnan(x), yn = isnan(y);
+    if (xn || yn)
+        return xn - yn; /* NaN sorts after every number */
+    return (x > y) - (x < y);
+}
+
+int sl__value_compare(const sl_value *a, const sl_value *b) {
+    int ra = type_rank(a->type), rb = type_rank(b->type);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    switch (ra) {
+    case 0:
+        return 0;
+    case 1:
+        return cmp_num(a, b);
+    case 2: {
+        size_t n = a->len < b->len ? a->len : b->len;
+        int c = n ? memcmp(a->u.s, b->u.s, n) : 0;
+        if (c)
+            return c < 0 ? -1 : 1;
+        return (a->len > b->len) - (a->len < b->len);
+    }
+    default:
+        for (uint32_t i = 0; i < a->len && i < b->len; i++) {
+            int c = sl__value_compare(&a->u.items[i], &b->u.items[i]);
+            if (c)
+                return c;
+        }
+        return (a->len > b->len) - (a->len < b->len);
+    }
+}
+
+bool sl__value_equal(const sl_value *a, const sl_value *b) {
+    if (a->type == SL_BYTES && b->type == SL_BYTES)
+        return sl_bytes_eq(a, b);
+    return sl__value_compare(a, b) == 0;
+}
+
+uint64_t sl__value_hash(const sl_value *v) {
+    switch (v->type) {
+    case SL_BYTES:
+        return XXH3_64bits(v->u.s, v->len);
+    case SL_INT:
+        return XXH3_64bits_withSeed(&v->u.i, sizeof v->u.i, 1);
+    case SL_DOUBLE: {
+        double d = v->u.d;
+        /* an integral double equals the int, so it must hash as the int */
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d) {
+            int64_t i = (int64_t)d;
+            return XXH3_64bits_withSeed(&i, sizeof i, 1);
+        }
+        if (isnan(d))
+            d = NAN;
+        return XXH3_64bits_withSeed(&d, sizeof d, 2);
+    }
+    case SL_LIST: {
+        uint64_t h = XXH3_64bits_withSeed(&v->len, sizeof v->len, 3);
+        for (uint32_t i = 0; i < v->len; i++) {
+            uint64_t pair[2] = {h, sl__value_hash(&v->u.items[i])};
+            h = XXH3_64bits(pair, sizeof pair);
+        }
+        return h;
+    }
+    default:
+        return 0x9e3779b97f4a7c15ull;
+    }
+}
+
+int sl__value_copy(const sl_value *v, sl_value *out, sl_mem *mem) {
+    if (v->type == SL_BYTES) {
+        sl_value c = sl_bytes_copy(mem, v->u.s, v->len);
+        if (c.type != SL_BYTES)
+            return SL_ENOMEM;
+        *out = c;
+        return 0;
+    }
+    if (v->type == SL_LIST) {
+        uint32_t n = v->len;
+        const sl_value *src = v->u.items;
+        sl_value *items = n ? sl_alloc(mem, n * sizeof *items) : NULL;
+        if (n && !items)
+            return SL_ENOMEM;
+        for (uint32_t i = 0; i < n; i++)
+            if (sl__value_copy(&src[i], &items[i], mem))
+                return SL_ENOMEM;
+        *out = sl_list(items, n);
+        return 0;
+    }
+    *out = *v;
+    return 0;
+}
+
+size_t sl__value_bytes(const sl_value *v) {
+    switch (v->type) {
+    case SL_BYTES:
+        return v->len;
+    case SL_LIST: {
+        size_t n = 0;
+        for (uint32_t i = 0; i < v->len; i++)
+            n += sl__value_bytes(&v->u.items[i]);
+        return n;
+    }
+    case SL_NULL:
+        return 0;
+    default:
+        return 8;
+    }
+}

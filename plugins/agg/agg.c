@@ -1,0 +1,271 @@
+/*
+ * agg — REDUCE functions for reduce_by_key, reduce and the windowed
+ * reductions: sum, count, min, max (Spark's combineByKey model, see
+ * sl_reduce_ops in plugin.h).
+ *
+ * Typing: numbers are int64 or double. int (+) int stays int and an int64
+ * overflow is an error (SL_ELIMIT), never a silent wrap or a switch to
+ * double; any double makes the result a double. Null values are skipped.
+ *
+ * None of these keep an instance: they are pure functions of their
+ * arguments, safe to call from any number of threads.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sluice/plugin.h>
+
+/* ---- shared helpers ------------------------------------------------------------- */
+
+static const char *agg_type_name(uint32_t type) {
+    switch (type) {
+    case SL_NULL:
+        return "null";
+    case SL_INT:
+        return "int";
+    case SL_DOUBLE:
+        return "double";
+    case SL_BYTES:
+        return "bytes";
+    case SL_LIST:
+        return "list";
+    default:
+        return "unknown";
+    }
+}
+
+/* create() for all components: no parameters, no instance. */
+static int agg_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
+    (void)h;
+    (void)params;
+    (void)err;
+    *instance = NULL;
+    return 0;
+}
+
+/* The identity of sum and count: int 0. */
+static int agg_zero_int(void *inst, sl_value *out, sl_error *err) {
+    (void)inst;
+    (void)err;
+    *out = sl_int(0);
+    return 0;
+}
+
+static inline int agg_is_number(const sl_value *v) {
+    return v->type == SL_INT || v->type == SL_DOUBLE;
+}
+
+static inline double agg_as_double(const sl_value *v) {
+    return v->type == SL_INT ? (double)v->u.i : v->u.d;
+}
+
+/* acc = acc + sign * v under the typing rules above; `fn` names the
+ * function in errors. A null acc counts as 0, a null v is skipped. */
+static int agg_add(const char *fn, sl_value *acc, const sl_value *v, int sign, sl_error *err) {
+    if (acc->type == SL_NULL)
+        *acc = sl_int(0);
+    if (!agg_is_number(acc))
+        return sl_api->error_set(err, SL_ETYPE, "%s: cannot add to %s value", fn,
+                                 agg_type_name(acc->type));
+    if (v->type == SL_NULL)
+        return 0;
+    if (!agg_is_number(v))
+        return sl_api->error_set(err, SL_ETYPE, "%s: cannot %s %s value", fn,
+                                 sign > 0 ? "add" : "subtract", agg_type_name(v->type));
+    if (acc->type == SL_INT && v->type == SL_INT) {
+        int64_t r;
+        int over = sign > 0 ? __builtin_add_overflow(acc->u.i, v->u.i, &r)
+                            : __builtin_sub_overflow(acc->u.i, v->u.i, &r);
+        if (over)
+            return sl_api->error_set(err, SL_ELIMIT, "%s: int64 overflow (%lld %c %lld)", fn,
+                                     (long long)acc->u.i, sign > 0 ? '+' : '-',
+                                     (long long)v->u.i);
+        acc->u.i = r;
+        return 0;
+    }
+    double d = agg_as_double(acc);
+    *acc = sl_double(sign > 0 ? d + agg_as_double(v) : d - agg_as_double(v));
+    return 0;
+}
+
+/* ---- sum ------------------------------------------------------------------------ */
+
+static int agg_sum_combine(void *inst, sl_value *acc, const sl_value *v, sl_mem *mem,
+                           sl_error *err) {
+    (void)inst;
+    (void)mem;
+    return agg_add("agg.sum", acc, v, 1, err);
+}
+
+static int agg_sum_inverse(void *inst, sl_value *acc, const sl_value *other, sl_mem *mem,
+                           sl_error *err) {
+    (void)inst;
+    (void)mem;
+    return agg_add("agg.sum", acc, other, -1, err);
+}
+
+/* ---- count ---------------------------------------------------------------------- */
+
+/* acc += 1, whatever v is. */
+static int agg_count_combine(void *inst, sl_value *acc, const sl_value *v, sl_mem *mem,
+                             sl_error *err) {
+    (void)inst;
+    (void)v;
+    (void)mem;
+    static const sl_value one = {SL_INT, 0, {.i = 1}};
+    return agg_add("agg.count", acc, &one, 1, err);
+}
+
+/* acc += other: both are partial counts (ints). */
+static int agg_count_merge(void *inst, sl_value *acc, const sl_value *other, sl_mem *mem,
+                           sl_error *err) {
+    (void)inst;
+    (void)mem;
+    if (other->type != SL_INT && other->type != SL_NULL)
+        return sl_api->error_set(err, SL_ETYPE, "agg.count: a partial count must be int, got %s",
+                                 agg_type_name(other->type));
+    return agg_add("agg.count", acc, other, 1, err);
+}
+
+static int agg_count_inverse(void *inst, sl_value *acc, const sl_value *other, sl_mem *mem,
+                             sl_error *err) {
+    (void)inst;
+    (void)mem;
+    if (other->type != SL_INT && other->type != SL_NULL)
+        return sl_api->error_set(err, SL_ETYPE, "agg.count: a partial count must be int, got %s",
+                                 agg_type_name(other->type));
+    return agg_add("agg.count", acc, other, -1, err);
+}
+
+/* ---- min / max ------------------------------------------------------------------ */
+
+/* Keep v in acc when it sorts before (sign < 0) or after (sign > 0) it.
+ * Nulls are skipped; acc may end up pointing into v's bytes or items. */
+static inline void agg_keep(sl_value *acc, const sl_value *v, int sign) {
+    if (v->type == SL_NULL)
+        return;
+    if (acc->type == SL_NULL) {
+        *acc = *v;
+        return;
+    }
+    int c = sl_api->value_compare(v, acc);
+    if (sign < 0 ? c < 0 : c > 0)
+        *acc = *v;
+}
+
+static int agg_min_combine(void *inst, sl_value *acc, const sl_value *v, sl_mem *mem,
+                           sl_error *err) {
+    (void)inst;
+    (void)mem;
+    (void)err;
+    agg_keep(acc, v, -1);
+    return 0;
+}
+
+static int agg_max_combine(void *inst, sl_value *acc, const sl_value *v, sl_mem *mem,
+                           sl_error *err) {
+    (void)inst;
+    (void)mem;
+    (void)err;
+    agg_keep(acc, v, 1);
+    return 0;
+}
+
+/* ---- descriptor ----------------------------------------------------------------- */
+
+static const sl_reduce_ops agg_sum_ops = {
+    .struct_size = sizeof(sl_reduce_ops),
+    .zero = agg_zero_int,
+    .combine = agg_sum_combine,
+    .merge = agg_sum_combine,
+    .inverse = agg_sum_inverse,
+};
+
+static const sl_reduce_ops agg_count_ops = {
+    .struct_size = sizeof(sl_reduce_ops),
+    .zero = agg_zero_int,
+    .combine = agg_count_combine,
+    .merge = agg_count_merge,
+    .inverse = agg_count_inverse,
+};
+
+static const sl_reduce_ops agg_min_ops = {
+    .struct_size = sizeof(sl_reduce_ops),
+    .zero = NULL,
+    .combine = agg_min_combine,
+    .merge = agg_min_combine,
+    .inverse = NULL,
+};
+
+static const sl_reduce_ops agg_max_ops = {
+    .struct_size = sizeof(sl_reduce_ops),
+    .zero = NULL,
+    .combine = agg_max_combine,
+    .merge = agg_max_combine,
+    .inverse = NULL,
+};
+
+static const sl_component agg_sum_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_REDUCE,
+    .name = "sum",
+    .doc = "The sum of the values. int + int stays int (int64 overflow is an error); any double "
+           "makes a double; null values are skipped; bytes or lists are an error. Has an inverse "
+           "(subtraction) for reduce_by_key_and_window.",
+    .params = NULL,
+    .create = agg_create,
+    .destroy = NULL,
+    .ops = &agg_sum_ops,
+};
+
+static const sl_component agg_count_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_REDUCE,
+    .name = "count",
+    .doc = "The number of values (of any type, null included), as an int. Has an inverse for "
+           "reduce_by_key_and_window.",
+    .params = NULL,
+    .create = agg_create,
+    .destroy = NULL,
+    .ops = &agg_count_ops,
+};
+
+static const sl_component agg_min_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_REDUCE,
+    .name = "min",
+    .doc = "The smallest value in the engine's total order (numbers by value, int and double "
+           "compared as numbers, < bytes, compared bytewise, < lists, element-wise). Null values "
+           "are skipped (null only if all are null). No inverse.",
+    .params = NULL,
+    .create = agg_create,
+    .destroy = NULL,
+    .ops = &agg_min_ops,
+};
+
+static const sl_component agg_max_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_REDUCE,
+    .name = "max",
+    .doc = "The largest value in the engine's total order (numbers by value < bytes, compared "
+           "bytewise, < lists, element-wise). Null values are skipped (null only if all are "
+           "null). No inverse.",
+    .params = NULL,
+    .create = agg_create,
+    .destroy = NULL,
+    .ops = &agg_max_ops,
+};
+
+static const sl_component *const agg_components[] = {
+    &agg_sum_component, &agg_count_component, &agg_min_component, &agg_max_component, NULL};
+
+static const sl_plugin agg_plugin = {
+    SL_PLUGIN_HEADER,
+    .name = "agg",
+    .version = "0.1.0",
+    .description = "reductions: sum, count, min, max",
+    .license = "MIT",
+    .components = agg_components,
+};
+
+SL_PLUGIN_ENTRY(agg_plugin)

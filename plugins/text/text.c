@@ -1,0 +1,523 @@
+/*
+ * text — MAP functions over bytes values: split, lower, upper, strip,
+ * contains, grep.
+ *
+ * Every function expects SL_BYTES values (anything else is an SL_ETYPE error
+ * naming the type), keeps the record's key and timestamp (so each works
+ * under map_values / flat_map_values too), and emits zero-copy slices of its
+ * input where it can. Case mapping and whitespace are ASCII only: bytes
+ * >= 0x80 are never changed or treated as whitespace.
+ *
+ * process() runs concurrently on one instance: instances are read-only
+ * after create.
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sluice/plugin.h>
+
+/* ASCII whitespace as Python's bytes.split(): space, \t, \n, \v, \f, \r. */
+static const unsigned char text_ws[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
+};
+
+#define TEXT_GREP_STACK 1024 /* values up to this size are matched from a stack copy */
+
+/* ---- shared helpers ------------------------------------------------------------- */
+
+static const char *text_type_name(uint32_t type) {
+    switch (type) {
+    case SL_NULL:
+        return "null";
+    case SL_INT:
+        return "int";
+    case SL_DOUBLE:
+        return "double";
+    case SL_BYTES:
+        return "bytes";
+    case SL_LIST:
+        return "list";
+    default:
+        return "an unknown type";
+    }
+}
+
+/* The error for a value that is not bytes; `fn` is "text.<component>". */
+static int text_type_error(sl_error *err, const char *fn, const sl_value *v) {
+    return sl_api->error_set(err, SL_ETYPE, "%s: expected bytes, got %s", fn,
+                             text_type_name(v->type));
+}
+
+static inline unsigned char text_lower_c(unsigned char c) {
+    return (unsigned char)((unsigned)c - 'A' < 26u ? c + 32 : c);
+}
+
+static inline unsigned char text_upper_c(unsigned char c) {
+    return (unsigned char)((unsigned)c - 'a' < 26u ? c - 32 : c);
+}
+
+/* Emit `rec` with a new value, keeping key and timestamp. */
+static inline int text_emit_value(sl_emitter *out, const sl_record *rec, sl_value v) {
+    return sl_emit_kv(out, rec->key, v, rec->ts);
+}
+
+/* create() for the components without parameters: no instance needed. */
+static int text_create_none(sl_handle *h, const sl_params *params, void **instance,
+                            sl_error *err) {
+    (void)h;
+    (void)params;
+    (void)err;
+    *instance = NULL;
+    return 0;
+}
+
+/* destroy() for instances that are one sl_api->calloc block. */
+static void text_destroy_plain(void *instance) {
+    sl_api->free(instance);
+}
+
+/* ---- split ---------------------------------------------------------------------- */
+
+typedef struct text_split {
+    const char *sep; /* params-owned; NULL: split on whitespace runs */
+    size_t seplen;
+} text_split;
+
+static const sl_param_spec text_split_params[] = {
+    {"sep", SL_PARAM_STRING, NULL, 0,
+     "separator string, kept empty tokens (Python str.split(sep)); omitted: split on runs of "
+     "whitespace, dropping empty tokens (str.split())",
+     NULL},
+    {NULL, 0, NULL, 0, NULL, NULL}};
+
+static int text_split_create(sl_handle *h, const sl_params *params, void **instance,
+                             sl_error *err) {
+    (void)h;
+    text_split *sp = sl_api->calloc(1, sizeof *sp);
+    if (!sp)
+        return sl_api->error_set(err, SL_ENOMEM, "text.split: out of memory");
+    if (sl_api->param_is_set(params, "sep")) {
+        sp->sep = sl_api->param_str(params, "sep");
+        sp->seplen = sp->sep ? strlen(sp->sep) : 0;
+        if (sp->seplen == 0) {
+            sl_api->free(sp);
+            return sl_api->error_set(err, SL_ECONFIG,
+                                     "text.split: sep must not be empty (omit it to split on "
+                                     "whitespace)");
+        }
+    }
+    *instance = sp;
+    return 0;
+}
+
+/* Emit the runs of non-whitespace of r's value (Python's str.split()).
+ * The benchmark's hot loop: one table lookup per byte. */
+static int text_split_ws(const sl_record *r, sl_emitter *out) {
+    if (r->value.len == 0)
+        return 0;
+    const unsigned char *p = (const unsigned char *)r->value.u.s;
+    const unsigned char *e = p + r->value.len;
+    sl_record o;
+    o.key = r->key;
+    o.ts = r->ts;
+    for (;;) {
+        while (p < e && text_ws[*p])
+            p++;
+        if (p == e)
+            return 0;
+        const unsigned char *t = p;
+        do
+            p++;
+        while (p < e && !text_ws[*p]);
+        o.value = sl_bytes(t, (size_t)(p - t));
+        int rc = sl_emit(out, &o);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Emit the pieces of r's value between occurrences of sep, empty ones
+ * included (Python's str.split(sep)): n separators give n + 1 pieces. */
+static int text_split_sep(const text_split *sp, const sl_record *r, sl_emitter *out) {
+    const char *p = r->value.u.s;
+    sl_record o;
+    o.key = r->key;
+    o.ts = r->ts;
+    if (r->value.len == 0) {
+        o.value = sl_bytes(p, 0);
+        return sl_emit(out, &o);
+    }
+    const char *e = p + r->value.len;
+    for (;;) {
+        size_t left = (size_t)(e - p);
+        const char *hit = sp->seplen == 1 ? memchr(p, (unsigned char)sp->sep[0], left)
+                                          : memmem(p, left, sp->sep, sp->seplen);
+        o.value = sl_bytes(p, hit ? (size_t)(hit - p) : left);
+        int rc = sl_emit(out, &o);
+        if (rc < 0 || !hit)
+            return rc;
+        p = hit + sp->seplen;
+    }
+}
+
+static int text_split_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    const text_split *sp = inst;
+    for (size_t i = 0; i < in->count; i++) {
+        const sl_record *r = &in->records[i];
+        if (r->value.type != SL_BYTES)
+            return text_type_error(err, "text.split", &r->value);
+        int rc = sp->seplen ? text_split_sep(sp, r, out) : text_split_ws(r, out);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- lower / upper -------------------------------------------------------------- */
+
+/* Map the case of every value (ASCII). A value with nothing to change is
+ * emitted as is; otherwise the result is a copy in out->mem. */
+static int text_case_process(const sl_chunk *in, sl_emitter *out, sl_error *err, int upper) {
+    const char *fn = upper ? "text.upper" : "text.lower";
+    for (size_t i = 0; i < in->count; i++) {
+        const sl_record *r = &in->records[i];
+        if (r->value.type != SL_BYTES)
+            return text_type_error(err, fn, &r->value);
+        const unsigned char *s = (const unsigned char *)r->value.u.s;
+        size_t len = r->value.len, k = 0;
+        if (upper)
+            while (k < len && (unsigned)s[k] - 'a' >= 26u)
+                k++;
+        else
+            while (k < len && (unsigned)s[k] - 'A' >= 26u)
+                k++;
+        sl_value v = r->value;
+        if (k < len) {
+            unsigned char *d = sl_alloc(out->mem, len);
+            if (!d)
+                return sl_api->error_set(err, SL_ENOMEM, "%s: out of memory", fn);
+            memcpy(d, s, k);
+            if (upper)
+                for (; k < len; k++)
+                    d[k] = text_upper_c(s[k]);
+            else
+                for (; k < len; k++)
+                    d[k] = text_lower_c(s[k]);
+            v = sl_bytes(d, len);
+        }
+        int rc = text_emit_value(out, r, v);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int text_lower_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)inst;
+    return text_case_process(in, out, err, 0);
+}
+
+static int text_upper_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)inst;
+    return text_case_process(in, out, err, 1);
+}
+
+/* ---- strip ---------------------------------------------------------------------- */
+
+/* Emit each value without leading and trailing ASCII whitespace (a slice). */
+static int text_strip_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)inst;
+    for (size_t i = 0; i < in->count; i++) {
+        const sl_record *r = &in->records[i];
+        if (r->value.type != SL_BYTES)
+            return text_type_error(err, "text.strip", &r->value);
+        const unsigned char *p = (const unsigned char *)r->value.u.s;
+        size_t a = 0, b = r->value.len;
+        while (a < b && text_ws[p[a]])
+            a++;
+        while (b > a && text_ws[p[b - 1]])
+            b--;
+        int rc = text_emit_value(out, r, sl_bytes(b > a ? p + a : p, b - a));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- contains ------------------------------------------------------------------- */
+
+typedef struct text_contains {
+    const char *pattern; /* as given (params-owned), or lowered copy in `lowered` */
+    size_t len;
+    int invert;
+    int ignore_case;
+    char lowered[]; /* ignore_case: the pattern in lower case */
+} text_contains;
+
+static const sl_param_spec text_contains_params[] = {
+    {"pattern", SL_PARAM_STRING, NULL, 1, "substring to look for (the empty string matches all)",
+     NULL},
+    {"invert", SL_PARAM_BOOL, "false", 0, "keep the records that do NOT contain it", NULL},
+    {"ignore_case", SL_PARAM_BOOL, "false", 0, "compare ASCII letters case-insensitively", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL}};
+
+static int text_contains_create(sl_handle *h, const sl_params *params, void **instance,
+                                sl_error *err) {
+    (void)h;
+    const char *pattern = sl_api->param_str(params, "pattern");
+    if (!pattern)
+        return sl_api->error_set(err, SL_ECONFIG, "text.contains: pattern is required");
+    size_t len = strlen(pattern);
+    text_contains *c = sl_api->calloc(1, sizeof *c + len + 1);
+    if (!c)
+        return sl_api->error_set(err, SL_ENOMEM, "text.contains: out of memory");
+    c->len = len;
+    c->invert = sl_api->param_bool(params, "invert");
+    c->ignore_case = sl_api->param_bool(params, "ignore_case");
+    for (size_t i = 0; i < len; i++)
+        c->lowered[i] = (char)text_lower_c((unsigned char)pattern[i]);
+    c->pattern = c->ignore_case ? c->lowered : pattern;
+    *instance = c;
+    return 0;
+}
+
+/* Nonzero if `s` contains the lower-case needle `n`, ignoring ASCII case. */
+static int text_find_icase(const unsigned char *s, size_t slen, const unsigned char *n,
+                           size_t nlen) {
+    if (nlen > slen)
+        return 0;
+    for (size_t i = 0; i + nlen <= slen; i++) {
+        if (text_lower_c(s[i]) != n[0])
+            continue;
+        size_t k = 1;
+        while (k < nlen && text_lower_c(s[i + k]) == n[k])
+            k++;
+        if (k == nlen)
+            return 1;
+    }
+    return 0;
+}
+
+static int text_contains_process(void *inst, const sl_chunk *in, sl_emitter *out,
+                                 sl_error *err) {
+    const text_contains *c = inst;
+    for (size_t i = 0; i < in->count; i++) {
+        const sl_record *r = &in->records[i];
+        if (r->value.type != SL_BYTES)
+            return text_type_error(err, "text.contains", &r->value);
+        int hit;
+        if (c->len == 0)
+            hit = 1;
+        else if (c->ignore_case)
+            hit = text_find_icase((const unsigned char *)r->value.u.s, r->value.len,
+                                  (const unsigned char *)c->pattern, c->len);
+        else
+            hit = r->value.len >= c->len &&
+                  memmem(r->value.u.s, r->value.len, c->pattern, c->len) != NULL;
+        if (hit != c->invert) {
+            int rc = sl_emit(out, r);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- grep ----------------------------------------------------------------------- */
+
+typedef struct text_grep {
+    regex_t re; /* compiled at create; regexec on a shared regex_t is thread-safe */
+    int invert;
+} text_grep;
+
+static const sl_param_spec text_grep_params[] = {
+    {"pattern", SL_PARAM_STRING, NULL, 1, "POSIX extended regular expression", NULL},
+    {"invert", SL_PARAM_BOOL, "false", 0, "keep the records that do NOT match", NULL},
+    {"ignore_case", SL_PARAM_BOOL, "false", 0, "match case-insensitively", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL}};
+
+static int text_grep_create(sl_handle *h, const sl_params *params, void **instance,
+                            sl_error *err) {
+    (void)h;
+    const char *pattern = sl_api->param_str(params, "pattern");
+    if (!pattern)
+        return sl_api->error_set(err, SL_ECONFIG, "text.grep: pattern is required");
+    text_grep *g = sl_api->calloc(1, sizeof *g);
+    if (!g)
+        return sl_api->error_set(err, SL_ENOMEM, "text.grep: out of memory");
+    int flags = REG_EXTENDED | REG_NOSUB;
+    if (sl_api->param_bool(params, "ignore_case"))
+        flags |= REG_ICASE;
+    int rc = regcomp(&g->re, pattern, flags);
+    if (rc != 0) {
+        char msg[256];
+        regerror(rc, &g->re, msg, sizeof msg);
+        sl_api->free(g);
+        return sl_api->error_set(err, SL_ECONFIG, "text.grep: bad pattern '%s': %s", pattern,
+                                 msg);
+    }
+    g->invert = sl_api->param_bool(params, "invert");
+    *instance = g;
+    return 0;
+}
+
+static void text_grep_destroy(void *instance) {
+    text_grep *g = instance;
+    if (!g)
+        return;
+    regfree(&g->re);
+    sl_api->free(g);
+}
+
+/* Match one value. regexec wants a NUL-terminated string, so the value is
+ * copied (onto the stack when small). With REG_STARTEND (glibc, BSDs) the
+ * whole value is matched, NUL bytes included; elsewhere the part before the
+ * first NUL. Matching in place with REG_STARTEND would save the copy, but
+ * sanitizer interceptors strlen() the string and would read past the value.
+ * Returns 1, 0, or a negative code with `err` filled. */
+static int text_grep_match(const text_grep *g, const sl_value *v, sl_error *err) {
+    size_t len = v->len;
+    char stack[TEXT_GREP_STACK];
+    char *s = len < sizeof stack ? stack : sl_api->malloc(len + 1);
+    if (!s)
+        return sl_api->error_set(err, SL_ENOMEM, "text.grep: out of memory copying a %zu-byte value",
+                                 len);
+    if (len)
+        memcpy(s, v->u.s, len);
+    s[len] = '\0';
+#ifdef REG_STARTEND
+    regmatch_t m[1];
+    m[0].rm_so = 0;
+    m[0].rm_eo = (regoff_t)len;
+    int rc = regexec(&g->re, s, 1, m, REG_STARTEND);
+#else
+    int rc = regexec(&g->re, s, 0, NULL, 0);
+#endif
+    if (s != stack)
+        sl_api->free(s);
+    if (rc == 0)
+        return 1;
+    if (rc == REG_NOMATCH)
+        return 0;
+    char msg[256];
+    regerror(rc, &g->re, msg, sizeof msg);
+    return sl_api->error_set(err, SL_ELIMIT, "text.grep: cannot match a %zu-byte value: %s", len,
+                             msg);
+}
+
+static int text_grep_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    const text_grep *g = inst;
+    for (size_t i = 0; i < in->count; i++) {
+        const sl_record *r = &in->records[i];
+        if (r->value.type != SL_BYTES)
+            return text_type_error(err, "text.grep", &r->value);
+        int hit = text_grep_match(g, &r->value, err);
+        if (hit < 0)
+            return hit;
+        if (hit != g->invert) {
+            int rc = sl_emit(out, r);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- descriptor ----------------------------------------------------------------- */
+
+static const sl_map_ops text_split_ops = {sizeof(sl_map_ops), SL_MAP_MANY, text_split_process};
+static const sl_map_ops text_lower_ops = {sizeof(sl_map_ops), SL_MAP_ONE, text_lower_process};
+static const sl_map_ops text_upper_ops = {sizeof(sl_map_ops), SL_MAP_ONE, text_upper_process};
+static const sl_map_ops text_strip_ops = {sizeof(sl_map_ops), SL_MAP_ONE, text_strip_process};
+static const sl_map_ops text_contains_ops = {sizeof(sl_map_ops), SL_MAP_FILTER,
+                                             text_contains_process};
+static const sl_map_ops text_grep_ops = {sizeof(sl_map_ops), SL_MAP_FILTER, text_grep_process};
+
+static const sl_component text_split_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "split",
+    .doc = "flat_map: splits a bytes value into words. Without sep: on runs of ASCII "
+           "whitespace, no empty words (Python str.split()). With sep: on every occurrence of "
+           "sep, empty pieces kept (str.split(sep)). Emits slices of the input (no copy); keeps "
+           "key and timestamp, so it also serves flat_map_values.",
+    .params = text_split_params,
+    .create = text_split_create,
+    .destroy = text_destroy_plain,
+    .ops = &text_split_ops,
+};
+
+static const sl_component text_lower_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "lower",
+    .doc = "map: ASCII lower case of a bytes value (bytes >= 0x80 unchanged); keeps the key.",
+    .params = NULL,
+    .create = text_create_none,
+    .destroy = NULL,
+    .ops = &text_lower_ops,
+};
+
+static const sl_component text_upper_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "upper",
+    .doc = "map: ASCII upper case of a bytes value (bytes >= 0x80 unchanged); keeps the key.",
+    .params = NULL,
+    .create = text_create_none,
+    .destroy = NULL,
+    .ops = &text_upper_ops,
+};
+
+static const sl_component text_strip_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "strip",
+    .doc = "map: a bytes value without leading and trailing ASCII whitespace (no copy); keeps "
+           "the key.",
+    .params = NULL,
+    .create = text_create_none,
+    .destroy = NULL,
+    .ops = &text_strip_ops,
+};
+
+static const sl_component text_contains_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "contains",
+    .doc = "filter: keeps the records whose bytes value contains `pattern` (a plain "
+           "substring; ignore_case: ASCII only); invert: true keeps the others.",
+    .params = text_contains_params,
+    .create = text_contains_create,
+    .destroy = text_destroy_plain,
+    .ops = &text_contains_ops,
+};
+
+static const sl_component text_grep_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "grep",
+    .doc = "filter: keeps the records whose bytes value matches the POSIX extended regular "
+           "expression `pattern` (anywhere in the value; anchor with ^ and $); invert: true keeps "
+           "the others. On glibc the whole value is matched, NUL bytes included; elsewhere only "
+           "the part before the first NUL byte.",
+    .params = text_grep_params,
+    .create = text_grep_create,
+    .destroy = text_grep_destroy,
+    .ops = &text_grep_ops,
+};
+
+static const sl_component *const text_components[] = {
+    &text_split_component, &text_lower_component, &text_upper_component, &text_strip_component, &text_contains_component, &text_grep_component, NULL};
+
+static const sl_plugin text_plugin = {
+    SL_PLUGIN_HEADER,
+    .name = "text",
+    .version = "0.1.0",
+    .description = "text functions: split, lower, upper, strip, contains, grep",
+    .license = "MIT",
+    .components = text_components,
+};
+
+SL_PLUGIN_ENTRY(text_plugin)

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# tests/install/template_test.sh BUILD_DIR SOURCE_DIR
+#
+# The out-of-tree test of the SDK, as a plugin author meets it:
+#   1. `cmake --install BUILD_DIR` into a temporary prefix, and check that the
+#      installed tree has what the README promises;
+#   2. build the installed template (share/sluice/template) out of tree, against
+#      the INSTALLED SDK only, three ways:
+#        a. plain `cc` with `pkg-config --cflags sluice-sdk` (no CMake at all),
+#        b. the template's CMake forced to pkg-config mode,
+#        c. the template's CMake with find_package(Sluice) (CMAKE_PREFIX_PATH);
+#      and check that each .so exports sluice_plugin_v1 and nothing else;
+#   3. run a pipeline (queue -> myplugin.prefix -> jsonl) with the INSTALLED
+#      sluice binary and each built plugin, and compare the output file.
+#
+# Exits 0 on success; on failure prints "template_test: FAIL: <why>" and the
+# relevant output, and exits 1. Set KEEP_TMP=1 to keep the temporary tree.
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
+    exit 2
+fi
+build_dir=$(cd "$1" && pwd)
+source_dir=$(cd "$2" && pwd)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-template-test.XXXXXX")
+cleanup() {
+    if [ "${KEEP_TMP:-0}" = "1" ]; then
+        echo "template_test: kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+
+prefix=$tmp/prefix
+log=$tmp/log
+
+fail() {
+    echo "template_test: FAIL: $*" >&2
+    if [ -s "$log" ]; then
+        echo "---- output ----" >&2
+        tail -n 60 "$log" >&2
+        echo "----------------" >&2
+    fi
+    exit 1
+}
+step() { echo "template_test: $*"; }
+
+# Run a command with its output in $log (shown by fail()).
+run() { "$@" >"$log" 2>&1; }
+
+# Environment of a plugin author: nothing of the build tree, no plugin path.
+unset SLUICE_PLUGIN_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH
+export PKG_CONFIG_LIBDIR=/nonexistent # not the system's .pc files either
+
+# ---- 1. install ---------------------------------------------------------------
+step "installing $build_dir into $prefix"
+run cmake --install "$build_dir" --prefix "$prefix" || fail "cmake --install failed"
+
+pcfile=$(find "$prefix" -name sluice-sdk.pc -print -quit)
+[ -n "$pcfile" ] || fail "no sluice-sdk.pc installed under $prefix"
+pcdir=$(dirname "$pcfile")
+libdir=$(dirname "$pcdir")
+for f in bin/sluice include/sluice/plugin.h include/sluice/record.h include/sluice/sluice.h \
+    share/sluice/template/myplugin.c share/sluice/template/CMakeLists.txt \
+    share/sluice/template/README.md; do
+    [ -f "$prefix/$f" ] || fail "$f is not installed"
+done
+for f in libsluice.so pkgconfig/sluice.pc pkgconfig/sluice-sdk.pc cmake/Sluice/SluiceConfig.cmake \
+    cmake/Sluice/SluiceConfigVersion.cmake cmake/Sluice/SluiceTargets.cmake; do
+    [ -e "$libdir/$f" ] || fail "${libdir#"$prefix"/}/$f is not installed"
+done
+run diff -r "$source_dir/sdk/template" "$prefix/share/sluice/template" ||
+    fail "the installed template differs from $source_dir/sdk/template"
+[ -d "$libdir/sluice/plugins" ] || fail "${libdir#"$prefix"/}/sluice/plugins is not installed"
+
+# pkg-config resolves the prefix from the .pc file's own location.
+export PKG_CONFIG_PATH=$pcdir
+run pkg-config --cflags sluice-sdk || fail "pkg-config cannot read sluice-sdk.pc"
+cflags=$(pkg-config --cflags sluice-sdk)
+incdir=$(pkg-config --variable=includedir sluice-sdk)
+plugindir=$(pkg-config --variable=plugindir sluice-sdk)
+[ "$(cd "$incdir" && pwd)" = "$(cd "$prefix/include" && pwd)" ] ||
+    fail "sluice-sdk.pc: includedir is $incdir, expected $prefix/include"
+if ! [ -d "$plugindir" ] ||
+    [ "$(cd "$plugindir" && pwd)" != "$(cd "$libdir/sluice/plugins" && pwd)" ]; then
+    fail "sluice-sdk.pc: plugindir is $plugindir, expected $libdir/sluice/plugins"
+fi
+[ "$(pkg-config --libs sluice)" != "" ] || fail "sluice.pc has no Libs"
+pkg-config --libs sluice | grep -q -- '-lsluice' || fail "sluice.pc: Libs lacks -lsluice"
+
+# ---- 2. build the template three ways -------------------------------------------
+# check_exports SO: the plugin exports the entry function and nothing else.
+check_exports() {
+    local so=$1 syms
+    [ -f "$so" ] || fail "$so was not built"
+    syms=$(nm -D --defined-only "$so" | awk '$2 ~ /^[A-Z]$/ && $2 != "A" {print $3}' |
+        grep -Ev '^(_init|_fini|_edata|_end|__bss_start)$' || true)
+    [ "$syms" = "sluice_plugin_v1" ] ||
+        fail "$so must export only sluice_plugin_v1, exports: $(echo "$syms" | tr '\n' ' ')"
+}
+
+cp -r "$prefix/share/sluice/template" "$tmp/template"
+cc=${CC:-cc}
+
+step "building the template with $cc and pkg-config only"
+mkdir -p "$tmp/plain"
+# shellcheck disable=SC2086 # cflags is a list of words
+run "$cc" -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -fvisibility=hidden $cflags \
+    "$tmp/template/myplugin.c" -o "$tmp/plain/myplugin.so" ||
+    fail "plain cc build of the template failed"
+check_exports "$tmp/plain/myplugin.so"
+
+step "building the template with CMake, pkg-config mode"
+run cmake -S "$tmp/template" -B "$tmp/build-pc" -DMYPLUGIN_SDK=pkgconfig \
+    -DCMAKE_C_FLAGS=-Werror || fail "configure (pkg-config mode) failed"
+grep -q 'using pkg-config sluice-sdk' "$log" || fail "the template did not use pkg-config"
+run cmake --build "$tmp/build-pc" || fail "build (pkg-config mode) failed"
+check_exports "$tmp/build-pc/myplugin.so"
+
+step "building the template with CMake, find_package(Sluice)"
+unset PKG_CONFIG_PATH # the CMake package alone must do
+run cmake -S "$tmp/template" -B "$tmp/build-cmake" -DMYPLUGIN_SDK=cmake \
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS=-Werror ||
+    fail "configure (find_package mode) failed"
+grep -q 'using the Sluice CMake package' "$log" || fail "the template did not use find_package"
+run cmake --build "$tmp/build-cmake" || fail "build (find_package mode) failed"
+check_exports "$tmp/build-cmake/myplugin.so"
+# Its install goes to the SDK's plugin dir by default; check the path only.
+grep -q "MYPLUGIN_INSTALL_DIR:PATH=$libdir/sluice/plugins" "$tmp/build-cmake/CMakeCache.txt" ||
+    fail "the template's default install dir is not $libdir/sluice/plugins"
+
+# ---- 3. run a pipeline with the installed sluice --------------------------------
+work=$tmp/run
+mkdir -p "$work"
+printf '%s\n' '["a","bb"]' '["ccc"]' >"$work/in.jsonl"
+printf '%s\n' '{"key":null,"value":"x-a"}' '{"key":null,"value":"x-bb"}' \
+    '{"key":null,"value":"x-ccc"}' >"$work/expected"
+
+for variant in plain build-pc build-cmake; do
+    step "running queue -> myplugin.prefix -> jsonl with the $variant plugin"
+    rm -f "$work/out.jsonl"
+    cat >"$work/pipe.yaml" <<EOF
+batch_interval: 1s
+streams:
+  input:  {source: queue, path: "$work/in.jsonl", on_end: stop}
+  out:    {map: myplugin.prefix, from: input, prefix: "x-"}
+outputs:
+  - {sink: jsonl, from: out, path: "$work/out.jsonl"}
+EOF
+    (cd "$work" && run timeout 60 "$prefix/bin/sluice" run "$work/pipe.yaml" --clock manual \
+        --batches 2 --plugin-path "$tmp/$variant") ||
+        fail "sluice run with the $variant plugin failed"
+    [ -f "$work/out.jsonl" ] || fail "sluice run wrote no $work/out.jsonl"
+    # Drop the batch time: {"time":123,"key":... -> {"key":...
+    sed -E 's/^\{"time":[0-9]+,/{/' "$work/out.jsonl" >"$work/got"
+    if ! diff -u "$work/expected" "$work/got" >"$log" 2>&1; then
+        fail "unexpected output with the $variant plugin (diff expected got)"
+    fi
+    # Two batches: x-a and x-bb share a time, x-ccc is later.
+    times=$(grep -Eo '^\{"time":[0-9]+' "$work/out.jsonl" | cut -d: -f2 | uniq | wc -l)
+    [ "$times" -eq 2 ] || fail "expected 2 batch times in out.jsonl, got $times"
+done
+
+step "checking that \`sluice plugins\` lists the components"
+run "$prefix/bin/sluice" plugins --plugin-path "$tmp/plain" || fail "sluice plugins failed"
+if ! grep -q 'myplugin.prefix' "$log" || ! grep -q 'myplugin.longest' "$log"; then
+    fail "sluice plugins does not list myplugin.prefix and myplugin.longest"
+fi
+
+echo "template_test: PASS"
