@@ -193,11 +193,35 @@ static const char *queue_value_end(const char *p, const char *e) {
     return depth == 0 ? p : NULL;
 }
 
+/* The first '{' outside strings in text[p, e), or NULL. */
+static const char *queue_find_object(const char *p, const char *e) {
+    while (p < e) {
+        if (*p == '"') {
+            p = queue_string_end(p, e);
+            if (!p)
+                return NULL;
+            continue;
+        }
+        if (*p == '{')
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
 /* Parse the JSON value text[0..len) with the host parser into batch memory;
  * on failure fill `err` with path:line, what was parsed and the parser's
- * message. */
+ * message. Objects are refused here: the host parser would turn them into
+ * lists of [name, value], and only a top-level pair object has a meaning. */
 static int queue_parse(queue_source *q, const char *text, size_t len, const char *what,
                        size_t idx, sl_value *out, sl_mem *mem, sl_error *err) {
+    const char *obj = queue_find_object(text, text + len);
+    if (obj)
+        return sl_api->error_set(err, SL_EINVAL,
+                                 "queue: %s:%lld:%zu: element %zu: %s: objects are allowed only "
+                                 "as the pair elements {\"key\": K, \"value\": V} of a batch",
+                                 q->path, (long long)q->cur.lineno,
+                                 (size_t)(obj - q->cur.text) + 1, idx, what);
     sl_error perr;
     memset(&perr, 0, sizeof perr);
     if (sl_api->json_parse(text, len, out, mem, &perr) == 0)

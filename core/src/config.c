@@ -24,7 +24,6 @@
 
 #include <sluice/sluice.h>
 
-#include "cli/config_ext.h"
 
 /* ---- loader state ------------------------------------------------------------ */
 
@@ -70,7 +69,7 @@ typedef struct param_list {
 
 /* ---- memory and errors ------------------------------------------------------- */
 
-/* Allocate `n` bytes owned by the loader; NULL (and an error) on OOM. */
+/* Allocate `n` bytes owned by the loader (freed by pool_free); NULL on OOM. */
 static void *pool_alloc(loader *L, size_t n) {
     pool_item *it = malloc(sizeof *it + n);
     if (!it)
@@ -137,87 +136,6 @@ static const char *ctx_message(const loader *L) {
 
 /* ---- small parsers --------------------------------------------------------- */
 
-/* Parse a whole string as a decimal number "123" or "1.5" (no sign, no
- * exponent); *end points after the number. Returns 0 or -1. */
-static int parse_decimal(const char *s, double *out, const char **end) {
-    const char *p = s;
-    int digits = 0, dots = 0;
-    while ((*p >= '0' && *p <= '9') || *p == '.') {
-        if (*p == '.')
-            dots++;
-        else
-            digits++;
-        p++;
-    }
-    if (digits == 0 || dots > 1 || p[-1] == '.' || *s == '.')
-        return -1;
-    char buf[64];
-    size_t n = (size_t)(p - s);
-    if (n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    *out = strtod(buf, NULL);
-    *end = p;
-    return 0;
-}
-
-/* Parse a duration: "500ms", "5s", "1m", "1h" or a bare number of seconds;
- * fractions are allowed ("1.5s") and the result is rounded to whole ms. */
-SL_API int sl__parse_duration_ms(const char *s, int64_t *ms) {
-    static const struct {
-        const char *unit;
-        double ms;
-    } units[] = {{"", 1000.0}, {"ms", 1.0}, {"s", 1000.0}, {"m", 60000.0}, {"h", 3600000.0}};
-    double v;
-    const char *unit;
-    if (!s || parse_decimal(s, &v, &unit) < 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(unit, units[i].unit) == 0) {
-            double r = v * units[i].ms;
-            if (!isfinite(r) || r > 9.0e15)
-                return -1;
-            *ms = (int64_t)llround(r);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Parse a size: "512", "512B", "64KiB", "1MiB", "2GiB" (powers of 1024) or
- * "64KB", "1MB", "2GB" (powers of 1000). Returns 0 or -1. */
-static int parse_size(const char *s, uint64_t *out) {
-    static const struct {
-        const char *unit;
-        uint64_t mult;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"KiB", 1ull << 10},
-                 {"MiB", 1ull << 20},
-                 {"GiB", 1ull << 30},
-                 {"KB", 1000},
-                 {"MB", 1000000},
-                 {"GB", 1000000000}};
-    uint64_t v = 0;
-    const char *p = s;
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(p, units[i].unit) == 0) {
-            if (v > UINT64_MAX / units[i].mult)
-                return -1;
-            *out = v * units[i].mult;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 /* Parse a whole string as a decimal integer in [min, max]. Returns 0 or -1. */
 static int parse_int(const char *s, long min, long max, long *out) {
@@ -471,7 +389,7 @@ static int read_interval(loader *L, yaml_node_t *root, int64_t *ms) {
     const char *v = scalar_value(L, n, "batch_interval", "a duration like 500ms, 5s or 1m");
     if (!v)
         return -1;
-    if (sl__parse_duration_ms(v, ms) < 0) {
+    if (sl_parse_duration(v, ms) != 0) {
         fail(L, n, "batch_interval: expected a duration like 500ms, 5s or 1m, got '%s'", v);
         return -1;
     }
@@ -522,7 +440,7 @@ static int apply_settings(loader *L, yaml_node_t *root) {
         const char *exp = "a size like 65536, 512KiB, 64MiB or 1GiB";
         if (!(v = scalar_value(L, n, "receiver_buffer", exp)))
             return -1;
-        if (parse_size(v, &bytes) < 0 || bytes == 0 || bytes > SIZE_MAX) {
+        if (sl_parse_size(v, &bytes) != 0 || bytes == 0 || bytes > SIZE_MAX) {
             fail(L, n, "receiver_buffer: expected %s, got '%s'", exp, v);
             return -1;
         }
@@ -1204,8 +1122,7 @@ out:
 
 /* Load a pipeline: parse, create the context, add plugin directories, then
  * build streams and outputs. Returns the context or NULL (error written). */
-static sl_context *load(loader *L, const char *text, size_t len, const char *const *dirs,
-                        sl__config_info *info) {
+static sl_context *load(loader *L, const char *text, size_t len, const char *const *dirs) {
     int parsed = parse(L, text, len) == 0;
     yaml_node_t *root = parsed ? yaml_document_get_root_node(&L->doc) : NULL;
     int64_t interval = 0;
@@ -1220,9 +1137,6 @@ static sl_context *load(loader *L, const char *text, size_t len, const char *con
     if (L->failed) {
         sl_context_free(L->ctx);
         L->ctx = NULL;
-    } else if (info) {
-        info->streams = (int)L->ndefs;
-        info->outputs = L->noutputs;
     }
     yaml_document_delete(&L->doc);
     pool_free(L);
@@ -1293,9 +1207,8 @@ fail:
 
 /* ---- public API ---------------------------------------------------------------- */
 
-/* sl_config_load_file() that also reports what it found (for the CLI). */
-SL_API sl_context *sl__config_load_file_info(const char *path, const char *const *plugin_dirs,
-                                             char *err, size_t errcap, sl__config_info *info) {
+SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
+                                       size_t errcap) {
     if (err && errcap)
         err[0] = '\0';
     if (!path) {
@@ -1319,16 +1232,11 @@ SL_API sl_context *sl__config_load_file_info(const char *path, const char *const
     } else {
         loader L;
         loader_init(&L, path, dir, err, errcap);
-        ctx = load(&L, text, len, plugin_dirs, info);
+        ctx = load(&L, text, len, plugin_dirs);
     }
     free(dir);
     free(text);
     return ctx;
-}
-
-SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
-                                       size_t errcap) {
-    return sl__config_load_file_info(path, plugin_dirs, err, errcap, NULL);
 }
 
 /* Load from memory; relative plugin_path entries resolve against the
@@ -1350,7 +1258,7 @@ SL_API sl_context *sl_config_load_string(const char *text, size_t len, const cha
     }
     loader L;
     loader_init(&L, name, dir, err, errcap);
-    sl_context *ctx = load(&L, text, len, plugin_dirs, NULL);
+    sl_context *ctx = load(&L, text, len, plugin_dirs);
     free(dir);
     return ctx;
 }

@@ -386,6 +386,10 @@ int sl_context_last_batch(const sl_context *ctx, sl_batch_info *out) {
     return 0;
 }
 
+size_t sl_context_stream_count(const sl_context *ctx) { return ctx ? ctx->nstreams : 0; }
+
+size_t sl_context_output_count(const sl_context *ctx) { return ctx ? ctx->noutputs : 0; }
+
 int64_t sl_context_batches_done(const sl_context *ctx) {
     return ctx ? atomic_load(&((sl_context *)ctx)->batches_done) : 0;
 }

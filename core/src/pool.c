@@ -101,13 +101,15 @@ sl__pool *sl__pool_new(int workers) {
     }
     for (int i = 1; i < workers; i++) {
         worker_arg *wa = malloc(sizeof *wa);
+        if (wa) {
+            wa->pool = p;
+            wa->id = i;
+        }
         if (!wa || pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
             free(wa);
             p->workers = i; /* run with the threads we have */
             break;
         }
-        wa->pool = p;
-        wa->id = i;
     }
     return p;
 }

@@ -140,7 +140,6 @@ void *sl__scheduler_main(void *arg) {
             ctx->errcode = rc;
             snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", err.msg);
         }
-        sl__log(SL_LOG_ERROR, "%s", err.msg);
     }
     ctx->done = true;
     pthread_cond_broadcast(&ctx->done_cond);

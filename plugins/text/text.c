@@ -86,8 +86,8 @@ typedef struct text_split {
 
 static const sl_param_spec text_split_params[] = {
     {"sep", SL_PARAM_STRING, NULL, 0,
-     "separator string, kept empty tokens (Python str.split(sep)); omitted: split on runs of "
-     "whitespace, dropping empty tokens (str.split())",
+     "split on every occurrence of this string, keeping empty pieces (Python str.split(sep)); "
+     "omitted: split on runs of whitespace, dropping empty pieces (str.split())",
      NULL},
     {NULL, 0, NULL, 0, NULL, NULL}};
 
@@ -500,8 +500,8 @@ static const sl_component text_grep_component = {
     .name = "grep",
     .doc = "filter: keeps the records whose bytes value matches the POSIX extended regular "
            "expression `pattern` (anywhere in the value; anchor with ^ and $); invert: true keeps "
-           "the others. On glibc the whole value is matched, NUL bytes included; elsewhere only "
-           "the part before the first NUL byte.",
+           "the others. On glibc the whole value is searched (a NUL byte is part of it, though "
+           "'.' does not match it); elsewhere only the part before the first NUL byte.",
     .params = text_grep_params,
     .create = text_grep_create,
     .destroy = text_grep_destroy,

@@ -13,6 +13,9 @@
  *     sl_context_await_termination_or_timeout(ssc, 60000);
  *     sl_context_free(ssc);                                    // stops if running
  *
+ * Every string a builder takes (names, component references, parameters)
+ * is copied: the caller may free it as soon as the call returns.
+ *
  * Functions are named "<plugin>.<component>" (a bare "<plugin>" means
  * "<plugin>.<plugin>") and found in the plugin directories, or given as C
  * function pointers (the *_fn variants). Parameters are a NULL-terminated
@@ -195,6 +198,10 @@ SL_API int sl_context_stop(sl_context *ctx);
 
 /* Figures of the last completed batch; SL_ENOTFOUND before the first. */
 SL_API int sl_context_last_batch(const sl_context *ctx, sl_batch_info *out);
+/* Number of streams and outputs defined so far. */
+SL_API size_t sl_context_stream_count(const sl_context *ctx);
+SL_API size_t sl_context_output_count(const sl_context *ctx);
+
 /* Batches completed so far. */
 SL_API int64_t sl_context_batches_done(const sl_context *ctx);
 

@@ -25,7 +25,6 @@
 #include <sluice/sluice.h>
 
 #include "cli.h"
-#include "config_ext.h"
 
 const char sl__cli_demo_help[] =
     "usage: sluice demo [--batches N] [--interval DURATION] [--plugin-path DIR]...\n"
@@ -258,7 +257,7 @@ static int demo_parse(int argc, char **argv, demo_args *da) {
         } else if ((r = sl__cli_option("demo", argc, argv, &i, "--interval", &v)) != 0) {
             if (r < 0)
                 return -1;
-            if (sl__parse_duration_ms(v, &da->interval_ms) < 0 || da->interval_ms <= 0) {
+            if (sl_parse_duration(v, &da->interval_ms) != 0 || da->interval_ms <= 0) {
                 sl__cli_usage_error("demo",
                                     "--interval: expected a duration like 500ms, 2s or 1m, got "
                                     "'%s'",

@@ -18,7 +18,6 @@
 #include <sluice/sluice.h>
 
 #include "cli.h"
-#include "config_ext.h"
 
 /* ---- help texts (keep in sync with docs/cli.md) --------------------------- */
 
@@ -122,14 +121,18 @@ static const char plugins_help[] =
     "example:\n"
     "  sluice plugins --plugin-path ./myplugins\n";
 
-static const char version_help[] = "usage: sluice version\n"
-                                   "\n"
-                                   "Print the version of sluice and of the plugin ABI it loads:\n"
-                                   "  sluice " SLUICE_VERSION " (plugin ABI 1.0)\n";
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const char version_help[] =
+    "usage: sluice version\n"
+    "\n"
+    "Print the version of sluice and of the plugin ABI it loads:\n"
+    "  sluice " SLUICE_VERSION " (plugin ABI " STR(SL_ABI_MAJOR) "." STR(SL_ABI_MINOR) ")\n";
 
 static const char help_help[] = "usage: sluice help [COMMAND]\n"
                                 "\n"
-                                "Print the list of commands, or the help of COMMAND (the same "
+                                "Print the list of commands, or the help of COMMAND (the same\n"
                                 "as 'sluice COMMAND --help').\n"
                                 "\n"
                                 "example:\n"
@@ -299,9 +302,9 @@ static int common_init(common_args *ca, int argc) {
 }
 
 /* Load ca->file, printing the error (FILE:LINE:COL: message) on failure. */
-static sl_context *load_file(const common_args *ca, sl__config_info *info) {
+static sl_context *load_file(const common_args *ca) {
     char err[1024];
-    sl_context *ctx = sl__config_load_file_info(ca->file, ca->dirs, err, sizeof err, info);
+    sl_context *ctx = sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
     if (!ctx)
         fprintf(stderr, "%s\n", err);
     return ctx;
@@ -332,7 +335,7 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
         return r;
     }
     if ((r = sl__cli_option("run", argc, argv, i, "--timeout", &v)) > 0 &&
-        (sl__parse_duration_ms(v, &ra->timeout_ms) < 0 || ra->timeout_ms <= 0)) {
+        (sl_parse_duration(v, &ra->timeout_ms) != 0 || ra->timeout_ms <= 0)) {
         sl__cli_usage_error("run",
                             "--timeout: expected seconds or a duration like 500ms, 5s or "
                             "1m, got '%s'",
@@ -438,7 +441,7 @@ static int cmd_run(int argc, char **argv) {
     }
     if (ra.log_level >= 0)
         sl_log_set_level(ra.log_level);
-    sl_context *ctx = load_file(&ra.c, NULL);
+    sl_context *ctx = load_file(&ra.c);
     if (!ctx)
         goto out;
     if (run_apply(ctx, &ra) == 0)
@@ -463,16 +466,16 @@ static int cmd_validate(int argc, char **argv) {
         sl__cli_usage_error("validate", "missing the pipeline FILE");
         goto out;
     }
-    sl__config_info info;
-    sl_context *ctx = load_file(&ca, &info);
+    sl_context *ctx = load_file(&ca);
     if (!ctx)
         goto out;
     char *graph = sl_context_graph(ctx, SL_GRAPH_TEXT); /* checks the graph */
     if (!graph) {
         fprintf(stderr, "%s: %s\n", ca.file, sl_context_errmsg(ctx));
     } else {
-        printf("%s: ok (%d stream%s, %d output%s)\n", ca.file, info.streams,
-               info.streams == 1 ? "" : "s", info.outputs, info.outputs == 1 ? "" : "s");
+        size_t ns = sl_context_stream_count(ctx), no = sl_context_output_count(ctx);
+        printf("%s: ok (%zu stream%s, %zu output%s)\n", ca.file, ns, ns == 1 ? "" : "s", no,
+               no == 1 ? "" : "s");
         code = CLI_EXIT_OK;
     }
     free(graph);
@@ -506,7 +509,7 @@ static int cmd_graph(int argc, char **argv) {
         sl__cli_usage_error("graph", "missing the pipeline FILE");
         goto out;
     }
-    sl_context *ctx = load_file(&ca, NULL);
+    sl_context *ctx = load_file(&ca);
     if (!ctx)
         goto out;
     char *graph = sl_context_graph(ctx, dot ? SL_GRAPH_DOT : SL_GRAPH_TEXT);
@@ -624,7 +627,7 @@ int main(int argc, char **argv) {
     const command *c = find_command(name);
     if (!c)
         return sl__cli_usage_error(NULL, "unknown command '%s'", name);
-    if (c->fn != cmd_help && wants_help(argc - 1, argv + 1)) {
+    if (wants_help(argc - 1, argv + 1)) {
         fputs(c->help, stdout);
         return CLI_EXIT_OK;
     }
