@@ -16,9 +16,9 @@ packages=(
     libxxhash-dev   # hashing (XXH3)
     libcunit1-dev   # unit tests
     netcat-openbsd  # integration tests and the README's `nc -lk 9999`
+    python3         # integration tests: free ports, JSON checks
     clang-format    # the format check in scripts/test.sh
     time            # /usr/bin/time for the benchmarks' peak memory
-    ca-certificates # apt over https mirrors
 )
 # shellcheck disable=SC2206 # word splitting is the point
 packages+=(${SLUICE_EXTRA_DEPS:-})

@@ -3,11 +3,14 @@
 # installs the Debian packages (scripts/deps.sh), builds a Release build in
 # build/, then runs `sluice demo`: the network word count fed by a built-in
 # loopback feeder, which prints a few batches and exits by itself.
+#
+# SLUICE_BUILD_DIR chooses another build tree (default: build).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
+build=${SLUICE_BUILD_DIR:-build}
 
 "$root/scripts/deps.sh"
 
@@ -26,9 +29,9 @@ step() {
     rm -f "$log"
 }
 
-step "configuring build/ (Release)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-step "building with $jobs jobs" cmake --build build --parallel "$jobs"
+step "configuring $build/ (Release)" cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+step "building with $jobs jobs" cmake --build "$build" --parallel "$jobs"
 
-echo "quickstart.sh: running build/bin/sluice demo"
+echo "quickstart.sh: running $build/bin/sluice demo"
 echo
-exec build/bin/sluice demo
+exec "$build/bin/sluice" demo

@@ -36,8 +36,8 @@ typedef struct jsonl_sink {
 
 static const sl_param_spec jsonl_params[] = {
     {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL},
-    {"append", SL_PARAM_BOOL, "false", 0,
-     "append to the file instead of truncating it at startup", NULL},
+    {"append", SL_PARAM_BOOL, "false", 0, "append to the file instead of truncating it at startup",
+     NULL},
     {NULL, 0, NULL, 0, NULL, NULL}};
 
 static void jsonl_destroy(void *instance) {
@@ -190,12 +190,8 @@ static const sl_component jsonl_component = {
 static const sl_component *const jsonl_components[] = {&jsonl_component, NULL};
 
 static const sl_plugin jsonl_plugin = {
-    SL_PLUGIN_HEADER,
-    .name = "jsonl",
-    .version = "0.1.0",
-    .description = "JSON Lines sink",
-    .license = "MIT",
-    .components = jsonl_components,
+    SL_PLUGIN_HEADER, "jsonl", /* name: the file is jsonl.so */
+    "0.1.0",          "JSON Lines sink", "MIT", jsonl_components,
 };
 
 SL_PLUGIN_ENTRY(jsonl_plugin)

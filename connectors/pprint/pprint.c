@@ -138,8 +138,7 @@ static int pprint_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     for (; i < chunk->count && p->count < p->num; i++, p->count++) {
         size_t len = pprint_format(p, &chunk->records[i]);
         if (len == (size_t)-1)
-            return sl_api->error_set(err, SL_ENOMEM, "pprint: out of memory formatting an "
-                                                     "element");
+            return sl_api->error_set(err, SL_ENOMEM, "pprint: out of memory formatting an element");
         int rc = pprint_line(p->buf, len, err);
         if (rc < 0)
             return rc;
@@ -185,11 +184,11 @@ static const sl_component *const pprint_components[] = {&pprint_component, NULL}
 
 static const sl_plugin pprint_plugin = {
     SL_PLUGIN_HEADER,
-    .name = "pprint",
-    .version = "0.1.0",
-    .description = "print the first elements of each batch (DStream.pprint)",
-    .license = "MIT",
-    .components = pprint_components,
+    "pprint", /* name: the file is pprint.so */
+    "0.1.0",
+    "print the first elements of each batch (DStream.pprint)",
+    "MIT",
+    pprint_components,
 };
 
 SL_PLUGIN_ENTRY(pprint_plugin)

@@ -65,8 +65,7 @@ typedef struct queue_source {
 } queue_source;
 
 static const sl_param_spec queue_params[] = {
-    {"path", SL_PARAM_STRING, NULL, 1, "JSON Lines file: one JSON array (a batch) per line",
-     NULL},
+    {"path", SL_PARAM_STRING, NULL, 1, "JSON Lines file: one JSON array (a batch) per line", NULL},
     {"on_end", SL_PARAM_ENUM, "idle", 0,
      "after the last batch: emit empty batches forever, or stop the engine", "idle|stop"},
     {NULL, 0, NULL, 0, NULL, NULL}};
@@ -213,15 +212,15 @@ static const char *queue_find_object(const char *p, const char *e) {
  * on failure fill `err` with path:line, what was parsed and the parser's
  * message. Objects are refused here: the host parser would turn them into
  * lists of [name, value], and only a top-level pair object has a meaning. */
-static int queue_parse(queue_source *q, const char *text, size_t len, const char *what,
-                       size_t idx, sl_value *out, sl_mem *mem, sl_error *err) {
+static int queue_parse(queue_source *q, const char *text, size_t len, const char *what, size_t idx,
+                       sl_value *out, sl_mem *mem, sl_error *err) {
     const char *obj = queue_find_object(text, text + len);
     if (obj)
         return sl_api->error_set(err, SL_EINVAL,
                                  "queue: %s:%lld:%zu: element %zu: %s: objects are allowed only "
                                  "as the pair elements {\"key\": K, \"value\": V} of a batch",
-                                 q->path, (long long)q->cur.lineno,
-                                 (size_t)(obj - q->cur.text) + 1, idx, what);
+                                 q->path, (long long)q->cur.lineno, (size_t)(obj - q->cur.text) + 1,
+                                 idx, what);
     sl_error perr;
     memset(&perr, 0, sizeof perr);
     if (sl_api->json_parse(text, len, out, mem, &perr) == 0)
@@ -255,22 +254,20 @@ static int queue_parse_pair(queue_source *q, const char *p, const char *e, size_
             return sl_api->error_set(err, SL_EINVAL,
                                      "queue: %s:%lld:%zu: element %zu: %s member %.*s; an object "
                                      "must be a pair {\"key\": K, \"value\": V}",
-                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1,
-                                     idx, (is_key || is_value) ? "duplicate" : "unexpected",
+                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1, idx,
+                                     (is_key || is_value) ? "duplicate" : "unexpected",
                                      (int)(nlen > 64 ? 64 : nlen), p);
         p = queue_skip_ws(ne, e);
         if (p == e || *p != ':')
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "queue: %s:%lld:%zu: element %zu: expected ':' after %.*s",
-                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1,
-                                     idx, (int)nlen, ne - nlen);
+            return sl_api->error_set(
+                err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: expected ':' after %.*s", q->path,
+                (long long)q->cur.lineno, (size_t)(p - line) + 1, idx, (int)nlen, ne - nlen);
         p = queue_skip_ws(p + 1, e);
         const char *ve = queue_value_end(p, e);
         if (!ve || ve == p)
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "queue: %s:%lld:%zu: element %zu: expected a JSON value",
-                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1,
-                                     idx);
+            return sl_api->error_set(
+                err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: expected a JSON value", q->path,
+                (long long)q->cur.lineno, (size_t)(p - line) + 1, idx);
         int rc = queue_parse(q, p, (size_t)(ve - p), is_key ? "key" : "value", idx,
                              is_key ? key : value, mem, err);
         if (rc < 0)
@@ -297,8 +294,8 @@ static int queue_parse_pair(queue_source *q, const char *p, const char *e, size_
 }
 
 /* Emit one element text[p, e): a pair object or any other JSON value. */
-static int queue_emit_element(queue_source *q, const char *p, const char *e, size_t idx,
-                              int64_t ts, sl_emitter *out, sl_error *err) {
+static int queue_emit_element(queue_source *q, const char *p, const char *e, size_t idx, int64_t ts,
+                              sl_emitter *out, sl_error *err) {
     sl_value key = sl_null(), value = sl_null();
     int rc;
     if (*p == '{')
@@ -327,11 +324,10 @@ static int queue_emit_batch(queue_source *q, int64_t ts, sl_emitter *out, sl_err
         for (size_t idx = 1;; idx++) {
             const char *ve = queue_value_end(p, e);
             if (!ve || ve == p)
-                return sl_api->error_set(err, SL_EINVAL,
-                                         "queue: %s:%lld:%zu: element %zu: %s", q->path,
-                                         (long long)q->cur.lineno, (size_t)(p - line) + 1, idx,
-                                         ve ? "expected a JSON value"
-                                            : "unterminated string or bracket");
+                return sl_api->error_set(
+                    err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: %s", q->path,
+                    (long long)q->cur.lineno, (size_t)(p - line) + 1, idx,
+                    ve ? "expected a JSON value" : "unterminated string or bracket");
             int rc = queue_emit_element(q, p, ve, idx, ts, out, err);
             if (rc < 0)
                 return rc;
@@ -344,10 +340,9 @@ static int queue_emit_batch(queue_source *q, int64_t ts, sl_emitter *out, sl_err
                 p = queue_skip_ws(p + 1, e);
                 break;
             }
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "queue: %s:%lld:%zu: expected ',' or ']' after element %zu",
-                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1,
-                                     idx);
+            return sl_api->error_set(
+                err, SL_EINVAL, "queue: %s:%lld:%zu: expected ',' or ']' after element %zu",
+                q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1, idx);
         }
     }
     if (p != e)
@@ -412,11 +407,11 @@ static const sl_component *const queue_components[] = {&queue_component, NULL};
 
 static const sl_plugin queue_plugin = {
     SL_PLUGIN_HEADER,
-    .name = "queue",
-    .version = "0.1.0",
-    .description = "replay batches from a JSON Lines file (queueStream)",
-    .license = "MIT",
-    .components = queue_components,
+    "queue", /* name: the file is queue.so */
+    "0.1.0",
+    "replay batches from a JSON Lines file (queueStream)",
+    "MIT",
+    queue_components,
 };
 
 SL_PLUGIN_ENTRY(queue_plugin)

@@ -43,20 +43,20 @@
 
 typedef struct socket_source {
     sl_handle *h;
-    const char *host;     /* params-owned, valid until destroy */
-    char port[16];        /* the port as text, for getaddrinfo */
-    char addr[300];       /* "host:port" or "[v6]:port" for messages */
-    size_t max_line;      /* max_line_bytes */
-    int64_t backoff_min;  /* reconnect_min, ms */
-    int64_t backoff_max;  /* reconnect_max, ms */
-    int stop_on_eof;      /* on_eof: stop */
-    char *buf;            /* read buffer (sl_api->malloc), `cap` bytes */
-    size_t cap;           /* max_line + 1 + SOCKET_READ_CHUNK */
-    size_t start;         /* buf[start, end) is the pending partial line */
-    size_t end;
-    int discarding;       /* dropping the tail of a truncated line up to '\n' */
-    int64_t truncated;    /* lines truncated so far (rate-limits the warning) */
-    size_t nrecs;         /* records waiting in recs[] */
+    const char *host;             /* params-owned, valid until destroy */
+    char port[16];                /* the port as text, for getaddrinfo */
+    char addr[300];               /* "host:port" or "[v6]:port" for messages */
+    size_t max_line;              /* max_line_bytes */
+    int64_t backoff_min;          /* reconnect_min, ms */
+    int64_t backoff_max;          /* reconnect_max, ms */
+    int stop_on_eof;              /* on_eof: stop */
+    char *buf;                    /* read buffer (sl_api->malloc), `cap` bytes */
+    size_t cap;                   /* max_line + 1 + SOCKET_READ_CHUNK */
+    size_t start;                 /* buf[start, end) is the pending partial line */
+    size_t end;                   /* end of the bytes read so far */
+    int discarding;               /* dropping the tail of a truncated line up to '\n' */
+    int64_t truncated;            /* lines truncated so far (rate-limits the warning) */
+    size_t nrecs;                 /* records waiting in recs[] */
     sl_record recs[SOCKET_BATCH]; /* point into buf until stored */
     sl_counter *c_connects;
     sl_counter *c_lines;
@@ -71,8 +71,7 @@ static const sl_param_spec socket_params[] = {
      "longest line kept whole; longer lines are cut to this size (counted in lines_truncated)",
      NULL},
     {"reconnect_min", SL_PARAM_DURATION, "100ms", 0, "first delay before reconnecting", NULL},
-    {"reconnect_max", SL_PARAM_DURATION, "5s", 0, "longest delay between reconnect attempts",
-     NULL},
+    {"reconnect_max", SL_PARAM_DURATION, "5s", 0, "longest delay between reconnect attempts", NULL},
     {"on_eof", SL_PARAM_ENUM, "reconnect", 0,
      "when the peer closes the connection: reconnect, or stop the stream after its last batch",
      "reconnect|stop"},
@@ -118,11 +117,11 @@ static int socket_create(sl_handle *h, const sl_params *params, void **instance,
     s->cap = s->max_line + 1 + SOCKET_READ_CHUNK;
     s->buf = sl_api->malloc(s->cap);
     if (!s->buf) {
+        size_t cap = s->cap;
         sl_api->free(s);
-        return sl_api->error_set(err, SL_ENOMEM,
-                                 "socket: cannot allocate a %zu-byte read buffer (lower "
-                                 "max_line_bytes)",
-                                 s->cap);
+        return sl_api->error_set(
+            err, SL_ENOMEM, "socket: cannot allocate a %zu-byte read buffer (lower max_line_bytes)",
+            cap);
     }
     s->c_connects = sl_api->counter(h, "connects");
     s->c_lines = sl_api->counter(h, "lines");
@@ -160,8 +159,7 @@ static int socket_wait(socket_source *s, int fd, short events) {
  * connected socket, -1 with `why` filled, or SL_ESTOPPED (as -7 < -1). */
 static int socket_connect_one(socket_source *s, const struct addrinfo *ai, char *why,
                               size_t whycap) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
         snprintf(why, whycap, "%s", strerror(errno));
         return -1;
@@ -234,15 +232,15 @@ static int socket_flush(socket_source *s, sl_error *err) {
 }
 
 /* Count a truncated line and warn about the first and every 1000th. */
-static void socket_note_truncated(socket_source *s, size_t len) {
+static void socket_note_truncated(socket_source *s) {
     s->truncated++;
     sl_api->counter_add(s->c_truncated, 1);
     if (s->truncated == 1 || s->truncated % SOCKET_TRUNC_LOG_EVERY == 0)
         sl_api->log(s->h, SL_LOG_WARN,
-                    "socket: a line from %s is longer than max_line_bytes (%zu); kept its "
-                    "first %zu bytes (%lld lines truncated so far); raise max_line_bytes to keep "
-                    "whole lines",
-                    s->addr, s->max_line, len, (long long)s->truncated);
+                    "a line from %s is longer than max_line_bytes (%zu bytes): kept its start, "
+                    "dropped the rest (%lld lines truncated so far); raise max_line_bytes to "
+                    "keep whole lines",
+                    s->addr, s->max_line, (long long)s->truncated);
 }
 
 /* Queue one line (without its '\n') as a record pointing into buf; strips a
@@ -253,7 +251,7 @@ static int socket_line(socket_source *s, const char *p, size_t len, int64_t ts, 
         len--;
     if (len > s->max_line) {
         len = s->max_line;
-        socket_note_truncated(s, len);
+        socket_note_truncated(s);
     }
     sl_record *r = &s->recs[s->nrecs++];
     r->key = sl_null();
@@ -339,8 +337,8 @@ static int socket_read_loop(socket_source *s, int fd, sl_error *err) {
         if (rc == SL_ESTOPPED)
             return rc;
         if (rc < 0) {
-            sl_api->log(s->h, SL_LOG_WARN, "socket: poll on %s failed (%s); reconnecting",
-                        s->addr, strerror(errno));
+            sl_api->log(s->h, SL_LOG_WARN, "poll on %s failed (%s); reconnecting", s->addr,
+                        strerror(errno));
             return SOCKET_CLOSED;
         }
         socket_compact(s);
@@ -348,8 +346,7 @@ static int socket_read_loop(socket_source *s, int fd, sl_error *err) {
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 continue;
-            sl_api->log(s->h, SL_LOG_WARN, "socket: reading from %s failed (%s)", s->addr,
-                        strerror(errno));
+            sl_api->log(s->h, SL_LOG_WARN, "reading from %s failed (%s)", s->addr, strerror(errno));
             rc = socket_flush_tail(s, err);
             return rc < 0 ? rc : SOCKET_CLOSED;
         }
@@ -381,12 +378,10 @@ static int socket_run(void *instance, sl_error *err) {
             return 0;
         if (fd < 0) {
             if (!outage)
-                sl_api->log(s->h, SL_LOG_WARN, "socket: cannot connect to %s (%s); retrying",
-                            s->addr, why);
+                sl_api->log(s->h, SL_LOG_WARN, "cannot connect to %s (%s); retrying", s->addr, why);
             else if (sl_api->log_enabled(SL_LOG_DEBUG))
-                sl_api->log(s->h, SL_LOG_DEBUG,
-                            "socket: cannot connect to %s (%s); retrying in %lldms", s->addr,
-                            why, (long long)delay);
+                sl_api->log(s->h, SL_LOG_DEBUG, "cannot connect to %s (%s); retrying in %lldms",
+                            s->addr, why, (long long)delay);
             outage = 1;
             if (sl_api->sleep(s->h, delay) == SL_ESTOPPED)
                 return 0;
@@ -394,7 +389,7 @@ static int socket_run(void *instance, sl_error *err) {
             continue;
         }
         sl_api->counter_add(s->c_connects, 1);
-        sl_api->log(s->h, SL_LOG_INFO, "socket: %s %s", connected ? "reconnected to" : "connected to",
+        sl_api->log(s->h, SL_LOG_INFO, "%s %s", connected ? "reconnected to" : "connected to",
                     s->addr);
         outage = 0;
         connected = 1;
@@ -407,12 +402,10 @@ static int socket_run(void *instance, sl_error *err) {
         if (rc < 0)
             return rc;
         if (s->stop_on_eof) {
-            sl_api->log(s->h, SL_LOG_INFO, "socket: %s closed the connection; end of stream",
-                        s->addr);
+            sl_api->log(s->h, SL_LOG_INFO, "%s closed the connection; end of stream", s->addr);
             return SL_EOF;
         }
-        sl_api->log(s->h, SL_LOG_WARN, "socket: %s closed the connection; reconnecting",
-                    s->addr);
+        sl_api->log(s->h, SL_LOG_WARN, "%s closed the connection; reconnecting", s->addr);
         /* A server that accepts and closes at once must not make us spin. */
         if (sl_api->sleep(s->h, s->backoff_min) == SL_ESTOPPED)
             return 0;
@@ -447,11 +440,11 @@ static const sl_component *const socket_components[] = {&socket_component, NULL}
 
 static const sl_plugin socket_plugin = {
     SL_PLUGIN_HEADER,
-    .name = "socket",
-    .version = "0.1.0",
-    .description = "TCP text socket receiver (socketTextStream)",
-    .license = "MIT",
-    .components = socket_components,
+    "socket", /* name: the file is socket.so */
+    "0.1.0",
+    "TCP text socket receiver (socketTextStream)",
+    "MIT",
+    socket_components,
 };
 
 SL_PLUGIN_ENTRY(socket_plugin)

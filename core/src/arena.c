@@ -13,9 +13,9 @@
 #define ALIGN 16u
 
 void sl__arena_init(sl_arena *a, size_t block_size) {
-    a->head = NULL;
+    a->head = a->spare = NULL;
     a->block_size = block_size ? block_size : 64 * 1024;
-    a->total = 0;
+    a->total = a->spare_bytes = 0;
 }
 
 /* Allocate a new block of at least `n` usable bytes and make it the head. */
@@ -40,40 +40,58 @@ void *sl__arena_alloc(sl_arena *a, size_t n) {
     if (need < n)
         return NULL; /* overflow */
     if (!b || b->cap - b->used < need) {
-        /* a large request gets its own block; keep filling the current one */
-        b = arena_grow(a, need);
-        if (!b)
+        /* reuse a block kept by the last reset when it is big enough */
+        sl__arena_block *f = a->spare;
+        if (f && f->cap >= need) {
+            a->spare = f->next;
+            a->spare_bytes -= f->cap;
+            f->used = 0;
+            f->next = a->head;
+            a->head = f;
+            b = f;
+        } else if (!(b = arena_grow(a, need))) {
             return NULL;
+        }
     }
     void *p = b->data + b->used;
     b->used += need;
     return p;
 }
 
-void sl__arena_reset(sl_arena *a) {
-    sl__arena_block *keep = a->head;
-    if (!keep)
-        return;
-    sl__arena_block *b = keep->next;
-    while (b) {
-        sl__arena_block *next = b->next;
-        free(b);
-        b = next;
-    }
-    keep->next = NULL;
-    keep->used = 0;
-    a->total = keep->cap;
-}
+/* Keep up to SPARE_MAX bytes of blocks for the next batch: fresh pages cost
+ * a page fault each, and a batch's memory is much like the previous one's. */
+#define SPARE_MAX (64u << 20)
 
-void sl__arena_free(sl_arena *a) {
+void sl__arena_reset(sl_arena *a) {
     sl__arena_block *b = a->head;
     while (b) {
         sl__arena_block *next = b->next;
-        free(b);
+        if (a->spare_bytes + b->cap <= SPARE_MAX) {
+            b->next = a->spare;
+            a->spare = b;
+            a->spare_bytes += b->cap;
+        } else {
+            a->total -= b->cap;
+            free(b);
+        }
         b = next;
     }
     a->head = NULL;
-    a->total = 0;
+}
+
+static void free_list(sl__arena_block *b) {
+    while (b) {
+        sl__arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+void sl__arena_free(sl_arena *a) {
+    free_list(a->head);
+    free_list(a->spare);
+    a->head = a->spare = NULL;
+    a->total = a->spare_bytes = 0;
 }
 
 static void *arena_mem_alloc(sl_mem *m, size_t size) {

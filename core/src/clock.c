@@ -19,7 +19,9 @@ int64_t sl__mono_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t sl__mono_ms(void) { return sl__mono_us() / 1000; }
+int64_t sl__mono_ms(void) {
+    return sl__mono_us() / 1000;
+}
 
 void sl__sleep_ms(int64_t ms) {
     if (ms <= 0)

@@ -24,7 +24,6 @@
 
 #include <sluice/sluice.h>
 
-
 /* ---- loader state ------------------------------------------------------------ */
 
 /* A string or array the loader allocated; all are freed together. */
@@ -135,7 +134,6 @@ static const char *ctx_message(const loader *L) {
 }
 
 /* ---- small parsers --------------------------------------------------------- */
-
 
 /* Parse a whole string as a decimal integer in [min, max]. Returns 0 or -1. */
 static int parse_int(const char *s, long min, long max, long *out) {

@@ -118,7 +118,9 @@ const char *sl_context_errmsg(const sl_context *ctx) {
     return !ctx ? "no context" : ctx->errcode ? ctx->errmsg : "no error";
 }
 
-int sl_context_errcode(const sl_context *ctx) { return ctx ? ctx->errcode : SL_EINVAL; }
+int sl_context_errcode(const sl_context *ctx) {
+    return ctx ? ctx->errcode : SL_EINVAL;
+}
 
 const char *sl_context_errparam(const sl_context *ctx) {
     return ctx && ctx->errcode && ctx->errparam[0] ? ctx->errparam : NULL;
@@ -386,9 +388,13 @@ int sl_context_last_batch(const sl_context *ctx, sl_batch_info *out) {
     return 0;
 }
 
-size_t sl_context_stream_count(const sl_context *ctx) { return ctx ? ctx->nstreams : 0; }
+size_t sl_context_stream_count(const sl_context *ctx) {
+    return ctx ? ctx->nstreams : 0;
+}
 
-size_t sl_context_output_count(const sl_context *ctx) { return ctx ? ctx->noutputs : 0; }
+size_t sl_context_output_count(const sl_context *ctx) {
+    return ctx ? ctx->noutputs : 0;
+}
 
 int64_t sl_context_batches_done(const sl_context *ctx) {
     return ctx ? atomic_load(&((sl_context *)ctx)->batches_done) : 0;
@@ -468,7 +474,8 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
     }
     strbuf b = {0};
     if (format == SL_GRAPH_DOT) {
-        sb_printf(&b, "digraph sluice {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+        sb_printf(&b,
+                  "digraph sluice {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
         for (size_t i = 0; i < ctx->nstreams; i++) {
             sl_stream *s = ctx->streams[i];
             sb_printf(&b, "  s%d [label=\"%s\\n%s%s%s\"%s];\n", s->id, s->name, sl__op_name(s->op),
@@ -499,7 +506,7 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
         sb_printf(&b, "  %-16s %-36s", s->name, op);
         for (int k = 0; k < s->nin; k++)
             sb_printf(&b, "%s%s", k ? ", " : "<- ", s->in[k]->name);
-        const char *note = s->op == SL_OP_SOURCE       ? "receiver"
+        const char *note = s->op == SL_OP_SOURCE ? "receiver"
                            : s->op == SL_OP_REDUCE_BY_KEY || s->op == SL_OP_COUNT_BY_VALUE
                                ? "shuffle"
                            : !s->materialize && s->consumers ? "fused"
@@ -579,12 +586,12 @@ static void describe_component(strbuf *b, const char *plugin, const sl_component
         sb_printf(b, "      %s\n", c->doc);
     for (const sl_param_spec *p = c->params; p && p->name; p++) {
         char type[160];
-        snprintf(type, sizeof type, "%s", p->type == SL_PARAM_ENUM && p->choices
-                                              ? p->choices
-                                              : sl__param_type_name(p->type));
-        sb_printf(b, "      %-18s %-14s %s%s%s%s\n", p->name, type,
-                  p->required ? "required. " : "", p->default_value ? "default " : "",
-                  p->default_value ? p->default_value : "", p->default_value ? ". " : "");
+        snprintf(type, sizeof type, "%s",
+                 p->type == SL_PARAM_ENUM && p->choices ? p->choices
+                                                        : sl__param_type_name(p->type));
+        sb_printf(b, "      %-18s %-14s %s%s%s%s\n", p->name, type, p->required ? "required. " : "",
+                  p->default_value ? "default " : "", p->default_value ? p->default_value : "",
+                  p->default_value ? ". " : "");
         if (p->doc)
             sb_printf(b, "      %-18s %-14s %s\n", "", "", p->doc);
     }
@@ -680,8 +687,9 @@ char *sl_context_describe_plugins(sl_context *ctx, int json) {
             sb_printf(&b, "\n%s: NOT LOADABLE: %s\n", names[i], err.msg);
         } else {
             sb_printf(&b, "\n%s %s — %s\n  (%s, ABI %u.%u)\n", p->name,
-                      p->desc.version ? p->desc.version : "", p->desc.description ? p->desc.description : "",
-                      p->path, p->desc.abi_major, p->desc.abi_minor);
+                      p->desc.version ? p->desc.version : "",
+                      p->desc.description ? p->desc.description : "", p->path, p->desc.abi_major,
+                      p->desc.abi_minor);
             for (size_t c = 0; c < p->ncomps; c++)
                 describe_component(&b, p->name, p->comps[c], false, c == 0);
         }

@@ -19,8 +19,8 @@
 #define MAX_CHAIN 64
 
 static bool needs_whole_input(sl__op op) {
-    return op == SL_OP_TRANSFORM || op == SL_OP_REDUCE || op == SL_OP_COUNT ||
-           op == SL_OP_UNION || op == SL_OP_REPARTITION;
+    return op == SL_OP_TRANSFORM || op == SL_OP_REDUCE || op == SL_OP_COUNT || op == SL_OP_UNION ||
+           op == SL_OP_REPARTITION;
 }
 
 int sl__plan(sl_context *ctx, sl_error *err) {
@@ -170,8 +170,7 @@ static int reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem 
     return f->reduce.combine(f->inst, acc, v, mem, err);
 }
 
-static int reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
-                        sl_error *err) {
+static int reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     if (f->reduce_fn)
         return f->reduce_fn(f->ud, acc, v, mem, err);
     if (f->reduce.merge)
@@ -180,8 +179,7 @@ static int reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *m
 }
 
 /* The first value of a key: zero (+) v when the reduction has a zero. */
-static int reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
-                        sl_error *err) {
+static int reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     if (!f->reduce_fn && f->reduce.zero) {
         int rc = f->reduce.zero(f->inst, acc, err);
         return rc ? rc : f->reduce.combine(f->inst, acc, v, mem, err);
@@ -190,45 +188,77 @@ static int reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *m
     return 0;
 }
 
+/* The shuffle key of a record: its key, or for count_by_value the element
+ * (the value of a plain record, the tuple (key, value) of a pair). */
+static int shuffle_key(task *tk, const sl_record *r, bool by_value, sl_value *key) {
+    *key = r->key;
+    if (!by_value)
+        return 0;
+    if (!sl_record_is_pair(r)) {
+        *key = r->value;
+        return 0;
+    }
+    sl_value *pair = sl_alloc(&tk->mem, 2 * sizeof *pair);
+    if (!pair)
+        return sl__error_set(tk->err, SL_ENOMEM, "out of memory");
+    pair[0] = r->key;
+    pair[1] = r->value;
+    *key = sl_list(pair, 2);
+    return 0;
+}
+
+#define PREFETCH_AHEAD 8
+
+static inline sl__table *table_of(sl__table *tabs, uint32_t np, uint64_t h) {
+    return &tabs[np == 1 ? 0 : (uint32_t)(h >> 40) % np];
+}
+
+/* Map-side combine of a run of records into this worker's tables. Hashes
+ * are computed first and each record's slot is prefetched a few records
+ * ahead: the table is larger than the cache, and its misses dominate. */
 static int combine_records(task *tk, const sl_record *recs, size_t n) {
     stage *st = tk->st;
     sl_stream *t = st->target;
     sl__table *tabs = st->tabs + (size_t)tk->worker * (size_t)st->nparts;
     bool by_value = t->op == SL_OP_COUNT_BY_VALUE;
     uint32_t np = (uint32_t)st->nparts;
-    for (size_t i = 0; i < n; i++) {
-        const sl_record *r = &recs[i];
-        sl_value key = r->key;
-        if (by_value) {
-            if (r->key.type == SL_NULL) {
-                key = r->value;
-            } else {
-                sl_value *pair = sl_alloc(&tk->mem, 2 * sizeof *pair);
-                if (!pair)
-                    return sl__error_set(tk->err, SL_ENOMEM, "out of memory");
-                pair[0] = r->key;
-                pair[1] = r->value;
-                key = sl_list(pair, 2);
-            }
+    sl_value keys[SL__CHUNK];
+    uint64_t hashes[SL__CHUNK];
+    for (size_t base = 0; base < n; base += SL__CHUNK) {
+        size_t m = n - base < SL__CHUNK ? n - base : SL__CHUNK;
+        for (size_t i = 0; i < m; i++) {
+            int rc = shuffle_key(tk, &recs[base + i], by_value, &keys[i]);
+            if (rc)
+                return rc;
+            hashes[i] = sl__value_hash(&keys[i]);
         }
-        uint64_t h = sl__value_hash(&key);
-        sl__table *tab = &tabs[np == 1 ? 0 : (uint32_t)(h >> 40) % np];
-        bool fresh;
-        sl__entry *e = sl__table_upsert(tab, h, &key, NULL, &fresh);
-        if (!e)
-            return sl__error_set(tk->err, SL_ENOMEM, "%s: out of memory in the hash table",
-                                 t->name);
-        int rc = 0;
-        if (by_value)
-            e->acc = fresh ? sl_int(1) : sl_int(e->acc.u.i + 1);
-        else if (fresh)
-            rc = reduce_first(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
-        else
-            rc = reduce_combine(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
-        if (rc < 0) {
-            if (!tk->err->msg[0])
-                sl__error_set(tk->err, rc, "%s (reduce_by_key): %s", t->name, sl_strerror(rc));
-            return rc;
+        for (size_t i = 0; i < m; i++) {
+            if (i + PREFETCH_AHEAD < m) {
+                uint64_t ph = hashes[i + PREFETCH_AHEAD];
+                const sl__table *pt = table_of(tabs, np, ph);
+                __builtin_prefetch(&pt->slots[(ph ? ph : 1) & pt->mask]);
+            }
+            const sl_record *r = &recs[base + i];
+            bool fresh;
+            /* keys are copied into the worker's arena when new: compact keys
+             * keep the table's comparisons in cache */
+            sl__entry *e = sl__table_upsert(table_of(tabs, np, hashes[i]), hashes[i], &keys[i],
+                                            &tk->mem, &fresh);
+            if (!e)
+                return sl__error_set(tk->err, SL_ENOMEM, "%s: out of memory in the hash table",
+                                     t->name);
+            int rc = 0;
+            if (by_value)
+                e->acc = fresh ? sl_int(1) : sl_int(e->acc.u.i + 1);
+            else if (fresh)
+                rc = reduce_first(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
+            else
+                rc = reduce_combine(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
+            if (rc < 0) {
+                if (!tk->err->msg[0])
+                    sl__error_set(tk->err, rc, "%s (reduce_by_key): %s", t->name, sl_strerror(rc));
+                return rc;
+            }
         }
     }
     return 0;
@@ -338,8 +368,9 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
     sl__arena_mem(&st->ctx->warena[worker], &mem);
     for (int w = 1; w < mj->workers; w++) {
         sl__table *o = &st->tabs[(size_t)w * (size_t)st->nparts + j];
-        for (size_t i = 0; i < o->n; i++) {
-            sl__entry *oe = &o->entries[i];
+        size_t pos = 0;
+        sl__entry *oe;
+        while ((oe = sl__table_next(o, &pos))) {
             bool fresh;
             sl__entry *e = sl__table_upsert(base, oe->hash, &oe->key, NULL, &fresh);
             if (!e)
@@ -357,8 +388,9 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
         }
     }
     sl_recvec *out = &t->data.parts[j];
-    for (size_t i = 0; i < base->n; i++) {
-        sl_record r = {base->entries[i].key, base->entries[i].acc, st->t};
+    size_t pos = 0;
+    for (sl__entry *e; (e = sl__table_next(base, &pos));) {
+        sl_record r = {sl_key(e->key), e->acc, st->t};
         if (sl__recvec_push(out, &r))
             return sl__error_set(err, SL_ENOMEM, "out of memory");
     }
@@ -621,6 +653,25 @@ static int pull_direct(sl_stream *s, int64_t t, sl_error *err) {
     return rc;
 }
 
+/* Say so when a receiver had to stop reading during the last interval: its
+ * input is faster than the pipeline, or more than one interval's buffer. */
+static void warn_if_held_back(sl_stream *s) {
+    sl__receiver *r = s->recv;
+    pthread_mutex_lock(&r->lock);
+    int64_t blocked = r->blocked_ms - r->blocked_reported;
+    r->blocked_reported = r->blocked_ms;
+    pthread_mutex_unlock(&r->lock);
+    int64_t now = sl__mono_ms();
+    if (blocked < 10 || (r->last_warning && now - r->last_warning < 30000))
+        return;
+    r->last_warning = now;
+    sl__log(SL_LOG_WARN,
+            "%s (%s): the receiver stopped reading for %lld ms: its buffer (%zu MiB) was full. "
+            "The input is faster than the pipeline or than one batch interval's buffer: raise "
+            "receiver_buffer or shorten batch_interval (this warning repeats at most every 30 s)",
+            s->name, s->fn.handle->ref, (long long)blocked, r->limit >> 20);
+}
+
 /* Take a receiver's blocks: each block becomes one partition. */
 static int pull_receiver(sl_stream *s, sl_error *err) {
     sl__receiver *r = s->recv;
@@ -630,6 +681,7 @@ static int pull_receiver(sl_stream *s, sl_error *err) {
         s->finished = true;
     }
     sl__block *blocks = sl__receiver_take(r);
+    warn_if_held_back(s);
     size_t n = 0;
     for (sl__block *b = blocks; b; b = b->next)
         n++;
@@ -687,8 +739,8 @@ static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) 
             rc = f->sink.end(f->inst, t, err);
         if (rc != SL_RETRY || attempt >= 4 || atomic_load(&ctx->stop_requested))
             break;
-        sl__log(SL_LOG_WARN, "%s (%s): asked to retry the batch (attempt %d of 5)",
-                o->from->name, f->handle->ref, attempt + 2);
+        sl__log(SL_LOG_WARN, "%s (%s): asked to retry the batch (attempt %d of 5)", o->from->name,
+                f->handle->ref, attempt + 2);
         sl__sleep_ms(100LL << attempt);
     }
     if (rc < 0 && !err->msg[0])
@@ -743,7 +795,10 @@ void sl__batch_release(sl_context *ctx) {
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         sl__dataset_free(&s->data);
-        sl__block_free(s->blocks);
+        if (s->recv)
+            sl__receiver_recycle(s->recv, s->blocks);
+        else
+            sl__block_free(s->blocks);
         s->blocks = NULL;
         s->computed = false;
     }

@@ -16,9 +16,9 @@
 
 const char *sl__op_name(sl__op op) {
     static const char *const names[] = {
-        "source",        "map",    "flat_map", "filter", "map_values",     "flat_map_values",
-        "transform",     "reduce_by_key", "reduce", "count", "count_by_value", "union",
-        "repartition"};
+        "source",          "map",       "flat_map",      "filter", "map_values",
+        "flat_map_values", "transform", "reduce_by_key", "reduce", "count",
+        "count_by_value",  "union",     "repartition"};
     return (unsigned)op < sizeof names / sizeof *names ? names[op] : "?";
 }
 
@@ -150,8 +150,7 @@ static sl_stream *map_like_fn(sl_stream *in, sl__op op, sl_map_func fn, void *ud
     if (!in)
         return NULL;
     if (!fn) {
-        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL",
-                     sl__op_name(op));
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL", sl__op_name(op));
         return NULL;
     }
     sl_stream *s = stream_new(in->ctx, op, in, NULL);
@@ -215,8 +214,7 @@ static sl_stream *reduce_like_fn(sl_stream *in, sl__op op, sl_reduce_func fn, vo
     if (!in)
         return NULL;
     if (!fn) {
-        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL",
-                     sl__op_name(op));
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL", sl__op_name(op));
         return NULL;
     }
     sl_stream *s = stream_new(in->ctx, op, in, NULL);
@@ -240,7 +238,9 @@ sl_stream *sl_reduce_fn(sl_stream *s, sl_reduce_func fn, void *ud) {
     return reduce_like_fn(s, SL_OP_REDUCE, fn, ud);
 }
 
-sl_stream *sl_count(sl_stream *s) { return s ? stream_new(s->ctx, SL_OP_COUNT, s, NULL) : NULL; }
+sl_stream *sl_count(sl_stream *s) {
+    return s ? stream_new(s->ctx, SL_OP_COUNT, s, NULL) : NULL;
+}
 
 sl_stream *sl_count_by_value(sl_stream *s) {
     return s ? stream_new(s->ctx, SL_OP_COUNT_BY_VALUE, s, NULL) : NULL;
@@ -308,9 +308,13 @@ sl_stream *sl_stream_set_name(sl_stream *s, const char *name) {
     return s;
 }
 
-const char *sl_stream_name(const sl_stream *s) { return s ? s->name : NULL; }
+const char *sl_stream_name(const sl_stream *s) {
+    return s ? s->name : NULL;
+}
 
-sl_context *sl_stream_context(const sl_stream *s) { return s ? s->ctx : NULL; }
+sl_context *sl_stream_context(const sl_stream *s) {
+    return s ? s->ctx : NULL;
+}
 
 sl_stream *sl_stream_set_partitions(sl_stream *s, int n) {
     if (!s)

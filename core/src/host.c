@@ -82,7 +82,9 @@ static void host_log(sl_handle *h, int level, const char *fmt, ...) {
     va_end(ap);
 }
 
-static int host_log_enabled(int level) { return level <= sl__log_level; }
+static int host_log_enabled(int level) {
+    return level <= sl__log_level;
+}
 
 static int host_error_set(sl_error *err, int code, const char *fmt, ...) {
     if (err) {

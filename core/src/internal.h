@@ -26,18 +26,20 @@ typedef struct sl__arena_block {
     struct sl__arena_block *next;
     size_t cap;
     size_t used;
-    char data[];
+    _Alignas(16) char data[]; /* 16-byte aligned, as sl_mem promises */
 } sl__arena_block;
 
 typedef struct sl_arena {
     sl__arena_block *head;
-    size_t block_size; /* default size of a new block */
-    size_t total;      /* bytes held in blocks */
+    sl__arena_block *spare; /* blocks kept by reset, reused before malloc */
+    size_t block_size;      /* default size of a new block */
+    size_t total;           /* bytes held in blocks, spare ones included */
+    size_t spare_bytes;
 } sl_arena;
 
 void sl__arena_init(sl_arena *a, size_t block_size);
 void *sl__arena_alloc(sl_arena *a, size_t n); /* 16-byte aligned; NULL on OOM */
-void sl__arena_reset(sl_arena *a);            /* frees all blocks but the newest */
+void sl__arena_reset(sl_arena *a);            /* everything is free again; keeps some blocks */
 void sl__arena_free(sl_arena *a);
 /* An sl_mem that allocates from `a`. */
 void sl__arena_mem(sl_arena *a, sl_mem *m);
@@ -89,9 +91,9 @@ int sl__error_set(sl_error *err, int code, const char *fmt, ...) SL_PRINTF(3, 4)
 
 /* ---- clock.c ------------------------------------------------------------------- */
 
-int64_t sl__now_ms(void);     /* wall clock */
-int64_t sl__mono_ms(void);    /* monotonic */
-int64_t sl__mono_us(void);    /* monotonic, µs */
+int64_t sl__now_ms(void);  /* wall clock */
+int64_t sl__mono_ms(void); /* monotonic */
+int64_t sl__mono_us(void); /* monotonic, µs */
 void sl__sleep_ms(int64_t ms);
 
 /* ---- pool.c: a fixed worker pool running "parallel for" jobs --------------- */
@@ -211,10 +213,9 @@ typedef struct sl__entry {
 } sl__entry;
 
 typedef struct sl__table {
-    uint32_t *slots; /* 0 empty, else entry index + 1 */
-    size_t mask;     /* slots - 1 */
-    sl__entry *entries;
-    size_t n, cap;
+    sl__entry *slots; /* entries in place; hash 0 = empty */
+    size_t mask;      /* slots - 1 */
+    size_t n;         /* entries */
 } sl__table;
 
 int sl__table_init(sl__table *t, size_t hint);
@@ -222,10 +223,12 @@ void sl__table_free(sl__table *t);
 /* Find the entry of `key` (hash `h`), inserting one (key copied into mem,
  * or referenced as is when mem is NULL; acc SL_NULL) if absent; *fresh
  * tells which. NULL on OOM. Entry pointers are invalidated by the next
- * upsert. */
+ * upsert. A hash of 0 is stored as 1. */
 sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_mem *mem,
                             bool *fresh);
 sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key);
+/* The next entry at or after *pos (start at 0), or NULL at the end. */
+sl__entry *sl__table_next(const sl__table *t, size_t *pos);
 
 /* ---- receiver.c: a receiver thread and its bounded block buffer ------------ */
 
@@ -244,12 +247,16 @@ typedef struct sl__receiver {
     sl__func *fn;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    sl__block *cur;                 /* open block */
+    sl__block *cur;                  /* open block */
     sl__block *sealed, *sealed_tail; /* blocks waiting for the next batch */
-    size_t buffered;                /* bytes in cur + sealed */
-    size_t limit;                   /* max buffered bytes before store blocks */
-    atomic_bool finished;           /* run() returned */
-    int result;                     /* run()'s return */
+    sl__block *spare;                /* recycled blocks */
+    int spare_count;
+    int64_t blocked_reported; /* blocked_ms already reported */
+    int64_t last_warning;     /* mono ms of the last buffer warning */
+    size_t buffered;          /* bytes in cur + sealed */
+    size_t limit;             /* max buffered bytes before store blocks */
+    atomic_bool finished;     /* run() returned */
+    int result;               /* run()'s return */
     sl_error err;
     int64_t stored_records, stored_bytes, blocked_ms;
 } sl__receiver;
@@ -257,6 +264,8 @@ typedef struct sl__receiver {
 int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *err);
 /* Take every block stored so far (sealing the open one); caller frees. */
 sl__block *sl__receiver_take(sl__receiver *r);
+/* Give a completed batch's blocks back for reuse. */
+void sl__receiver_recycle(sl__receiver *r, sl__block *blocks);
 void sl__receiver_join(sl__receiver *r);
 int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n);
 

@@ -226,6 +226,8 @@ static int parse_value(parser *p, sl_value *out, int depth);
 
 /* Items are collected in a temporary growable array, then copied to mem. */
 static int parse_list(parser *p, sl_value *out, int depth, bool object) {
+    if (depth + 1 > MAX_DEPTH)
+        return fail(p, "nesting too deep (more than 256 levels)");
     sl_value *tmp = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -311,8 +313,6 @@ static bool literal(parser *p, const char *word) {
 }
 
 static int parse_value(parser *p, sl_value *out, int depth) {
-    if (depth > MAX_DEPTH)
-        return fail(p, "nesting too deep");
     skip_ws(p);
     if (p->i >= p->n)
         return fail(p, "unexpected end of input");

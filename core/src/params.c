@@ -54,27 +54,36 @@ typedef struct unit {
     double factor;
 } unit;
 
+/* Parse "<decimal><unit>": digits with at most one '.', then a unit from
+ * `units` right after (no sign, exponent, hex or inner space); a bare number
+ * uses `bare`. Whitespace around the whole is allowed. */
 static int parse_scaled(const char *text, const unit *units, double bare, double *out) {
     if (!text)
         return SL_EINVAL;
     while (isspace((unsigned char)*text))
         text++;
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || errno || !isfinite(v) || v < 0)
+    const char *p = text;
+    int digits = 0, dots = 0;
+    for (; isdigit((unsigned char)*p) || *p == '.'; p++) {
+        if (*p == '.')
+            dots++;
+        else
+            digits++;
+    }
+    if (!digits || dots > 1 || *text == '.' || p[-1] == '.')
         return SL_EINVAL;
-    while (isspace((unsigned char)*end))
-        end++;
-    size_t len = strlen(end);
-    while (len && isspace((unsigned char)end[len - 1]))
+    double v = strtod(text, NULL);
+    if (!isfinite(v))
+        return SL_EINVAL;
+    size_t len = strlen(p);
+    while (len && isspace((unsigned char)p[len - 1]))
         len--;
     if (len == 0) {
         *out = v * bare;
         return 0;
     }
     for (const unit *u = units; u->name; u++) {
-        if (strlen(u->name) == len && strncasecmp(end, u->name, len) == 0) {
+        if (strlen(u->name) == len && strncasecmp(p, u->name, len) == 0) {
             *out = v * u->factor;
             return 0;
         }
@@ -83,9 +92,8 @@ static int parse_scaled(const char *text, const unit *units, double bare, double
 }
 
 int sl_parse_duration(const char *text, int64_t *ms) {
-    static const unit units[] = {{"ms", 1},      {"s", 1000},      {"sec", 1000},
-                                 {"m", 60000},   {"min", 60000},   {"h", 3600000},
-                                 {"us", 0.001},  {NULL, 0}};
+    static const unit units[] = {{"ms", 1},      {"s", 1000},    {"sec", 1000}, {"m", 60000},
+                                 {"min", 60000}, {"h", 3600000}, {"us", 0.001}, {NULL, 0}};
     double v;
     if (parse_scaled(text, units, 1000, &v) || v > 9.2e18)
         return SL_EINVAL;
@@ -106,9 +114,10 @@ int sl_parse_size(const char *text, uint64_t *bytes) {
                                  {"gb", 1e9},
                                  {NULL, 0}};
     double v;
-    if (parse_scaled(text, units, 1, &v) || v > 1.8e19)
+    /* whole bytes only, and within int64 (sizes are read as int64 too) */
+    if (parse_scaled(text, units, 1, &v) || v >= 9223372036854775807.0 || v != floor(v))
         return SL_EINVAL;
-    *bytes = (uint64_t)llround(v);
+    *bytes = (uint64_t)v;
     return 0;
 }
 
@@ -236,9 +245,9 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
                                    "%s: unknown parameter '%s' (expected one of: %s)", what, key,
                                    names);
             else
-                rc = sl__error_set(err, SL_EINVAL,
-                                   "%s: unknown parameter '%s' (it takes no parameters)", what,
-                                   key);
+                rc =
+                    sl__error_set(err, SL_EINVAL,
+                                  "%s: unknown parameter '%s' (it takes no parameters)", what, key);
         } else if (!val) {
             rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' has no value", what, key);
         } else if (items[i].set) {
@@ -264,8 +273,8 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
         if (it->set)
             continue;
         if (it->spec->required) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)",
-                               what, it->spec->name, sl__param_type_name(it->spec->type),
+            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)", what,
+                               it->spec->name, sl__param_type_name(it->spec->type),
                                it->spec->doc ? ": " : "", it->spec->doc ? it->spec->doc : "");
         } else if (it->spec->default_value) {
             it->raw = strdup(it->spec->default_value);

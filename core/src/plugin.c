@@ -243,7 +243,8 @@ int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, s
     close(fd);
     if (!dl) {
         const char *why = dlerror();
-        return sl__error_set(err, SL_EABI, "%s: cannot load: %s", path, why ? why : "dlopen failed");
+        return sl__error_set(err, SL_EABI, "%s: cannot load: %s", path,
+                             why ? why : "dlopen failed");
     }
     if (lstat(path, &after) != 0 || after.st_ino != before.st_ino ||
         after.st_dev != before.st_dev) {
@@ -265,10 +266,9 @@ int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, s
     if (!p->name || !p->path)
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     else if (!entry)
-        rc = sl__error_set(err, SL_EABI,
-                           "%s: not a sluice plugin: it exports no " SL_PLUGIN_ENTRY_NAME
-                           "() function",
-                           path);
+        rc = sl__error_set(
+            err, SL_EABI,
+            "%s: not a sluice plugin: it exports no " SL_PLUGIN_ENTRY_NAME "() function", path);
     else if (!(d = entry(&sl__host)))
         rc = sl__error_set(err, SL_EABI, "%s: " SL_PLUGIN_ENTRY_NAME "() returned NULL", path);
     else if (!(rc = check_descriptor(path, name, d, p, err)))

@@ -130,7 +130,9 @@ void sl__pool_free(sl__pool *p) {
     free(p);
 }
 
-int sl__pool_workers(const sl__pool *p) { return p->workers; }
+int sl__pool_workers(const sl__pool *p) {
+    return p->workers;
+}
 
 int sl__pool_run(sl__pool *p, size_t n, sl__task_fn fn, void *arg, sl_error *err) {
     if (n == 0)

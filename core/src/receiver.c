@@ -25,11 +25,41 @@ void sl__block_free(sl__block *b) {
     }
 }
 
-static sl__block *block_new(void) {
-    sl__block *b = calloc(1, sizeof *b);
+/* A block for the receiver: a recycled one if any (called with the lock). */
+static sl__block *block_new(sl__receiver *r) {
+    sl__block *b = r->spare;
+    if (b) {
+        r->spare = b->next;
+        r->spare_count--;
+        b->next = NULL;
+        return b;
+    }
+    b = calloc(1, sizeof *b);
     if (b)
         sl__arena_init(&b->arena, 256 * 1024);
     return b;
+}
+
+/* Blocks of a completed batch come back here: their memory (already paged
+ * in) serves the next blocks. At most the buffer's worth is kept. */
+void sl__receiver_recycle(sl__receiver *r, sl__block *blocks) {
+    pthread_mutex_lock(&r->lock);
+    while (blocks) {
+        sl__block *b = blocks;
+        blocks = b->next;
+        if ((size_t)r->spare_count * SL__BLOCK_BYTES >= r->limit) {
+            b->next = NULL;
+            sl__block_free(b);
+            continue;
+        }
+        sl__arena_reset(&b->arena);
+        b->recs.n = 0;
+        b->bytes = 0;
+        b->next = r->spare;
+        r->spare = b;
+        r->spare_count++;
+    }
+    pthread_mutex_unlock(&r->lock);
 }
 
 /* Seal the open block (if it has records). Called with the lock held. */
@@ -82,7 +112,7 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
     }
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (!r->cur && !(r->cur = block_new())) {
+        if (!r->cur && !(r->cur = block_new(r))) {
             rc = SL_ENOMEM;
             break;
         }
@@ -116,8 +146,8 @@ static void *receiver_main(void *arg) {
     r->err.msg[0] = 0;
     int rc = f->source.run(f->inst, &r->err);
     if (rc < 0 && rc != SL_EOF && rc != SL_ESTOPPED && !r->err.msg[0])
-        snprintf(r->err.msg, sizeof r->err.msg, "%s (%s): receiver failed: %s",
-                 f->handle->stream, f->handle->ref, sl_strerror(rc));
+        snprintf(r->err.msg, sizeof r->err.msg, "%s (%s): receiver failed: %s", f->handle->stream,
+                 f->handle->ref, sl_strerror(rc));
     r->result = rc == SL_ESTOPPED ? 0 : rc;
     atomic_store(&r->finished, true);
     return NULL;
@@ -147,7 +177,8 @@ void sl__receiver_join(sl__receiver *r) {
     }
     sl__block_free(r->sealed);
     sl__block_free(r->cur);
-    r->sealed = r->sealed_tail = r->cur = NULL;
+    sl__block_free(r->spare);
+    r->sealed = r->sealed_tail = r->cur = r->spare = NULL;
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
 }

@@ -56,11 +56,30 @@ static void report_batch(sl_context *ctx, const sl_batch_info *in) {
     }
 }
 
-/* Wait (system clock) until wall time reaches t; false if stopped first. */
+/* True once every source is a receiver whose run() has returned: no more
+ * data can arrive, so the last batch need not wait for its time. */
+static bool receivers_ended(sl_context *ctx) {
+    bool any = false;
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (s->op != SL_OP_SOURCE)
+            continue;
+        if (!s->recv || !atomic_load(&s->recv->finished))
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+/* Wait (system clock) until wall time reaches t; false if stopped first.
+ * When the input has ended for good, the final batch runs at once: its
+ * content cannot change by waiting, and its batch time stays t. */
 static bool wait_until(sl_context *ctx, int64_t t) {
     for (;;) {
         if (atomic_load(&ctx->stop_requested))
             return false;
+        if (receivers_ended(ctx))
+            return true;
         int64_t left = t - sl__now_ms();
         if (left <= 0)
             return true;
@@ -70,8 +89,8 @@ static bool wait_until(sl_context *ctx, int64_t t) {
 
 static int64_t first_batch_time(sl_context *ctx) {
     int64_t iv = ctx->interval;
-    int64_t start = ctx->clock == SL_CLOCK_MANUAL && ctx->start_time ? ctx->start_time
-                                                                      : sl__now_ms();
+    int64_t start =
+        ctx->clock == SL_CLOCK_MANUAL && ctx->start_time ? ctx->start_time : sl__now_ms();
     return (start / iv) * iv + iv;
 }
 

@@ -1,10 +1,12 @@
 /*
  * table.c — the hash table behind reduce_by_key and count_by_value.
  *
- * Open addressing with linear probing over a slot array of 32-bit indices
- * into a dense entry array (hash stored beside the key), so probing touches
- * 4-byte slots, growth moves no entries, and iteration is in insertion
- * order. Keys are copied into the caller's memory once, when new.
+ * Open addressing with linear probing; entries (hash, key, accumulator) sit
+ * in the slot array itself, so a probe costs one cache miss for the entry
+ * and one for the key's bytes. Keys are copied once, when new, into the
+ * caller's memory: compact keys keep the comparisons in cache. Iteration
+ * (sl__table_next) is in slot order, i.e. by hash. A stored hash is never 0:
+ * 0 marks an empty slot.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +27,54 @@ int sl__table_init(sl__table *t, size_t hint) {
 
 void sl__table_free(sl__table *t) {
     free(t->slots);
-    free(t->entries);
     memset(t, 0, sizeof *t);
 }
 
-static bool key_eq(const sl__entry *e, uint64_t h, const sl_value *key) {
-    if (e->hash != h)
-        return false;
+/* Byte equality for short keys without a libc call. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n) {
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+        a += 8, b += 8, n -= 8;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        if (x != y)
+            return false;
+        a += 4, b += 4, n -= 4;
+    }
+    while (n--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
+
+static inline bool key_eq(const sl__entry *e, const sl_value *key) {
     if (key->type == SL_BYTES && e->key.type == SL_BYTES)
-        return sl_bytes_eq(&e->key, key);
+        return e->key.len == key->len && bytes_eq(e->key.u.s, key->u.s, key->len);
     return sl__value_equal(&e->key, key);
 }
 
-/* Double the slot array and re-insert every entry index. */
-static int grow_slots(sl__table *t) {
+/* Double the slot array and move every entry. */
+static int grow(sl__table *t) {
     size_t slots = (t->mask + 1) * 2;
-    uint32_t *s = calloc(slots, sizeof *s);
+    sl__entry *s = calloc(slots, sizeof *s);
     if (!s)
         return SL_ENOMEM;
     size_t mask = slots - 1;
-    for (size_t i = 0; i < t->n; i++) {
-        size_t j = (size_t)t->entries[i].hash & mask;
-        while (s[j])
+    for (size_t i = 0; i <= t->mask; i++) {
+        const sl__entry *e = &t->slots[i];
+        if (!e->hash)
+            continue;
+        size_t j = (size_t)e->hash & mask;
+        while (s[j].hash)
             j = (j + 1) & mask;
-        s[j] = (uint32_t)(i + 1);
+        s[j] = *e;
     }
     free(t->slots);
     t->slots = s;
@@ -57,13 +83,14 @@ static int grow_slots(sl__table *t) {
 }
 
 sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key) {
+    if (!h)
+        h = 1;
     size_t j = (size_t)h & t->mask;
     for (;;) {
-        uint32_t idx = t->slots[j];
-        if (!idx)
+        sl__entry *e = &t->slots[j];
+        if (!e->hash)
             return NULL;
-        sl__entry *e = &t->entries[idx - 1];
-        if (key_eq(e, h, key))
+        if (e->hash == h && key_eq(e, key))
             return e;
         j = (j + 1) & t->mask;
     }
@@ -71,39 +98,41 @@ sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key) {
 
 sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_mem *mem,
                             bool *fresh) {
+    if (!h)
+        h = 1;
+    /* grow before inserting, so that the returned entry stays put */
+    if ((t->n + 1) * 2 > t->mask + 1 && grow(t))
+        return NULL;
     size_t j = (size_t)h & t->mask;
     for (;;) {
-        uint32_t idx = t->slots[j];
-        if (!idx)
+        sl__entry *e = &t->slots[j];
+        if (!e->hash)
             break;
-        sl__entry *e = &t->entries[idx - 1];
-        if (key_eq(e, h, key)) {
+        if (e->hash == h && key_eq(e, key)) {
             *fresh = false;
             return e;
         }
         j = (j + 1) & t->mask;
     }
-    if (t->n >= UINT32_MAX - 1)
-        return NULL;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        sl__entry *en = realloc(t->entries, cap * sizeof *en);
-        if (!en)
-            return NULL;
-        t->entries = en;
-        t->cap = cap;
-    }
-    sl__entry *e = &t->entries[t->n];
-    e->hash = h;
+    sl__entry *e = &t->slots[j];
     if (!mem)
         e->key = *key; /* the caller guarantees the key outlives the table */
     else if (sl__value_copy(key, &e->key, mem))
         return NULL;
+    e->hash = h;
     e->acc = sl_null();
-    t->slots[j] = (uint32_t)(++t->n);
+    t->n++;
     *fresh = true;
-    /* keep the load factor under 1/2 */
-    if (t->n * 2 > t->mask + 1 && grow_slots(t))
-        return NULL;
     return e;
+}
+
+sl__entry *sl__table_next(const sl__table *t, size_t *pos) {
+    for (size_t i = *pos; i <= t->mask; i++) {
+        if (t->slots[i].hash) {
+            *pos = i + 1;
+            return &t->slots[i];
+        }
+    }
+    *pos = t->mask + 1;
+    return NULL;
 }

@@ -31,17 +31,24 @@ static void put(outbuf *o, const char *s, size_t n) {
     o->len += n;
 }
 
-static void putc1(outbuf *o, char c) { put(o, &c, 1); }
+static void putc1(outbuf *o, char c) {
+    put(o, &c, 1);
+}
 
-static void puts0(outbuf *o, const char *s) { put(o, s, strlen(s)); }
+static void puts0(outbuf *o, const char *s) {
+    put(o, s, strlen(s));
+}
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid; the code
+ * point goes to *cp. */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
     unsigned c = s[0];
     size_t len;
     unsigned min;
-    if (c < 0x80)
+    if (c < 0x80) {
+        *cp = c;
         return 1;
+    }
     if ((c & 0xe0) == 0xc0) {
         len = 2;
         min = 0x80;
@@ -66,7 +73,32 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
     }
     if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
         return 0;
+    *cp = c;
     return len;
+}
+
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned cp;
+    return utf8_decode(s, n, &cp);
+}
+
+/* Code points Python's str.isprintable() rejects beyond ASCII: C1 controls,
+ * separators other than the space (Zs, Zl, Zp), format characters (Cf),
+ * private use (Co) and the noncharacters U+FFFE/U+FFFF. Unassigned code
+ * points (Cn) would need the Unicode database and print as they are. */
+static bool unicode_nonprintable(unsigned cp) {
+    static const unsigned ranges[][2] = {
+        {0x80, 0xa0},       {0xad, 0xad},       {0x600, 0x605},     {0x61c, 0x61c},
+        {0x6dd, 0x6dd},     {0x70f, 0x70f},     {0x890, 0x891},     {0x8e2, 0x8e2},
+        {0x1680, 0x1680},   {0x180e, 0x180e},   {0x2000, 0x200f},   {0x2028, 0x202f},
+        {0x205f, 0x2064},   {0x2066, 0x206f},   {0x3000, 0x3000},   {0xe000, 0xf8ff},
+        {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0xfffe, 0xffff},   {0x110bd, 0x110bd},
+        {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
+        {0xe0001, 0xe0001}, {0xe0020, 0xe007f}, {0xf0000, 0x10ffff}};
+    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1])
+            return true;
+    return false;
 }
 
 /* Shortest decimal digits that read back as d: fills digits (no dot) and
@@ -219,12 +251,17 @@ static void put_repr_string(outbuf *o, const char *s, size_t n) {
             putc1(o, (char)c);
             i++;
         } else {
-            size_t len = utf8_seq(u + i, n - i);
-            /* U+0080..U+00A0 are not printable in Python: \x80 .. \xa0 */
-            if (len == 2 && c == 0xc2 && u[i + 1] <= 0xa0) {
-                snprintf(esc, sizeof esc, "\\x%02x", u[i + 1]);
-                puts0(o, esc);
-                i += 2;
+            unsigned cp;
+            size_t len = utf8_decode(u + i, n - i, &cp);
+            if (len && unicode_nonprintable(cp)) {
+                char uesc[16];
+                snprintf(uesc, sizeof uesc,
+                         cp <= 0xff     ? "\\x%02x"
+                         : cp <= 0xffff ? "\\u%04x"
+                                        : "\\U%08x",
+                         cp);
+                puts0(o, uesc);
+                i += len;
             } else if (len) {
                 put(o, s + i, len);
                 i += len;
@@ -289,7 +326,7 @@ size_t sl__value_format(const sl_value *v, int style, char *buf, size_t cap) {
 
 size_t sl__record_format(const sl_record *r, int style, char *buf, size_t cap) {
     outbuf o = {buf, cap, 0};
-    if (r->key.type == SL_NULL) {
+    if (!sl_record_is_pair(r)) {
         put_value(&o, &r->value, style, 0);
     } else {
         sl_value pair[2] = {r->key, r->value};

@@ -78,8 +78,7 @@ static int agg_add(const char *fn, sl_value *acc, const sl_value *v, int sign, s
                             : __builtin_sub_overflow(acc->u.i, v->u.i, &r);
         if (over)
             return sl_api->error_set(err, SL_ELIMIT, "%s: int64 overflow (%lld %c %lld)", fn,
-                                     (long long)acc->u.i, sign > 0 ? '+' : '-',
-                                     (long long)v->u.i);
+                                     (long long)acc->u.i, sign > 0 ? '+' : '-', (long long)v->u.i);
         acc->u.i = r;
         return 0;
     }
@@ -257,15 +256,16 @@ static const sl_component agg_max_component = {
 };
 
 static const sl_component *const agg_components[] = {
-    &agg_sum_component, &agg_count_component, &agg_min_component, &agg_max_component, NULL};
+    &agg_sum_component, &agg_count_component, &agg_min_component, &agg_max_component, NULL,
+};
 
 static const sl_plugin agg_plugin = {
     SL_PLUGIN_HEADER,
-    .name = "agg",
-    .version = "0.1.0",
-    .description = "reductions: sum, count, min, max",
-    .license = "MIT",
-    .components = agg_components,
+    "agg", /* name: the file is agg.so */
+    "0.1.0",
+    "reductions: sum, count, min, max",
+    "MIT",
+    agg_components,
 };
 
 SL_PLUGIN_ENTRY(agg_plugin)

@@ -28,15 +28,20 @@ static int kv_create_none(sl_handle *h, const sl_params *params, void **instance
 /* The element a record stands for, as one value: v for a plain element,
  * the 2-item list [k, v] (allocated from `mem`) for a pair. Returns 0 or
  * SL_ENOMEM. */
+/* A key as a plain value (a null key loses its "pair" mark). */
+static sl_value kv_plain(sl_value k) {
+    return k.type == SL_NULL ? sl_null() : k;
+}
+
 static int kv_element(const sl_record *r, sl_mem *mem, sl_value *out) {
-    if (r->key.type == SL_NULL) {
+    if (!sl_record_is_pair(r)) {
         *out = r->value;
         return 0;
     }
     sl_value *items = sl_alloc(mem, 2 * sizeof *items);
     if (!items)
         return SL_ENOMEM;
-    items[0] = r->key;
+    items[0] = kv_plain(r->key);
     items[1] = r->value;
     *out = sl_list(items, 2);
     return 0;
@@ -118,8 +123,8 @@ static int kv_pair_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_e
     o.value = p->value;
     for (size_t i = 0; i < in->count; i++) {
         const sl_record *r = &in->records[i];
-        if (r->key.type == SL_NULL) {
-            o.key = r->value;
+        if (!sl_record_is_pair(r)) {
+            o.key = sl_key(r->value);
         } else if (kv_element(r, out->mem, &o.key) < 0) {
             return sl_api->error_set(err, SL_ENOMEM, "kv.pair: out of memory");
         }
@@ -139,7 +144,7 @@ static int kv_swap_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_e
     (void)err;
     for (size_t i = 0; i < in->count; i++) {
         const sl_record *r = &in->records[i];
-        int rc = sl_emit_kv(out, r->value, r->key, r->ts);
+        int rc = sl_emit_kv(out, sl_key(r->value), kv_plain(r->key), r->ts);
         if (rc < 0)
             return rc;
     }
@@ -152,7 +157,7 @@ static int kv_keys_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_e
     (void)err;
     for (size_t i = 0; i < in->count; i++) {
         const sl_record *r = &in->records[i];
-        int rc = sl_emit_kv(out, sl_null(), r->key, r->ts);
+        int rc = sl_emit_kv(out, sl_null(), kv_plain(r->key), r->ts);
         if (rc < 0)
             return rc;
     }
@@ -180,7 +185,7 @@ static int kv_tuple_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_
         sl_value *items = sl_alloc(out->mem, 2 * sizeof *items);
         if (!items)
             return sl_api->error_set(err, SL_ENOMEM, "kv.tuple: out of memory");
-        items[0] = r->key;
+        items[0] = kv_plain(r->key);
         items[1] = r->value;
         int rc = sl_emit_kv(out, sl_null(), sl_list(items, 2), r->ts);
         if (rc < 0)
@@ -209,9 +214,8 @@ static int kv_sort_create(sl_handle *h, const sl_params *params, void **instance
     const char *order = sl_api->param_str(params, "order");
     int64_t limit = sl_api->param_int(params, "limit");
     if (limit < 0)
-        return sl_api->error_set(err, SL_ECONFIG, "kv.sort: limit must be 0 (all) or more, got "
-                                                  "%lld",
-                                 (long long)limit);
+        return sl_api->error_set(
+            err, SL_ECONFIG, "kv.sort: limit must be 0 (all) or more, got %lld", (long long)limit);
     kv_sort *s = sl_api->calloc(1, sizeof *s);
     if (!s)
         return sl_api->error_set(err, SL_ENOMEM, "kv.sort: out of memory");
@@ -236,8 +240,8 @@ static inline int kv_sort_before(const kv_sort *s, const sl_record *b, const sl_
 
 /* Stable bottom-up merge sort of n record pointers; `tmp` has room for n.
  * Returns the array that holds the result (a or tmp). */
-static const sl_record **kv_sort_merge(const kv_sort *s, const sl_record **a,
-                                       const sl_record **tmp, size_t n) {
+static const sl_record **kv_sort_merge(const kv_sort *s, const sl_record **a, const sl_record **tmp,
+                                       size_t n) {
     const sl_record **src = a, **dst = tmp;
     for (size_t width = 1; width < n; width *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * width) {
@@ -362,16 +366,22 @@ static const sl_component kv_sort_component = {
 };
 
 static const sl_component *const kv_components[] = {
-    &kv_pair_component,   &kv_swap_component,  &kv_keys_component, &kv_values_component,
-    &kv_tuple_component, &kv_sort_component, NULL};
+    &kv_pair_component,
+    &kv_swap_component,
+    &kv_keys_component,
+    &kv_values_component,
+    &kv_tuple_component,
+    &kv_sort_component,
+    NULL,
+};
 
 static const sl_plugin kv_plugin = {
     SL_PLUGIN_HEADER,
-    .name = "kv",
-    .version = "0.1.0",
-    .description = "pair functions: pair, swap, keys, values, tuple, sort",
-    .license = "MIT",
-    .components = kv_components,
+    "kv", /* name: the file is kv.so */
+    "0.1.0",
+    "pair functions: pair, swap, keys, values, tuple, sort",
+    "MIT",
+    kv_components,
 };
 
 SL_PLUGIN_ENTRY(kv_plugin)

@@ -63,8 +63,7 @@ static inline int text_emit_value(sl_emitter *out, const sl_record *rec, sl_valu
 }
 
 /* create() for the components without parameters: no instance needed. */
-static int text_create_none(sl_handle *h, const sl_params *params, void **instance,
-                            sl_error *err) {
+static int text_create_none(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;
     (void)params;
     (void)err;
@@ -299,8 +298,7 @@ static int text_find_icase(const unsigned char *s, size_t slen, const unsigned c
     return 0;
 }
 
-static int text_contains_process(void *inst, const sl_chunk *in, sl_emitter *out,
-                                 sl_error *err) {
+static int text_contains_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
     const text_contains *c = inst;
     for (size_t i = 0; i < in->count; i++) {
         const sl_record *r = &in->records[i];
@@ -337,8 +335,7 @@ static const sl_param_spec text_grep_params[] = {
     {"ignore_case", SL_PARAM_BOOL, "false", 0, "match case-insensitively", NULL},
     {NULL, 0, NULL, 0, NULL, NULL}};
 
-static int text_grep_create(sl_handle *h, const sl_params *params, void **instance,
-                            sl_error *err) {
+static int text_grep_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;
     const char *pattern = sl_api->param_str(params, "pattern");
     if (!pattern)
@@ -354,8 +351,7 @@ static int text_grep_create(sl_handle *h, const sl_params *params, void **instan
         char msg[256];
         regerror(rc, &g->re, msg, sizeof msg);
         sl_api->free(g);
-        return sl_api->error_set(err, SL_ECONFIG, "text.grep: bad pattern '%s': %s", pattern,
-                                 msg);
+        return sl_api->error_set(err, SL_ECONFIG, "text.grep: bad pattern '%s': %s", pattern, msg);
     }
     g->invert = sl_api->param_bool(params, "invert");
     *instance = g;
@@ -381,8 +377,8 @@ static int text_grep_match(const text_grep *g, const sl_value *v, sl_error *err)
     char stack[TEXT_GREP_STACK];
     char *s = len < sizeof stack ? stack : sl_api->malloc(len + 1);
     if (!s)
-        return sl_api->error_set(err, SL_ENOMEM, "text.grep: out of memory copying a %zu-byte value",
-                                 len);
+        return sl_api->error_set(err, SL_ENOMEM,
+                                 "text.grep: out of memory copying a %zu-byte value", len);
     if (len)
         memcpy(s, v->u.s, len);
     s[len] = '\0';
@@ -509,15 +505,22 @@ static const sl_component text_grep_component = {
 };
 
 static const sl_component *const text_components[] = {
-    &text_split_component, &text_lower_component, &text_upper_component, &text_strip_component, &text_contains_component, &text_grep_component, NULL};
+    &text_split_component,
+    &text_lower_component,
+    &text_upper_component,
+    &text_strip_component,
+    &text_contains_component,
+    &text_grep_component,
+    NULL,
+};
 
 static const sl_plugin text_plugin = {
     SL_PLUGIN_HEADER,
-    .name = "text",
-    .version = "0.1.0",
-    .description = "text functions: split, lower, upper, strip, contains, grep",
-    .license = "MIT",
-    .components = text_components,
+    "text", /* name: the file is text.so */
+    "0.1.0",
+    "text functions: split, lower, upper, strip, contains, grep",
+    "MIT",
+    text_components,
 };
 
 SL_PLUGIN_ENTRY(text_plugin)

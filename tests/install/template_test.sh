@@ -164,6 +164,38 @@ EOF
     [ "$times" -eq 2 ] || fail "expected 2 batch times in out.jsonl, got $times"
 done
 
+step "running queue -> reduce_by_key myplugin.longest -> jsonl"
+rm -f "$work/out.jsonl"
+printf '%s\n' '[{"key":"a","value":"x"},{"key":"a","value":"yyy"},{"key":"b","value":"zz"},{"key":"b","value":"aa"}]' \
+    >"$work/kv.jsonl"
+cat >"$work/reduce.yaml" <<EOF
+batch_interval: 1s
+streams:
+  input:   {source: queue, path: "$work/kv.jsonl", on_end: stop}
+  longest: {reduce_by_key: myplugin.longest, from: input}
+outputs:
+  - {sink: jsonl, from: longest, path: "$work/out.jsonl"}
+EOF
+run timeout 60 "$prefix/bin/sluice" run "$work/reduce.yaml" --clock manual --batches 1 \
+    --plugin-path "$tmp/plain" || fail "sluice run (reduce_by_key) failed"
+# Keys come out of a shuffle in no defined order: compare sorted. The tie
+# between "zz" and "aa" goes to the smaller bytes.
+sed -E 's/^\{"time":[0-9]+,/{/' "$work/out.jsonl" | sort >"$work/got"
+printf '%s\n' '{"key":"a","value":"yyy"}' '{"key":"b","value":"aa"}' >"$work/expected"
+if ! diff -u "$work/expected" "$work/got" >"$log" 2>&1; then
+    fail "unexpected output of reduce_by_key: myplugin.longest (diff expected got)"
+fi
+
+step "checking that a missing required parameter is a configuration error"
+sed '/prefix: "x-"/s/, prefix: "x-"//' "$work/pipe.yaml" >"$work/noparam.yaml"
+set +e
+"$prefix/bin/sluice" validate "$work/noparam.yaml" --plugin-path "$tmp/plain" >"$log" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "sluice validate without 'prefix' exited $rc, expected 2"
+grep -q "noparam.yaml:[0-9]*:[0-9]*: .*prefix" "$log" ||
+    fail "the error does not name file:line:col and the parameter"
+
 step "checking that \`sluice plugins\` lists the components"
 run "$prefix/bin/sluice" plugins --plugin-path "$tmp/plain" || fail "sluice plugins failed"
 if ! grep -q 'myplugin.prefix' "$log" || ! grep -q 'myplugin.longest' "$log"; then

@@ -210,7 +210,9 @@ int peer_send(peer *p, const void *buf, size_t len) {
     return 0;
 }
 
-int peer_send_str(peer *p, const char *s) { return peer_send(p, s, strlen(s)); }
+int peer_send_str(peer *p, const char *s) {
+    return peer_send(p, s, strlen(s));
+}
 
 int peer_send_lines(peer *p, const char *const *lines, size_t n) {
     for (size_t i = 0; i < n; i++)

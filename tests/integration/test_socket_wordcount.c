@@ -195,7 +195,11 @@ static void test_network_wordcount(void) {
     CU_ASSERT_FATAL(p != NULL);
 
     sl_context *ssc = sl_context_new(WC_INTERVAL_MS);
-    CU_ASSERT_FATAL(ssc != NULL);
+    CU_ASSERT_PTR_NOT_NULL(ssc);
+    if (!ssc) {
+        peer_stop(p);
+        return;
+    }
     sl_context_set_status_line(ssc, 0);
     sl_context_set_batch_listener(ssc, wc_listen, &col);
     sl_stream *lines = sl_socket_text_stream(ssc, "127.0.0.1", port);
@@ -278,8 +282,8 @@ static void test_network_wordcount(void) {
         wc_add(file_total, &nfile, 64, w, c);
         int found = 0;
         for (int b = 0; b < col.nbatches && !found; b++)
-            found = col.batches[b].time == t &&
-                    wc_lookup(col.batches[b].e, col.batches[b].n, w) == c;
+            found =
+                col.batches[b].time == t && wc_lookup(col.batches[b].e, col.batches[b].n, w) == c;
         unmatched += !found;
     }
     if (f)

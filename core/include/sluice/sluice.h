@@ -211,12 +211,11 @@ SL_API int64_t sl_context_batches_done(const sl_context *ctx);
  * API. `plugin_dirs` (NULL-terminated, may be NULL) are added before the
  * graph is built. On failure returns NULL and writes
  * "file:line:col: what was expected" into err (errcap bytes). */
-SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs,
-                                       char *err, size_t errcap);
+SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
+                                       size_t errcap);
 /* The same from a string; `name` stands for the file name in errors. */
 SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,
-                                         const char *const *plugin_dirs, char *err,
-                                         size_t errcap);
+                                         const char *const *plugin_dirs, char *err, size_t errcap);
 
 /* ---- introspection -------------------------------------------------------------- */
 

@@ -82,8 +82,8 @@ typedef enum sl_param_type {
     SL_PARAM_DOUBLE = 3,   /* double */
     SL_PARAM_BOOL = 4,     /* true/false/yes/no/on/off/1/0 */
     SL_PARAM_DURATION = 5, /* "250ms", "5s", "2m", "1h"; a bare number is seconds; read as ms */
-    SL_PARAM_SIZE = 6,     /* "512", "64KiB", "1MiB", "2GiB" (also KB/MB/GB = 1000^n); read as bytes */
-    SL_PARAM_ENUM = 7      /* a string out of `choices` */
+    SL_PARAM_SIZE = 6, /* "512", "64KiB", "1MiB", "2GiB" (also KB/MB/GB = 1000^n); read as bytes */
+    SL_PARAM_ENUM = 7  /* a string out of `choices` */
 } sl_param_type;
 
 /* One entry of a component's parameter schema. The host validates the
@@ -317,12 +317,12 @@ extern const sl_host *sl_api;
  *     SL_PLUGIN_ENTRY(my_descriptor)
  *
  * then call the host as sl_api->log(...), sl_api->error_set(...). */
-#define SL_PLUGIN_ENTRY(descriptor)                                                            \
-    const sl_host *sl_api = NULL;                                                              \
-    SL_EXPORT const sl_plugin *sluice_plugin_v1(const sl_host *host);                          \
-    const sl_plugin *sluice_plugin_v1(const sl_host *host) {                                   \
-        sl_api = host;                                                                         \
-        return &(descriptor);                                                                  \
+#define SL_PLUGIN_ENTRY(descriptor)                                                                \
+    const sl_host *sl_api = NULL;                                                                  \
+    SL_EXPORT const sl_plugin *sluice_plugin_v1(const sl_host *host);                              \
+    const sl_plugin *sluice_plugin_v1(const sl_host *host) {                                       \
+        sl_api = host;                                                                             \
+        return &(descriptor);                                                                      \
     }
 
 /* Fill in the ABI header of a descriptor. */

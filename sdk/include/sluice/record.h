@@ -48,8 +48,10 @@ typedef struct sl_value {
 } sl_value;
 
 /* A record: an element of a DStream. `key` is SL_NULL for plain elements and
- * set for pairs (k, v). `ts` is the time the record entered the engine, in
- * milliseconds since the epoch (0 when unknown). */
+ * set for pairs (k, v). A pair whose key is null (Python's (None, v)) has
+ * key.type == SL_NULL and key.len == 1: use sl_record_is_pair() and
+ * sl_null_key() rather than testing the type. `ts` is the time the record
+ * entered the engine, in milliseconds since the epoch (0 when unknown). */
 typedef struct sl_record {
     sl_value key;
     sl_value value;
@@ -112,6 +114,18 @@ static inline sl_value sl_double(double d) {
     return v;
 }
 
+/* The key of a pair whose key is null: (None, v). */
+static inline sl_value sl_null_key(void) {
+    sl_value v = sl_null();
+    v.len = 1;
+    return v;
+}
+
+/* A key that makes a record a pair: `k` itself, or sl_null_key() for null. */
+static inline sl_value sl_key(sl_value k) {
+    return k.type == SL_NULL ? sl_null_key() : k;
+}
+
 /* A bytes value pointing at `len` bytes at `p` (not copied). */
 static inline sl_value sl_bytes(const void *p, size_t len) {
     sl_value v = sl_null();
@@ -122,7 +136,9 @@ static inline sl_value sl_bytes(const void *p, size_t len) {
 }
 
 /* A bytes value for a NUL-terminated string (not copied). */
-static inline sl_value sl_cstr(const char *s) { return sl_bytes(s, strlen(s)); }
+static inline sl_value sl_cstr(const char *s) {
+    return sl_bytes(s, strlen(s));
+}
 
 /* A list value over `n` items at `items` (not copied). */
 static inline sl_value sl_list(const sl_value *items, size_t n) {
@@ -134,7 +150,9 @@ static inline sl_value sl_list(const sl_value *items, size_t n) {
 }
 
 /* Allocate `size` bytes that live as long as the batch. */
-static inline void *sl_alloc(sl_mem *mem, size_t size) { return mem->alloc(mem, size); }
+static inline void *sl_alloc(sl_mem *mem, size_t size) {
+    return mem->alloc(mem, size);
+}
 
 /* Copy `len` bytes into batch memory; return a value pointing at the copy, or
  * an SL_NULL value if memory is exhausted. */
@@ -169,6 +187,11 @@ static inline int sl_emit_kv(sl_emitter *em, sl_value key, sl_value value, int64
     r.value = value;
     r.ts = ts;
     return sl_emit(em, &r);
+}
+
+/* Nonzero if the record is a pair (k, v), zero if it is a plain element. */
+static inline int sl_record_is_pair(const sl_record *r) {
+    return r->key.type != SL_NULL || r->key.len != 0;
 }
 
 /* ---- comparisons ---------------------------------------------------------- */

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# tests/install/embed_test.sh BUILD_DIR SOURCE_DIR
+#
+# The embedding API as a C programmer meets it: install BUILD_DIR into a
+# temporary prefix, then build examples/network_wordcount.c out of tree
+# against the INSTALLED libsluice, twice:
+#   a. plain `cc` with `pkg-config --cflags --libs sluice`,
+#   b. CMake with find_package(Sluice) and target_link_libraries(Sluice::sluice);
+# and run each binary once (with a bad port, so that it exits at once with
+# its usage message and status 2): that proves that the program links and
+# that the dynamic loader finds the installed libsluice.
+#
+# Exits 0 on success; on failure prints "embed_test: FAIL: <why>" and exits 1.
+# Set KEEP_TMP=1 to keep the temporary tree.
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
+    exit 2
+fi
+build_dir=$(cd "$1" && pwd)
+source_dir=$(cd "$2" && pwd)
+example=$source_dir/examples/network_wordcount.c
+[ -f "$example" ] || {
+    echo "embed_test: FAIL: $example does not exist" >&2
+    exit 1
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-embed-test.XXXXXX")
+cleanup() {
+    if [ "${KEEP_TMP:-0}" = "1" ]; then
+        echo "embed_test: kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+
+prefix=$tmp/prefix
+log=$tmp/log
+
+fail() {
+    echo "embed_test: FAIL: $*" >&2
+    if [ -s "$log" ]; then
+        echo "---- output ----" >&2
+        tail -n 60 "$log" >&2
+        echo "----------------" >&2
+    fi
+    exit 1
+}
+step() { echo "embed_test: $*"; }
+run() { "$@" >"$log" 2>&1; }
+
+unset SLUICE_PLUGIN_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH LD_LIBRARY_PATH
+export PKG_CONFIG_LIBDIR=/nonexistent
+
+step "installing $build_dir into $prefix"
+run cmake --install "$build_dir" --prefix "$prefix" || fail "cmake --install failed"
+pcfile=$(find "$prefix" -name sluice.pc -print -quit)
+[ -n "$pcfile" ] || fail "no sluice.pc installed under $prefix"
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pcfile")
+libdir=$(pkg-config --variable=libdir sluice)
+
+# check_runs BIN: the program starts (libsluice resolved) and rejects port 0.
+check_runs() {
+    local bin=$1 rc
+    [ -x "$bin" ] || fail "$bin was not built"
+    set +e
+    "$bin" 0 >"$log" 2>&1
+    rc=$?
+    set -e
+    [ "$rc" -eq 2 ] || fail "$bin 0 exited $rc, expected 2 (usage)"
+    grep -q 'usage' "$log" || fail "$bin 0 printed no usage message"
+    ldd "$bin" | grep -q "$(cd "$libdir" && pwd -P)/libsluice.so" ||
+        ldd "$bin" | grep -q "$libdir/libsluice.so" ||
+        fail "$bin does not resolve libsluice.so from $libdir: $(ldd "$bin" | grep sluice)"
+}
+
+step "building network_wordcount.c with cc and pkg-config"
+mkdir -p "$tmp/plain"
+# shellcheck disable=SC2046 # pkg-config prints a list of words
+run "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -O2 "$example" \
+    $(pkg-config --cflags --libs sluice) -Wl,-rpath,"$libdir" -o "$tmp/plain/network_wordcount" ||
+    fail "plain cc build failed"
+check_runs "$tmp/plain/network_wordcount"
+
+step "building network_wordcount.c with CMake, find_package(Sluice)"
+unset PKG_CONFIG_PATH
+mkdir -p "$tmp/cmake"
+cp "$example" "$tmp/cmake/"
+cat >"$tmp/cmake/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.18)
+project(embed C)
+find_package(Sluice 0.1 REQUIRED)
+add_executable(network_wordcount network_wordcount.c)
+target_link_libraries(network_wordcount PRIVATE Sluice::sluice)
+EOF
+run cmake -S "$tmp/cmake" -B "$tmp/cmake/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" || fail "configure failed"
+run cmake --build "$tmp/cmake/build" || fail "build failed"
+check_runs "$tmp/cmake/build/network_wordcount"
+
+echo "embed_test: PASS"

@@ -1,0 +1,351 @@
+/*
+ * test_json.c — core/src/json.c: the strict JSON parser behind
+ * host->json_parse (queue source, kv.pair's value).
+ *
+ * Every input is parsed from an exact-size heap copy without a terminating
+ * NUL, so that AddressSanitizer catches any read past the end.
+ */
+#include <math.h>
+
+#include "unit.h"
+
+static sl_arena arena;
+static sl_mem mem;
+static sl_error err;
+static sl_value out;
+
+/* Parse text[0..len) from an exact-size copy; returns the parser's code. */
+static int parse_n(const char *text, size_t len) {
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return SL_ENOMEM;
+    if (len)
+        memcpy(copy, text, len);
+    memset(&err, 0, sizeof err);
+    out = sl_null();
+    int rc = sl__json_parse(copy, len, &out, &mem, &err);
+    free(copy);
+    return rc;
+}
+
+static int parse(const char *text) {
+    return parse_n(text, strlen(text));
+}
+
+/* The parsed value as repr, in a static buffer. */
+static const char *parsed_repr(void) {
+    static char buf[1024];
+    sl__value_format(&out, SL_FORMAT_REPR, buf, sizeof buf);
+    return buf;
+}
+
+/* `text` parses and its value reads back as `want` (repr). */
+#define ASSERT_PARSES(text, want)                                                                  \
+    do {                                                                                           \
+        int rc_ = parse(text);                                                                     \
+        unit_check(rc_ == 0, __FILE__, __LINE__, "parse(%s) == 0 (got %d: %s)", #text, rc_,       \
+                   err.msg);                                                                       \
+        if (rc_ == 0)                                                                              \
+            ASSERT_STR_EQ(parsed_repr(), want);                                                    \
+    } while (0)
+
+/* `text` is refused with SL_EINVAL and a message containing `what`. */
+#define ASSERT_REFUSED(text, what)                                                                 \
+    do {                                                                                           \
+        int rc_ = parse(text);                                                                     \
+        unit_check(rc_ == SL_EINVAL, __FILE__, __LINE__, "parse(%s) == SL_EINVAL (got %d, %s)",   \
+                   #text, rc_, rc_ == 0 ? parsed_repr() : "");                                     \
+        ASSERT_CONTAINS(err.msg, what);                                                            \
+    } while (0)
+
+static void setup(void) {
+    sl__arena_init(&arena, 4096);
+    sl__arena_mem(&arena, &mem);
+}
+
+static void teardown(void) {
+    sl__arena_free(&arena);
+}
+
+/* Numbers: ints stay int64, anything with a fraction or exponent is double. */
+static void test_numbers(void) {
+    setup();
+    ASSERT_PARSES("42", "42");
+    ASSERT_INT_EQ(out.type, SL_INT);
+    ASSERT_PARSES("0", "0");
+    ASSERT_PARSES("-0", "0");
+    ASSERT_PARSES("-17", "-17");
+    ASSERT_PARSES("2.5", "2.5");
+    ASSERT_INT_EQ(out.type, SL_DOUBLE);
+    ASSERT_PARSES("1e3", "1000.0");
+    ASSERT_INT_EQ(out.type, SL_DOUBLE);
+    ASSERT_PARSES("-1.5E-2", "-0.015");
+    ASSERT_PARSES("1E+2", "100.0");
+    ASSERT_PARSES("0.1", "0.1");
+    teardown();
+}
+
+/* int64 edges: the extremes are ints, one past them becomes a double. */
+static void test_int64_edges(void) {
+    setup();
+    ASSERT_PARSES("9223372036854775807", "9223372036854775807");
+    ASSERT_INT_EQ(out.type, SL_INT);
+    CU_ASSERT(out.u.i == INT64_MAX);
+    ASSERT_PARSES("-9223372036854775808", "-9223372036854775808");
+    ASSERT_INT_EQ(out.type, SL_INT);
+    CU_ASSERT(out.u.i == INT64_MIN);
+    ASSERT_PARSES("9223372036854775808", "9.223372036854776e+18");
+    ASSERT_INT_EQ(out.type, SL_DOUBLE);
+    CU_ASSERT(out.u.d == 9223372036854775808.0);
+    ASSERT_PARSES("-9223372036854775809", "-9.223372036854776e+18");
+    ASSERT_INT_EQ(out.type, SL_DOUBLE);
+    ASSERT_PARSES("123456789012345678901234567890", "1.2345678901234568e+29");
+    teardown();
+}
+
+/* Strings: every escape of RFC 8259 decodes to its byte. */
+static void test_string_escapes(void) {
+    setup();
+    ASSERT_PARSES("\"abc\"", "'abc'");
+    ASSERT_INT_EQ(out.type, SL_BYTES);
+    ASSERT_PARSES("\"\"", "''");
+    ASSERT_INT_EQ(out.len, 0);
+    CU_ASSERT_EQUAL(parse("\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\""), 0);
+    const char want[] = "\" \\ / \b \f \n \r \t";
+    ASSERT_INT_EQ(out.len, sizeof want - 1);
+    CU_ASSERT(out.type == SL_BYTES && memcmp(out.u.s, want, sizeof want - 1) == 0);
+    ASSERT_PARSES("\"\\u0041\\u0062\"", "'Ab'");
+    CU_ASSERT_EQUAL(parse("\"a\\u0000b\""), 0);
+    ASSERT_INT_EQ(out.len, 3);
+    CU_ASSERT(out.type == SL_BYTES && memcmp(out.u.s, "a\0b", 3) == 0);
+    /* raw UTF-8 passes through */
+    ASSERT_PARSES("\"caf\xc3\xa9\"", "'caf\xc3\xa9'");
+    teardown();
+}
+
+/* \u escapes become UTF-8: one, two, three and four bytes (surrogate pairs). */
+static void test_unicode_escapes(void) {
+    setup();
+    ASSERT_PARSES("\"\\u00e9\"", "'\xc3\xa9'");
+    ASSERT_INT_EQ(out.len, 2);
+    ASSERT_PARSES("\"\\u00E9\"", "'\xc3\xa9'");
+    ASSERT_PARSES("\"\\u20ac\"", "'\xe2\x82\xac'");
+    ASSERT_INT_EQ(out.len, 3);
+    ASSERT_PARSES("\"\\ud83d\\ude00\"", "'\xf0\x9f\x98\x80'");
+    ASSERT_INT_EQ(out.len, 4);
+    ASSERT_PARSES("\"x\\uD83D\\uDE00y\"", "'x\xf0\x9f\x98\x80y'");
+    teardown();
+}
+
+/* A surrogate that is not part of a pair is an error, not mojibake. */
+static void test_lone_surrogates(void) {
+    setup();
+    ASSERT_REFUSED("\"\\ud83d\"", "surrogate");
+    ASSERT_REFUSED("\"\\ude00\"", "surrogate");
+    ASSERT_REFUSED("\"\\ud83dx\"", "surrogate");
+    ASSERT_REFUSED("\"\\ud83d\\u0041\"", "surrogate");
+    ASSERT_REFUSED("\"\\ud83d\\ud83d\"", "surrogate");
+    teardown();
+}
+
+/* true/false are the ints 1/0, null is null. */
+static void test_literals(void) {
+    setup();
+    ASSERT_PARSES("true", "1");
+    ASSERT_INT_EQ(out.type, SL_INT);
+    ASSERT_PARSES("false", "0");
+    ASSERT_INT_EQ(out.type, SL_INT);
+    ASSERT_PARSES("null", "None");
+    ASSERT_INT_EQ(out.type, SL_NULL);
+    ASSERT_PARSES("[true,false,null]", "(1, 0, None)");
+    teardown();
+}
+
+/* Arrays nest; objects become lists of [name, value] pairs in document order. */
+static void test_arrays_objects(void) {
+    setup();
+    ASSERT_PARSES("[]", "()");
+    ASSERT_INT_EQ(out.type, SL_LIST);
+    ASSERT_PARSES("[1]", "(1,)");
+    ASSERT_PARSES("[1, \"a\", [2, []], null, 2.5]", "(1, 'a', (2, ()), None, 2.5)");
+    ASSERT_PARSES("{}", "()");
+    ASSERT_PARSES("{\"a\": 1}", "(('a', 1),)");
+    ASSERT_PARSES("{\"z\": 1, \"a\": [true, {\"b\": null}]}",
+                  "(('z', 1), ('a', (1, (('b', None),))))");
+    ASSERT_PARSES("[{\"key\": \"k\", \"value\": 2}]", "((('key', 'k'), ('value', 2)),)");
+    /* many items (the temporary array grows) */
+    char big[8192];
+    size_t len = 0;
+    big[len++] = '[';
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)snprintf(big + len, sizeof big - len, "%s%d", i ? "," : "", i);
+    big[len++] = ']';
+    CU_ASSERT_EQUAL(parse_n(big, len), 0);
+    ASSERT_INT_EQ(out.type, SL_LIST);
+    ASSERT_INT_EQ(out.len, 1000);
+    CU_ASSERT(out.len == 1000 && out.u.items[999].u.i == 999);
+    teardown();
+}
+
+/* JSON whitespace (space, tab, CR, LF) is allowed around every token. */
+static void test_whitespace(void) {
+    setup();
+    ASSERT_PARSES(" \t\r\n[ 1 ,\n2\t] \n", "(1, 2)");
+    ASSERT_PARSES("{ \"a\" :\t1 , \"b\" : [ ] }", "(('a', 1), ('b', ()))");
+    ASSERT_PARSES("  7  ", "7");
+    teardown();
+}
+
+/* Errors name the byte offset where the problem was found and what it is. */
+static void test_error_offsets(void) {
+    setup();
+    ASSERT_REFUSED("1 x", "byte 2");
+    ASSERT_CONTAINS(err.msg, "trailing characters");
+    ASSERT_REFUSED("[1] []", "byte 4");
+    ASSERT_REFUSED("\"abc", "byte 4");
+    ASSERT_CONTAINS(err.msg, "unterminated string");
+    ASSERT_REFUSED("\"a\x01z\"", "byte 2");
+    ASSERT_CONTAINS(err.msg, "control character");
+    ASSERT_REFUSED("\"a\nb\"", "control character");
+    ASSERT_REFUSED("01", "byte 1");
+    ASSERT_CONTAINS(err.msg, "trailing characters");
+    ASSERT_REFUSED("", "byte 0");
+    ASSERT_REFUSED("   ", "byte 3");
+    ASSERT_REFUSED("[1,]", "byte 3");
+    teardown();
+}
+
+/* A bad escape is refused, at the escape. */
+static void test_bad_escape(void) {
+    setup();
+    int rc = parse("\"a\\qb\"");
+    ASSERT_INT_EQ(rc, SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "escape");
+    unit_check(strstr(err.msg, "byte 2") || strstr(err.msg, "byte 3"), __FILE__, __LINE__,
+               "bad escape message names byte 2 or 3 (got \"%s\")", err.msg);
+    ASSERT_REFUSED("\"\\x41\"", "escape");
+    ASSERT_REFUSED("\"\\u12\"", "\\u");
+    ASSERT_REFUSED("\"\\u12G4\"", "\\u");
+    ASSERT_REFUSED("\"\\U0041\"", "escape");
+    teardown();
+}
+
+/* Everything else that is not JSON is refused. */
+static void test_not_json(void) {
+    static const char *const bad[] = {
+        "[1 2]", "[", "]",    "{\"a\" 1}", "{1: 2}", "{\"a\": 1,}", "{\"a\"}", "tru",
+        "nul",   "t", "-",    "1.",        ".5",     "+1",         "1e",       "1e+",
+        "NaN",   "Infinity",  "-Infinity", "'a'",    "[1,,2]",     "{,}",      "\"a\" \"b\"",
+        "[1]]",  "x", "0x10", "1 2",       "--1",    "[-]",        "{\"a\":}"};
+    setup();
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = parse(bad[i]);
+        unit_check(rc == SL_EINVAL, __FILE__, __LINE__, "parse('%s') == SL_EINVAL (got %d)",
+                   bad[i], rc);
+        unit_check(strstr(err.msg, "byte ") != NULL, __FILE__, __LINE__,
+                   "error for '%s' names a byte offset (got \"%s\")", bad[i], err.msg);
+    }
+    teardown();
+}
+
+/* A document of `depth` nested arrays around `inner` ("" or a scalar). */
+static char *nested(size_t depth, const char *inner, size_t *len) {
+    size_t il = strlen(inner);
+    char *s = malloc(2 * depth + il);
+    if (!s)
+        return NULL;
+    memset(s, '[', depth);
+    memcpy(s + depth, inner, il);
+    memset(s + depth + il, ']', depth);
+    *len = 2 * depth + il;
+    return s;
+}
+
+/* Nesting up to 256 levels parses; deeper is an error, never a crash. */
+static void test_nesting_limit(void) {
+    size_t len;
+    setup();
+    char *ok = nested(256, "1", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ok);
+    ASSERT_INT_EQ(parse_n(ok, len), 0);
+    free(ok);
+    char *deep = nested(257, "1", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(deep);
+    ASSERT_INT_EQ(parse_n(deep, len), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "nesting");
+    free(deep);
+    char *huge = nested(100000, "", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+    ASSERT_INT_EQ(parse_n(huge, len), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "nesting");
+    free(huge);
+    /* objects count as levels too */
+    char obj[4096];
+    size_t n = 0;
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(obj + n, sizeof obj - n, "{\"a\":");
+    n += (size_t)snprintf(obj + n, sizeof obj - n, "1");
+    for (int i = 0; i < 300; i++)
+        obj[n++] = '}';
+    ASSERT_INT_EQ(parse_n(obj, n), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "nesting");
+    teardown();
+}
+
+/* 257 levels of empty arrays exceed the 256-level limit as much as 257
+ * levels around a scalar do. */
+static void test_nesting_limit_empty(void) {
+    size_t len;
+    setup();
+    char *deep = nested(257, "", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(deep);
+    ASSERT_INT_EQ(parse_n(deep, len), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "nesting");
+    free(deep);
+    teardown();
+}
+
+/* Every proper prefix of a valid document is an error (never a crash or an
+ * over-read), and the whole document parses. */
+static void test_truncated_prefixes(void) {
+    static const char doc[] = "{\"a\": [1, -2.5e3, \"x\\u00e9\\n\\ud83d\\ude00\", true, false, "
+                              "null], \"b\": {\"c\": [], \"d\": {}}, \"e\": \"\xc3\xa9\"}";
+    size_t len = sizeof doc - 1;
+    setup();
+    size_t accepted = 0;
+    for (size_t n = 0; n < len; n++) {
+        int rc = parse_n(doc, n);
+        if (rc == 0) {
+            accepted++;
+            fprintf(stderr, "prefix of %zu bytes accepted: %.*s\n", n, (int)n, doc);
+        } else if (rc != SL_EINVAL || !strstr(err.msg, "byte ")) {
+            accepted++;
+            fprintf(stderr, "prefix of %zu bytes: code %d, message '%s'\n", n, rc, err.msg);
+        }
+    }
+    ASSERT_INT_EQ(accepted, 0);
+    ASSERT_INT_EQ(parse_n(doc, len), 0);
+    ASSERT_STR_EQ(parsed_repr(), "(('a', (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', 1, 0, None)), "
+                                 "('b', (('c', ()), ('d', ()))), ('e', '\xc3\xa9'))");
+    teardown();
+}
+
+/* A NULL error pointer is allowed: the parser still fails cleanly. */
+static void test_null_err(void) {
+    setup();
+    sl_value v;
+    CU_ASSERT_EQUAL(sl__json_parse("[1", 2, &v, &mem, NULL), SL_EINVAL);
+    CU_ASSERT_EQUAL(sl__json_parse("[1]", 3, &v, &mem, NULL), 0);
+    teardown();
+}
+
+UNIT_MAIN("json", {"numbers", test_numbers}, {"int64 edges", test_int64_edges},
+          {"string escapes", test_string_escapes}, {"unicode escapes", test_unicode_escapes},
+          {"lone surrogates are errors", test_lone_surrogates},
+          {"true, false, null", test_literals}, {"arrays and objects", test_arrays_objects},
+          {"whitespace", test_whitespace}, {"error messages name the offset", test_error_offsets},
+          {"bad escapes", test_bad_escape}, {"not JSON", test_not_json},
+          {"nesting limit", test_nesting_limit},
+          {"nesting limit counts empty arrays", test_nesting_limit_empty},
+          {"every truncated prefix is an error", test_truncated_prefixes},
+          {"NULL error pointer", test_null_err})

@@ -1,0 +1,403 @@
+/*
+ * test_plugin.c — core/src/plugin.c: the loader's checks, with the
+ * purpose-built plugins of tests/plugins/ (each wrong in one way), and the
+ * registry's search path and component lookup.
+ */
+#include <sys/stat.h>
+
+#include "unit.h"
+
+/* $SLUICE_TEST_BADPLUGINS (set by ctest), or NULL with a failure. */
+static const char *badplugins(void) {
+    const char *d = getenv("SLUICE_TEST_BADPLUGINS");
+    unit_check(d && *d, __FILE__, __LINE__, "SLUICE_TEST_BADPLUGINS is set (run through ctest)");
+    return d && *d ? d : NULL;
+}
+
+/* The path of test plugin `name` in buf. */
+static const char *bad_path(const char *name, char *buf, size_t cap) {
+    const char *d = badplugins();
+    snprintf(buf, cap, "%s/%s.so", d ? d : "(unset)", name);
+    return buf;
+}
+
+/* Copy file `from` to `to` with mode `mode`; 0 or -1. */
+static int copy_file(const char *from, const char *to, mode_t mode) {
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return -1;
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    fclose(in);
+    if (fclose(out) != 0)
+        rc = -1;
+    return rc == 0 && chmod(to, mode) == 0 ? 0 : -1;
+}
+
+/* Load test plugin `name`, expecting refusal with `code`; the message must
+ * name the file and contain every string of `want` (NULL-terminated). */
+static void expect_refused(const char *name, int code, const char *const *want) {
+    char path[4096];
+    bad_path(name, path, sizeof path);
+    sl__plugin *p = NULL;
+    sl_error err = {0, ""};
+    int rc = sl__plugin_load_file(path, name, &p, &err);
+    unit_check(rc == code, __FILE__, __LINE__, "%s.so refused with %d (got %d: %s)", name, code,
+               rc, err.msg);
+    CU_ASSERT_PTR_NULL(p);
+    if (rc == 0)
+        sl__plugin_unload(p);
+    ASSERT_INT_EQ(err.code, code);
+    ASSERT_CONTAINS(err.msg, path);
+    for (size_t i = 0; want && want[i]; i++)
+        ASSERT_CONTAINS(err.msg, want[i]);
+}
+
+/* A shared object without the entry function is refused, naming it. */
+static void test_noentry(void) {
+    expect_refused("noentry", SL_EABI, (const char *[]){"sluice_plugin_v1", NULL});
+}
+
+/* An entry function returning NULL is refused. */
+static void test_nullentry(void) {
+    expect_refused("nullentry", SL_EABI, (const char *[]){"sluice_plugin_v1", "NULL", NULL});
+}
+
+/* A descriptor with the wrong magic is refused. */
+static void test_badmagic(void) {
+    expect_refused("badmagic", SL_EABI, (const char *[]){"magic", NULL});
+}
+
+/* A different ABI major is refused with both versions named. */
+static void test_major2(void) {
+    expect_refused("major2", SL_EABI, (const char *[]){"2.0", "1.0", NULL});
+}
+
+/* A newer ABI minor is refused with both versions named. */
+static void test_newminor(void) {
+    expect_refused("newminor", SL_EABI, (const char *[]){"1.1", "1.0", NULL});
+}
+
+/* A descriptor whose name differs from the file's is refused, naming both. */
+static void test_badname(void) {
+    expect_refused("badname", SL_EABI, (const char *[]){"'other'", "badname.so", NULL});
+}
+
+/* A descriptor smaller than the fields the host needs is refused. */
+static void test_tinystruct(void) {
+    expect_refused("tinystruct", SL_EABI, (const char *[]){"8 bytes", NULL});
+}
+
+/* A file that does not exist is SL_ENOTFOUND, naming the path. */
+static void test_missing_file(void) {
+    expect_refused("does-not-exist", SL_ENOTFOUND, NULL);
+}
+
+/* good.so loads: descriptor copied, both components found. */
+static void test_good_loads(void) {
+    char path[4096];
+    bad_path("good", path, sizeof path);
+    sl__plugin *p = NULL;
+    sl_error err = {0, ""};
+    int rc = sl__plugin_load_file(path, "good", &p, &err);
+    unit_check(rc == 0, __FILE__, __LINE__, "good.so loads (got %d: %s)", rc, err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    ASSERT_STR_EQ(p->name, "good");
+    ASSERT_STR_EQ(p->path, path);
+    ASSERT_STR_EQ(p->desc.name, "good");
+    ASSERT_INT_EQ(p->desc.magic, SL_PLUGIN_MAGIC);
+    ASSERT_INT_EQ(p->desc.abi_major, SL_ABI_MAJOR);
+    ASSERT_INT_EQ(p->ncomps, 2);
+    if (p->ncomps == 2) {
+        ASSERT_STR_EQ(p->comps[0]->name, "identity");
+        ASSERT_INT_EQ(p->comps[0]->kind, SL_COMPONENT_MAP);
+        ASSERT_STR_EQ(p->comps[1]->name, "first");
+        ASSERT_INT_EQ(p->comps[1]->kind, SL_COMPONENT_REDUCE);
+    }
+    sl__plugin_unload(p);
+}
+
+/* A group- or world-writable plugin is refused with the path and the reason;
+ * the same file with mode 0644 loads. */
+static void test_writable_refused(void) {
+    char dir[256], copy[4096], good[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(dir, sizeof dir));
+    bad_path("good", good, sizeof good);
+    snprintf(copy, sizeof copy, "%s/good.so", dir);
+    static const mode_t modes[] = {0664, 0646, 0666, 0620};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        unlink(copy);
+        CU_ASSERT_EQUAL_FATAL(copy_file(good, copy, modes[i]), 0);
+        sl__plugin *p = NULL;
+        sl_error err = {0, ""};
+        int rc = sl__plugin_load_file(copy, "good", &p, &err);
+        unit_check(rc == SL_EABI, __FILE__, __LINE__, "mode %04o refused (got %d: %s)",
+                   (unsigned)modes[i], rc, err.msg);
+        if (rc == 0)
+            sl__plugin_unload(p);
+        ASSERT_CONTAINS(err.msg, "writable");
+        ASSERT_CONTAINS(err.msg, copy);
+    }
+    CU_ASSERT_EQUAL(chmod(copy, 0644), 0);
+    sl__plugin *p = NULL;
+    sl_error err = {0, ""};
+    ASSERT_INT_EQ(sl__plugin_load_file(copy, "good", &p, &err), 0);
+    sl__plugin_unload(p);
+    /* the registry refuses it too */
+    CU_ASSERT_EQUAL(chmod(copy, 0666), 0);
+    sl__registry r;
+    sl__registry_init(&r);
+    ASSERT_INT_EQ(sl__registry_add_dir(&r, dir), 0);
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, &err));
+    ASSERT_INT_EQ(err.code, SL_EABI);
+    ASSERT_CONTAINS(err.msg, "writable");
+    sl__registry_free(&r);
+    unit_rmtree(dir);
+}
+
+/* A symbolic link to a good plugin is refused. */
+static void test_symlink_refused(void) {
+    char dir[256], link[4096], good[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(dir, sizeof dir));
+    bad_path("good", good, sizeof good);
+    snprintf(link, sizeof link, "%s/good.so", dir);
+    CU_ASSERT_EQUAL_FATAL(symlink(good, link), 0);
+    sl__plugin *p = NULL;
+    sl_error err = {0, ""};
+    int rc = sl__plugin_load_file(link, "good", &p, &err);
+    ASSERT_INT_EQ(rc, SL_EABI);
+    if (rc == 0)
+        sl__plugin_unload(p);
+    ASSERT_CONTAINS(err.msg, "symbolic link");
+    ASSERT_CONTAINS(err.msg, link);
+    unit_rmtree(dir);
+}
+
+/* A directory named like a plugin is not loaded. */
+static void test_not_regular(void) {
+    char dir[256], sub[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(dir, sizeof dir));
+    snprintf(sub, sizeof sub, "%s/good.so", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0755), 0);
+    sl__plugin *p = NULL;
+    sl_error err = {0, ""};
+    int rc = sl__plugin_load_file(sub, "good", &p, &err);
+    CU_ASSERT(rc < 0);
+    if (rc == 0)
+        sl__plugin_unload(p);
+    ASSERT_CONTAINS(err.msg, sub);
+    ASSERT_CONTAINS(err.msg, "regular file");
+    unit_rmtree(dir);
+}
+
+/* The registry finds good.so's components by reference and kind, and loads
+ * the plugin once. */
+static void test_registry_lookup(void) {
+    const char *dir = badplugins();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    sl__registry r;
+    sl__registry_init(&r);
+    ASSERT_INT_EQ(sl__registry_add_dir(&r, dir), 0);
+    sl_error err = {0, ""};
+    const sl_component *c = sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, &err);
+    unit_check(c != NULL, __FILE__, __LINE__, "good.identity found (%s)", err.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    ASSERT_STR_EQ(c->name, "identity");
+    ASSERT_INT_EQ(c->kind, SL_COMPONENT_MAP);
+    const sl_component *f = sl__registry_component(&r, "good.first", SL_COMPONENT_REDUCE, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ASSERT_STR_EQ(f->name, "first");
+    /* kind 0: any kind */
+    CU_ASSERT(sl__registry_component(&r, "good.first", 0, &err) == f);
+    /* loaded once */
+    size_t n = 0;
+    for (sl__plugin *p = r.loaded; p; p = p->next)
+        n++;
+    ASSERT_INT_EQ(n, 1);
+    CU_ASSERT(sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, &err) == c);
+    sl__registry_free(&r);
+}
+
+/* Asking for the wrong kind names what the component is. */
+static void test_registry_wrong_kind(void) {
+    const char *dir = badplugins();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    sl__registry r;
+    sl__registry_init(&r);
+    sl__registry_add_dir(&r, dir);
+    sl_error err = {0, ""};
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "good.identity", SL_COMPONENT_SOURCE, &err));
+    ASSERT_STR_EQ(err.msg, "'good.identity' is a map function, not a source");
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "good.first", SL_COMPONENT_MAP, &err));
+    ASSERT_STR_EQ(err.msg, "'good.first' is a reduce function, not a map function");
+    sl__registry_free(&r);
+}
+
+/* An unknown component lists the plugin's components; a bare plugin name
+ * means <plugin>.<plugin>. */
+static void test_registry_unknown_component(void) {
+    const char *dir = badplugins();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    sl__registry r;
+    sl__registry_init(&r);
+    sl__registry_add_dir(&r, dir);
+    sl_error err = {0, ""};
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "good.nope", SL_COMPONENT_MAP, &err));
+    ASSERT_INT_EQ(err.code, SL_ENOTFOUND);
+    ASSERT_CONTAINS(err.msg, "'nope'");
+    ASSERT_CONTAINS(err.msg, "good.identity, good.first");
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "good", SL_COMPONENT_MAP, &err));
+    ASSERT_CONTAINS(err.msg, "no component 'good'");
+    sl__registry_free(&r);
+}
+
+/* An unknown plugin lists every directory that was searched. */
+static void test_registry_unknown_plugin(void) {
+    const char *dir = badplugins();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    sl__registry r;
+    sl__registry_init(&r);
+    sl__registry_add_dir(&r, dir);
+    sl_error err = {0, ""};
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "nosuchplugin.x", SL_COMPONENT_MAP, &err));
+    ASSERT_INT_EQ(err.code, SL_ENOTFOUND);
+    ASSERT_CONTAINS(err.msg, "unknown plugin 'nosuchplugin'");
+    ASSERT_CONTAINS(err.msg, dir);
+    const char *env = getenv("SLUICE_PLUGIN_PATH");
+    if (env && *env && !strchr(env, ':'))
+        ASSERT_CONTAINS(err.msg, env);
+    ASSERT_CONTAINS(err.msg, "looked in: ");
+    sl__registry_free(&r);
+}
+
+/* Names that could escape the plugin directory are refused. */
+static void test_registry_invalid_name(void) {
+    sl__registry r;
+    sl__registry_init(&r);
+    sl_error err = {0, ""};
+    static const char *const bad[] = {"../good.identity", "a/b.c", ".x", "", "x y.z"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CU_ASSERT_PTR_NULL(sl__registry_component(&r, bad[i], 0, &err));
+        unit_check(err.code == SL_EINVAL, __FILE__, __LINE__, "'%s' refused as invalid (got %d: %s)",
+                   bad[i], err.code, err.msg);
+    }
+    sl__registry_free(&r);
+}
+
+/* A bad plugin found through the registry reports the loader's error. */
+static void test_registry_bad_plugin(void) {
+    const char *dir = badplugins();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    sl__registry r;
+    sl__registry_init(&r);
+    sl__registry_add_dir(&r, dir);
+    sl_error err = {0, ""};
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "major2.identity", SL_COMPONENT_MAP, &err));
+    ASSERT_INT_EQ(err.code, SL_EABI);
+    ASSERT_CONTAINS(err.msg, "major2.so");
+    ASSERT_CONTAINS(err.msg, "2.0");
+    sl__registry_free(&r);
+}
+
+/* Search order: added directories first, then $SLUICE_PLUGIN_PATH in its
+ * order; the first good.so found wins. */
+static void test_registry_search_order(void) {
+    char a[256], b[256], c[256], good[4096], path[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(a, sizeof a));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(b, sizeof b));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(c, sizeof c));
+    bad_path("good", good, sizeof good);
+    snprintf(path, sizeof path, "%s/good.so", a);
+    CU_ASSERT_EQUAL_FATAL(copy_file(good, path, 0644), 0);
+    snprintf(path, sizeof path, "%s/good.so", b);
+    CU_ASSERT_EQUAL_FATAL(copy_file(good, path, 0644), 0);
+    snprintf(path, sizeof path, "%s/good.so", c);
+    CU_ASSERT_EQUAL_FATAL(copy_file(good, path, 0644), 0);
+
+    const char *saved = getenv("SLUICE_PLUGIN_PATH");
+    char *saved_copy = saved ? strdup(saved) : NULL;
+    char env[1024];
+    snprintf(env, sizeof env, "%s::%s", b, c);
+    setenv("SLUICE_PLUGIN_PATH", env, 1);
+
+    /* an added directory comes before the environment */
+    sl__registry r;
+    sl__registry_init(&r);
+    ASSERT_INT_EQ(sl__registry_add_dir(&r, a), 0);
+    size_t n;
+    char **dirs = sl__registry_path(&r, &n);
+    CU_ASSERT_FATAL(n >= 3);
+    ASSERT_STR_EQ(dirs[0], a);
+    ASSERT_STR_EQ(dirs[1], b);
+    ASSERT_STR_EQ(dirs[2], c);
+    sl_error err = {0, ""};
+    CU_ASSERT_PTR_NOT_NULL(sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.loaded);
+    snprintf(path, sizeof path, "%s/good.so", a);
+    ASSERT_STR_EQ(r.loaded->path, path);
+    sl__registry_free(&r);
+
+    /* without it, the environment's first directory */
+    sl__registry_init(&r);
+    CU_ASSERT_PTR_NOT_NULL(sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.loaded);
+    snprintf(path, sizeof path, "%s/good.so", b);
+    ASSERT_STR_EQ(r.loaded->path, path);
+    sl__registry_free(&r);
+
+    /* a directory listed twice is searched once */
+    sl__registry_init(&r);
+    sl__registry_add_dir(&r, c);
+    sl__registry_add_dir(&r, c);
+    dirs = sl__registry_path(&r, &n);
+    size_t seen_c = 0;
+    for (size_t i = 0; i < n; i++)
+        seen_c += strcmp(dirs[i], c) == 0;
+    ASSERT_INT_EQ(seen_c, 1);
+    ASSERT_STR_EQ(dirs[0], c);
+    ASSERT_STR_EQ(dirs[1], b);
+    sl__registry_free(&r);
+
+    if (saved_copy)
+        setenv("SLUICE_PLUGIN_PATH", saved_copy, 1);
+    else
+        unsetenv("SLUICE_PLUGIN_PATH");
+    free(saved_copy);
+    unit_rmtree(a);
+    unit_rmtree(b);
+    unit_rmtree(c);
+}
+
+/* Kind names, as used in messages. */
+static void test_kind_names(void) {
+    ASSERT_STR_EQ(sl__kind_name(SL_COMPONENT_SOURCE), "source");
+    ASSERT_STR_EQ(sl__kind_name(SL_COMPONENT_SINK), "sink");
+    ASSERT_STR_EQ(sl__kind_name(SL_COMPONENT_MAP), "map function");
+    ASSERT_STR_EQ(sl__kind_name(SL_COMPONENT_REDUCE), "reduce function");
+}
+
+UNIT_MAIN("plugin", {"noentry.so refused", test_noentry}, {"nullentry.so refused", test_nullentry},
+          {"badmagic.so refused", test_badmagic}, {"major2.so refused", test_major2},
+          {"newminor.so refused", test_newminor}, {"badname.so refused", test_badname},
+          {"tinystruct.so refused", test_tinystruct}, {"missing file", test_missing_file},
+          {"good.so loads", test_good_loads},
+          {"group/world-writable copy refused", test_writable_refused},
+          {"symbolic link refused", test_symlink_refused},
+          {"not a regular file", test_not_regular},
+          {"registry finds components", test_registry_lookup},
+          {"registry: wrong kind", test_registry_wrong_kind},
+          {"registry: unknown component", test_registry_unknown_component},
+          {"registry: unknown plugin lists directories", test_registry_unknown_plugin},
+          {"registry: invalid names", test_registry_invalid_name},
+          {"registry: bad plugin error", test_registry_bad_plugin},
+          {"registry: search order", test_registry_search_order},
+          {"kind names", test_kind_names})
