@@ -87,11 +87,13 @@ EOF
 # Proves: the shipped example runs unchanged against `nc -lk` with PORT and
 # BATCH_INTERVAL from the environment, stops cleanly at --timeout (exit 0),
 # and prints exactly PySpark's pprint format: a 43-dash rule, "Time:
-# YYYY-MM-DD HH:MM:SS", a rule, the tuples ('word', n), a blank line — for
-# every batch, empty ones included.
+# YYYY-MM-DD HH:MM:SS", a rule, the tuples ('word', n) — at most 10, then
+# "..." — and a blank line, for every batch, empty ones included.
 example_pprint() {
     local example=$SLUICE_SOURCE_DIR/examples/network_wordcount.yaml
-    local feeder="{ sleep 1.3; echo 'hello world hello'; sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\""
+    # Two lines 1.2 s apart, so in two batches; the second has 12 distinct words.
+    local feeder="{ sleep 1.3; echo 'hello world hello'; sleep 1.2; echo 'a b c d e f g h i j k l';
+        sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\""
     if ! start_server "$feeder"; then
         fail "nc -lk did not start"
         return
@@ -106,7 +108,7 @@ example_pprint() {
     # The whole of stdout, line by line, must be pprint blocks.
     local summary
     summary=$(awk -v RULE="-------------------------------------------" '
-        BEGIN { state = 0; batches = 0; tuples = 0; bad = 0; last = "" }
+        BEGIN { state = 0; batches = 0; tuples = 0; dots = 0; bad = 0; last = "" }
         state == 0 { if ($0 == RULE) state = 1; else bad++; next }
         state == 1 {
             if ($0 ~ /^Time: [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && $0 > last) {
@@ -117,16 +119,20 @@ example_pprint() {
         state == 2 { if ($0 == RULE) state = 3; else bad++; next }
         state == 3 {
             if ($0 == "") { batches++; state = 0 }
-            else if ($0 ~ /^\(\047[a-z]+\047, [0-9]+\)$/) tuples++
+            else if ($0 ~ /^\(\047[a-z]+\047, [0-9]+\)$/) { tuples++; n++; if (n > 10) bad++ }
+            else if ($0 == "...") { dots++; state = 4 }
             else bad++
+            if (state == 0) n = 0
             next
         }
-        END { if (state != 0) bad++; print batches, tuples, bad }' "$WORK/ex.stdout")
-    local batches tuples bad
-    read -r batches tuples bad <<<"$summary"
+        state == 4 { if ($0 == "") { batches++; state = 0; n = 0 } else bad++; next }
+        END { if (state != 0) bad++; print batches, tuples, dots, bad }' "$WORK/ex.stdout")
+    local batches tuples dots bad
+    read -r batches tuples dots bad <<<"$summary"
     check_eq "stdout is only well-formed pprint blocks (bad lines)" "$bad" 0
     check "3 to 5 batches of 1 s in 4 s (got $batches)" test "$batches" -ge 3 -a "$batches" -le 5
-    check_eq "one line 'hello world hello' gives two tuples" "$tuples" 2
+    check_eq "2 tuples for 'hello world hello' + the first 10 of 12 words" "$tuples" 12
+    check_eq "'...' after the 10th element of the 12-word batch" "$dots" 1
     # ('hello', 2) and ('world', 1) in the same batch block.
     local same
     same=$(awk 'BEGIN { RS = "" } /\(\047hello\047, 2\)/ && /\(\047world\047, 1\)/ { n++ } END { print n + 0 }' \

@@ -682,6 +682,8 @@ static void test_backpressure(void) {
     CU_ASSERT_EQUAL(sl_context_set_batch_listener(f.ctx, seq_listen, &chk), 0);
     sl_stream *slow = sl_map_fn(lines, slow_map, &chk);
     CU_ASSERT_EQUAL(sl_foreach_batch(slow, seq_collect, &chk), 0);
+    capture cap;
+    capture_begin(&cap, 2);
     int rc = sl_context_start(f.ctx);
     CU_ASSERT_EQUAL(rc, 0);
 
@@ -704,6 +706,13 @@ static void test_backpressure(void) {
     int64_t t0 = peer_now_ms();
     CU_ASSERT_EQUAL(sl_context_stop(f.ctx), 0);
     CU_ASSERT(peer_now_ms() - t0 < 2000);
+    char *log = capture_end(&cap, NULL);
+    fputs(log, stderr);
+    /* The engine says that the receiver was held back, and by which buffer:
+     * the configured 64 KiB (not "0 MiB"). */
+    CU_ASSERT(strstr(log, "the receiver stopped reading") != NULL);
+    CU_ASSERT(strstr(log, "64 KiB") || strstr(log, "64KiB") || strstr(log, "65536"));
+    free(log);
 
     long long done = atomic_load(&chk.next);
     CU_ASSERT_EQUAL(atomic_load(&chk.errors), 0);
@@ -741,6 +750,36 @@ static void test_on_eof_stop(void) {
     CU_ASSERT(col_is_str(&f.col, 0, "x 1"));
     CU_ASSERT(col_is_str(&f.col, 1, "x 2"));
     CU_ASSERT(col_is_str(&f.col, 2, "x 3"));
+    fx_done(&f);
+}
+
+/* End of stream under backpressure: the server writes 1 MiB through a
+ * 64 KiB receiver buffer and closes; with on_eof: stop the run still ends by
+ * itself only after every line was processed — in order, none lost at the end. */
+static void test_on_eof_stop_backpressure(void) {
+    fx f;
+    seq_check chk;
+    memset(&chk, 0, sizeof chk);
+    CU_ASSERT_FATAL(fx_init(&f, 1, 0) == 0);
+    sl_stream *lines = fx_context(&f, 100, (const char *[]){"on_eof", "stop", NULL});
+    CU_ASSERT_EQUAL(sl_context_set_receiver_buffer(f.ctx, 64 * 1024), 0);
+    CU_ASSERT_EQUAL(sl_foreach_batch(lines, seq_collect, &chk), 0);
+    int rc = sl_context_start(f.ctx);
+    CU_ASSERT_EQUAL(rc, 0);
+    const size_t nlines = 16384, total = nlines * SEQ_W;
+    size_t sent = 0;
+    if (rc == 0 && peer_accept(f.p, FX_WAIT_MS) == 0) {
+        int64_t deadline = peer_now_ms() + 20000;
+        while (sent < total && peer_now_ms() < deadline)
+            sent += peer_fill(f.p, seq_gen, NULL, sent, total - sent, 200);
+        CU_ASSERT_EQUAL(sent, total);
+        peer_close_conn(f.p);
+        CU_ASSERT_EQUAL(sl_context_await_termination_or_timeout(f.ctx, 20000), 1);
+    } else {
+        CU_FAIL("no connection");
+    }
+    CU_ASSERT_EQUAL(atomic_load(&chk.errors), 0);
+    CU_ASSERT_EQUAL(atomic_load(&chk.next), (long long)nlines);
     fx_done(&f);
 }
 
@@ -815,6 +854,7 @@ int main(void) {
     CU_add_test(s, "server disconnects mid-batch", test_peer_disconnects_mid_batch);
     CU_add_test(s, "backpressure on a fast server", test_backpressure);
     CU_add_test(s, "on_eof: stop ends the run", test_on_eof_stop);
+    CU_add_test(s, "on_eof: stop under backpressure loses nothing", test_on_eof_stop_backpressure);
     CU_add_test(s, "stop while data flows", test_stop_while_flowing);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
