@@ -58,6 +58,7 @@ sl_context *sl_context_new(int64_t batch_interval_ms) {
     ctx->status_mode = -1;
     sl__registry_init(&ctx->reg);
     pthread_mutex_init(&ctx->lock, NULL);
+    pthread_mutex_init(&ctx->join_lock, NULL);
     pthread_cond_init(&ctx->done_cond, NULL);
     return ctx;
 }
@@ -71,6 +72,7 @@ static void release_all(sl_context *ctx) {
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         sl__func_destroy(&s->fn);
+        sl__stream_free_tables(s);
         sl__dataset_free(&s->data);
         sl__block_free(s->blocks);
         free(s->recv);
@@ -93,6 +95,7 @@ void sl_context_free(sl_context *ctx) {
     release_all(ctx);
     sl__registry_free(&ctx->reg); /* unloads plugins: after every destroy() */
     pthread_mutex_destroy(&ctx->lock);
+    pthread_mutex_destroy(&ctx->join_lock);
     pthread_cond_destroy(&ctx->done_cond);
     free(ctx);
 }
@@ -318,11 +321,14 @@ int sl_context_start(sl_context *ctx) {
 
 /* Join the scheduler once it is done; returns the run's result. */
 static int finish(sl_context *ctx) {
+    /* several threads may await (or stop) at once: one of them joins */
+    pthread_mutex_lock(&ctx->join_lock);
     if (ctx->thread_started) {
         pthread_join(ctx->thread, NULL);
         ctx->thread_started = false;
     }
     ctx->state = SL__DONE;
+    pthread_mutex_unlock(&ctx->join_lock);
     return ctx->result;
 }
 

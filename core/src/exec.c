@@ -397,6 +397,25 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
     return 0;
 }
 
+/* The stream's shuffle tables, [workers][partitions]: allocated at the first
+ * batch and emptied (not freed) after each, so that a batch starts with
+ * tables already sized and paged in for the previous batch's keys. */
+static int shuffle_tables(sl_stream *s, size_t ntabs) {
+    if (s->tabs) {
+        for (size_t i = 0; i < ntabs; i++)
+            sl__table_clear(&s->tabs[i]);
+        return 0;
+    }
+    s->tabs = calloc(ntabs, sizeof *s->tabs);
+    if (!s->tabs)
+        return SL_ENOMEM;
+    s->ntabs = ntabs;
+    for (size_t i = 0; i < ntabs; i++)
+        if (sl__table_init(&s->tabs[i], 1024))
+            return SL_ENOMEM;
+    return 0;
+}
+
 static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     int workers = sl__pool_workers(ctx->pool);
     int nparts = s->partitions ? s->partitions : workers;
@@ -407,26 +426,24 @@ static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
     st.sink = SINK_COMBINE;
     st.target = s;
     st.nparts = nparts;
-    size_t ntabs = (size_t)workers * (size_t)nparts;
-    st.tabs = calloc(ntabs, sizeof *st.tabs);
-    if (!st.tabs || sl__dataset_init(&s->data, (size_t)nparts)) {
-        free(st.tabs);
+    if (shuffle_tables(s, (size_t)workers * (size_t)nparts) ||
+        sl__dataset_init(&s->data, (size_t)nparts))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
-    }
-    int rc = 0;
-    for (size_t i = 0; i < ntabs && !rc; i++)
-        rc = sl__table_init(&st.tabs[i], 1024);
-    if (rc)
-        rc = sl__error_set(err, SL_ENOMEM, "out of memory");
-    if (!rc)
-        rc = run_stage(ctx, &st, s->in[0], err);
+    st.tabs = s->tabs;
+    int rc = run_stage(ctx, &st, s->in[0], err);
     merge_job mj = {&st, workers};
     if (!rc)
         rc = sl__pool_run(ctx->pool, (size_t)nparts, merge_task, &mj, err);
-    for (size_t i = 0; i < ntabs; i++)
-        sl__table_free(&st.tabs[i]);
-    free(st.tabs);
     return rc;
+}
+
+/* Release a stream's shuffle tables (context teardown). */
+void sl__stream_free_tables(sl_stream *s) {
+    for (size_t i = 0; i < s->ntabs; i++)
+        sl__table_free(&s->tabs[i]);
+    free(s->tabs);
+    s->tabs = NULL;
+    s->ntabs = 0;
 }
 
 /* ---- whole-input operations -------------------------------------------------------- */
@@ -665,11 +682,19 @@ static void warn_if_held_back(sl_stream *s) {
     if (blocked < 10 || (r->last_warning && now - r->last_warning < 30000))
         return;
     r->last_warning = now;
+    char size[32];
+    if (r->limit % (1u << 20) == 0)
+        snprintf(size, sizeof size, "%zu MiB", r->limit >> 20);
+    else if (r->limit % 1024 == 0)
+        snprintf(size, sizeof size, "%zu KiB", r->limit >> 10);
+    else
+        snprintf(size, sizeof size, "%zu bytes", r->limit);
     sl__log(SL_LOG_WARN,
-            "%s (%s): the receiver stopped reading for %lld ms: its buffer (%zu MiB) was full. "
-            "The input is faster than the pipeline or than one batch interval's buffer: raise "
-            "receiver_buffer or shorten batch_interval (this warning repeats at most every 30 s)",
-            s->name, s->fn.handle->ref, (long long)blocked, r->limit >> 20);
+            "%s (%s): the receiver stopped reading for %lld ms: its buffer (receiver_buffer, %s) "
+            "was full. The input is faster than the pipeline or than one batch interval's "
+            "buffer: raise receiver_buffer or shorten batch_interval (this warning repeats at "
+            "most every 30 s)",
+            s->name, s->fn.handle->ref, (long long)blocked, size);
 }
 
 /* Take a receiver's blocks: each block becomes one partition. */

@@ -227,6 +227,8 @@ void sl__table_free(sl__table *t);
 sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_mem *mem,
                             bool *fresh);
 sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key);
+/* Empty the table, keeping its slots (and their pages) for reuse. */
+void sl__table_clear(sl__table *t);
 /* The next entry at or after *pos (start at 0), or NULL at the end. */
 sl__entry *sl__table_next(const sl__table *t, size_t *pos);
 
@@ -298,7 +300,9 @@ struct sl_stream {
     sl_stream *in[2];
     int nin;
     sl__func fn;
-    int partitions; /* shuffle / repartition partitions; 0 = workers */
+    int partitions;  /* shuffle / repartition partitions; 0 = workers */
+    sl__table *tabs; /* shuffle: [workers][partitions] tables, kept across batches */
+    size_t ntabs;
     /* source runtime */
     sl__receiver *recv;
     bool finished; /* source: no more data ever */
@@ -347,6 +351,7 @@ struct sl_context {
     bool thread_started;
     atomic_bool stop_requested;
     pthread_mutex_t lock;
+    pthread_mutex_t join_lock; /* one thread joins the scheduler */
     pthread_cond_t done_cond;
     bool done;
     int result;
@@ -371,6 +376,7 @@ int sl__plan(sl_context *ctx, sl_error *err);
 /* Run the batch at `t`: pull sources, compute streams, run outputs. */
 int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
                   sl_error *err);
+void sl__stream_free_tables(sl_stream *s);
 /* Free the per-batch data of every stream. */
 void sl__batch_release(sl_context *ctx);
 /* The scheduler thread's body. */

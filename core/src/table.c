@@ -25,6 +25,12 @@ int sl__table_init(sl__table *t, size_t hint) {
     return 0;
 }
 
+void sl__table_clear(sl__table *t) {
+    if (t->n)
+        memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
+    t->n = 0;
+}
+
 void sl__table_free(sl__table *t) {
     free(t->slots);
     memset(t, 0, sizeof *t);

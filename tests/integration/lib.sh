@@ -8,7 +8,8 @@
 #
 # Servers are real: `nc -l` on 127.0.0.1, on a port that was free a moment
 # ago (bind + close in python3), started again on another port if the listen
-# fails because something else took it.
+# fails because something else took it. Needs bash, python3, nc (OpenBSD),
+# setsid, timeout.
 
 set -u
 
@@ -29,9 +30,9 @@ now_ms() {
 
 # Stop a process group started by start_group: TERM, then KILL after 2 s.
 stop_group() {
-    local pid=$1 i
+    local pid=$1 _
     kill -TERM -- "-$pid" 2>/dev/null || return 0
-    for i in $(seq 1 40); do
+    for _ in $(seq 1 40); do
         kill -0 -- "-$pid" 2>/dev/null || break
         sleep 0.05
     done
@@ -115,9 +116,13 @@ print(s.getsockname()[1])
 s.close()'
 }
 
-# Is something listening on 127.0.0.1:PORT?
+# Is something listening on TCP port PORT? (/proc/net/tcp: no dependency
+# on ss or netstat; state 0A is LISTEN.)
 port_listening() {
-    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p="$hex" '$4 == "0A" && substr($2, index($2, ":") + 1) == p { found = 1 }
+        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
 # wait_until SECONDS COMMAND...: poll COMMAND every 50 ms until it succeeds

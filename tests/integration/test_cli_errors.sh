@@ -2,6 +2,7 @@
 # test_cli_errors.sh — the CLI's answers to bad pipelines and bad command
 # lines (exit 2, FILE:LINE:COL and a message that says what to do), and its
 # informational commands (help, version, plugins, graph, validate).
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cd "$WORK" || exit 1
@@ -123,6 +124,7 @@ expect_config_error mapsplit 7:10 "use flat_map"
 
 # ${VAR} with VAR unset points at the value and suggests a default.
 unset SLUICE_IT_UNSET_VAR
+# shellcheck disable=SC2016 # the ${...} is for sluice, not for the shell
 YAML='batch_interval: 1s
 streams:
   lines:
@@ -132,6 +134,7 @@ outputs:
   - {sink: pprint, from: lines}
 '
 expect_config_error unsetvar 5:11 "environment variable SLUICE_IT_UNSET_VAR is not set"
+# shellcheck disable=SC2016
 check_contains "unsetvar: suggests a default" unsetvar.err '${SLUICE_IT_UNSET_VAR:-default}'
 expect_config_error unsetvar 5:11 "SLUICE_IT_UNSET_VAR is not set" graph
 

@@ -4,6 +4,7 @@
 # of plain elements (unicode, escapes, numbers, lists), an empty batch,
 # comments, consecutive batch times, the end of the stream, and a malformed
 # line that fails the run with its file and line.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cd "$WORK" || exit 1

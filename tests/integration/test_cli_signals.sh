@@ -3,6 +3,7 @@
 # data flows: exit 0 within 3 s, and the batch in progress completes, so the
 # jsonl output holds whole lines only and exactly the records of the batches
 # the engine reported.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Each line the server sends, and the JSON the jsonl sink must write for it.

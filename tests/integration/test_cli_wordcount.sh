@@ -9,6 +9,7 @@
 #  2. examples/network_wordcount.yaml itself (PORT, BATCH_INTERVAL from the
 #     environment) against `nc -lk`, with --timeout: stdout is exactly
 #     PySpark's pprint format.
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- 1. YAML word count over several batches, checked through jsonl ---------

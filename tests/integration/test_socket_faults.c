@@ -549,6 +549,33 @@ static void test_stop_during_backoff(void) {
     fx_done(&f);
 }
 
+/* A server that accepts and hangs up at once, again and again: the receiver
+ * reconnects at the reconnect_min pace (200 ms here), not in a busy loop —
+ * about 5 connections a second, never dozens — and the run goes on. */
+static void test_peer_hangs_up_at_once(void) {
+    fx f;
+    CU_ASSERT_FATAL(fx_init(&f, 1, 0) == 0);
+    capture cap;
+    capture_begin(&cap, 2); /* one "closed the connection" warning per hang-up */
+    int rc = fx_start(&f, fx_context(&f, 100, (const char *[]){"reconnect_min", "200ms", NULL}));
+    CU_ASSERT_EQUAL(rc, 0);
+    int64_t deadline = peer_now_ms() + 1000;
+    int hangups = 0;
+    while (rc == 0 && peer_now_ms() < deadline) {
+        if (peer_accept(f.p, (int)(deadline - peer_now_ms())) == 0) {
+            peer_close_conn(f.p);
+            hangups++;
+        }
+    }
+    CU_ASSERT(hangups >= 3);                        /* it does reconnect */
+    CU_ASSERT(hangups <= 8);                        /* but paced by reconnect_min */
+    CU_ASSERT(sl_context_batches_done(f.ctx) >= 5); /* batches keep coming */
+    CU_ASSERT_EQUAL(sl_context_stop(f.ctx), 0);
+    free(capture_end(&cap, NULL));
+    CU_ASSERT_EQUAL(col_count(&f.col), 0);
+    fx_done(&f);
+}
+
 /* The server sends lines (the last one unterminated), hangs up in the
  * middle of a batch, accepts the reconnection and sends more: every line of
  * both connections arrives exactly once, in order, and the receiver counts
@@ -851,6 +878,7 @@ int main(void) {
     CU_add_test(s, "final line without newline", test_final_line_without_newline);
     CU_add_test(s, "server down at start, up later", test_peer_down_at_start);
     CU_add_test(s, "stop during the reconnect backoff", test_stop_during_backoff);
+    CU_add_test(s, "server hangs up at once, repeatedly", test_peer_hangs_up_at_once);
     CU_add_test(s, "server disconnects mid-batch", test_peer_disconnects_mid_batch);
     CU_add_test(s, "backpressure on a fast server", test_backpressure);
     CU_add_test(s, "on_eof: stop ends the run", test_on_eof_stop);

@@ -3,6 +3,9 @@
  * batch times on the manual and the system clock, batch limits, stopping,
  * awaiting, and what may be done in which state.
  */
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "unit.h"
 
 /* ---- scaffolding -------------------------------------------------------------- */
@@ -203,27 +206,57 @@ static void test_stop_from_thread(void) {
     sl_context_free(ctx);
 }
 
-/* A thread blocked in sl_context_await_termination wakes up when another
- * thread calls sl_context_stop (the usual embedding: main awaits, a control
- * thread stops); both return 0. */
-static void test_stop_while_awaiting(void) {
+/* The stop-while-awaiting scenario, 20 times; returns the number of rounds
+ * that went wrong. Runs in a child process (see below). */
+static int stop_while_awaiting_rounds(void) {
+    int bad = 0;
     for (int round = 0; round < 20; round++) {
         unit_collect c = {0};
         sl_context *ctx = pipeline(10000, SL_CLOCK_SYSTEM, &c);
-        ASSERT_INT_EQ(sl_context_start(ctx), 0);
+        if (sl_context_start(ctx) != 0) {
+            bad++;
+            sl_context_free(ctx);
+            continue;
+        }
         stopper st = {ctx, 20, 99, -1};
         pthread_t th;
-        ASSERT_INT_EQ(pthread_create(&th, NULL, stop_later, &st), 0);
+        if (pthread_create(&th, NULL, stop_later, &st) != 0)
+            return bad + 1;
         int64_t t0 = mono_ms();
         int rc = sl_context_await_termination(ctx);
         int64_t took = mono_ms() - t0;
         pthread_join(th, NULL);
-        ASSERT_INT_EQ(rc, 0);
-        ASSERT_INT_EQ(st.rc, 0);
-        CU_ASSERT(took < 2000);
+        bad += rc != 0 || st.rc != 0 || took >= 2000;
         unit_collect_free(&c);
         sl_context_free(ctx);
     }
+    return bad;
+}
+
+/* A thread blocked in sl_context_await_termination wakes up when another
+ * thread calls sl_context_stop (the usual embedding: main awaits, a control
+ * thread stops; sluice.h: "sl_context_stop() may be called from any
+ * thread"); both return 0 and neither hangs. Run in a child process with a
+ * deadline, so that a hang fails the test instead of the whole suite. */
+static void test_stop_while_awaiting(void) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(stop_while_awaiting_rounds() == 0 ? 0 : 1);
+    int status = 0;
+    int64_t deadline = mono_ms() + 10000;
+    pid_t got = 0;
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && mono_ms() < deadline)
+        sl__sleep_ms(20);
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        CU_FAIL("await + stop from another thread hung (killed after 10 s)");
+        return;
+    }
+    unit_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, __FILE__, __LINE__,
+               "await + stop from another thread: child status %d", status);
 }
 
 /* request_stop (safe in a signal handler) ends the run; await then returns 1. */

@@ -1,0 +1,522 @@
+/*
+ * test_config.c — core/src/config.c, the YAML pipeline loader, against the
+ * promises of docs/config.md: valid files build the graph they describe,
+ * and every error is "FILE:LINE:COL: message" at the right node (line and
+ * column worked out by hand for each case, 1-based, at the start of the node
+ * concerned).
+ */
+#include "unit.h"
+
+#define NAME "wc.yaml"
+
+static char tmpdir[256];
+static char errbuf[2048];
+
+static void cleanup_tmpdir(void) {
+    unit_rmtree(tmpdir);
+}
+
+/* A queue file with `text`; path in a static buffer. */
+static const char *queue_file(const char *text) {
+    static char path[4096];
+    static int seq;
+    if (!tmpdir[0]) {
+        if (!unit_mkdtemp(tmpdir, sizeof tmpdir)) {
+            CU_FAIL("mkdtemp");
+            return "/nonexistent";
+        }
+        atexit(cleanup_tmpdir);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "q%d.jsonl", ++seq);
+    if (unit_write_file(tmpdir, name, text, path, sizeof path) != 0)
+        CU_FAIL("cannot write a queue file");
+    return path;
+}
+
+/* Load `yaml` as wc.yaml; the error (if any) is in errbuf. */
+static sl_context *load(const char *yaml) {
+    errbuf[0] = 0;
+    return sl_config_load_string(yaml, strlen(yaml), NAME, NULL, errbuf, sizeof errbuf);
+}
+
+/* `yaml` is refused with exactly the error `want`. */
+#define ASSERT_LOAD_ERROR(yaml, want)                                                              \
+    do {                                                                                           \
+        sl_context *ctx_ = load(yaml);                                                             \
+        CU_ASSERT_PTR_NULL(ctx_);                                                                  \
+        sl_context_free(ctx_);                                                                     \
+        ASSERT_STR_EQ(errbuf, want);                                                               \
+    } while (0)
+
+/* `yaml` is refused with an error that starts with `prefix` ("wc.yaml:L:C: ...").*/
+#define ASSERT_LOAD_ERROR_PREFIX(yaml, prefix)                                                     \
+    do {                                                                                           \
+        sl_context *ctx_ = load(yaml);                                                             \
+        CU_ASSERT_PTR_NULL(ctx_);                                                                  \
+        sl_context_free(ctx_);                                                                     \
+        unit_check(strncmp(errbuf, prefix, strlen(prefix)) == 0, __FILE__, __LINE__,              \
+                   "error starts with \"%s\" (got \"%s\")", prefix, errbuf);                      \
+    } while (0)
+
+/* The stream called `name` in a loaded context (engine internals). */
+static sl_stream *stream_named(sl_context *ctx, const char *name) {
+    for (size_t i = 0; ctx && i < ctx->nstreams; i++)
+        if (strcmp(ctx->streams[i]->name, name) == 0)
+            return ctx->streams[i];
+    return NULL;
+}
+
+/* Attach a collector to stream `name`, run `batches` batches on the manual
+ * clock, and return await's result. */
+static int run_collect(sl_context *ctx, const char *name, unit_collect *c, int64_t batches) {
+    sl_stream *s = stream_named(ctx, name);
+    unit_check(s != NULL, __FILE__, __LINE__, "stream '%s' exists", name);
+    if (!s)
+        return SL_ENOTFOUND;
+    CU_ASSERT_EQUAL(sl_foreach_batch(s, unit_collect_cb, c), 0);
+    sl_context_set_clock(ctx, SL_CLOCK_MANUAL);
+    if (batches)
+        sl_context_set_max_batches(ctx, batches);
+    int rc = sl_context_start(ctx);
+    unit_check(rc == 0, __FILE__, __LINE__, "start (%s)", sl_context_errmsg(ctx));
+    return rc ? rc : sl_context_await_termination(ctx);
+}
+
+/* ---- valid pipelines ---------------------------------------------------------------- */
+
+/* The word count of docs/config.md, in block and flow style, builds and runs
+ * with the streams named by their keys. */
+static void test_valid_pipeline(void) {
+    const char *q = queue_file("[\"a b\", \"b\"]\n[\"c\"]\n");
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 2s   # a comment\n"
+             "workers: 2\n"
+             "streams:\n"
+             "  lines:\n"
+             "    source: queue\n"
+             "    path: \"%s\"\n"
+             "  words: {flat_map: text.split, from: lines, sep: \" \"}\n"
+             "  pairs: {map: kv.pair, from: words}\n"
+             "  counts:\n"
+             "    reduce_by_key: agg.sum\n"
+             "    from: pairs\n"
+             "    partitions: 3\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: counts, num: 5}\n",
+             q);
+    sl_context *ctx = load(yaml);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "valid pipeline loads (%s)", errbuf);
+    if (!ctx)
+        return;
+    ASSERT_STR_EQ(errbuf, "");
+    ASSERT_INT_EQ(ctx->interval, 2000);
+    ASSERT_INT_EQ(ctx->workers, 2);
+    ASSERT_INT_EQ(ctx->noutputs, 1);
+    sl_stream *counts = stream_named(ctx, "counts");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(counts);
+    ASSERT_INT_EQ(counts->partitions, 3);
+    CU_ASSERT_PTR_NOT_NULL(stream_named(ctx, "lines"));
+    CU_ASSERT_PTR_NOT_NULL(stream_named(ctx, "words"));
+    unit_collect c = {0};
+    ASSERT_INT_EQ(run_collect(ctx, "counts", &c, 2), 0);
+    ASSERT_INT_EQ(c.nb, 2);
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 0), "('a', 1), ('b', 2)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 1), "('c', 1)");
+    ASSERT_INT_EQ(c.nb ? c.b[1].t - c.b[0].t : 0, 2000);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+/* A `from` may name a stream defined further down; union folds a list;
+ * count, count_by_value and repartition take a stream; each stream is built
+ * once however many read it. */
+static void test_forward_refs_and_stream_ops(void) {
+    const char *q = queue_file("[\"x\", \"y\", \"x\"]\n");
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 1s\n"
+             "streams:\n"
+             "  n: {count: both}\n"
+             "  both: {union: [lines, upper, lines]}\n"
+             "  upper: {map: text.upper, from: lines}\n"
+             "  freq: {count_by_value: lines, partitions: 2}\n"
+             "  spread: {repartition: lines, partitions: 4}\n"
+             "  lines: {source: queue, path: '%s'}\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: n}\n"
+             "  - {sink: pprint, from: freq}\n"
+             "  - {sink: pprint, from: spread}\n",
+             q);
+    sl_context *ctx = load(yaml);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
+    if (!ctx)
+        return;
+    /* 6 named streams + 1 intermediate union (folded left) */
+    ASSERT_INT_EQ(ctx->nstreams, 7);
+    ASSERT_INT_EQ(stream_named(ctx, "spread") ? stream_named(ctx, "spread")->partitions : 0, 4);
+    unit_collect c = {0};
+    ASSERT_INT_EQ(run_collect(ctx, "n", &c, 1), 0);
+    ASSERT_STR_EQ(BATCH(&c, 0), "9");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+/* plugin_path: a relative entry resolves against the file's directory. */
+static void test_plugin_path_relative(void) {
+    const char *bad = getenv("SLUICE_TEST_BADPLUGINS");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
+    const char *q = queue_file("[1, 2]\n");
+    char name[4096], yaml[4096];
+    snprintf(name, sizeof name, "%s/pipeline.yaml", bad);
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 1s\n"
+             "plugin_path: .\n"
+             "streams:\n"
+             "  in: {source: queue, path: %s}\n"
+             "  same: {map: good.identity, from: in}\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: same}\n",
+             q);
+    errbuf[0] = 0;
+    sl_context *ctx =
+        sl_config_load_string(yaml, strlen(yaml), name, NULL, errbuf, sizeof errbuf);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads with plugin_path: . (%s)", errbuf);
+    unit_collect c = {0};
+    if (ctx) {
+        ASSERT_INT_EQ(run_collect(ctx, "same", &c, 1), 0);
+        ASSERT_STR_EQ(BATCH(&c, 0), "1, 2");
+    }
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+    /* without it, good.identity is not found */
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\n"
+                             "streams:\n"
+                             "  in: {source: queue, path: /x}\n"
+                             "  same: {map: good.identity, from: in}\n"
+                             "outputs:\n"
+                             "  - {sink: pprint, from: same}\n",
+                             NAME ":4:15: unknown plugin 'good'");
+}
+
+/* ---- errors: syntax and top level ---------------------------------------------------- */
+
+/* A YAML syntax error is reported at libyaml's position, with its words. */
+static void test_yaml_syntax_error(void) {
+    /* line 3: the ']' at column 33 closes nothing: a flow mapping started at
+     * column 10 of the same line */
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
+                      "streams:\n"
+                      "  lines: {source: queue, path: x]\n"
+                      "outputs: []\n",
+                      NAME ":3:33: invalid YAML: did not find expected ',' or '}' (while parsing "
+                      "a flow mapping at line 3)");
+    /* a key indented wrongly on line 3, column 3 */
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\n"
+                             "streams: x\n"
+                             "  lines: {}\n",
+                             NAME ":3:");
+}
+
+/* Empty files, non-mapping roots and several documents are refused. */
+static void test_document_shape(void) {
+    ASSERT_LOAD_ERROR("", NAME ":1:1: the file is empty (expected a mapping with batch_interval, "
+                          "streams and outputs)");
+    ASSERT_LOAD_ERROR("# only a comment\n",
+                      NAME ":1:1: the file is empty (expected a mapping with batch_interval, "
+                           "streams and outputs)");
+    ASSERT_LOAD_ERROR("\n- a\n- b\n", NAME ":2:1: expected a mapping with batch_interval, streams "
+                                           "and outputs, got a list");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n---\nbatch_interval: 2s\n",
+                      NAME ":3:1: expected a single YAML document, found a second one");
+}
+
+/* An unknown top-level key is refused at the key, listing the valid ones. */
+static void test_unknown_top_key(void) {
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
+                      "batch_intervall: 2s\n"
+                      "streams: {}\n",
+                      NAME ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
+                           "batch_interval, workers, clock, receiver_buffer, plugin_path, "
+                           "streams, outputs)");
+}
+
+/* A missing batch_interval is reported at the top-level mapping. */
+static void test_missing_interval(void) {
+    ASSERT_LOAD_ERROR("# no interval\n"
+                      "streams:\n"
+                      "  lines: {source: queue, path: /x}\n"
+                      "outputs:\n"
+                      "  - {sink: pprint, from: lines}\n",
+                      NAME ":2:1: missing required key 'batch_interval' (a duration like 500ms, "
+                           "5s or 1m)");
+}
+
+/* A bad duration is reported at the value. */
+static void test_bad_duration(void) {
+    ASSERT_LOAD_ERROR("batch_interval: fast\n",
+                      NAME ":1:17: batch_interval: expected a duration like 500ms, 5s or 1m, "
+                           "got 'fast'");
+    ASSERT_LOAD_ERROR("streams: {}\nbatch_interval:   0s\n",
+                      NAME ":2:19: batch_interval: must be at least 1ms, got '0s'");
+    /* no spaces, signs or exponents (docs/config.md) */
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: \"5 s\"\n", NAME ":1:17: batch_interval: expected");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: +5s\n", NAME ":1:17: batch_interval: expected");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1e3ms\n", NAME ":1:17: batch_interval: expected");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: [1s]\n", NAME ":1:17: batch_interval: expected");
+}
+
+/* Settings are checked at their values. */
+static void test_bad_settings(void) {
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nworkers: -1\n", NAME ":2:10: workers: expected");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nclock: fast\n",
+                             NAME ":2:8: clock: expected system or manual, got 'fast'");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 1.5\n",
+                             NAME ":2:18: receiver_buffer: expected");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 0\n",
+                             NAME ":2:18: receiver_buffer: expected");
+}
+
+/* ---- errors: streams ------------------------------------------------------------------ */
+
+#define HEAD "batch_interval: 1s\nstreams:\n  lines: {source: queue, path: /x}\n"
+
+/* An unknown key in a stream is refused at the key, listing the keys the
+ * definition may have (engine keys, then the component's parameters). */
+static void test_unknown_stream_key(void) {
+    ASSERT_LOAD_ERROR(HEAD "  words:\n"
+                           "    flat_map: text.split\n"
+                           "    fromm: lines\n"
+                           "outputs:\n"
+                           "  - {sink: pprint, from: words}\n",
+                      NAME ":6:5: unknown key 'fromm' in stream 'words' (expected one of: from, "
+                           "sep)");
+    ASSERT_LOAD_ERROR(HEAD "  n: {count: lines, from: lines}\n",
+                      NAME ":4:21: unknown key 'from' in stream 'n' ('count' takes no other "
+                           "keys)");
+}
+
+/* An unknown plugin or component is refused at the operation's value. */
+static void test_unknown_component(void) {
+    ASSERT_LOAD_ERROR_PREFIX(HEAD "  words: {flat_map: nope.split, from: lines}\n",
+                             NAME ":4:21: unknown plugin 'nope'");
+    ASSERT_LOAD_ERROR_PREFIX(HEAD "  words: {flat_map: text.splt, from: lines}\n",
+                             NAME ":4:21: plugin 'text' (");
+    sl_context_free(load(HEAD "  words: {flat_map: text.splt, from: lines}\n"));
+    ASSERT_CONTAINS(errbuf, "has no component 'splt'");
+    ASSERT_LOAD_ERROR_PREFIX(HEAD "  words:\n    map: text.split\n    from: lines\n",
+                             NAME ":5:10: text.split is a flat_map function");
+    ASSERT_LOAD_ERROR(HEAD "  total: {reduce: text.split, from: lines}\n",
+                      NAME ":4:19: 'text.split' is a map function, not a reduce function");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\n"
+                             "streams:\n"
+                             "  lines: {source: nosource}\n",
+                             NAME ":3:19: unknown plugin 'nosource'");
+}
+
+/* A parameter of the wrong type is refused at the parameter's value. */
+static void test_wrong_param_type(void) {
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
+                      "streams:\n"
+                      "  lines: {source: queue, path: /x, on_end: sometimes}\n",
+                      NAME ":3:44: queue: parameter 'on_end' expects one of idle|stop, got "
+                           "'sometimes'");
+    ASSERT_LOAD_ERROR(HEAD "  errs:\n"
+                           "    filter: text.contains\n"
+                           "    from: lines\n"
+                           "    pattern: ERROR\n"
+                           "    invert: perhaps\n",
+                      NAME ":8:13: text.contains: parameter 'invert' expects true or false, got "
+                           "'perhaps'");
+    ASSERT_LOAD_ERROR(HEAD "  top: {transform: kv.sort, from: lines, limit: many}\n",
+                      NAME ":4:49: kv.sort: parameter 'limit' expects an integer, got 'many'");
+    /* a missing required parameter names no value: the operation's value */
+    ASSERT_LOAD_ERROR_PREFIX(HEAD "  errs: {filter: text.contains, from: lines}\n",
+                             NAME ":4:18: text.contains: missing required parameter 'pattern'");
+    /* a parameter must be a scalar */
+    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: [a]}\n",
+                      NAME ":4:51: expected a scalar value for parameter 'sep', got a list");
+}
+
+/* A `from` naming no stream is refused at the reference. */
+static void test_unknown_from(void) {
+    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lnes}\n",
+                      NAME ":4:39: unknown stream 'lnes' (defined streams: lines, words)");
+    ASSERT_LOAD_ERROR(HEAD "  n: {count: nothere}\n",
+                      NAME ":4:14: unknown stream 'nothere' (defined streams: lines, n)");
+    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split}\n",
+                      NAME ":4:10: stream 'words': missing 'from: STREAM' (the input of "
+                           "flat_map)");
+}
+
+/* A cycle is refused at the reference that closes it, with the path. */
+static void test_cycle(void) {
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
+                      "streams:\n"
+                      "  a: {map: kv.pair, from: b}\n"
+                      "  b: {map: kv.swap, from: a}\n"
+                      "outputs:\n"
+                      "  - {sink: pprint, from: a}\n",
+                      NAME ":4:27: cycle in stream references: a -> b -> a (each name reads "
+                           "'from' the next)");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
+                      "streams:\n"
+                      "  a: {count: a}\n",
+                      NAME ":3:14: cycle in stream references: a -> a (each name reads 'from' "
+                           "the next)");
+}
+
+/* Exactly one operation key per stream. */
+static void test_operation_keys(void) {
+    ASSERT_LOAD_ERROR(HEAD "  a: {map: kv.pair, filter: text.contains, from: lines}\n",
+                      NAME ":4:21: stream 'a' has two operations, 'map' (line 4) and 'filter' "
+                           "(expected exactly one of: source, map, flat_map, filter, map_values, "
+                           "flat_map_values, transform, reduce_by_key, reduce, count, "
+                           "count_by_value, union, repartition)");
+    ASSERT_LOAD_ERROR(HEAD "  a: {from: lines}\n",
+                      NAME ":4:6: stream 'a' has no operation (expected exactly one of: source, "
+                           "map, flat_map, filter, map_values, flat_map_values, transform, "
+                           "reduce_by_key, reduce, count, count_by_value, union, repartition)");
+    ASSERT_LOAD_ERROR(HEAD "  r: {repartition: lines}\n",
+                      NAME ":4:6: stream 'r': missing 'partitions: N' (required by repartition)");
+}
+
+/* Duplicate keys are errors at the second one. */
+static void test_duplicate_keys(void) {
+    ASSERT_LOAD_ERROR(HEAD "  lines: {source: queue, path: /y}\n",
+                      NAME ":4:3: duplicate key 'lines' in streams (first defined at line 3)");
+    ASSERT_LOAD_ERROR(HEAD "  w: {map: kv.pair, from: lines, from: lines}\n",
+                      NAME ":4:34: duplicate key 'from' in stream 'w' (first defined at line 4)");
+}
+
+/* Outputs: unknown keys, sinks and streams are reported where they are. */
+static void test_output_errors(void) {
+    ASSERT_LOAD_ERROR(HEAD "outputs:\n  - {sink: pprint, from: lines, nmu: 3}\n",
+                      NAME ":5:33: unknown key 'nmu' in output 1 (expected one of: from, num)");
+    ASSERT_LOAD_ERROR_PREFIX(HEAD "outputs:\n  - {sink: nosink, from: lines}\n",
+                             NAME ":5:12: unknown plugin 'nosink'");
+    ASSERT_LOAD_ERROR(HEAD "outputs:\n  - {sink: pprint, from: lines}\n  - {sink: pprint, "
+                           "from: nope}\n",
+                      NAME ":6:26: unknown stream 'nope' (defined streams: lines)");
+    ASSERT_LOAD_ERROR(HEAD "outputs: []\n",
+                      NAME ":4:10: outputs: expected a list of outputs like - {sink: pprint, "
+                           "from: STREAM}, got an empty list");
+    ASSERT_LOAD_ERROR(HEAD, NAME ":1:1: missing required key 'outputs' (a list of outputs like - "
+                                 "{sink: pprint, from: STREAM})");
+}
+
+/* ---- environment variables --------------------------------------------------------- */
+
+/* ${VAR}, ${VAR:-default} (unset or empty), $$ and a lone $ in values. */
+static void test_env_expansion(void) {
+    setenv("SLUICE_T_PAT", "a$b", 1);
+    setenv("SLUICE_T_EMPTY", "", 1);
+    setenv("SLUICE_T_FROM", "lines", 1);
+    unsetenv("SLUICE_T_UNSET");
+    const char *q = queue_file("[\"a$b\", \"ab\", \"$HOME\", \"x$$y\", \"x$y\", \"d-$$\"]\n");
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: ${SLUICE_T_UNSET:-3s}\n"
+             "workers: ${SLUICE_T_EMPTY:-1}\n"
+             "streams:\n"
+             "  lines: {source: queue, path: \"%s\"}\n"
+             "  env: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_PAT}\"}\n"
+             "  dollars: {filter: text.contains, from: \"${SLUICE_T_FROM}\", pattern: x$$y}\n"
+             "  home: {filter: text.contains, from: lines, pattern: $HOME}\n"
+             "  literal: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_UNSET:-d-$$}\"}\n"
+             "  empty: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_EMPTY}\"}\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: env, num: \"${SLUICE_T_UNSET:-2}\"}\n"
+             "  - {sink: pprint, from: dollars}\n"
+             "  - {sink: pprint, from: home}\n"
+             "  - {sink: pprint, from: literal}\n"
+             "  - {sink: pprint, from: empty}\n",
+             q);
+    sl_context *ctx = load(yaml);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
+    if (!ctx)
+        return;
+    ASSERT_INT_EQ(ctx->interval, 3000);
+    ASSERT_INT_EQ(ctx->workers, 1);
+    unit_collect env = {0}, dollars = {0}, home = {0}, literal = {0}, empty = {0};
+    sl_foreach_batch(stream_named(ctx, "dollars"), unit_collect_cb, &dollars);
+    sl_foreach_batch(stream_named(ctx, "home"), unit_collect_cb, &home);
+    sl_foreach_batch(stream_named(ctx, "literal"), unit_collect_cb, &literal);
+    sl_foreach_batch(stream_named(ctx, "empty"), unit_collect_cb, &empty);
+    ASSERT_INT_EQ(run_collect(ctx, "env", &env, 1), 0);
+    ASSERT_STR_EQ(BATCH(&env, 0), "'a$b'");
+    ASSERT_STR_EQ(BATCH(&dollars, 0), "'x$y'");   /* $$ is one $ */
+    ASSERT_STR_EQ(BATCH(&home, 0), "'$HOME'");    /* $HOME is not expanded */
+    ASSERT_STR_EQ(BATCH(&literal, 0), "'d-$$'");  /* a default is taken literally */
+    ASSERT_STR_EQ(BATCH(&empty, 0), "'a$b', 'ab', '$HOME', 'x$$y', 'x$y', 'd-$$'");
+    unit_collect_free(&env);
+    unit_collect_free(&dollars);
+    unit_collect_free(&home);
+    unit_collect_free(&literal);
+    unit_collect_free(&empty);
+    sl_context_free(ctx);
+    unsetenv("SLUICE_T_PAT");
+    unsetenv("SLUICE_T_EMPTY");
+    unsetenv("SLUICE_T_FROM");
+}
+
+/* An unset ${VAR} is an error at the value naming VAR; so are malformed
+ * references. Keys are never expanded. */
+static void test_env_errors(void) {
+    unsetenv("SLUICE_T_UNSET");
+    ASSERT_LOAD_ERROR("batch_interval: ${SLUICE_T_UNSET}\n",
+                      NAME ":1:17: environment variable SLUICE_T_UNSET is not set (write "
+                           "${SLUICE_T_UNSET:-default} for a default)");
+    ASSERT_LOAD_ERROR(HEAD "  w: {flat_map: text.split, from: lines, sep: \"x${SLUICE_T_UNSET}\"}\n",
+                      NAME ":4:47: environment variable SLUICE_T_UNSET is not set (write "
+                           "${SLUICE_T_UNSET:-default} for a default)");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: ${SLUICE_T_UNSET-1s}\n",
+                             NAME ":1:17: invalid reference '${SLUICE_T_UNSET-1s}'");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: ${SLUICE_T_UNSET:?no}\n",
+                             NAME ":1:17: invalid reference");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: ${}\n", NAME ":1:17: invalid reference");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: \"${SLUICE_T_UNSET\"\n",
+                             NAME ":1:17: unterminated '${'");
+    /* a key is used as written */
+    setenv("SLUICE_T_KEY", "expanded", 1);
+    sl_context *ctx = load(HEAD "  ${SLUICE_T_KEY}: {count: lines}\n"
+                                "outputs:\n  - {sink: pprint, from: \"$${SLUICE_T_KEY}\"}\n");
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
+    CU_ASSERT_PTR_NOT_NULL(stream_named(ctx, "${SLUICE_T_KEY}"));
+    CU_ASSERT_PTR_NULL(stream_named(ctx, "expanded"));
+    sl_context_free(ctx);
+    unsetenv("SLUICE_T_KEY");
+}
+
+/* The error buffer: always NUL-terminated, truncated to its capacity. */
+static void test_error_buffer(void) {
+    char small[12];
+    memset(small, 'x', sizeof small);
+    const char *yaml = "batch_interval: fast\n";
+    CU_ASSERT_PTR_NULL(sl_config_load_string(yaml, strlen(yaml), NAME, NULL, small, sizeof small));
+    ASSERT_INT_EQ(strlen(small), sizeof small - 1);
+    ASSERT_STR_EQ(small, "wc.yaml:1:1");
+    /* a file that does not exist has no position */
+    char err[512];
+    CU_ASSERT_PTR_NULL(sl_config_load_file("/nonexistent/wc.yaml", NULL, err, sizeof err));
+    ASSERT_STR_EQ(err, "/nonexistent/wc.yaml: cannot read: No such file or directory");
+}
+
+UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
+          {"forward references and stream operations", test_forward_refs_and_stream_ops},
+          {"plugin_path relative to the file", test_plugin_path_relative},
+          {"YAML syntax error", test_yaml_syntax_error},
+          {"document shape", test_document_shape},
+          {"unknown top-level key", test_unknown_top_key},
+          {"missing batch_interval", test_missing_interval},
+          {"bad duration", test_bad_duration}, {"bad settings", test_bad_settings},
+          {"unknown key in a stream", test_unknown_stream_key},
+          {"unknown plugin or component", test_unknown_component},
+          {"wrong parameter type", test_wrong_param_type},
+          {"unknown from stream", test_unknown_from}, {"cycle", test_cycle},
+          {"operation keys", test_operation_keys}, {"duplicate keys", test_duplicate_keys},
+          {"output errors", test_output_errors},
+          {"environment expansion", test_env_expansion},
+          {"environment errors", test_env_errors},
+          {"error buffer", test_error_buffer})
