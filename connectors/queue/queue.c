@@ -298,9 +298,10 @@ static int queue_emit_element(queue_source *q, const char *p, const char *e, siz
                               sl_emitter *out, sl_error *err) {
     sl_value key = sl_null(), value = sl_null();
     int rc;
-    if (*p == '{')
+    if (*p == '{') {
         rc = queue_parse_pair(q, p, e, idx, &key, &value, out->mem, err);
-    else
+        key = sl_key(key); /* {"key": null, ...} is the pair (None, v) */
+    } else
         rc = queue_parse(q, p, (size_t)(e - p), "value", idx, &value, out->mem, err);
     if (rc < 0)
         return rc;

@@ -249,7 +249,7 @@ static int start_fail(sl_context *ctx, const sl_error *err) {
     atomic_store(&ctx->stop_requested, true);
     for (size_t i = 0; i < ctx->nstreams; i++)
         if (ctx->streams[i]->recv)
-            sl__receiver_join(ctx->streams[i]->recv);
+            sl__receiver_free(ctx->streams[i]->recv);
     ctx->state = SL__DONE;
     ctx->done = true;
     ctx->result = err->code;

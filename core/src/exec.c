@@ -45,6 +45,22 @@ int sl__plan(sl_context *ctx, sl_error *err) {
         if (!sl__op_is_narrow(s->op) || s->consumers > 1)
             s->materialize = true;
     }
+    /* a fused chain holds at most MAX_CHAIN functions: materialize one
+     * stream every MAX_CHAIN in longer chains (creation order is topological) */
+    int *depth = calloc(ctx->nstreams ? ctx->nstreams : 1, sizeof *depth);
+    if (!depth)
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (s->materialize)
+            continue;
+        depth[i] = depth[s->in[0]->id] + 1;
+        if (depth[i] >= MAX_CHAIN) {
+            s->materialize = true;
+            depth[i] = 0;
+        }
+    }
+    free(depth);
     if (ctx->noutputs == 0)
         return sl__error_set(err, SL_ECONFIG,
                              "the graph has no outputs: nothing would run (add pprint or another "

@@ -268,7 +268,9 @@ int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *er
 sl__block *sl__receiver_take(sl__receiver *r);
 /* Give a completed batch's blocks back for reuse. */
 void sl__receiver_recycle(sl__receiver *r, sl__block *blocks);
-void sl__receiver_join(sl__receiver *r);
+void sl__receiver_join(sl__receiver *r); /* after the stop flag is set */
+void sl__receiver_pending(sl__receiver *r, int64_t *records, int64_t *bytes);
+void sl__receiver_free(sl__receiver *r);
 int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n);
 
 /* ---- graph.c: streams and the plan ----------------------------------------- */

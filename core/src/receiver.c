@@ -167,14 +167,32 @@ int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *er
     return 0;
 }
 
+/* Wait for run() to return (the engine has set its stop flag). The blocks it
+ * stored stay for a final batch or for sl__receiver_free. */
 void sl__receiver_join(sl__receiver *r) {
-    if (r->thread_started) {
-        pthread_mutex_lock(&r->lock);
-        pthread_cond_broadcast(&r->cond);
-        pthread_mutex_unlock(&r->lock);
-        pthread_join(r->thread, NULL);
-        r->thread_started = false;
-    }
+    if (!r->thread_started)
+        return;
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    r->thread_started = false;
+}
+
+/* Records and bytes stored but not yet taken into a batch. */
+void sl__receiver_pending(sl__receiver *r, int64_t *records, int64_t *bytes) {
+    *records = *bytes = 0;
+    pthread_mutex_lock(&r->lock);
+    for (sl__block *b = r->sealed; b; b = b->next)
+        *records += (int64_t)b->recs.n, *bytes += (int64_t)b->bytes;
+    if (r->cur)
+        *records += (int64_t)r->cur->recs.n, *bytes += (int64_t)r->cur->bytes;
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Join if needed, then free every block. */
+void sl__receiver_free(sl__receiver *r) {
+    sl__receiver_join(r);
     sl__block_free(r->sealed);
     sl__block_free(r->cur);
     sl__block_free(r->spare);

@@ -94,52 +94,93 @@ static int64_t first_batch_time(sl_context *ctx) {
     return (start / iv) * iv + iv;
 }
 
-/* Stop the receivers and give them a moment to return. */
-static void stop_sources(sl_context *ctx) {
+/* Stop the receivers: set the stop flag and wait for every run() to return.
+ * What they stored stays buffered. */
+static void stop_receivers(sl_context *ctx) {
     atomic_store(&ctx->stop_requested, true);
+    for (size_t i = 0; i < ctx->nstreams; i++)
+        if (ctx->streams[i]->recv)
+            sl__receiver_join(ctx->streams[i]->recv);
+}
+
+/* Records the receivers hold that no batch has taken. */
+static int64_t pending_records(sl_context *ctx, int64_t *bytes) {
+    int64_t total = 0;
+    *bytes = 0;
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (!s->recv)
+            continue;
+        int64_t n, b;
+        sl__receiver_pending(s->recv, &n, &b);
+        total += n;
+        *bytes += b;
+    }
+    return total;
+}
+
+/* Free the receivers, saying how much they held that was never processed:
+ * nothing is dropped silently. */
+static void free_receivers(sl_context *ctx) {
+    int64_t bytes, n = pending_records(ctx, &bytes);
+    if (n)
+        sl__log(SL_LOG_WARN,
+                "stopping: %lld records (%lld bytes) received after the last batch were not "
+                "processed",
+                (long long)n, (long long)bytes);
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         if (s->recv) {
-            sl__receiver_join(s->recv);
+            sl__receiver_free(s->recv);
             sl__handle_log_counters(s->fn.handle, SL_LOG_INFO);
         }
     }
+}
+
+/* Run the batch at t and report it; 0 or the failure (err filled). */
+static int run_batch(sl_context *ctx, int64_t t, bool *all_finished, sl_error *err) {
+    int64_t start_wall = ctx->clock == SL_CLOCK_SYSTEM ? sl__now_ms() : t;
+    int64_t m0 = sl__mono_us();
+    sl_batch_info info;
+    err->code = 0;
+    err->msg[0] = 0;
+    int rc = sl__batch_run(ctx, t, &info, all_finished, err);
+    sl__batch_release(ctx);
+    if (rc) {
+        if (!err->msg[0])
+            snprintf(err->msg, sizeof err->msg, "batch failed: %s", sl_strerror(rc));
+        return rc;
+    }
+    int64_t proc = (sl__mono_us() - m0 + 500) / 1000;
+    info.scheduling_delay = start_wall - t > 0 ? start_wall - t : 0;
+    info.processing_time = proc;
+    info.total_delay = info.scheduling_delay + proc;
+    pthread_mutex_lock(&ctx->lock);
+    ctx->last = info;
+    pthread_mutex_unlock(&ctx->lock);
+    atomic_fetch_add(&ctx->batches_done, 1);
+    report_batch(ctx, &info);
+    if (ctx->listener)
+        ctx->listener(ctx->listener_ud, &info);
+    return 0;
 }
 
 void *sl__scheduler_main(void *arg) {
     sl_context *ctx = arg;
     int64_t t = first_batch_time(ctx);
     int rc = 0;
+    bool stopped = false; /* a stop request ended the loop */
     sl_error err = {0, ""};
     for (;;) {
-        if (ctx->clock == SL_CLOCK_SYSTEM && !wait_until(ctx, t))
-            break;
-        if (atomic_load(&ctx->stop_requested))
-            break;
-        int64_t start_wall = ctx->clock == SL_CLOCK_SYSTEM ? sl__now_ms() : t;
-        int64_t m0 = sl__mono_us();
-        sl_batch_info info;
-        bool all_finished = false;
-        err.code = 0;
-        err.msg[0] = 0;
-        rc = sl__batch_run(ctx, t, &info, &all_finished, &err);
-        sl__batch_release(ctx);
-        if (rc) {
-            if (!err.msg[0])
-                snprintf(err.msg, sizeof err.msg, "batch failed: %s", sl_strerror(rc));
+        if ((ctx->clock == SL_CLOCK_SYSTEM && !wait_until(ctx, t)) ||
+            atomic_load(&ctx->stop_requested)) {
+            stopped = true;
             break;
         }
-        int64_t proc = (sl__mono_us() - m0 + 500) / 1000;
-        info.scheduling_delay = start_wall - t > 0 ? start_wall - t : 0;
-        info.processing_time = proc;
-        info.total_delay = info.scheduling_delay + proc;
-        pthread_mutex_lock(&ctx->lock);
-        ctx->last = info;
-        pthread_mutex_unlock(&ctx->lock);
-        int64_t done = atomic_fetch_add(&ctx->batches_done, 1) + 1;
-        report_batch(ctx, &info);
-        if (ctx->listener)
-            ctx->listener(ctx->listener_ud, &info);
+        bool all_finished = false;
+        if ((rc = run_batch(ctx, t, &all_finished, &err)))
+            break;
+        int64_t done = atomic_load(&ctx->batches_done);
         if (ctx->max_batches && done >= ctx->max_batches)
             break;
         if (all_finished) {
@@ -151,7 +192,18 @@ void *sl__scheduler_main(void *arg) {
     }
     if (ctx->status)
         sl__status_clear();
-    stop_sources(ctx);
+    stop_receivers(ctx);
+    /* A graceful stop (signal, sl_context_stop, --timeout) also processes
+     * what the receivers took in before it, in one last batch at once: as
+     * Spark's stop(stopGracefully = true). */
+    int64_t bytes;
+    if (stopped && pending_records(ctx, &bytes) > 0) {
+        bool all_finished;
+        sl__log(SL_LOG_INFO, "stopping: a last batch for the %lld bytes already received",
+                (long long)bytes);
+        rc = run_batch(ctx, t, &all_finished, &err);
+    }
+    free_receivers(ctx);
     pthread_mutex_lock(&ctx->lock);
     if (rc) {
         ctx->result = rc;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/integration/lib.sh — shared helpers of the CLI integration tests.
 #
 # Sourced by tests/integration/test_*.sh (it is not a test itself). It makes

@@ -5,6 +5,8 @@
  * column worked out by hand for each case, 1-based, at the start of the node
  * concerned).
  */
+#include <sys/stat.h>
+
 #include "unit.h"
 
 #define NAME "wc.yaml"
@@ -55,8 +57,8 @@ static sl_context *load(const char *yaml) {
         sl_context *ctx_ = load(yaml);                                                             \
         CU_ASSERT_PTR_NULL(ctx_);                                                                  \
         sl_context_free(ctx_);                                                                     \
-        unit_check(strncmp(errbuf, prefix, strlen(prefix)) == 0, __FILE__, __LINE__,              \
-                   "error starts with \"%s\" (got \"%s\")", prefix, errbuf);                      \
+        unit_check(strncmp(errbuf, prefix, strlen(prefix)) == 0, __FILE__, __LINE__,               \
+                   "error starts with \"%s\" (got \"%s\")", prefix, errbuf);                       \
     } while (0)
 
 /* The stream called `name` in a loaded context (engine internals). */
@@ -180,8 +182,7 @@ static void test_plugin_path_relative(void) {
              "  - {sink: pprint, from: same}\n",
              q);
     errbuf[0] = 0;
-    sl_context *ctx =
-        sl_config_load_string(yaml, strlen(yaml), name, NULL, errbuf, sizeof errbuf);
+    sl_context *ctx = sl_config_load_string(yaml, strlen(yaml), name, NULL, errbuf, sizeof errbuf);
     unit_check(ctx != NULL, __FILE__, __LINE__, "loads with plugin_path: . (%s)", errbuf);
     unit_collect c = {0};
     if (ctx) {
@@ -200,6 +201,70 @@ static void test_plugin_path_relative(void) {
                              NAME ":4:15: unknown plugin 'good'");
 }
 
+/* Copy file `from` to `to` (mode 0644); 0 or -1. */
+static int copy_file(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc == 0 ? chmod(to, 0644) : -1;
+}
+
+/* The caller's plugin_dirs come before the file's plugin_path; a directory
+ * the engine refuses is reported without a position. */
+static void test_plugin_dirs_argument(void) {
+    const char *bad = getenv("SLUICE_TEST_BADPLUGINS");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
+    char a[256], b[256], good[4096], path[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(a, sizeof a));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(b, sizeof b));
+    snprintf(good, sizeof good, "%s/good.so", bad);
+    snprintf(path, sizeof path, "%s/good.so", a);
+    CU_ASSERT_EQUAL_FATAL(copy_file(good, path), 0);
+    snprintf(path, sizeof path, "%s/good.so", b);
+    CU_ASSERT_EQUAL_FATAL(copy_file(good, path), 0);
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 1s\n"
+             "plugin_path: [%s]\n"
+             "streams:\n"
+             "  in: {source: queue, path: /x}\n"
+             "  same: {map: good.identity, from: in}\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: same}\n",
+             b);
+    const char *dirs[] = {a, NULL};
+    errbuf[0] = 0;
+    sl_context *ctx = sl_config_load_string(yaml, strlen(yaml), NAME, dirs, errbuf, sizeof errbuf);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
+    if (ctx) {
+        sl__plugin *p = ctx->reg.loaded;
+        while (p && strcmp(p->name, "good") != 0)
+            p = p->next;
+        CU_ASSERT_PTR_NOT_NULL(p);
+        snprintf(path, sizeof path, "%s/good.so", a);
+        if (p)
+            ASSERT_STR_EQ(p->path, path);
+        sl_context_free(ctx);
+    }
+    const char *empty[] = {"", NULL};
+    errbuf[0] = 0;
+    ctx = sl_config_load_string(yaml, strlen(yaml), NAME, empty, errbuf, sizeof errbuf);
+    CU_ASSERT_PTR_NULL(ctx);
+    sl_context_free(ctx);
+    ASSERT_CONTAINS(errbuf, "plugin directory ''");
+    CU_ASSERT(strncmp(errbuf, NAME ":", strlen(NAME ":")) != 0);
+    unit_rmtree(a);
+    unit_rmtree(b);
+}
+
 /* ---- errors: syntax and top level ---------------------------------------------------- */
 
 /* A YAML syntax error is reported at libyaml's position, with its words. */
@@ -211,7 +276,7 @@ static void test_yaml_syntax_error(void) {
                       "  lines: {source: queue, path: x]\n"
                       "outputs: []\n",
                       NAME ":3:33: invalid YAML: did not find expected ',' or '}' (while parsing "
-                      "a flow mapping at line 3)");
+                           "a flow mapping at line 3)");
     /* a key indented wrongly on line 3, column 3 */
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\n"
                              "streams: x\n"
@@ -222,7 +287,7 @@ static void test_yaml_syntax_error(void) {
 /* Empty files, non-mapping roots and several documents are refused. */
 static void test_document_shape(void) {
     ASSERT_LOAD_ERROR("", NAME ":1:1: the file is empty (expected a mapping with batch_interval, "
-                          "streams and outputs)");
+                               "streams and outputs)");
     ASSERT_LOAD_ERROR("# only a comment\n",
                       NAME ":1:1: the file is empty (expected a mapping with batch_interval, "
                            "streams and outputs)");
@@ -416,23 +481,24 @@ static void test_env_expansion(void) {
     unsetenv("SLUICE_T_UNSET");
     const char *q = queue_file("[\"a$b\", \"ab\", \"$HOME\", \"x$$y\", \"x$y\", \"d-$$\"]\n");
     char yaml[4096];
-    snprintf(yaml, sizeof yaml,
-             "batch_interval: ${SLUICE_T_UNSET:-3s}\n"
-             "workers: ${SLUICE_T_EMPTY:-1}\n"
-             "streams:\n"
-             "  lines: {source: queue, path: \"%s\"}\n"
-             "  env: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_PAT}\"}\n"
-             "  dollars: {filter: text.contains, from: \"${SLUICE_T_FROM}\", pattern: x$$y}\n"
-             "  home: {filter: text.contains, from: lines, pattern: $HOME}\n"
-             "  literal: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_UNSET:-d-$$}\"}\n"
-             "  empty: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_EMPTY}\"}\n"
-             "outputs:\n"
-             "  - {sink: pprint, from: env, num: \"${SLUICE_T_UNSET:-2}\"}\n"
-             "  - {sink: pprint, from: dollars}\n"
-             "  - {sink: pprint, from: home}\n"
-             "  - {sink: pprint, from: literal}\n"
-             "  - {sink: pprint, from: empty}\n",
-             q);
+    snprintf(
+        yaml, sizeof yaml,
+        "batch_interval: ${SLUICE_T_UNSET:-3s}\n"
+        "workers: ${SLUICE_T_EMPTY:-1}\n"
+        "streams:\n"
+        "  lines: {source: queue, path: \"%s\"}\n"
+        "  env: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_PAT}\"}\n"
+        "  dollars: {filter: text.contains, from: \"${SLUICE_T_FROM}\", pattern: x$$y}\n"
+        "  home: {filter: text.contains, from: lines, pattern: $HOME}\n"
+        "  literal: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_UNSET:-d-$$}\"}\n"
+        "  empty: {filter: text.contains, from: lines, pattern: \"${SLUICE_T_EMPTY}\"}\n"
+        "outputs:\n"
+        "  - {sink: pprint, from: env, num: \"${SLUICE_T_UNSET:-2}\"}\n"
+        "  - {sink: pprint, from: dollars}\n"
+        "  - {sink: pprint, from: home}\n"
+        "  - {sink: pprint, from: literal}\n"
+        "  - {sink: pprint, from: empty}\n",
+        q);
     sl_context *ctx = load(yaml);
     unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
     if (!ctx)
@@ -446,9 +512,9 @@ static void test_env_expansion(void) {
     sl_foreach_batch(stream_named(ctx, "empty"), unit_collect_cb, &empty);
     ASSERT_INT_EQ(run_collect(ctx, "env", &env, 1), 0);
     ASSERT_STR_EQ(BATCH(&env, 0), "'a$b'");
-    ASSERT_STR_EQ(BATCH(&dollars, 0), "'x$y'");   /* $$ is one $ */
-    ASSERT_STR_EQ(BATCH(&home, 0), "'$HOME'");    /* $HOME is not expanded */
-    ASSERT_STR_EQ(BATCH(&literal, 0), "'d-$$'");  /* a default is taken literally */
+    ASSERT_STR_EQ(BATCH(&dollars, 0), "'x$y'");  /* $$ is one $ */
+    ASSERT_STR_EQ(BATCH(&home, 0), "'$HOME'");   /* $HOME is not expanded */
+    ASSERT_STR_EQ(BATCH(&literal, 0), "'d-$$'"); /* a default is taken literally */
     ASSERT_STR_EQ(BATCH(&empty, 0), "'a$b', 'ab', '$HOME', 'x$$y', 'x$y', 'd-$$'");
     unit_collect_free(&env);
     unit_collect_free(&dollars);
@@ -468,7 +534,8 @@ static void test_env_errors(void) {
     ASSERT_LOAD_ERROR("batch_interval: ${SLUICE_T_UNSET}\n",
                       NAME ":1:17: environment variable SLUICE_T_UNSET is not set (write "
                            "${SLUICE_T_UNSET:-default} for a default)");
-    ASSERT_LOAD_ERROR(HEAD "  w: {flat_map: text.split, from: lines, sep: \"x${SLUICE_T_UNSET}\"}\n",
+    ASSERT_LOAD_ERROR(HEAD
+                      "  w: {flat_map: text.split, from: lines, sep: \"x${SLUICE_T_UNSET}\"}\n",
                       NAME ":4:47: environment variable SLUICE_T_UNSET is not set (write "
                            "${SLUICE_T_UNSET:-default} for a default)");
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: ${SLUICE_T_UNSET-1s}\n",
@@ -506,17 +573,14 @@ static void test_error_buffer(void) {
 UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"forward references and stream operations", test_forward_refs_and_stream_ops},
           {"plugin_path relative to the file", test_plugin_path_relative},
-          {"YAML syntax error", test_yaml_syntax_error},
-          {"document shape", test_document_shape},
+          {"plugin_dirs come first", test_plugin_dirs_argument},
+          {"YAML syntax error", test_yaml_syntax_error}, {"document shape", test_document_shape},
           {"unknown top-level key", test_unknown_top_key},
-          {"missing batch_interval", test_missing_interval},
-          {"bad duration", test_bad_duration}, {"bad settings", test_bad_settings},
-          {"unknown key in a stream", test_unknown_stream_key},
+          {"missing batch_interval", test_missing_interval}, {"bad duration", test_bad_duration},
+          {"bad settings", test_bad_settings}, {"unknown key in a stream", test_unknown_stream_key},
           {"unknown plugin or component", test_unknown_component},
           {"wrong parameter type", test_wrong_param_type},
           {"unknown from stream", test_unknown_from}, {"cycle", test_cycle},
           {"operation keys", test_operation_keys}, {"duplicate keys", test_duplicate_keys},
-          {"output errors", test_output_errors},
-          {"environment expansion", test_env_expansion},
-          {"environment errors", test_env_errors},
-          {"error buffer", test_error_buffer})
+          {"output errors", test_output_errors}, {"environment expansion", test_env_expansion},
+          {"environment errors", test_env_errors}, {"error buffer", test_error_buffer})

@@ -9,8 +9,8 @@
  */
 #include "unit.h"
 
-#define IV 1000        /* batch interval, ms */
-#define T0 1000000500  /* manual clock start: first batch at 1000001000 */
+#define IV 1000       /* batch interval, ms */
+#define T0 1000000500 /* manual clock start: first batch at 1000001000 */
 #define FIRST 1000001000
 
 /* ---- scaffolding -------------------------------------------------------------- */
@@ -71,7 +71,7 @@ static int run_n(sl_context *ctx, int64_t batches, const char *file, unsigned li
 #define RUN(ctx, batches)                                                                          \
     do {                                                                                           \
         int rc_ = run_n((ctx), (batches), __FILE__, __LINE__);                                     \
-        unit_check(rc_ == 0, __FILE__, __LINE__, "run == 0 (got %d: %s)", rc_,                    \
+        unit_check(rc_ == 0, __FILE__, __LINE__, "run == 0 (got %d: %s)", rc_,                     \
                    sl_context_errmsg(ctx));                                                        \
     } while (0)
 
@@ -125,7 +125,8 @@ static void test_map_lower(void) {
                                "{\"key\": \"K\", \"value\": \"AbC\"}, \"done\"]\n");
     collect(sl_map(in, "text.lower", NULL), &c);
     RUN(ctx, 1);
-    ASSERT_STR_EQ(BATCH(&c, 0), "'hello world', '\xc3\x89" "cole ab', ('K', 'abc'), 'done'");
+    ASSERT_STR_EQ(BATCH(&c, 0), "'hello world', '\xc3\x89"
+                                "cole ab', ('K', 'abc'), 'done'");
     unit_collect_free(&c);
     sl_context_free(ctx);
 }
@@ -356,6 +357,44 @@ static void test_reduce_by_key_workers_partitions(void) {
     free(want_count);
 }
 
+/* Every batch of a shuffle starts afresh: keys and sums of earlier batches
+ * never leak into later ones, through an empty batch and a big one. */
+static void test_shuffle_batches_independent(void) {
+    char *big = big_batch_line();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    const char *small = "[{\"key\": \"a\", \"value\": 1}, {\"key\": \"b\", \"value\": 2}, "
+                        "{\"key\": \"a\", \"value\": 3}]\n[]\n[{\"key\": \"c\", \"value\": 5}]\n";
+    const char *last = "[{\"key\": \"a\", \"value\": 10}]\n";
+    size_t len = strlen(small) + strlen(big) + strlen(last) + 1;
+    char *text = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(text, len, "%s%s%s", small, big, last);
+    free(big);
+    char *want_big = big_expected(0);
+    sl_context *ctx = ctx_new(2);
+    unit_collect sums = {0}, keys = {0};
+    sl_stream *in = queue(ctx, text);
+    free(text);
+    collect(sl_stream_set_partitions(sl_reduce_by_key(in, "agg.sum", NULL), 3), &sums);
+    collect(sl_count_by_value(sl_map(in, "kv.keys", NULL)), &keys);
+    RUN(ctx, 5);
+    ASSERT_INT_EQ(sums.nb, 5);
+    ASSERT_STR_EQ(BATCH_SORTED(&sums, 0), "('a', 4), ('b', 2)");
+    ASSERT_STR_EQ(BATCH_SORTED(&sums, 1), "");
+    ASSERT_STR_EQ(BATCH_SORTED(&sums, 2), "('c', 5)");
+    unit_check(strcmp(BATCH_SORTED(&sums, 3), want_big) == 0, __FILE__, __LINE__,
+               "the big batch's sums");
+    ASSERT_STR_EQ(BATCH_SORTED(&sums, 4), "('a', 10)");
+    ASSERT_STR_EQ(BATCH_SORTED(&keys, 0), "('a', 2), ('b', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&keys, 2), "('c', 1)");
+    ASSERT_INT_EQ(keys.nb > 3 ? keys.b[3].n : 0, BIG_KEYS);
+    ASSERT_STR_EQ(BATCH_SORTED(&keys, 4), "('a', 1)");
+    free(want_big);
+    unit_collect_free(&sums);
+    unit_collect_free(&keys);
+    sl_context_free(ctx);
+}
+
 /* reduce: one element per batch, none for an empty batch. */
 static void test_reduce(void) {
     sl_context *ctx = ctx_new(2);
@@ -397,15 +436,15 @@ static void test_count_by_value(void) {
     sl_context *ctx = ctx_new(2);
     unit_collect plain = {0}, keyed = {0};
     sl_stream *in = queue(ctx, "[\"a\", \"b\", \"a\", 1, 1.0]\n[]\n");
-    sl_stream *pairs = queue(ctx, "[{\"key\": \"k1\", \"value\": 1}, {\"key\": \"k1\", \"value\": 1}, "
-                                  "{\"key\": \"k2\", \"value\": 1}, {\"key\": \"k1\", \"value\": 2}]\n"
-                                  "[]\n");
+    sl_stream *pairs =
+        queue(ctx, "[{\"key\": \"k1\", \"value\": 1}, {\"key\": \"k1\", \"value\": 1}, "
+                   "{\"key\": \"k2\", \"value\": 1}, {\"key\": \"k1\", \"value\": 2}]\n"
+                   "[]\n");
     collect(sl_count_by_value(in), &plain);
     collect(sl_count_by_value(pairs), &keyed);
     RUN(ctx, 2);
     ASSERT_STR_EQ(BATCH_SORTED(&plain, 0), "('a', 2), ('b', 1), (1, 2)");
-    ASSERT_STR_EQ(BATCH_SORTED(&keyed, 0),
-                  "(('k1', 1), 2), (('k1', 2), 1), (('k2', 1), 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&keyed, 0), "(('k1', 1), 2), (('k1', 2), 1), (('k2', 1), 1)");
     ASSERT_STR_EQ(BATCH(&plain, 1), "");
     unit_collect_free(&plain);
     unit_collect_free(&keyed);
@@ -635,7 +674,8 @@ static void test_c_functions(void) {
     ASSERT_STR_EQ(BATCH_SORTED(&ch, 0), "'C', 'a', 'b', 'd', 'e'");
     ASSERT_STR_EQ(BATCH_SORTED(&lg, 0), "'Cd', 'ab'");
     ASSERT_STR_EQ(BATCH_SORTED(&mv, 0), "('j', 2), ('k', 3)");
-    ASSERT_STR_EQ(BATCH_SORTED(&fmv, 0), "('j', 'x'), ('j', 'y'), ('k', 'a'), ('k', 'b'), ('k', 'c')");
+    ASSERT_STR_EQ(BATCH_SORTED(&fmv, 0),
+                  "('j', 'x'), ('j', 'y'), ('k', 'a'), ('k', 'b'), ('k', 'c')");
     ASSERT_STR_EQ(BATCH_SORTED(&rbk, 0), "('a', 4), ('b', 2)");
     ASSERT_STR_EQ(BATCH(&tr, 0), "('n', 3)");
     ASSERT_INT_EQ(w.calls, 1);
@@ -750,6 +790,157 @@ static void test_long_chain(void) {
     ASSERT_STR_EQ(BATCH(&total, 0), "10000");
     unit_collect_free(&counts);
     unit_collect_free(&total);
+    sl_context_free(ctx);
+}
+
+/* A pair whose key is None stays a pair: from the queue source
+ * ({"key": null, ...}), through kv.swap and map_values. */
+static void test_none_keys(void) {
+    sl_context *ctx = ctx_new(2);
+    unit_collect in_c = {0}, swap = {0}, mv = {0};
+    sl_stream *in = queue(ctx, "[{\"key\": null, \"value\": 2}, {\"key\": \"k\", \"value\": null}, "
+                               "{\"key\": null, \"value\": 3}]\n");
+    sl_stream *words = queue(ctx, "[{\"key\": null, \"value\": \"ab\"}, \"cd\"]\n");
+    collect(in, &in_c);
+    collect(sl_map(in, "kv.swap", NULL), &swap);
+    collect(sl_map_values(words, "text.upper", NULL), &mv);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&in_c, 0), "(None, 2), ('k', None), (None, 3)");
+    ASSERT_STR_EQ(BATCH(&swap, 0), "(2, None), (None, 'k'), (3, None)");
+    ASSERT_STR_EQ(BATCH(&mv, 0), "(None, 'AB'), 'CD'");
+    unit_collect_free(&in_c);
+    unit_collect_free(&swap);
+    unit_collect_free(&mv);
+    sl_context_free(ctx);
+}
+
+/* reduce_by_key groups None keys together: (None, 2), (None, 3) -> (None, 5). */
+static void test_none_key_reduce(void) {
+    sl_context *ctx = ctx_new(2);
+    unit_collect sums = {0};
+    sl_stream *in = queue(ctx, "[{\"key\": null, \"value\": 2}, {\"key\": \"a\", \"value\": 1}, "
+                               "{\"key\": null, \"value\": 3}]\n");
+    collect(sl_reduce_by_key(in, "agg.sum", NULL), &sums);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH_SORTED(&sums, 0), "('a', 1), (None, 5)");
+    unit_collect_free(&sums);
+    sl_context_free(ctx);
+}
+
+/* Outputs of one batch run in the order they were defined, and a batch's
+ * outputs all finish before the next batch's begin. */
+typedef struct order_log {
+    int seq[64];
+    int64_t t[64];
+    int n;
+} order_log;
+
+typedef struct order_out {
+    order_log *log;
+    int id;
+} order_out;
+
+static int order_cb(void *ud, int64_t t, const sl_record *recs, size_t n, sl_error *err) {
+    order_out *o = ud;
+    (void)recs;
+    (void)n;
+    (void)err;
+    if (o->log->n < 64) {
+        o->log->seq[o->log->n] = o->id;
+        o->log->t[o->log->n] = t;
+    }
+    o->log->n++;
+    return 0;
+}
+
+static void test_output_order(void) {
+    sl_context *ctx = ctx_new(2);
+    order_log log;
+    memset(&log, 0, sizeof log);
+    order_out outs[3] = {{&log, 1}, {&log, 2}, {&log, 3}};
+    sl_stream *in = queue(ctx, "[1]\n[2]\n[3]\n");
+    sl_stream *m = sl_map(in, "kv.pair", NULL);
+    ASSERT_INT_EQ(sl_foreach_batch(m, order_cb, &outs[0]), 0);
+    ASSERT_INT_EQ(sl_foreach_batch(in, order_cb, &outs[1]), 0);
+    ASSERT_INT_EQ(sl_foreach_batch(m, order_cb, &outs[2]), 0);
+    RUN(ctx, 3);
+    ASSERT_INT_EQ(log.n, 9);
+    for (int i = 0; i < 9 && i < log.n; i++) {
+        ASSERT_INT_EQ(log.seq[i], i % 3 + 1);
+        ASSERT_INT_EQ(log.t[i], FIRST + (i / 3) * IV);
+    }
+    sl_context_free(ctx);
+}
+
+/* A long chain of narrow operations (100 maps) runs like a short one: the
+ * graph is legal, so it must not fail at run time on an internal limit. */
+static void test_long_narrow_chain(void) {
+    sl_context *ctx = ctx_new(2);
+    unit_collect c = {0};
+    sl_stream *s = queue(ctx, "[\"Ab\", \"cD\"]\n");
+    for (int i = 0; i < 100; i++)
+        s = sl_map(s, i % 2 ? "text.lower" : "text.upper", NULL);
+    collect(s, &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&c, 0), "'ab', 'cd'");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+/* The graph text names every stream with its operation and notes how it
+ * runs; DOT output is a digraph. */
+static void test_graph_text(void) {
+    sl_context *ctx = ctx_new(2);
+    unit_collect c = {0};
+    sl_stream *lines = sl_stream_set_name(queue(ctx, "[]\n"), "lines");
+    sl_stream *words = sl_stream_set_name(sl_flat_map(lines, "text.split", NULL), "words");
+    sl_stream *counts = sl_stream_set_name(
+        sl_reduce_by_key(sl_map(words, "kv.pair", NULL), "agg.sum", NULL), "counts");
+    collect(counts, &c);
+    char *text = sl_context_graph(ctx, SL_GRAPH_TEXT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_CONTAINS(text, "batch interval 1000 ms, 4 streams, 1 outputs");
+    ASSERT_CONTAINS(text, "lines");
+    ASSERT_CONTAINS(text, "flat_map text.split");
+    ASSERT_CONTAINS(text, "[fused]");
+    ASSERT_CONTAINS(text, "reduce_by_key agg.sum");
+    ASSERT_CONTAINS(text, "[shuffle]");
+    ASSERT_CONTAINS(text, "<- words");
+    free(text);
+    char *dot = sl_context_graph(ctx, SL_GRAPH_DOT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dot);
+    CU_ASSERT(strncmp(dot, "digraph sluice {", 16) == 0);
+    ASSERT_CONTAINS(dot, "->");
+    free(dot);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+/* Stream names: unique, 1 to 100 characters, no control characters. */
+static void test_stream_names(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_stream *a = queue(ctx, "[]\n");
+    sl_stream *b = sl_map(a, "kv.pair", NULL);
+    CU_ASSERT(sl_stream_set_name(a, "lines") == a);
+    ASSERT_STR_EQ(sl_stream_name(a), "lines");
+    CU_ASSERT(sl_stream_set_name(a, "lines") == a); /* renaming to its own name */
+    CU_ASSERT_PTR_NULL(sl_stream_set_name(b, "lines"));
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "two streams are named 'lines'");
+    sl_context_clear_error(ctx);
+    CU_ASSERT_PTR_NULL(sl_stream_set_name(b, ""));
+    sl_context_clear_error(ctx);
+    CU_ASSERT_PTR_NULL(sl_stream_set_name(b, "a\tb"));
+    sl_context_clear_error(ctx);
+    char longname[128];
+    memset(longname, 'x', 101);
+    longname[101] = 0;
+    CU_ASSERT_PTR_NULL(sl_stream_set_name(b, longname));
+    sl_context_clear_error(ctx);
+    longname[100] = 0;
+    CU_ASSERT(sl_stream_set_name(b, longname) == b);
+    /* only shuffles and repartition take partitions */
+    CU_ASSERT_PTR_NULL(sl_stream_set_partitions(b, 2));
+    ASSERT_STR_EQ(sl_context_errparam(ctx), "partitions");
     sl_context_free(ctx);
 }
 
@@ -1031,13 +1222,17 @@ UNIT_MAIN("exec", {"map kv.pair", test_map_pair}, {"map kv.swap", test_map_swap}
           {"reduce_by_key sum/count/min/max", test_reduce_by_key_aggs},
           {"reduce_by_key mixed numbers", test_reduce_by_key_mixed},
           {"reduce_by_key: workers x partitions", test_reduce_by_key_workers_partitions},
-          {"reduce", test_reduce}, {"count", test_count},
-          {"count_by_value", test_count_by_value},
+          {"shuffles: every batch starts afresh", test_shuffle_batches_independent},
+          {"reduce", test_reduce}, {"count", test_count}, {"count_by_value", test_count_by_value},
           {"count_by_value of None", test_count_by_value_none}, {"union", test_union},
           {"repartition", test_repartition}, {"transform kv.sort", test_transform_sort},
           {"C function variants", test_c_functions}, {"C reduce, big batch", test_c_reduce_big},
           {"shared narrow streams", test_shared_streams}, {"long fused chain", test_long_chain},
-          {"error: wrong shape or kind", test_error_shape},
+          {"None keys stay pairs", test_none_keys},
+          {"reduce_by_key with None keys", test_none_key_reduce},
+          {"outputs run in definition order", test_output_order},
+          {"100 chained maps", test_long_narrow_chain}, {"graph text and DOT", test_graph_text},
+          {"stream names", test_stream_names}, {"error: wrong shape or kind", test_error_shape},
           {"error: unknown parameter", test_error_param},
           {"error: unknown component", test_error_unknown_component},
           {"error: a reduction fails", test_error_reduce_fails},

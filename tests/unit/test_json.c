@@ -43,7 +43,7 @@ static const char *parsed_repr(void) {
 #define ASSERT_PARSES(text, want)                                                                  \
     do {                                                                                           \
         int rc_ = parse(text);                                                                     \
-        unit_check(rc_ == 0, __FILE__, __LINE__, "parse(%s) == 0 (got %d: %s)", #text, rc_,       \
+        unit_check(rc_ == 0, __FILE__, __LINE__, "parse(%s) == 0 (got %d: %s)", #text, rc_,        \
                    err.msg);                                                                       \
         if (rc_ == 0)                                                                              \
             ASSERT_STR_EQ(parsed_repr(), want);                                                    \
@@ -53,7 +53,7 @@ static const char *parsed_repr(void) {
 #define ASSERT_REFUSED(text, what)                                                                 \
     do {                                                                                           \
         int rc_ = parse(text);                                                                     \
-        unit_check(rc_ == SL_EINVAL, __FILE__, __LINE__, "parse(%s) == SL_EINVAL (got %d, %s)",   \
+        unit_check(rc_ == SL_EINVAL, __FILE__, __LINE__, "parse(%s) == SL_EINVAL (got %d, %s)",    \
                    #text, rc_, rc_ == 0 ? parsed_repr() : "");                                     \
         ASSERT_CONTAINS(err.msg, what);                                                            \
     } while (0)
@@ -233,15 +233,16 @@ static void test_bad_escape(void) {
 /* Everything else that is not JSON is refused. */
 static void test_not_json(void) {
     static const char *const bad[] = {
-        "[1 2]", "[", "]",    "{\"a\" 1}", "{1: 2}", "{\"a\": 1,}", "{\"a\"}", "tru",
-        "nul",   "t", "-",    "1.",        ".5",     "+1",         "1e",       "1e+",
-        "NaN",   "Infinity",  "-Infinity", "'a'",    "[1,,2]",     "{,}",      "\"a\" \"b\"",
-        "[1]]",  "x", "0x10", "1 2",       "--1",    "[-]",        "{\"a\":}"};
+        "[1 2]",     "[",    "]",      "{\"a\" 1}", "{1: 2}",      "{\"a\": 1,}",
+        "{\"a\"}",   "tru",  "nul",    "t",         "-",           "1.",
+        ".5",        "+1",   "1e",     "1e+",       "NaN",         "Infinity",
+        "-Infinity", "'a'",  "[1,,2]", "{,}",       "\"a\" \"b\"", "[1]]",
+        "x",         "0x10", "1 2",    "--1",       "[-]",         "{\"a\":}"};
     setup();
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = parse(bad[i]);
-        unit_check(rc == SL_EINVAL, __FILE__, __LINE__, "parse('%s') == SL_EINVAL (got %d)",
-                   bad[i], rc);
+        unit_check(rc == SL_EINVAL, __FILE__, __LINE__, "parse('%s') == SL_EINVAL (got %d)", bad[i],
+                   rc);
         unit_check(strstr(err.msg, "byte ") != NULL, __FILE__, __LINE__,
                    "error for '%s' names a byte offset (got \"%s\")", bad[i], err.msg);
     }
@@ -325,8 +326,9 @@ static void test_truncated_prefixes(void) {
     }
     ASSERT_INT_EQ(accepted, 0);
     ASSERT_INT_EQ(parse_n(doc, len), 0);
-    ASSERT_STR_EQ(parsed_repr(), "(('a', (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', 1, 0, None)), "
-                                 "('b', (('c', ()), ('d', ()))), ('e', '\xc3\xa9'))");
+    ASSERT_STR_EQ(parsed_repr(),
+                  "(('a', (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', 1, 0, None)), "
+                  "('b', (('c', ()), ('d', ()))), ('e', '\xc3\xa9'))");
     teardown();
 }
 

@@ -58,9 +58,9 @@ static void test_defaults(void) {
 
 /* Given values of every type are converted; they are "set". */
 static void test_given_values(void) {
-    const char *kv[] = {"name",   "x",      "count",  "-12",  "ratio", "2.25",
-                        "verbose", "yes",   "timeout", "250ms", "buffer", "1MiB",
-                        "mode",   "slow",   "label",  "hi there", NULL};
+    const char *kv[] = {"name",    "x",    "count",   "-12",      "ratio",  "2.25",
+                        "verbose", "yes",  "timeout", "250ms",    "buffer", "1MiB",
+                        "mode",    "slow", "label",   "hi there", NULL};
     ASSERT_INT_EQ(build(kv), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(params);
     ASSERT_INT_EQ(sl__param_int(params, "count"), -12);
@@ -135,12 +135,18 @@ static void test_wrong_type(void) {
     static const struct {
         const char *key, *val, *what;
     } cases[] = {
-        {"count", "abc", "integer"},   {"count", "12abc", "integer"},
-        {"count", "", "integer"},      {"count", "99999999999999999999", "integer"},
-        {"count", "1.5", "integer"},   {"ratio", "x1", "number"},
-        {"ratio", "", "number"},       {"verbose", "maybe", "true or false"},
-        {"timeout", "soon", "duration"}, {"timeout", "-1s", "duration"},
-        {"buffer", "big", "size"},     {"buffer", "-5", "size"},
+        {"count", "abc", "integer"},
+        {"count", "12abc", "integer"},
+        {"count", "", "integer"},
+        {"count", "99999999999999999999", "integer"},
+        {"count", "1.5", "integer"},
+        {"ratio", "x1", "number"},
+        {"ratio", "", "number"},
+        {"verbose", "maybe", "true or false"},
+        {"timeout", "soon", "duration"},
+        {"timeout", "-1s", "duration"},
+        {"buffer", "big", "size"},
+        {"buffer", "-5", "size"},
         {"mode", "medium", "fast|slow|auto"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -215,8 +221,8 @@ static int64_t dur(const char *s, int *rc) {
         int rc_;                                                                                   \
         int64_t ms_ = dur(text, &rc_);                                                             \
         unit_check(rc_ == 0 && ms_ == (want), __FILE__, __LINE__,                                  \
-                   "sl_parse_duration(\"%s\") == %lld (got rc %d, %lld)", text,                   \
-                   (long long)(want), rc_, (long long)ms_);                                        \
+                   "sl_parse_duration(\"%s\") == %lld (got rc %d, %lld)", text, (long long)(want), \
+                   rc_, (long long)ms_);                                                           \
     } while (0)
 
 #define ASSERT_NOT_DURATION(text)                                                                  \
@@ -224,7 +230,7 @@ static int64_t dur(const char *s, int *rc) {
         int rc_;                                                                                   \
         int64_t ms_ = dur(text, &rc_);                                                             \
         unit_check(rc_ == SL_EINVAL, __FILE__, __LINE__,                                           \
-                   "sl_parse_duration(\"%s\") refused (got rc %d, %lld ms)", text, rc_,           \
+                   "sl_parse_duration(\"%s\") refused (got rc %d, %lld ms)", text, rc_,            \
                    (long long)ms_);                                                                \
     } while (0)
 
@@ -274,8 +280,8 @@ static uint64_t size(const char *s, int *rc) {
     do {                                                                                           \
         int rc_;                                                                                   \
         uint64_t b_ = size(text, &rc_);                                                            \
-        unit_check(rc_ == 0 && b_ == (uint64_t)(want), __FILE__, __LINE__,                        \
-                   "sl_parse_size(\"%s\") == %llu (got rc %d, %llu)", text,                       \
+        unit_check(rc_ == 0 && b_ == (uint64_t)(want), __FILE__, __LINE__,                         \
+                   "sl_parse_size(\"%s\") == %llu (got rc %d, %llu)", text,                        \
                    (unsigned long long)(want), rc_, (unsigned long long)b_);                       \
     } while (0)
 
@@ -284,7 +290,7 @@ static uint64_t size(const char *s, int *rc) {
         int rc_;                                                                                   \
         uint64_t b_ = size(text, &rc_);                                                            \
         unit_check(rc_ == SL_EINVAL, __FILE__, __LINE__,                                           \
-                   "sl_parse_size(\"%s\") refused (got rc %d, %llu bytes)", text, rc_,            \
+                   "sl_parse_size(\"%s\") refused (got rc %d, %llu bytes)", text, rc_,             \
                    (unsigned long long)b_);                                                        \
     } while (0)
 

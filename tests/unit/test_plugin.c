@@ -51,8 +51,8 @@ static void expect_refused(const char *name, int code, const char *const *want) 
     sl__plugin *p = NULL;
     sl_error err = {0, ""};
     int rc = sl__plugin_load_file(path, name, &p, &err);
-    unit_check(rc == code, __FILE__, __LINE__, "%s.so refused with %d (got %d: %s)", name, code,
-               rc, err.msg);
+    unit_check(rc == code, __FILE__, __LINE__, "%s.so refused with %d (got %d: %s)", name, code, rc,
+               err.msg);
     CU_ASSERT_PTR_NULL(p);
     if (rc == 0)
         sl__plugin_unload(p);
@@ -287,8 +287,8 @@ static void test_registry_invalid_name(void) {
     static const char *const bad[] = {"../good.identity", "a/b.c", ".x", "", "x y.z"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         CU_ASSERT_PTR_NULL(sl__registry_component(&r, bad[i], 0, &err));
-        unit_check(err.code == SL_EINVAL, __FILE__, __LINE__, "'%s' refused as invalid (got %d: %s)",
-                   bad[i], err.code, err.msg);
+        unit_check(err.code == SL_EINVAL, __FILE__, __LINE__,
+                   "'%s' refused as invalid (got %d: %s)", bad[i], err.code, err.msg);
     }
     sl__registry_free(&r);
 }
@@ -377,6 +377,39 @@ static void test_registry_search_order(void) {
     unit_rmtree(c);
 }
 
+/* sl_context_describe_plugins(json) is valid JSON (our own strict parser
+ * reads it back), lists the good plugin's components and the bad plugins
+ * with their errors (paths and quotes escaped). */
+static void test_describe_plugins_json(void) {
+    const char *dir = badplugins();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    sl_context *ctx = sl_context_new(1000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    ASSERT_INT_EQ(sl_context_add_plugin_dir(ctx, dir), 0);
+    char *json = sl_context_describe_plugins(ctx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    sl_arena a;
+    sl_mem m;
+    sl__arena_init(&a, 1 << 16);
+    sl__arena_mem(&a, &m);
+    sl_value v;
+    sl_error err = {0, ""};
+    int rc = sl__json_parse(json, strlen(json), &v, &m, &err);
+    unit_check(rc == 0, __FILE__, __LINE__, "describe_plugins JSON parses (%s)", err.msg);
+    ASSERT_CONTAINS(json, "\"good.identity\"");
+    ASSERT_CONTAINS(json, "\"map function\"");
+    ASSERT_CONTAINS(json, "\"name\": \"major2\", \"error\": ");
+    ASSERT_CONTAINS(json, "\"name\": \"badname\", \"error\": ");
+    sl__arena_free(&a);
+    free(json);
+    char *text = sl_context_describe_plugins(ctx, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_CONTAINS(text, "major2: NOT LOADABLE: ");
+    ASSERT_CONTAINS(text, "good.identity");
+    free(text);
+    sl_context_free(ctx);
+}
+
 /* Kind names, as used in messages. */
 static void test_kind_names(void) {
     ASSERT_STR_EQ(sl__kind_name(SL_COMPONENT_SOURCE), "source");
@@ -391,8 +424,7 @@ UNIT_MAIN("plugin", {"noentry.so refused", test_noentry}, {"nullentry.so refused
           {"tinystruct.so refused", test_tinystruct}, {"missing file", test_missing_file},
           {"good.so loads", test_good_loads},
           {"group/world-writable copy refused", test_writable_refused},
-          {"symbolic link refused", test_symlink_refused},
-          {"not a regular file", test_not_regular},
+          {"symbolic link refused", test_symlink_refused}, {"not a regular file", test_not_regular},
           {"registry finds components", test_registry_lookup},
           {"registry: wrong kind", test_registry_wrong_kind},
           {"registry: unknown component", test_registry_unknown_component},
@@ -400,4 +432,4 @@ UNIT_MAIN("plugin", {"noentry.so refused", test_noentry}, {"nullentry.so refused
           {"registry: invalid names", test_registry_invalid_name},
           {"registry: bad plugin error", test_registry_bad_plugin},
           {"registry: search order", test_registry_search_order},
-          {"kind names", test_kind_names})
+          {"describe plugins as JSON", test_describe_plugins_json}, {"kind names", test_kind_names})

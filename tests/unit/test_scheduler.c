@@ -76,8 +76,8 @@ static void test_manual_start_time(void) {
             int64_t want = cases[i].first + (int64_t)k * cases[i].interval;
             unit_check(c.b[k].t == want, __FILE__, __LINE__,
                        "interval %lld, start %lld: batch %zu at %lld (got %lld)",
-                       (long long)cases[i].interval, (long long)cases[i].start, k,
-                       (long long)want, (long long)c.b[k].t);
+                       (long long)cases[i].interval, (long long)cases[i].start, k, (long long)want,
+                       (long long)c.b[k].t);
         }
         unit_collect_free(&c);
         sl_context_free(ctx);
@@ -163,12 +163,56 @@ static void test_system_clock(void) {
         if (k)
             ASSERT_INT_EQ(tm.c.b[k].t - tm.c.b[k - 1].t, 100);
         unit_check(tm.ran_at[k] >= tm.c.b[k].t, __FILE__, __LINE__,
-                   "batch %zu (%lld) ran at %lld, not before its time", k,
-                   (long long)tm.c.b[k].t, (long long)tm.ran_at[k]);
+                   "batch %zu (%lld) ran at %lld, not before its time", k, (long long)tm.c.b[k].t,
+                   (long long)tm.ran_at[k]);
     }
     unit_check(took >= 180 && took < 2000, __FILE__, __LINE__,
                "3 batches of 100 ms took %lld ms (expected ~300)", (long long)took);
     unit_collect_free(&tm.c);
+    sl_context_free(ctx);
+}
+
+typedef struct slow {
+    unit_collect c;
+    int64_t sched_delay[16];
+    int n;
+} slow;
+
+static int slow_cb(void *ud, int64_t t, const sl_record *recs, size_t n, sl_error *err) {
+    sl__sleep_ms(180);
+    return unit_collect_cb(&((slow *)ud)->c, t, recs, n, err);
+}
+
+static void slow_listener(void *ud, const sl_batch_info *info) {
+    slow *s = ud;
+    if (s->n < 16)
+        s->sched_delay[s->n] = info->scheduling_delay;
+    s->n++;
+}
+
+/* When batches take longer than the interval, none is skipped: batch times
+ * stay consecutive multiples of the interval and the scheduling delay shows
+ * the backlog (Spark queues late batches). */
+static void test_system_clock_overrun(void) {
+    slow sl;
+    memset(&sl, 0, sizeof sl);
+    sl_context *ctx = sl_context_new(100);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    sl_stream *s = sl_queue_stream(ctx, queue_file("[1]\n"));
+    CU_ASSERT_EQUAL(sl_foreach_batch(s, slow_cb, &sl), 0);
+    ASSERT_INT_EQ(sl_context_set_batch_listener(ctx, slow_listener, &sl), 0);
+    ASSERT_INT_EQ(sl_context_set_max_batches(ctx, 4), 0);
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    ASSERT_INT_EQ(sl_context_await_termination(ctx), 0);
+    ASSERT_INT_EQ(sl.c.nb, 4);
+    for (size_t k = 1; k < sl.c.nb; k++)
+        ASSERT_INT_EQ(sl.c.b[k].t - sl.c.b[k - 1].t, 100);
+    ASSERT_INT_EQ(sl.n, 4);
+    /* batch 4 was due 300 ms after batch 1 but starts after three 180 ms batches */
+    unit_check(sl.n == 4 && sl.sched_delay[3] >= 150, __FILE__, __LINE__,
+               "the fourth batch's scheduling delay shows the backlog (got %lld ms)",
+               (long long)(sl.n == 4 ? sl.sched_delay[3] : -1));
+    unit_collect_free(&sl.c);
     sl_context_free(ctx);
 }
 
@@ -199,18 +243,19 @@ static void test_stop_from_thread(void) {
     ASSERT_INT_EQ(pthread_create(&th, NULL, stop_later, &st), 0);
     pthread_join(th, NULL);
     ASSERT_INT_EQ(st.rc, 0);
-    unit_check(st.took_ms >= 0 && st.took_ms < 1000, __FILE__, __LINE__,
-               "stop took %lld ms", (long long)st.took_ms);
+    unit_check(st.took_ms >= 0 && st.took_ms < 1000, __FILE__, __LINE__, "stop took %lld ms",
+               (long long)st.took_ms);
     ASSERT_INT_EQ(sl_context_await_termination_or_timeout(ctx, 0), 1);
     unit_collect_free(&c);
     sl_context_free(ctx);
 }
 
-/* The stop-while-awaiting scenario, 20 times; returns the number of rounds
- * that went wrong. Runs in a child process (see below). */
+/* The stop-while-awaiting scenario, 50 times, the stop coming 0 to 20 ms
+ * after the await began; returns the number of rounds that went wrong.
+ * Runs in a child process (see below). */
 static int stop_while_awaiting_rounds(void) {
     int bad = 0;
-    for (int round = 0; round < 20; round++) {
+    for (int round = 0; round < 50; round++) {
         unit_collect c = {0};
         sl_context *ctx = pipeline(10000, SL_CLOCK_SYSTEM, &c);
         if (sl_context_start(ctx) != 0) {
@@ -218,7 +263,7 @@ static int stop_while_awaiting_rounds(void) {
             sl_context_free(ctx);
             continue;
         }
-        stopper st = {ctx, 20, 99, -1};
+        stopper st = {ctx, (round % 3) * 10, 99, -1};
         pthread_t th;
         if (pthread_create(&th, NULL, stop_later, &st) != 0)
             return bad + 1;
@@ -406,10 +451,10 @@ static void test_settings(void) {
 UNIT_MAIN("scheduler", {"manual clock: first batch after the start time", test_manual_start_time},
           {"manual clock: default start", test_manual_default_start},
           {"max_batches", test_max_batches}, {"system clock: 100 ms batches", test_system_clock},
+          {"system clock: late batches are not skipped", test_system_clock_overrun},
           {"stop from another thread is prompt", test_stop_from_thread},
           {"stop from a thread while another awaits", test_stop_while_awaiting},
-          {"request_stop", test_request_stop},
-          {"await with timeout: 0 then 1", test_await_timeout},
+          {"request_stop", test_request_stop}, {"await with timeout: 0 then 1", test_await_timeout},
           {"free a running context", test_free_running},
           {"starting twice is an error", test_start_twice},
           {"building after start is an error", test_build_after_start},

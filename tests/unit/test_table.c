@@ -262,6 +262,42 @@ static void test_hint(void) {
     CU_ASSERT_PTR_NULL(t.slots);
 }
 
+/* clear empties the table (nothing found, nothing iterated) and the table
+ * works as new afterwards, with its size kept. */
+static void test_clear(void) {
+    sl__table t;
+    ASSERT_INT_EQ(sl__table_init(&t, 0), 0);
+    bool fresh;
+    for (int64_t i = 0; i < 1000; i++) {
+        sl__entry *e = upsert(&t, sl_int(i), NULL, &fresh);
+        CU_ASSERT_FATAL(e && fresh);
+        e->acc = sl_int(i);
+    }
+    size_t slots = t.mask + 1;
+    sl__table_clear(&t);
+    ASSERT_INT_EQ(t.n, 0);
+    ASSERT_INT_EQ(t.mask + 1, slots);
+    CU_ASSERT_PTR_NULL(find(&t, sl_int(5)));
+    size_t pos = 0;
+    CU_ASSERT_PTR_NULL(sl__table_next(&t, &pos));
+    sl__entry *e = upsert(&t, sl_int(5), NULL, &fresh);
+    CU_ASSERT_FATAL(e && fresh);
+    ASSERT_INT_EQ(e->acc.type, SL_NULL);
+    e = upsert(&t, sl_cstr("new"), NULL, &fresh);
+    CU_ASSERT(e && fresh);
+    ASSERT_INT_EQ(t.n, 2);
+    pos = 0;
+    size_t n = 0;
+    while (sl__table_next(&t, &pos))
+        n++;
+    ASSERT_INT_EQ(n, 2);
+    /* clearing an empty table is harmless */
+    sl__table_clear(&t);
+    sl__table_clear(&t);
+    ASSERT_INT_EQ(t.n, 0);
+    sl__table_free(&t);
+}
+
 /* Hash values 0 and 1 (0 is stored as 1) still keep different keys apart,
  * and both are found again. */
 static void test_hash_zero(void) {
@@ -297,5 +333,5 @@ static void test_hash_zero(void) {
 UNIT_MAIN("table", {"bytes keys", test_bytes_keys}, {"number keys, 1 == 1.0", test_number_keys},
           {"list keys", test_list_keys}, {"growth to 100k keys", test_growth},
           {"hash collisions", test_collisions},
-          {"reference mode vs copy mode", test_reference_vs_copy},
-          {"size hint", test_hint}, {"hash value 0", test_hash_zero})
+          {"reference mode vs copy mode", test_reference_vs_copy}, {"size hint", test_hint},
+          {"clear", test_clear}, {"hash value 0", test_hash_zero})

@@ -56,8 +56,8 @@ static void test_repr_utf8(void) {
     ASSERT_STR_EQ(repr(sl_cstr("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
                   "'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80'");
     ASSERT_STR_EQ(repr(sl_cstr("\xff")), "'\\xff'");
-    ASSERT_STR_EQ(repr(sl_cstr("a\xc3")), "'a\\xc3'");      /* truncated sequence */
-    ASSERT_STR_EQ(repr(sl_cstr("\xc0\xaf")), "'\\xc0\\xaf'"); /* overlong '/' */
+    ASSERT_STR_EQ(repr(sl_cstr("a\xc3")), "'a\\xc3'");                 /* truncated sequence */
+    ASSERT_STR_EQ(repr(sl_cstr("\xc0\xaf")), "'\\xc0\\xaf'");          /* overlong '/' */
     ASSERT_STR_EQ(repr(sl_cstr("\xed\xa0\x80")), "'\\xed\\xa0\\x80'"); /* a surrogate */
     /* U+0080..U+00A0 are not printable in Python */
     ASSERT_STR_EQ(repr(sl_cstr("\xc2\x85")), "'\\x85'");
@@ -66,11 +66,22 @@ static void test_repr_utf8(void) {
 
 /* Characters Python's str.isprintable() rejects beyond Latin-1's C1 range are
  * escaped too: U+00AD SOFT HYPHEN (Cf) is '\xad', U+2028 LINE SEPARATOR (Zl)
- * is '\u2028', U+200B ZERO WIDTH SPACE (Cf) is '\u200b'. */
+ * is '\u2028', U+200B ZERO WIDTH SPACE (Cf) is '\u200b'; other format,
+ * separator and private-use characters likewise, astral ones as \U; printable
+ * CJK and emoji pass through. (Expected strings are Python 3's repr.) */
 static void test_repr_nonprintable_unicode(void) {
     ASSERT_STR_EQ(repr(sl_cstr("\xc2\xad")), "'\\xad'");
     ASSERT_STR_EQ(repr(sl_cstr("\xe2\x80\xa8")), "'\\u2028'");
     ASSERT_STR_EQ(repr(sl_cstr("\xe2\x80\x8b")), "'\\u200b'");
+    ASSERT_STR_EQ(repr(sl_cstr("\xe2\x80\xa9")), "'\\u2029'");         /* Zp */
+    ASSERT_STR_EQ(repr(sl_cstr("\xe3\x80\x80")), "'\\u3000'");         /* Zs */
+    ASSERT_STR_EQ(repr(sl_cstr("\xee\x80\x80")), "'\\ue000'");         /* Co */
+    ASSERT_STR_EQ(repr(sl_cstr("\xef\xbb\xbf")), "'\\ufeff'");         /* BOM, Cf */
+    ASSERT_STR_EQ(repr(sl_cstr("\xf3\xa0\x80\x81")), "'\\U000e0001'"); /* Cf */
+    ASSERT_STR_EQ(repr(sl_cstr("a\xe2\x81\xa0"
+                               "b")),
+                  "'a\\u2060b'"); /* WORD JOINER */
+    ASSERT_STR_EQ(repr(sl_cstr("\xe4\xb8\xad\xf0\x9f\x98\x80")), "'\xe4\xb8\xad\xf0\x9f\x98\x80'");
 }
 
 /* Integers as %lld, None for null. */
@@ -188,6 +199,17 @@ static void test_record_format(void) {
     ASSERT_STR_EQ(buf, "[\"hello\",2]");
     sl__record_format(&plain, SL_FORMAT_JSON, buf, sizeof buf);
     ASSERT_STR_EQ(buf, "\"word\"");
+    /* a pair whose key is None is still a pair: (None, 5) */
+    sl_record nullkey = {sl_null_key(), sl_int(5), 0};
+    CU_ASSERT(sl_record_is_pair(&nullkey));
+    CU_ASSERT(!sl_record_is_pair(&plain));
+    sl__record_format(&nullkey, SL_FORMAT_REPR, buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "(None, 5)");
+    sl__record_format(&nullkey, SL_FORMAT_JSON, buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "[null,5]");
+    sl_record nullval = {sl_cstr("k"), sl_null(), 0};
+    sl__record_format(&nullval, SL_FORMAT_REPR, buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "('k', None)");
     sl_value kv[2] = {sl_cstr("k"), sl_int(1)};
     sl_record nested = {sl_list(kv, 2), sl_int(3), 0};
     sl__record_format(&nested, SL_FORMAT_REPR, buf, sizeof buf);
@@ -292,9 +314,8 @@ static void test_compare_bytes(void) {
 
 /* Lists compare element-wise, a prefix first. */
 static void test_compare_lists(void) {
-    sl_value a12[2] = {sl_int(1), sl_int(2)}, a13[2] = {sl_int(1), sl_int(3)},
-             a1[1] = {sl_int(1)}, a10[2] = {sl_int(1), sl_int(0)},
-             d12[2] = {sl_double(1.0), sl_double(2.0)};
+    sl_value a12[2] = {sl_int(1), sl_int(2)}, a13[2] = {sl_int(1), sl_int(3)}, a1[1] = {sl_int(1)},
+             a10[2] = {sl_int(1), sl_int(0)}, d12[2] = {sl_double(1.0), sl_double(2.0)};
     sl_value l12 = sl_list(a12, 2), l13 = sl_list(a13, 2), l1 = sl_list(a1, 1),
              l10 = sl_list(a10, 2), e = sl_list(NULL, 0), ld12 = sl_list(d12, 2);
     CU_ASSERT(sl__value_compare(&l12, &l13) < 0);
@@ -463,5 +484,4 @@ UNIT_MAIN("value", {"repr: quotes", test_repr_quotes}, {"repr: escapes", test_re
           {"compare: total order", test_compare_total_order},
           {"hash: equal values hash alike", test_hash_equal_values},
           {"hash: different values differ", test_hash_spread},
-          {"copy: deep copy is independent", test_copy_deep},
-          {"value_bytes", test_value_bytes})
+          {"copy: deep copy is independent", test_copy_deep}, {"value_bytes", test_value_bytes})

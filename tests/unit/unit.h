@@ -90,8 +90,8 @@ static UNIT_UNUSED int unit_run(const char *suite, const unit_test *tests, size_
 #define UNIT_MAIN(suite_name, ...)                                                                 \
     int main(int argc, char **argv) {                                                              \
         static const unit_test unit_tests_[] = {__VA_ARGS__};                                      \
-        return unit_run(suite_name, unit_tests_, sizeof unit_tests_ / sizeof unit_tests_[0],      \
-                        argc, argv);                                                               \
+        return unit_run(suite_name, unit_tests_, sizeof unit_tests_ / sizeof unit_tests_[0], argc, \
+                        argv);                                                                     \
     }
 
 /* ---- assertions that say what they saw -------------------------------------- */
@@ -99,8 +99,7 @@ static UNIT_UNUSED int unit_run(const char *suite, const unit_test *tests, size_
 /* Record an assertion result with a message built like printf. */
 static UNIT_UNUSED void unit_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
     SL_PRINTF(4, 5);
-static UNIT_UNUSED void unit_check(bool ok, const char *file, unsigned line, const char *fmt,
-                                   ...) {
+static UNIT_UNUSED void unit_check(bool ok, const char *file, unsigned line, const char *fmt, ...) {
     char msg[2048];
     msg[0] = 0;
     if (!ok) {
