@@ -1,0 +1,196 @@
+/*
+ * checkpoint.h — the checkpoint file format and store (engine-internal).
+ *
+ * Three layers, each usable on its own:
+ *
+ *   1. Byte buffers and bounds-checked readers (sl__buf, sl__reader):
+ *      little-endian fixed-width integers, LEB128 varints, zigzag varints and
+ *      length-prefixed byte strings. The engine builds section payloads with
+ *      them.
+ *   2. A compact binary codec for sl_value (sl__value_encode/_decode).
+ *   3. The checkpoint store: one file per checkpointed batch time in a
+ *      directory, written atomically (temp file, fsync, rename, directory
+ *      fsync), each file a list of named sections protected by CRC32C, with
+ *      retention of the newest K files and fallback to the newest intact one
+ *      on load.
+ *
+ * The byte layout is documented at the top of checkpoint.c and in
+ * docs/checkpoints.md. Nothing here crosses the plugin ABI.
+ *
+ * Threads: every function is safe to call from any thread on distinct
+ * objects; a writer, reader or buffer is used by one thread at a time. Only
+ * one writer may be active per directory at a time (the engine's invariant:
+ * checkpoints are written in batch order by the scheduler).
+ */
+#ifndef SLUICE_CHECKPOINT_H
+#define SLUICE_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/plugin.h>
+#include <sluice/record.h>
+
+#define SL__CKPT_VERSION 1          /* the format version this engine writes and reads */
+#define SL__CKPT_MAX_DEPTH 256      /* deepest list nesting the value codec accepts */
+#define SL__CKPT_MAX_NAME 1024      /* longest section name, in bytes */
+#define SL__CKPT_MAX_TIME 999999999999999LL /* 15 decimal digits in the file name */
+
+/* ---- CRC32C (Castagnoli) ----------------------------------------------------- */
+
+/* Continue a CRC32C over n bytes at p, zlib style: start with crc = 0, and
+ * sl__crc32c(sl__crc32c(0, a, na), b, nb) == CRC32C of a followed by b.
+ * Uses SSE4.2 when the CPU has it, slicing-by-8 tables otherwise. */
+uint32_t sl__crc32c(uint32_t crc, const void *p, size_t n);
+/* The table-driven implementation, always (tests compare the two). */
+uint32_t sl__crc32c_portable(uint32_t crc, const void *p, size_t n);
+/* CRC32C of A followed by B, given crc1 = CRC of A, crc2 = CRC of B and
+ * len2 = length of B, without the bytes (O(log len2)). */
+uint32_t sl__crc32c_combine(uint32_t crc1, uint32_t crc2, size_t len2);
+
+/* ---- growable byte buffer ------------------------------------------------------ */
+
+/* A growable byte buffer. Zero-initialise it ({0}); the buffer owns `data`
+ * (malloc'd) until sl__buf_free. Every put returns 0 or SL_ENOMEM and leaves
+ * the buffer unchanged on failure. */
+typedef struct sl__buf {
+    uint8_t *data;
+    size_t len, cap;
+} sl__buf;
+
+int sl__buf_put(sl__buf *b, const void *p, size_t n);
+int sl__buf_put_u8(sl__buf *b, uint8_t v);
+int sl__buf_put_u32(sl__buf *b, uint32_t v); /* 4 bytes, little-endian */
+int sl__buf_put_u64(sl__buf *b, uint64_t v); /* 8 bytes, little-endian */
+int sl__buf_put_i64(sl__buf *b, int64_t v);  /* 8 bytes, little-endian two's complement */
+int sl__buf_put_varint(sl__buf *b, uint64_t v);  /* unsigned LEB128, 1..10 bytes */
+int sl__buf_put_svarint(sl__buf *b, int64_t v);  /* zigzag, then LEB128 */
+int sl__buf_put_bytes(sl__buf *b, const void *p, size_t n); /* varint n, then n bytes */
+/* Forget the contents, keep the memory. */
+void sl__buf_reset(sl__buf *b);
+/* Free the memory; the buffer is empty (and reusable) afterwards. */
+void sl__buf_free(sl__buf *b);
+
+/* ---- bounds-checked reader ------------------------------------------------------ */
+
+/* A cursor over bytes it does not own: {p, len, 0}. Every read checks the
+ * remaining length, returns 0 or SL_EINVAL (truncated or malformed), and
+ * leaves `off` unchanged on failure. */
+typedef struct sl__reader {
+    const uint8_t *p;
+    size_t len, off;
+} sl__reader;
+
+static inline size_t sl__reader_left(const sl__reader *r) {
+    return r->len - r->off;
+}
+
+int sl__read_u8(sl__reader *r, uint8_t *v);
+int sl__read_u32(sl__reader *r, uint32_t *v);
+int sl__read_u64(sl__reader *r, uint64_t *v);
+int sl__read_i64(sl__reader *r, int64_t *v);
+/* LEB128; SL_EINVAL for more than 10 bytes or a value above UINT64_MAX. */
+int sl__read_varint(sl__reader *r, uint64_t *v);
+int sl__read_svarint(sl__reader *r, int64_t *v);
+/* n raw bytes: *p points into the reader's memory (not copied). */
+int sl__read_raw(sl__reader *r, size_t n, const uint8_t **p);
+/* A varint length, then that many bytes (checked against what is left
+ * before anything is touched): *p points into the reader's memory. */
+int sl__read_bytes(sl__reader *r, const uint8_t **p, size_t *n);
+
+/* ---- the value codec ---------------------------------------------------------------- */
+
+/* Append the encoding of *v (and everything it points to) to b. One tag
+ * byte, then: nothing (null, null key), a zigzag varint (int), 8 raw
+ * little-endian bytes (double, bit-exact: NaN payloads and -0.0 survive), a
+ * varint length and the bytes (bytes), a varint count and the items (list).
+ * Returns 0, SL_ENOMEM, SL_ETYPE (unknown type) or SL_ELIMIT (nested deeper
+ * than SL__CKPT_MAX_DEPTH, which decode would refuse). On failure b may hold
+ * a partial encoding past its old length: the caller discards the buffer. */
+int sl__value_encode(sl__buf *b, const sl_value *v);
+/* Decode one value at the reader's position into *out; bytes and list items
+ * are copied into memory from `mem` (so *out does not point into the
+ * reader's bytes). Returns 0, SL_EINVAL (malformed, truncated, or nested
+ * deeper than SL__CKPT_MAX_DEPTH) or SL_ENOMEM; on failure r->off is
+ * unchanged and whatever was allocated from mem stays there. Declared lengths
+ * are checked against the bytes left before anything is allocated. */
+int sl__value_decode(sl__reader *r, sl_value *out, sl_mem *mem);
+
+/* ---- writing a checkpoint ------------------------------------------------------------- */
+
+typedef struct sl__ckpt_writer sl__ckpt_writer;
+
+/* Start the checkpoint of `batch_time` (0..SL__CKPT_MAX_TIME) in `dir`,
+ * creating the directory and its parents if missing (mode 0755), and open
+ * the temp file ".checkpoint-<time>.tmp-<pid>" (mode 0600) in it. On success
+ * *w is a writer the caller must end with sl__ckpt_commit or sl__ckpt_abort.
+ * Returns 0, SL_EINVAL (bad argument), SL_ENOMEM or SL_EIO (err names the
+ * path and the system's reason). */
+int sl__ckpt_begin(const char *dir, int64_t batch_time, sl__ckpt_writer **w, sl_error *err);
+/* Add the section `name` (1..SL__CKPT_MAX_NAME bytes, unique within the
+ * checkpoint) with `len` bytes at `data`. The bytes are written to the temp
+ * file before this returns (through a small staging buffer): the caller may
+ * reuse them at once, and a checkpoint never holds a second copy of the
+ * state in memory. Returns 0, SL_EINVAL, SL_ENOMEM or SL_EIO. After an
+ * error the writer is failed: commit returns the error; either way the
+ * caller still ends it with commit or abort. */
+int sl__ckpt_section(sl__ckpt_writer *w, const char *name, const void *data, size_t len,
+                     sl_error *err);
+/* Finish the file (header, footer), fsync it, rename it to
+ * "checkpoint-<time>.slck", fsync the directory; then apply retention: keep
+ * the newest `keep` (>= 1) intact checkpoints up to this one, delete older
+ * ones, every checkpoint newer than this one (left by an earlier run whose
+ * timeline the engine has abandoned) and every stale temp file. Retention
+ * problems are logged, not returned: the checkpoint is durable by then.
+ * Always frees w (and removes the temp file on failure). Returns 0,
+ * SL_EINVAL (keep < 1; nothing is written), SL_ENOMEM or SL_EIO. */
+int sl__ckpt_commit(sl__ckpt_writer *w, int keep, sl_error *err);
+/* Give up: remove the temp file and free w. NULL is a no-op. */
+void sl__ckpt_abort(sl__ckpt_writer *w);
+
+/* ---- reading checkpoints ------------------------------------------------------------------ */
+
+/* One section of a loaded checkpoint. */
+typedef struct sl__ckpt_sec {
+    char *name;          /* NUL-terminated; owned by the sl__ckpt */
+    const uint8_t *data; /* points into the sl__ckpt's file image */
+    size_t len;
+} sl__ckpt_sec;
+
+/* A loaded, verified checkpoint. Everything in it is owned by it and freed
+ * by sl__ckpt_free. */
+typedef struct sl__ckpt {
+    int64_t batch_time;
+    uint32_t version; /* the file's format version */
+    char *path;       /* the file it came from */
+    size_t n;         /* sections, in the order they were written */
+    sl__ckpt_sec *sec;
+    uint8_t *image; /* the whole file; section data points into it */
+    size_t image_len;
+} sl__ckpt;
+
+/* Load the newest intact checkpoint in dir. Every newer file that is
+ * damaged (bad magic, unsupported version, CRC mismatch, truncated, ...) is
+ * skipped with a WARN log naming the file and the reason. Temp files are
+ * never considered. Returns 0 with *out filled (release it with
+ * sl__ckpt_free), SL_ENOTFOUND if dir does not exist or holds no intact
+ * checkpoint (err says which, and how many files were skipped), SL_ENOMEM or
+ * SL_EIO (the directory cannot be read). *out is zeroed on failure. */
+int sl__ckpt_load_latest(const char *dir, sl__ckpt *out, sl_error *err);
+/* Load and verify one file (any name; the batch time in the header must
+ * match the name when the name is a checkpoint name). Returns 0, SL_EINVAL
+ * (damaged: err says why), SL_ENOTFOUND, SL_ENOMEM or SL_EIO. */
+int sl__ckpt_load_file(const char *path, sl__ckpt *out, sl_error *err);
+/* The payload of section `name` and its length, or NULL if there is none. */
+const uint8_t *sl__ckpt_find(const sl__ckpt *c, const char *name, size_t *len);
+/* Free everything c owns and zero it. NULL or a zeroed c is a no-op. */
+void sl__ckpt_free(sl__ckpt *c);
+/* The batch times of the checkpoint files in dir (by name, not verified),
+ * newest first, in *times (malloc'd, caller frees; NULL when *n is 0).
+ * Returns 0, SL_ENOTFOUND (no such directory), SL_ENOMEM or SL_EIO. */
+int sl__ckpt_list(const char *dir, int64_t **times, size_t *n, sl_error *err);
+/* The file name of the checkpoint of batch time t ("checkpoint-%015lld.slck")
+ * into buf; returns what snprintf returns. */
+int sl__ckpt_file_name(int64_t t, char *buf, size_t cap);
+
+#endif /* SLUICE_CHECKPOINT_H */
