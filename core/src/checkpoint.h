@@ -31,9 +31,9 @@
 #include <sluice/plugin.h>
 #include <sluice/record.h>
 
-#define SL__CKPT_VERSION 1          /* the format version this engine writes and reads */
-#define SL__CKPT_MAX_DEPTH 256      /* deepest list nesting the value codec accepts */
-#define SL__CKPT_MAX_NAME 1024      /* longest section name, in bytes */
+#define SL__CKPT_VERSION 1                  /* the format version this engine writes and reads */
+#define SL__CKPT_MAX_DEPTH 256              /* deepest list nesting the value codec accepts */
+#define SL__CKPT_MAX_NAME 1024              /* longest section name, in bytes */
 #define SL__CKPT_MAX_TIME 999999999999999LL /* 15 decimal digits in the file name */
 
 /* ---- CRC32C (Castagnoli) ----------------------------------------------------- */
@@ -60,11 +60,11 @@ typedef struct sl__buf {
 
 int sl__buf_put(sl__buf *b, const void *p, size_t n);
 int sl__buf_put_u8(sl__buf *b, uint8_t v);
-int sl__buf_put_u32(sl__buf *b, uint32_t v); /* 4 bytes, little-endian */
-int sl__buf_put_u64(sl__buf *b, uint64_t v); /* 8 bytes, little-endian */
-int sl__buf_put_i64(sl__buf *b, int64_t v);  /* 8 bytes, little-endian two's complement */
-int sl__buf_put_varint(sl__buf *b, uint64_t v);  /* unsigned LEB128, 1..10 bytes */
-int sl__buf_put_svarint(sl__buf *b, int64_t v);  /* zigzag, then LEB128 */
+int sl__buf_put_u32(sl__buf *b, uint32_t v);    /* 4 bytes, little-endian */
+int sl__buf_put_u64(sl__buf *b, uint64_t v);    /* 8 bytes, little-endian */
+int sl__buf_put_i64(sl__buf *b, int64_t v);     /* 8 bytes, little-endian two's complement */
+int sl__buf_put_varint(sl__buf *b, uint64_t v); /* unsigned LEB128, 1..10 bytes */
+int sl__buf_put_svarint(sl__buf *b, int64_t v); /* zigzag, then LEB128 */
 int sl__buf_put_bytes(sl__buf *b, const void *p, size_t n); /* varint n, then n bytes */
 /* Forget the contents, keep the memory. */
 void sl__buf_reset(sl__buf *b);

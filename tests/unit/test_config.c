@@ -471,6 +471,49 @@ static void test_output_errors(void) {
                                  "{sink: pprint, from: STREAM})");
 }
 
+/* Anchors and aliases work; merge keys (<<) do not, and say so at the key. */
+static void test_anchors_and_merge_keys(void) {
+    const char *q = queue_file("[\"an ERROR\", \"fine\"]\n");
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 1s\n"
+             "streams:\n"
+             "  lines: {source: queue, path: '%s'}\n"
+             "  bad: {filter: text.contains, from: lines, pattern: &p ERROR}\n"
+             "  good: {filter: text.contains, from: lines, pattern: *p, invert: true}\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: bad}\n"
+             "  - {sink: pprint, from: good}\n",
+             q);
+    sl_context *ctx = load(yaml);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
+    if (ctx) {
+        unit_collect bad = {0}, good = {0};
+        sl_foreach_batch(stream_named(ctx, "good"), unit_collect_cb, &good);
+        ASSERT_INT_EQ(run_collect(ctx, "bad", &bad, 1), 0);
+        ASSERT_STR_EQ(BATCH(&bad, 0), "'an ERROR'");
+        ASSERT_STR_EQ(BATCH(&good, 0), "'fine'");
+        unit_collect_free(&bad);
+        unit_collect_free(&good);
+        sl_context_free(ctx);
+    }
+    ASSERT_LOAD_ERROR(HEAD "  a: &a {map: text.lower, from: lines}\n"
+                           "  b: {<<: *a, map: text.upper}\n",
+                      NAME ":5:7: unknown key '<<' in stream 'b' (expected one of: from)");
+}
+
+/* union takes a list of two or more streams. */
+static void test_union_errors(void) {
+    ASSERT_LOAD_ERROR(HEAD "  u: {union: [lines]}\n",
+                      NAME ":4:14: union: expected a list of two or more streams like [a, b], got "
+                           "a shorter list");
+    ASSERT_LOAD_ERROR(HEAD "  u: {union: lines}\n",
+                      NAME ":4:14: union: expected a list of two or more streams like [a, b], got "
+                           "a scalar");
+    ASSERT_LOAD_ERROR(HEAD "  u: {union: [lines, nope]}\n",
+                      NAME ":4:22: unknown stream 'nope' (defined streams: lines, u)");
+}
+
 /* ---- environment variables --------------------------------------------------------- */
 
 /* ${VAR}, ${VAR:-default} (unset or empty), $$ and a lone $ in values. */
@@ -582,5 +625,7 @@ UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"wrong parameter type", test_wrong_param_type},
           {"unknown from stream", test_unknown_from}, {"cycle", test_cycle},
           {"operation keys", test_operation_keys}, {"duplicate keys", test_duplicate_keys},
-          {"output errors", test_output_errors}, {"environment expansion", test_env_expansion},
+          {"output errors", test_output_errors},
+          {"anchors work, merge keys do not", test_anchors_and_merge_keys},
+          {"union errors", test_union_errors}, {"environment expansion", test_env_expansion},
           {"environment errors", test_env_errors}, {"error buffer", test_error_buffer})

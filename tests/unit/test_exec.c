@@ -827,8 +827,7 @@ static void test_none_key_reduce(void) {
     sl_context_free(ctx);
 }
 
-/* Outputs of one batch run in the order they were defined, and a batch's
- * outputs all finish before the next batch's begin. */
+/* A log of which output ran, for which batch. */
 typedef struct order_log {
     int seq[64];
     int64_t t[64];
@@ -853,6 +852,8 @@ static int order_cb(void *ud, int64_t t, const sl_record *recs, size_t n, sl_err
     return 0;
 }
 
+/* Outputs of one batch run in the order they were defined, and a batch's
+ * outputs all finish before the next batch's begin. */
 static void test_output_order(void) {
     sl_context *ctx = ctx_new(2);
     order_log log;
@@ -1142,12 +1143,11 @@ static void test_batch_times_listener(void) {
     ASSERT_INT_EQ(sl_context_last_batch(ctx, &info), 0);
     ASSERT_INT_EQ(info.batch_time, FIRST + 3 * IV);
     ASSERT_INT_EQ(info.records, 1);
-    /* records carry the batch time as their timestamp (queue source) */
     unit_collect_free(&c);
     sl_context_free(ctx);
 }
 
-/* Records a direct source emits carry the batch time. */
+/* Counts records whose timestamp is not the batch time. */
 static int check_ts(void *ud, int64_t t, const sl_record *recs, size_t n, sl_error *err) {
     size_t *bad = ud;
     (void)err;
@@ -1156,6 +1156,8 @@ static int check_ts(void *ud, int64_t t, const sl_record *recs, size_t n, sl_err
     return 0;
 }
 
+/* Records a direct source emits carry the batch time as their timestamp,
+ * through a map too. */
 static void test_record_timestamps(void) {
     sl_context *ctx = ctx_new(1);
     size_t bad = 0;

@@ -71,8 +71,9 @@ SL_API void sl_context_free(sl_context *ctx);
 /* Settings; call before sl_context_start. Each returns 0 or SL_EINVAL. */
 SL_API int sl_context_set_workers(sl_context *ctx, int n); /* 0: one per core */
 SL_API int sl_context_set_clock(sl_context *ctx, sl_clock_kind clock);
-/* First batch time for the manual clock, ms since the epoch (default: now,
- * aligned down to the interval). */
+/* Start of the manual clock, ms since the epoch (default: now). The first
+ * batch time is the first multiple of the interval after it (T + interval
+ * when T is itself a multiple). */
 SL_API int sl_context_set_start_time(sl_context *ctx, int64_t ms);
 /* Stop after `n` batches (0: no limit). */
 SL_API int sl_context_set_max_batches(sl_context *ctx, int64_t n);
