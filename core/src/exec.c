@@ -16,6 +16,15 @@
 
 #include "internal.h"
 
+/* The shuffle hashes every record: inline XXH3 for bytes keys (the same
+ * function sl__value_hash applies to them). */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static inline uint64_t key_hash(const sl_value *k) {
+    return k->type == SL_BYTES ? XXH3_64bits(k->u.s, k->len) : sl__value_hash(k);
+}
+
 #define MAX_CHAIN 64
 
 static bool needs_whole_input(sl__op op) {
@@ -246,7 +255,7 @@ static int combine_records(task *tk, const sl_record *recs, size_t n) {
             int rc = shuffle_key(tk, &recs[base + i], by_value, &keys[i]);
             if (rc)
                 return rc;
-            hashes[i] = sl__value_hash(&keys[i]);
+            hashes[i] = key_hash(&keys[i]);
         }
         for (size_t i = 0; i < m; i++) {
             if (i + PREFETCH_AHEAD < m) {

@@ -7,6 +7,7 @@
  * error.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -613,6 +614,12 @@ static int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* A pipeline allocates and frees much the same large buffers every
+     * batch. Serve them from the heap and keep freed memory, instead of
+     * mmap/munmap per buffer and a page fault per page every batch. The
+     * process is ours, so the CLI (not the library) decides. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     if (argc < 2) {
         fputs(main_help, stderr);
         return CLI_EXIT_USAGE;
