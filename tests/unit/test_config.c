@@ -11,30 +11,7 @@
 
 #define NAME "wc.yaml"
 
-static char tmpdir[256];
 static char errbuf[2048];
-
-static void cleanup_tmpdir(void) {
-    unit_rmtree(tmpdir);
-}
-
-/* A queue file with `text`; path in a static buffer. */
-static const char *queue_file(const char *text) {
-    static char path[4096];
-    static int seq;
-    if (!tmpdir[0]) {
-        if (!unit_mkdtemp(tmpdir, sizeof tmpdir)) {
-            CU_FAIL("mkdtemp");
-            return "/nonexistent";
-        }
-        atexit(cleanup_tmpdir);
-    }
-    char name[64];
-    snprintf(name, sizeof name, "q%d.jsonl", ++seq);
-    if (unit_write_file(tmpdir, name, text, path, sizeof path) != 0)
-        CU_FAIL("cannot write a queue file");
-    return path;
-}
 
 /* Load `yaml` as wc.yaml; the error (if any) is in errbuf. */
 static sl_context *load(const char *yaml) {
@@ -90,7 +67,7 @@ static int run_collect(sl_context *ctx, const char *name, unit_collect *c, int64
 /* The word count of docs/config.md, in block and flow style, builds and runs
  * with the streams named by their keys. */
 static void test_valid_pipeline(void) {
-    const char *q = queue_file("[\"a b\", \"b\"]\n[\"c\"]\n");
+    const char *q = unit_queue_file("[\"a b\", \"b\"]\n[\"c\"]\n");
     char yaml[4096];
     snprintf(yaml, sizeof yaml,
              "batch_interval: 2s   # a comment\n"
@@ -135,7 +112,7 @@ static void test_valid_pipeline(void) {
  * count, count_by_value and repartition take a stream; each stream is built
  * once however many read it. */
 static void test_forward_refs_and_stream_ops(void) {
-    const char *q = queue_file("[\"x\", \"y\", \"x\"]\n");
+    const char *q = unit_queue_file("[\"x\", \"y\", \"x\"]\n");
     char yaml[4096];
     snprintf(yaml, sizeof yaml,
              "batch_interval: 1s\n"
@@ -169,7 +146,7 @@ static void test_forward_refs_and_stream_ops(void) {
 static void test_plugin_path_relative(void) {
     const char *bad = getenv("SLUICE_TEST_BADPLUGINS");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
-    const char *q = queue_file("[1, 2]\n");
+    const char *q = unit_queue_file("[1, 2]\n");
     char name[4096], yaml[4096];
     snprintf(name, sizeof name, "%s/pipeline.yaml", bad);
     snprintf(yaml, sizeof yaml,
@@ -473,7 +450,7 @@ static void test_output_errors(void) {
 
 /* Anchors and aliases work; merge keys (<<) do not, and say so at the key. */
 static void test_anchors_and_merge_keys(void) {
-    const char *q = queue_file("[\"an ERROR\", \"fine\"]\n");
+    const char *q = unit_queue_file("[\"an ERROR\", \"fine\"]\n");
     char yaml[4096];
     snprintf(yaml, sizeof yaml,
              "batch_interval: 1s\n"
@@ -522,7 +499,7 @@ static void test_env_expansion(void) {
     setenv("SLUICE_T_EMPTY", "", 1);
     setenv("SLUICE_T_FROM", "lines", 1);
     unsetenv("SLUICE_T_UNSET");
-    const char *q = queue_file("[\"a$b\", \"ab\", \"$HOME\", \"x$$y\", \"x$y\", \"d-$$\"]\n");
+    const char *q = unit_queue_file("[\"a$b\", \"ab\", \"$HOME\", \"x$$y\", \"x$y\", \"d-$$\"]\n");
     char yaml[4096];
     snprintf(
         yaml, sizeof yaml,

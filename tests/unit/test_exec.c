@@ -15,31 +15,6 @@
 
 /* ---- scaffolding -------------------------------------------------------------- */
 
-static char tmpdir[256];
-
-static void cleanup_tmpdir(void) {
-    unit_rmtree(tmpdir);
-}
-
-/* Write `text` to a new file in the test's temporary directory; the path is
- * returned in a static buffer (valid until the next call). */
-static const char *write_tmp(const char *text) {
-    static char path[4096];
-    static int seq;
-    if (!tmpdir[0]) {
-        if (!unit_mkdtemp(tmpdir, sizeof tmpdir)) {
-            CU_FAIL("mkdtemp");
-            return "/nonexistent";
-        }
-        atexit(cleanup_tmpdir);
-    }
-    char name[64];
-    snprintf(name, sizeof name, "q%d.jsonl", ++seq);
-    if (unit_write_file(tmpdir, name, text, path, sizeof path) != 0)
-        CU_FAIL("cannot write a queue file");
-    return path;
-}
-
 /* A context on the manual clock, starting at T0, with `workers` workers. */
 static sl_context *ctx_new(int workers) {
     sl_context *ctx = sl_context_new(IV);
@@ -52,7 +27,7 @@ static sl_context *ctx_new(int workers) {
 
 /* A queue stream over `lines` (one batch per line). */
 static sl_stream *queue(sl_context *ctx, const char *lines) {
-    return sl_queue_stream(ctx, write_tmp(lines));
+    return sl_queue_stream(ctx, unit_queue_file(lines));
 }
 
 /* Start and run `batches` batches; returns await's result (0 on success). */
@@ -324,7 +299,7 @@ static void test_reduce_by_key_workers_partitions(void) {
     char *line = big_batch_line();
     CU_ASSERT_PTR_NOT_NULL_FATAL(line);
     char *want_sum = big_expected(0), *want_count = big_expected(1);
-    const char *path = write_tmp(line);
+    const char *path = unit_queue_file(line);
     char path_copy[4096];
     snprintf(path_copy, sizeof path_copy, "%s", path);
     free(line);
@@ -1171,7 +1146,7 @@ static void test_record_timestamps(void) {
 /* With on_end: stop the run ends by itself after the last batch; with the
  * default (idle) later batches are empty. */
 static void test_on_end(void) {
-    const char *path = write_tmp("[1]\n# a comment\n\n[2, 3]\n[]\n");
+    const char *path = unit_queue_file("[1]\n# a comment\n\n[2, 3]\n[]\n");
     char p[4096];
     snprintf(p, sizeof p, "%s", path);
     sl_context *ctx = ctx_new(2);
@@ -1200,7 +1175,7 @@ static void test_on_end(void) {
 
 /* A malformed queue line stops the run with path:line. */
 static void test_queue_bad_line(void) {
-    const char *path = write_tmp("[1]\n[2, \n");
+    const char *path = unit_queue_file("[1]\n[2, \n");
     char p[4096];
     snprintf(p, sizeof p, "%s", path);
     sl_context *ctx = ctx_new(1);

@@ -10,37 +10,13 @@
 
 /* ---- scaffolding -------------------------------------------------------------- */
 
-static char tmpdir[256];
-
-static void cleanup_tmpdir(void) {
-    unit_rmtree(tmpdir);
-}
-
-/* A queue file with `text` (one batch per line); path in a static buffer. */
-static const char *queue_file(const char *text) {
-    static char path[4096];
-    static int seq;
-    if (!tmpdir[0]) {
-        if (!unit_mkdtemp(tmpdir, sizeof tmpdir)) {
-            CU_FAIL("mkdtemp");
-            return "/nonexistent";
-        }
-        atexit(cleanup_tmpdir);
-    }
-    char name[64];
-    snprintf(name, sizeof name, "q%d.jsonl", ++seq);
-    if (unit_write_file(tmpdir, name, text, path, sizeof path) != 0)
-        CU_FAIL("cannot write a queue file");
-    return path;
-}
-
 /* A context with a queue source feeding a collector. */
 static sl_context *pipeline(int64_t interval, sl_clock_kind clock, unit_collect *c) {
     sl_context *ctx = sl_context_new(interval);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
     CU_ASSERT_EQUAL(sl_context_set_clock(ctx, clock), 0);
     CU_ASSERT_EQUAL(sl_context_set_workers(ctx, 2), 0);
-    sl_stream *s = sl_queue_stream(ctx, queue_file("[1]\n[2, 3]\n"));
+    sl_stream *s = sl_queue_stream(ctx, unit_queue_file("[1]\n[2, 3]\n"));
     unit_check(s != NULL, __FILE__, __LINE__, "queue stream (%s)", sl_context_errmsg(ctx));
     CU_ASSERT_EQUAL(sl_foreach_batch(s, unit_collect_cb, c), 0);
     return ctx;
@@ -150,7 +126,7 @@ static void test_system_clock(void) {
     memset(&tm, 0, sizeof tm);
     sl_context *ctx = sl_context_new(100);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sl_stream *s = sl_queue_stream(ctx, queue_file("[1]\n[2]\n"));
+    sl_stream *s = sl_queue_stream(ctx, unit_queue_file("[1]\n[2]\n"));
     CU_ASSERT_EQUAL(sl_foreach_batch(s, timed_cb, &tm), 0);
     ASSERT_INT_EQ(sl_context_set_max_batches(ctx, 3), 0);
     int64_t t0 = mono_ms();
@@ -198,7 +174,7 @@ static void test_system_clock_overrun(void) {
     memset(&sl, 0, sizeof sl);
     sl_context *ctx = sl_context_new(100);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sl_stream *s = sl_queue_stream(ctx, queue_file("[1]\n"));
+    sl_stream *s = sl_queue_stream(ctx, unit_queue_file("[1]\n"));
     CU_ASSERT_EQUAL(sl_foreach_batch(s, slow_cb, &sl), 0);
     ASSERT_INT_EQ(sl_context_set_batch_listener(ctx, slow_listener, &sl), 0);
     ASSERT_INT_EQ(sl_context_set_max_batches(ctx, 4), 0);
@@ -386,7 +362,7 @@ static void test_build_after_start(void) {
     unit_collect c = {0};
     sl_context *ctx = sl_context_new(10000);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sl_stream *s = sl_queue_stream(ctx, queue_file("[1]\n"));
+    sl_stream *s = sl_queue_stream(ctx, unit_queue_file("[1]\n"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(sl_foreach_batch(s, unit_collect_cb, &c), 0);
     ASSERT_INT_EQ(sl_context_start(ctx), 0);
@@ -397,7 +373,7 @@ static void test_build_after_start(void) {
     CU_ASSERT_PTR_NULL(sl_count(s));
     ASSERT_INT_EQ(sl_context_errcode(ctx), SL_ESTATE);
     sl_context_clear_error(ctx);
-    CU_ASSERT_PTR_NULL(sl_queue_stream(ctx, queue_file("[2]\n")));
+    CU_ASSERT_PTR_NULL(sl_queue_stream(ctx, unit_queue_file("[2]\n")));
     ASSERT_INT_EQ(sl_context_errcode(ctx), SL_ESTATE);
     sl_context_clear_error(ctx);
     CU_ASSERT(sl_foreach_batch(s, unit_collect_cb, &c) < 0);
@@ -415,7 +391,7 @@ static void test_build_after_start(void) {
 static void test_no_outputs(void) {
     sl_context *ctx = sl_context_new(1000);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    CU_ASSERT_PTR_NOT_NULL(sl_map(sl_queue_stream(ctx, queue_file("[1]\n")), "kv.pair", NULL));
+    CU_ASSERT_PTR_NOT_NULL(sl_map(sl_queue_stream(ctx, unit_queue_file("[1]\n")), "kv.pair", NULL));
     ASSERT_INT_EQ(sl_context_start(ctx), SL_ECONFIG);
     ASSERT_CONTAINS(sl_context_errmsg(ctx), "no outputs");
     sl_context_free(ctx);

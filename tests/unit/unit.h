@@ -121,8 +121,8 @@ static UNIT_UNUSED void unit_str_eq(const char *got, const char *want, const cha
 static UNIT_UNUSED void unit_contains(const char *hay, const char *needle, const char *hexpr,
                                       const char *file, unsigned line) {
     bool ok = hay && needle && strstr(hay, needle) != NULL;
-    unit_check(ok, file, line, "%s contains \"%s\" (got \"%s\")", hexpr, needle,
-               hay ? hay : "(null)");
+    unit_check(ok, file, line, "%s contains \"%s\" (got \"%s\")", hexpr,
+               needle ? needle : "(null)", hay ? hay : "(null)");
 }
 
 static UNIT_UNUSED void unit_int_eq(long long got, long long want, const char *gexpr,
@@ -172,6 +172,33 @@ static UNIT_UNUSED int unit_write_file(const char *dir, const char *name, const 
     if (fclose(f) != 0)
         rc = -1;
     return rc;
+}
+
+/* The test's temporary directory, made at first use, removed at exit. */
+static char unit_tmpdir_buf[256];
+
+static UNIT_UNUSED void unit_tmpdir_cleanup(void) {
+    unit_rmtree(unit_tmpdir_buf);
+}
+
+/* Write `text` to a new file (q1.jsonl, q2.jsonl ...) in the test's
+ * temporary directory; the path is returned in a static buffer, valid until
+ * the next call. Used for queue files (one batch per line). */
+static UNIT_UNUSED const char *unit_queue_file(const char *text) {
+    static char path[4096];
+    static int seq;
+    if (!unit_tmpdir_buf[0]) {
+        if (!unit_mkdtemp(unit_tmpdir_buf, sizeof unit_tmpdir_buf)) {
+            CU_FAIL("mkdtemp");
+            return "/nonexistent";
+        }
+        atexit(unit_tmpdir_cleanup);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "q%d.jsonl", ++seq);
+    if (unit_write_file(unit_tmpdir_buf, name, text, path, sizeof path) != 0)
+        CU_FAIL("cannot write a queue file");
+    return path;
 }
 
 /* ---- collecting batches ------------------------------------------------------- */
