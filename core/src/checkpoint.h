@@ -193,4 +193,16 @@ int sl__ckpt_list(const char *dir, int64_t **times, size_t *n, sl_error *err);
  * into buf; returns what snprintf returns. */
 int sl__ckpt_file_name(int64_t t, char *buf, size_t cap);
 
+/* ---- one writer per directory ------------------------------------------------------------ */
+
+/* Take an exclusive lock on dir (creating it if missing) for as long as the
+ * engine uses it, so that two processes never write, prune or load each
+ * other's checkpoints: flock(2) on "dir/.lock", which also holds the owner's
+ * pid for the error message. *fd receives the lock; release it with
+ * sl__ckpt_unlock (or by exiting: the kernel drops it if the process dies).
+ * Returns 0, SL_ESTATE (held by another process, or another open in this
+ * one; err says which pid), SL_EINVAL, SL_ENOMEM or SL_EIO. */
+int sl__ckpt_lock(const char *dir, int *fd, sl_error *err);
+void sl__ckpt_unlock(int fd);
+
 #endif /* SLUICE_CHECKPOINT_H */

@@ -121,8 +121,8 @@ static UNIT_UNUSED void unit_str_eq(const char *got, const char *want, const cha
 static UNIT_UNUSED void unit_contains(const char *hay, const char *needle, const char *hexpr,
                                       const char *file, unsigned line) {
     bool ok = hay && needle && strstr(hay, needle) != NULL;
-    unit_check(ok, file, line, "%s contains \"%s\" (got \"%s\")", hexpr,
-               needle ? needle : "(null)", hay ? hay : "(null)");
+    unit_check(ok, file, line, "%s contains \"%s\" (got \"%s\")", hexpr, needle ? needle : "(null)",
+               hay ? hay : "(null)");
 }
 
 static UNIT_UNUSED void unit_int_eq(long long got, long long want, const char *gexpr,

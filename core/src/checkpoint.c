@@ -1,0 +1,1335 @@
+/*
+ * checkpoint.c — the checkpoint file format and store.
+ *
+ * A checkpoint directory holds one file per checkpointed batch time:
+ *
+ *     checkpoint-<batch time in ms, 15 digits, zero-padded>.slck
+ *
+ * so that names sort by time. A file being written is named
+ * ".checkpoint-<time>.tmp-<pid>" in the same directory and renamed over the
+ * final name once complete and fsynced. The file (all integers
+ * little-endian; varint = unsigned LEB128, at most 10 bytes):
+ *
+ *     offset  size  field
+ *     0       4     magic "SLCK"
+ *     4       4     u32 format version (1)
+ *     8       8     i64 batch time, ms since the epoch (equals the name's)
+ *     16      4     u32 section count N
+ *     20      ...   N sections, each:
+ *                     varint name length (1..1024), name bytes (no NUL)
+ *                     varint payload length, payload bytes
+ *                     u32 CRC32C of the payload
+ *     end-8   4     u32 CRC32C of every byte before it (header + sections)
+ *     end-4   4     magic "KCLS"
+ *
+ * Any truncation loses the end marker or breaks the file CRC; any damage
+ * to a byte breaks a CRC (CRC32C detects every 1-, 2- and 3-bit error and
+ * every burst up to 32 bits). The reader trusts no length: each is checked
+ * against the bytes that are left, so a corrupt file never causes an
+ * allocation larger than the file itself.
+ *
+ * A section payload is opaque here; the engine fills it with the sl__buf
+ * writers and the value codec below. A value is one tag byte and a body:
+ *
+ *     0 null | 5 null key (SL_NULL with len 1) | 1 int: zigzag varint |
+ *     2 double: 8 bytes (IEEE bits) | 3 bytes: varint length, bytes |
+ *     4 list: varint count, items (nested at most 256 deep)
+ *
+ * docs/checkpoints.md describes the format, the write protocol, retention
+ * and fallback for users and operators.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "internal.h"
+
+#define MAGIC_HEAD "SLCK"
+#define MAGIC_FOOT "KCLS"
+#define HEADER_SIZE 20
+#define FOOTER_SIZE 8
+#define STAGE_CAP (256 * 1024) /* writes are batched into this much */
+
+#define FINAL_PREFIX "checkpoint-"
+#define FINAL_SUFFIX ".slck"
+#define TEMP_PREFIX ".checkpoint-"
+#define TEMP_INFIX ".tmp-"
+#define TIME_DIGITS 15
+
+/* ============================================================================
+ * CRC32C
+ * ========================================================================== */
+
+#define CRC32C_POLY 0x82F63B78u /* Castagnoli, reflected */
+
+static uint32_t crc_tab[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static int crc_hw; /* the CPU has SSE4.2 */
+
+/* Build the slicing-by-8 tables and probe the CPU (once per process). */
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ CRC32C_POLY : c >> 1;
+        crc_tab[0][i] = c;
+    }
+    for (int k = 1; k < 8; k++)
+        for (int i = 0; i < 256; i++)
+            crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+/* Little-endian 32-bit load from any alignment. */
+static inline uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Store v little-endian in n bytes at p. */
+static inline void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Slicing-by-8: eight table lookups per 8 input bytes. */
+static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t n) {
+    uint32_t c = ~crc;
+    while (n >= 8) {
+        uint32_t lo = c ^ le32(p), hi = le32(p + 4);
+        c = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^ crc_tab[5][(lo >> 16) & 0xff] ^
+            crc_tab[4][lo >> 24] ^ crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
+            crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = crc_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <nmmintrin.h>
+
+/* The SSE4.2 crc32 instruction computes exactly CRC32C, 8 bytes at a time. */
+__attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t crc, const uint8_t *p,
+                                                             size_t n) {
+    uint64_t c = ~crc;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = _mm_crc32_u64(c, w);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--)
+        c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#endif
+
+uint32_t sl__crc32c_portable(uint32_t crc, const void *p, size_t n) {
+    pthread_once(&crc_once, crc_init);
+    return crc_sw(crc, p, n);
+}
+
+uint32_t sl__crc32c(uint32_t crc, const void *p, size_t n) {
+    pthread_once(&crc_once, crc_init);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (crc_hw)
+        return crc_hw_run(crc, p, n);
+#endif
+    return crc_sw(crc, p, n);
+}
+
+/* a * b modulo the CRC polynomial (bit-reflected), as in zlib's crc32_combine. */
+static uint32_t gf2_mulmod(uint32_t a, uint32_t b) {
+    uint32_t m = 1u << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0)
+                break;
+        }
+        m >>= 1;
+        b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+    }
+    return p;
+}
+
+/* x^(8 * n) modulo the polynomial: the operator that shifts a CRC over n
+ * zero bytes. */
+static uint32_t x8n_mod(size_t n) {
+    uint32_t sq = 1u << 30; /* x^1 */
+    uint32_t r = 1u << 31;  /* x^0 */
+    for (int k = 0; k < 3; k++)
+        sq = gf2_mulmod(sq, sq); /* x^8 */
+    while (n) {
+        if (n & 1)
+            r = gf2_mulmod(sq, r);
+        sq = gf2_mulmod(sq, sq);
+        n >>= 1;
+    }
+    return r;
+}
+
+uint32_t sl__crc32c_combine(uint32_t crc1, uint32_t crc2, size_t len2) {
+    return gf2_mulmod(x8n_mod(len2), crc1) ^ crc2;
+}
+
+/* ============================================================================
+ * Buffers and readers
+ * ========================================================================== */
+
+/* Make room for n more bytes (doubling), leaving b unchanged on failure. */
+static int buf_reserve(sl__buf *b, size_t n) {
+    if (b->cap - b->len >= n)
+        return 0;
+    if (n > SIZE_MAX - b->len)
+        return SL_ENOMEM;
+    size_t need = b->len + n, cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d)
+        return SL_ENOMEM;
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+int sl__buf_put(sl__buf *b, const void *p, size_t n) {
+    if (n == 0)
+        return 0;
+    if (buf_reserve(b, n))
+        return SL_ENOMEM;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int sl__buf_put_u8(sl__buf *b, uint8_t v) {
+    return sl__buf_put(b, &v, 1);
+}
+
+int sl__buf_put_u32(sl__buf *b, uint32_t v) {
+    uint8_t t[4];
+    put_le(t, v, 4);
+    return sl__buf_put(b, t, 4);
+}
+
+int sl__buf_put_u64(sl__buf *b, uint64_t v) {
+    uint8_t t[8];
+    put_le(t, v, 8);
+    return sl__buf_put(b, t, 8);
+}
+
+int sl__buf_put_i64(sl__buf *b, int64_t v) {
+    return sl__buf_put_u64(b, (uint64_t)v);
+}
+
+/* Encode v as LEB128 into t (10 bytes); returns the length. */
+static size_t varint_encode(uint8_t t[10], uint64_t v) {
+    size_t n = 0;
+    do {
+        uint8_t byte = v & 0x7f;
+        v >>= 7;
+        t[n++] = (uint8_t)(byte | (v ? 0x80 : 0));
+    } while (v);
+    return n;
+}
+
+int sl__buf_put_varint(sl__buf *b, uint64_t v) {
+    uint8_t t[10];
+    return sl__buf_put(b, t, varint_encode(t, v));
+}
+
+int sl__buf_put_svarint(sl__buf *b, int64_t v) {
+    uint64_t u = (uint64_t)v;
+    return sl__buf_put_varint(b, (u << 1) ^ (v < 0 ? UINT64_MAX : 0));
+}
+
+int sl__buf_put_bytes(sl__buf *b, const void *p, size_t n) {
+    uint8_t t[10];
+    size_t k = varint_encode(t, n);
+    if (n > SIZE_MAX - k || buf_reserve(b, k + n))
+        return SL_ENOMEM;
+    sl__buf_put(b, t, k);
+    sl__buf_put(b, p, n);
+    return 0;
+}
+
+void sl__buf_reset(sl__buf *b) {
+    b->len = 0;
+}
+
+void sl__buf_free(sl__buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int sl__read_raw(sl__reader *r, size_t n, const uint8_t **p) {
+    if (r->off > r->len || n > r->len - r->off)
+        return SL_EINVAL;
+    *p = r->p + r->off;
+    r->off += n;
+    return 0;
+}
+
+int sl__read_u8(sl__reader *r, uint8_t *v) {
+    const uint8_t *p;
+    if (sl__read_raw(r, 1, &p))
+        return SL_EINVAL;
+    *v = p[0];
+    return 0;
+}
+
+int sl__read_u32(sl__reader *r, uint32_t *v) {
+    const uint8_t *p;
+    if (sl__read_raw(r, 4, &p))
+        return SL_EINVAL;
+    *v = le32(p);
+    return 0;
+}
+
+int sl__read_u64(sl__reader *r, uint64_t *v) {
+    const uint8_t *p;
+    if (sl__read_raw(r, 8, &p))
+        return SL_EINVAL;
+    *v = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+    return 0;
+}
+
+int sl__read_i64(sl__reader *r, int64_t *v) {
+    uint64_t u;
+    if (sl__read_u64(r, &u))
+        return SL_EINVAL;
+    *v = (int64_t)u;
+    return 0;
+}
+
+int sl__read_varint(sl__reader *r, uint64_t *v) {
+    uint64_t x = 0;
+    for (size_t i = 0; i < 10; i++) {
+        if (r->off > r->len || i >= r->len - r->off)
+            return SL_EINVAL; /* truncated */
+        uint8_t byte = r->p[r->off + i];
+        if (i == 9 && byte > 1)
+            return SL_EINVAL; /* above UINT64_MAX, or longer than 10 bytes */
+        x |= (uint64_t)(byte & 0x7f) << (7 * i);
+        if (!(byte & 0x80)) {
+            r->off += i + 1;
+            *v = x;
+            return 0;
+        }
+    }
+    return SL_EINVAL;
+}
+
+int sl__read_svarint(sl__reader *r, int64_t *v) {
+    uint64_t u;
+    if (sl__read_varint(r, &u))
+        return SL_EINVAL;
+    *v = (int64_t)((u >> 1) ^ (0 - (u & 1)));
+    return 0;
+}
+
+int sl__read_bytes(sl__reader *r, const uint8_t **p, size_t *n) {
+    size_t off = r->off;
+    uint64_t len;
+    if (sl__read_varint(r, &len))
+        return SL_EINVAL;
+    if (len > sl__reader_left(r) || sl__read_raw(r, (size_t)len, p)) {
+        r->off = off;
+        return SL_EINVAL;
+    }
+    *n = (size_t)len;
+    return 0;
+}
+
+/* ============================================================================
+ * The value codec
+ * ========================================================================== */
+
+enum { TAG_NULL = 0, TAG_INT = 1, TAG_DOUBLE = 2, TAG_BYTES = 3, TAG_LIST = 4, TAG_NULL_KEY = 5 };
+
+/* Encode v, whose lists sit `depth` levels deep. */
+static int value_encode(sl__buf *b, const sl_value *v, int depth) {
+    switch (v->type) {
+    case SL_NULL:
+        return sl__buf_put_u8(b, v->len ? TAG_NULL_KEY : TAG_NULL);
+    case SL_INT:
+        if (sl__buf_put_u8(b, TAG_INT))
+            return SL_ENOMEM;
+        return sl__buf_put_svarint(b, v->u.i);
+    case SL_DOUBLE: {
+        uint64_t bits;
+        memcpy(&bits, &v->u.d, 8);
+        if (sl__buf_put_u8(b, TAG_DOUBLE))
+            return SL_ENOMEM;
+        return sl__buf_put_u64(b, bits);
+    }
+    case SL_BYTES:
+        if (sl__buf_put_u8(b, TAG_BYTES))
+            return SL_ENOMEM;
+        return sl__buf_put_bytes(b, v->u.s, v->len);
+    case SL_LIST:
+        if (depth >= SL__CKPT_MAX_DEPTH)
+            return SL_ELIMIT;
+        if (sl__buf_put_u8(b, TAG_LIST) || sl__buf_put_varint(b, v->len))
+            return SL_ENOMEM;
+        for (uint32_t i = 0; i < v->len; i++) {
+            int rc = value_encode(b, &v->u.items[i], depth + 1);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    default:
+        return SL_ETYPE;
+    }
+}
+
+int sl__value_encode(sl__buf *b, const sl_value *v) {
+    return value_encode(b, v, 0);
+}
+
+/* Decode one value whose lists sit `depth` levels deep. */
+static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
+    uint8_t tag;
+    if (sl__read_u8(r, &tag))
+        return SL_EINVAL;
+    switch (tag) {
+    case TAG_NULL:
+        *out = sl_null();
+        return 0;
+    case TAG_NULL_KEY:
+        *out = sl_null_key();
+        return 0;
+    case TAG_INT: {
+        int64_t i;
+        if (sl__read_svarint(r, &i))
+            return SL_EINVAL;
+        *out = sl_int(i);
+        return 0;
+    }
+    case TAG_DOUBLE: {
+        uint64_t bits;
+        double d;
+        if (sl__read_u64(r, &bits))
+            return SL_EINVAL;
+        memcpy(&d, &bits, 8);
+        *out = sl_double(d);
+        return 0;
+    }
+    case TAG_BYTES: {
+        const uint8_t *p;
+        size_t n;
+        if (sl__read_bytes(r, &p, &n) || n > UINT32_MAX)
+            return SL_EINVAL;
+        if (n == 0) {
+            *out = sl_bytes("", 0);
+            return 0;
+        }
+        char *dst = sl_alloc(mem, n);
+        if (!dst)
+            return SL_ENOMEM;
+        memcpy(dst, p, n);
+        *out = sl_bytes(dst, n);
+        return 0;
+    }
+    case TAG_LIST: {
+        uint64_t n;
+        if (depth >= SL__CKPT_MAX_DEPTH || sl__read_varint(r, &n))
+            return SL_EINVAL;
+        /* every item takes at least one byte: a count beyond what is left is
+         * corrupt, and checking it first bounds the allocation */
+        if (n > sl__reader_left(r) || n > UINT32_MAX)
+            return SL_EINVAL;
+        sl_value *items = NULL;
+        if (n && !(items = sl_alloc(mem, (size_t)n * sizeof *items)))
+            return SL_ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            int rc = value_decode(r, &items[i], mem, depth + 1);
+            if (rc)
+                return rc;
+        }
+        *out = sl_list(items, (size_t)n);
+        return 0;
+    }
+    default:
+        return SL_EINVAL;
+    }
+}
+
+int sl__value_decode(sl__reader *r, sl_value *out, sl_mem *mem) {
+    size_t off = r->off;
+    int rc = value_decode(r, out, mem, 0);
+    if (rc)
+        r->off = off;
+    return rc;
+}
+
+/* ============================================================================
+ * Files and directories
+ * ========================================================================== */
+
+/* malloc'd "a/b" (without doubling a trailing slash of a), or NULL on OOM. */
+static char *path_join(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    while (la > 0 && a[la - 1] == '/') /* "/" becomes "", giving "/b" */
+        la--;
+    char *p = malloc(la + lb + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, a, la);
+    p[la] = '/';
+    memcpy(p + la + 1, b, lb + 1);
+    return p;
+}
+
+int sl__ckpt_file_name(int64_t t, char *buf, size_t cap) {
+    return snprintf(buf, cap, FINAL_PREFIX "%015lld" FINAL_SUFFIX, (long long)t);
+}
+
+/* Parse exactly TIME_DIGITS decimal digits at s. */
+static bool parse_time(const char *s, int64_t *t) {
+    int64_t v = 0;
+    for (int i = 0; i < TIME_DIGITS; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *t = v;
+    return true;
+}
+
+/* Is name a checkpoint file name? Its time goes to *t. */
+static bool is_final_name(const char *name, int64_t *t) {
+    size_t lp = strlen(FINAL_PREFIX), ls = strlen(FINAL_SUFFIX);
+    return strlen(name) == lp + TIME_DIGITS + ls && strncmp(name, FINAL_PREFIX, lp) == 0 &&
+           strcmp(name + lp + TIME_DIGITS, FINAL_SUFFIX) == 0 && parse_time(name + lp, t);
+}
+
+/* Is name a temp file name (".checkpoint-<time>.tmp-<digits>")? */
+static bool is_temp_name(const char *name, int64_t *t) {
+    size_t lp = strlen(TEMP_PREFIX), li = strlen(TEMP_INFIX);
+    if (strlen(name) <= lp + TIME_DIGITS + li || strncmp(name, TEMP_PREFIX, lp) != 0 ||
+        !parse_time(name + lp, t) || strncmp(name + lp + TIME_DIGITS, TEMP_INFIX, li) != 0)
+        return false;
+    for (const char *s = name + lp + TIME_DIGITS + li; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* write(2) all n bytes, retrying on EINTR and short writes; 0 or -1 (errno). */
+static int write_all(int fd, const void *p, size_t n) {
+    const uint8_t *s = p;
+    while (n) {
+        ssize_t k = write(fd, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        s += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* pwrite(2) all n bytes at off; 0 or -1 (errno). */
+static int pwrite_all(int fd, const void *p, size_t n, off_t off) {
+    const uint8_t *s = p;
+    while (n) {
+        ssize_t k = pwrite(fd, s, n, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        s += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
+/* fsync the directory itself, so that a rename or create in it is durable.
+ * Filesystems that cannot fsync a directory (EINVAL) are taken as done. */
+static int fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0 && e == EINVAL)
+        return 0;
+    errno = e;
+    return rc;
+}
+
+/* fsync the directory that contains path (path is modified, then restored). */
+static int fsync_parent(char *path) {
+    char *slash = strrchr(path, '/');
+    if (!slash)
+        return fsync_dir(".");
+    if (slash == path)
+        return fsync_dir("/");
+    *slash = 0;
+    int rc = fsync_dir(path);
+    *slash = '/';
+    return rc;
+}
+
+/* mkdir -p dir (mode 0755); each directory created is made durable in its
+ * parent, or a power loss could take the checkpoint directory (and every
+ * fsynced file in it) away. Returns 0, SL_ENOMEM or SL_EIO (err names the
+ * component that failed). */
+static int mkdirs(const char *dir, sl_error *err) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    char *p = strdup(dir);
+    if (!p)
+        return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != 0)
+            continue;
+        char c = *s;
+        *s = 0;
+        int rc = mkdir(p, 0755);
+        if ((rc != 0 && errno != EEXIST) || (rc == 0 && fsync_parent(p) != 0)) {
+            int e = errno;
+            sl__error_set(err, SL_EIO, "checkpoint: cannot create directory '%s': %s", p,
+                          strerror(e));
+            free(p);
+            return SL_EIO;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return sl__error_set(err, SL_EIO,
+                             "checkpoint: '%s' exists and is not a directory: give the "
+                             "checkpoint a directory of its own",
+                             dir);
+    return 0;
+}
+
+/* Read the whole file at path into *img (malloc'd, caller frees). Returns 0,
+ * SL_ENOTFOUND, SL_ENOMEM, SL_EINVAL (not a regular file) or SL_EIO. A file
+ * that shrinks while being read yields what was there (the parser then sees
+ * a truncated file). */
+static int read_file(const char *path, uint8_t **img, size_t *len, sl_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return sl__error_set(err, e == ENOENT ? SL_ENOTFOUND : SL_EIO,
+                             "checkpoint '%s': cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sl__error_set(err, SL_EINVAL, "checkpoint '%s': not a regular file", path);
+    }
+    if ((uint64_t)st.st_size >= SIZE_MAX) {
+        close(fd);
+        return sl__error_set(err, SL_ENOMEM, "checkpoint '%s': too large to load", path);
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf) {
+        close(fd);
+        return sl__error_set(err, SL_ENOMEM, "checkpoint '%s': out of memory loading %zu bytes",
+                             path, size);
+    }
+    while (got < size) {
+        ssize_t k = read(fd, buf + got, size - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return sl__error_set(err, SL_EIO, "checkpoint '%s': read error: %s", path, strerror(e));
+        }
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd);
+    *img = buf;
+    *len = got;
+    return 0;
+}
+
+/* ============================================================================
+ * Writing
+ * ========================================================================== */
+
+struct sl__ckpt_writer {
+    char *dir;
+    char *tmp;   /* the temp file's path */
+    char *final; /* the name it gets on commit */
+    int fd;
+    int64_t t;
+    uint32_t nsec;
+    uint32_t crc;  /* CRC32C of the bytes after the header, so far */
+    uint64_t body; /* how many bytes that is */
+    sl__buf stage; /* bytes not yet written; starts with the header's place */
+    char **names;  /* section names so far (duplicates are refused) */
+    int failed;    /* the first error, 0 if none */
+    sl_error ferr;
+};
+
+/* Put the writer in the failed state with this error (copied to err). */
+static int w_fail(sl__ckpt_writer *w, sl_error *err, int code, const char *fmt, ...)
+    SL_PRINTF(4, 5);
+static int w_fail(sl__ckpt_writer *w, sl_error *err, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->ferr.msg, sizeof w->ferr.msg, fmt, ap);
+    va_end(ap);
+    w->ferr.code = code;
+    w->failed = code;
+    if (err)
+        *err = w->ferr;
+    return code;
+}
+
+/* The temp file could not be written: fail with the path and the reason. */
+static int w_fail_io(sl__ckpt_writer *w, sl_error *err, const char *what, int e) {
+    return w_fail(w, err, SL_EIO, "checkpoint: cannot %s '%s': %s", what, w->tmp, strerror(e));
+}
+
+/* Write out the staging buffer. */
+static int w_flush(sl__ckpt_writer *w, sl_error *err) {
+    if (w->stage.len && write_all(w->fd, w->stage.data, w->stage.len) != 0)
+        return w_fail_io(w, err, "write", errno);
+    sl__buf_reset(&w->stage);
+    return 0;
+}
+
+/* Append n body bytes whose CRC32C is crc (staged, or written directly when
+ * large). */
+static int w_emit_crc(sl__ckpt_writer *w, const void *p, size_t n, uint32_t crc, sl_error *err) {
+    w->crc = sl__crc32c_combine(w->crc, crc, n);
+    w->body += n;
+    if (w->stage.len + n <= STAGE_CAP) {
+        if (sl__buf_put(&w->stage, p, n))
+            return w_fail(w, err, SL_ENOMEM, "checkpoint: out of memory writing '%s'", w->tmp);
+        return 0;
+    }
+    if (w_flush(w, err))
+        return w->failed;
+    if (n >= STAGE_CAP / 2) {
+        if (write_all(w->fd, p, n) != 0)
+            return w_fail_io(w, err, "write", errno);
+        return 0;
+    }
+    if (sl__buf_put(&w->stage, p, n))
+        return w_fail(w, err, SL_ENOMEM, "checkpoint: out of memory writing '%s'", w->tmp);
+    return 0;
+}
+
+static int w_emit(sl__ckpt_writer *w, const void *p, size_t n, sl_error *err) {
+    return w_emit_crc(w, p, n, sl__crc32c(0, p, n), err);
+}
+
+/* Free the writer and everything it holds (the temp file stays). */
+static void w_free(sl__ckpt_writer *w) {
+    if (w->fd >= 0)
+        close(w->fd);
+    for (uint32_t i = 0; i < w->nsec; i++)
+        free(w->names[i]);
+    free(w->names);
+    sl__buf_free(&w->stage);
+    free(w->dir);
+    free(w->tmp);
+    free(w->final);
+    free(w);
+}
+
+int sl__ckpt_begin(const char *dir, int64_t batch_time, sl__ckpt_writer **out, sl_error *err) {
+    *out = NULL;
+    if (!dir || !*dir)
+        return sl__error_set(err, SL_EINVAL, "checkpoint: no directory given");
+    if (batch_time < 0 || batch_time > SL__CKPT_MAX_TIME)
+        return sl__error_set(err, SL_EINVAL,
+                             "checkpoint: batch time %lld is outside 0..%lld (ms since the epoch)",
+                             (long long)batch_time, (long long)SL__CKPT_MAX_TIME);
+    int rc = mkdirs(dir, err);
+    if (rc)
+        return rc;
+    char name[64], tname[96];
+    sl__ckpt_file_name(batch_time, name, sizeof name);
+    snprintf(tname, sizeof tname, TEMP_PREFIX "%015lld" TEMP_INFIX "%ld", (long long)batch_time,
+             (long)getpid());
+    sl__ckpt_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
+    w->fd = -1;
+    w->t = batch_time;
+    w->dir = strdup(dir);
+    w->tmp = path_join(dir, tname);
+    w->final = path_join(dir, name);
+    /* the header's place: written last, once the section count is known */
+    static const uint8_t zero[HEADER_SIZE];
+    if (!w->dir || !w->tmp || !w->final || buf_reserve(&w->stage, STAGE_CAP) ||
+        sl__buf_put(&w->stage, zero, HEADER_SIZE)) {
+        w_free(w);
+        return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
+    }
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        int e = errno;
+        sl__error_set(err, SL_EIO, "checkpoint: cannot create '%s': %s", w->tmp, strerror(e));
+        w_free(w);
+        return SL_EIO;
+    }
+    *out = w;
+    return 0;
+}
+
+/* Reject an empty, overlong or repeated section name. */
+static int check_name(sl__ckpt_writer *w, const char *name, size_t nlen, sl_error *err) {
+    if (nlen == 0 || nlen > SL__CKPT_MAX_NAME)
+        return w_fail(w, err, SL_EINVAL,
+                      "checkpoint: section name of %zu bytes (must be 1..%d) in '%s'", nlen,
+                      SL__CKPT_MAX_NAME, w->final);
+    for (uint32_t i = 0; i < w->nsec; i++)
+        if (strcmp(w->names[i], name) == 0)
+            return w_fail(w, err, SL_EINVAL, "checkpoint: section '%s' written twice in '%s'", name,
+                          w->final);
+    return 0;
+}
+
+int sl__ckpt_section(sl__ckpt_writer *w, const char *name, const void *data, size_t len,
+                     sl_error *err) {
+    if (!w || !name || (len && !data))
+        return sl__error_set(err, SL_EINVAL, "checkpoint: section: invalid argument");
+    if (w->failed) {
+        if (err)
+            *err = w->ferr;
+        return w->failed;
+    }
+    size_t nlen = strlen(name);
+    if (check_name(w, name, nlen, err))
+        return w->failed;
+    if (w->nsec == UINT32_MAX)
+        return w_fail(w, err, SL_ELIMIT, "checkpoint: too many sections in '%s'", w->final);
+    char **names = realloc(w->names, (w->nsec + 1) * sizeof *names);
+    char *copy = strdup(name);
+    if (names)
+        w->names = names;
+    if (!names || !copy) {
+        free(copy);
+        return w_fail(w, err, SL_ENOMEM, "checkpoint: out of memory writing '%s'", w->tmp);
+    }
+    w->names[w->nsec++] = copy;
+
+    uint8_t v[10], c[4];
+    uint32_t pcrc = sl__crc32c(0, data, len);
+    put_le(c, pcrc, 4);
+    if (w_emit(w, v, varint_encode(v, nlen), err) || w_emit(w, name, nlen, err) ||
+        w_emit(w, v, varint_encode(v, len), err) || w_emit_crc(w, data, len, pcrc, err) ||
+        w_emit(w, c, 4, err))
+        return w->failed;
+    return 0;
+}
+
+/* Remove the temp file and free the writer. */
+void sl__ckpt_abort(sl__ckpt_writer *w) {
+    if (!w)
+        return;
+    if (w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    unlink(w->tmp);
+    w_free(w);
+}
+
+/* Is the file at path plausibly intact (magic, version, end marker, size)?
+ * A cheap test for retention, which must not read whole checkpoints. */
+static bool quick_check(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    uint8_t h[8], f[4];
+    bool ok = fstat(fd, &st) == 0 && st.st_size >= HEADER_SIZE + FOOTER_SIZE &&
+              pread(fd, h, 8, 0) == 8 && pread(fd, f, 4, st.st_size - 4) == 4 &&
+              memcmp(h, MAGIC_HEAD, 4) == 0 && le32(h + 4) == SL__CKPT_VERSION &&
+              memcmp(f, MAGIC_FOOT, 4) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Remove dir/name, logging why at `level` (and any failure as a warning). */
+static void remove_file(const char *dir, const char *name, int level, const char *why) {
+    char *p = path_join(dir, name);
+    if (!p)
+        return;
+    if (unlink(p) == 0)
+        sl__log(level, "checkpoint: removed '%s' (%s)", p, why);
+    else if (errno != ENOENT)
+        sl__log(SL_LOG_WARN, "checkpoint: cannot remove '%s' (%s): %s", p, why, strerror(errno));
+    free(p);
+}
+
+static int cmp_time_desc(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* After committing batch time t: keep t and the newest keep-1 intact older
+ * checkpoints; remove the rest, every checkpoint newer than t and every temp
+ * file. Best effort: failures are logged. */
+static void retain(const char *dir, int64_t t, int keep) {
+    int64_t *older = NULL;
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        sl__log(SL_LOG_WARN, "checkpoint: cannot list '%s' to remove old checkpoints: %s", dir,
+                strerror(errno));
+        return;
+    }
+    struct dirent *e;
+    int64_t ft;
+    while ((e = readdir(d))) {
+        if (is_temp_name(e->d_name, &ft)) {
+            remove_file(dir, e->d_name, SL_LOG_INFO, "stale temp file of an interrupted write");
+        } else if (is_final_name(e->d_name, &ft) && ft > t) {
+            remove_file(dir, e->d_name, SL_LOG_WARN,
+                        "newer than the checkpoint just written: left by an earlier run");
+        } else if (is_final_name(e->d_name, &ft) && ft < t) {
+            int64_t *o = realloc(older, (n + 1) * sizeof *o);
+            if (!o)
+                break; /* keep everything we did not get to */
+            older = o;
+            older[n++] = ft;
+        }
+    }
+    closedir(d);
+    if (n)
+        qsort(older, n, sizeof *older, cmp_time_desc);
+    int kept = 1;
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        sl__ckpt_file_name(older[i], name, sizeof name);
+        char *p = path_join(dir, name);
+        bool good = p && quick_check(p);
+        free(p);
+        if (good && kept < keep)
+            kept++;
+        else
+            remove_file(dir, name, good ? SL_LOG_DEBUG : SL_LOG_WARN,
+                        good ? "retention" : "damaged");
+    }
+    free(older);
+}
+
+/* Fill the 20-byte header. */
+static void header_encode(uint8_t h[HEADER_SIZE], int64_t t, uint32_t nsec) {
+    memcpy(h, MAGIC_HEAD, 4);
+    put_le(h + 4, SL__CKPT_VERSION, 4);
+    put_le(h + 8, (uint64_t)t, 8);
+    put_le(h + 16, nsec, 4);
+}
+
+/* Write the footer, the header, fsync and close the temp file. Returns 0 or
+ * the writer's (new) error. */
+static int w_finish(sl__ckpt_writer *w, sl_error *err) {
+    uint8_t h[HEADER_SIZE], f[FOOTER_SIZE];
+    header_encode(h, w->t, w->nsec);
+    uint32_t fcrc = sl__crc32c_combine(sl__crc32c(0, h, HEADER_SIZE), w->crc, w->body);
+    put_le(f, fcrc, 4);
+    memcpy(f + 4, MAGIC_FOOT, 4);
+    if (sl__buf_put(&w->stage, f, FOOTER_SIZE))
+        return w_fail(w, err, SL_ENOMEM, "checkpoint: out of memory writing '%s'", w->tmp);
+    if (w_flush(w, err))
+        return w->failed;
+    if (pwrite_all(w->fd, h, HEADER_SIZE, 0) != 0)
+        return w_fail_io(w, err, "write", errno);
+    /* after a failed fsync the page cache cannot be trusted: never retry */
+    if (fsync(w->fd) != 0)
+        return w_fail_io(w, err, "fsync", errno);
+    int rc = close(w->fd);
+    w->fd = -1;
+    if (rc != 0 && errno != EINTR)
+        return w_fail_io(w, err, "close", errno);
+    return 0;
+}
+
+int sl__ckpt_commit(sl__ckpt_writer *w, int keep, sl_error *err) {
+    if (!w)
+        return sl__error_set(err, SL_EINVAL, "checkpoint: commit without a writer");
+    int rc = w->failed;
+    if (rc && err)
+        *err = w->ferr; /* a section failed earlier */
+    if (!rc && keep < 1)
+        rc = w_fail(w, err, SL_EINVAL, "checkpoint: keep must be at least 1 (got %d)", keep);
+    if (!rc)
+        rc = w_finish(w, err);
+    if (!rc && rename(w->tmp, w->final) != 0) {
+        int e = errno;
+        rc = w_fail(w, err, SL_EIO, "checkpoint: cannot rename '%s' to '%s': %s", w->tmp, w->final,
+                    strerror(e));
+    }
+    if (rc) {
+        sl__ckpt_abort(w);
+        return rc;
+    }
+    if (fsync_dir(w->dir) != 0) {
+        int e = errno;
+        sl__error_set(err, SL_EIO,
+                      "checkpoint: cannot fsync directory '%s': %s (the checkpoint '%s' is "
+                      "written but may not survive a power loss)",
+                      w->dir, strerror(e), w->final);
+        w_free(w);
+        return SL_EIO;
+    }
+    sl__log(SL_LOG_DEBUG, "checkpoint: wrote '%s' (%u sections, %llu bytes)", w->final, w->nsec,
+            (unsigned long long)(HEADER_SIZE + w->body + FOOTER_SIZE));
+    retain(w->dir, w->t, keep);
+    w_free(w);
+    return 0;
+}
+
+/* ============================================================================
+ * Reading
+ * ========================================================================== */
+
+/* Is every byte of s[0..n) printable ASCII (safe to put in a log line)? */
+static bool printable(const uint8_t *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* Check the fixed parts: size, magic, version, end marker, batch time.
+ * Returns NULL if they hold, or the reason (written to why) if not. */
+static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time, char *why,
+                               size_t cap) {
+    if (len == 0)
+        return "truncated (empty file)";
+    if (memcmp(img, MAGIC_HEAD, len < 4 ? len : 4) != 0)
+        return "bad magic (not a sluice checkpoint file)";
+    if (len < 8) {
+        snprintf(why, cap, "truncated (%zu bytes, in the header)", len);
+        return why;
+    }
+    uint32_t version = le32(img + 4);
+    if (version != SL__CKPT_VERSION) {
+        snprintf(why, cap,
+                 "unsupported format version %u (this sluice reads version %d): written by "
+                 "another release of sluice",
+                 version, SL__CKPT_VERSION);
+        return why;
+    }
+    if (len < HEADER_SIZE + FOOTER_SIZE) {
+        snprintf(why, cap, "truncated (%zu bytes, shorter than the header and footer)", len);
+        return why;
+    }
+    if (memcmp(img + len - 4, MAGIC_FOOT, 4) != 0)
+        return "truncated (the end marker is missing)";
+    int64_t t = (int64_t)((uint64_t)le32(img + 8) | (uint64_t)le32(img + 12) << 32);
+    if (name_time >= 0 && t != name_time) {
+        snprintf(why, cap, "batch time %lld in the header does not match the file name",
+                 (long long)t);
+        return why;
+    }
+    return NULL;
+}
+
+/* Parse and verify the sections between header and footer into c->sec.
+ * Returns 0, SL_ENOMEM, or SL_EINVAL with the reason in why. */
+static int parse_sections(sl__ckpt *c, char *why, size_t cap) {
+    const uint8_t *img = c->image;
+    size_t len = c->image_len;
+    uint32_t nsec = le32(img + 16);
+    sl__reader r = {img, len - FOOTER_SIZE, HEADER_SIZE};
+    /* a section takes at least 1 + 1 + 1 + 4 bytes: bound the count first */
+    if (nsec > sl__reader_left(&r) / 7) {
+        snprintf(why, cap, "malformed (%u sections cannot fit in %zu bytes)", nsec,
+                 sl__reader_left(&r));
+        return SL_EINVAL;
+    }
+    c->sec = calloc(nsec ? nsec : 1, sizeof *c->sec);
+    char *names = malloc(sl__reader_left(&r) + nsec + 1); /* ample for every name + NUL */
+    if (!c->sec || !names) {
+        free(names);
+        return SL_ENOMEM;
+    }
+    char *np = names;
+    for (uint32_t i = 0; i < nsec; i++) {
+        const uint8_t *name, *data;
+        size_t nlen, dlen;
+        uint32_t crc;
+        if (sl__read_bytes(&r, &name, &nlen) || sl__read_bytes(&r, &data, &dlen) ||
+            sl__read_u32(&r, &crc)) {
+            snprintf(why, cap, "malformed (section %u of %u runs past the end)", i + 1, nsec);
+            break;
+        }
+        if (nlen == 0 || nlen > SL__CKPT_MAX_NAME || memchr(name, 0, nlen)) {
+            snprintf(why, cap, "malformed (section %u has an invalid name)", i + 1);
+            break;
+        }
+        if (sl__crc32c(0, data, dlen) != crc) {
+            if (printable(name, nlen))
+                snprintf(why, cap, "CRC mismatch in section '%.*s'", (int)nlen, name);
+            else
+                snprintf(why, cap, "CRC mismatch in section %u", i + 1);
+            break;
+        }
+        memcpy(np, name, nlen);
+        np[nlen] = 0;
+        c->sec[i].name = np;
+        c->sec[i].data = data;
+        c->sec[i].len = dlen;
+        np += nlen + 1;
+        c->n = i + 1;
+    }
+    /* names are one block: sec[0].name owns it (see sl__ckpt_free) */
+    if (c->n == 0)
+        free(names);
+    if (c->n != nsec)
+        return SL_EINVAL;
+    if (sl__reader_left(&r) != 0) {
+        snprintf(why, cap, "malformed (%zu bytes after the last section)", sl__reader_left(&r));
+        return SL_EINVAL;
+    }
+    return 0;
+}
+
+/* Verify a whole file image and fill c from it (c takes img). Returns 0,
+ * SL_ENOMEM, or SL_EINVAL with the reason in why. */
+static int parse_image(sl__ckpt *c, uint8_t *img, size_t len, int64_t name_time, char *why,
+                       size_t cap) {
+    c->image = img;
+    c->image_len = len;
+    const char *bad = check_frame(img, len, name_time, why, cap);
+    if (bad) {
+        if (bad != why)
+            snprintf(why, cap, "%s", bad);
+        return SL_EINVAL;
+    }
+    int rc = parse_sections(c, why, cap);
+    if (rc)
+        return rc;
+    uint32_t want = le32(img + len - FOOTER_SIZE);
+    if (sl__crc32c(0, img, len - FOOTER_SIZE) != want) {
+        snprintf(why, cap, "CRC mismatch (the file checksum does not match its contents)");
+        return SL_EINVAL;
+    }
+    c->version = le32(img + 4);
+    c->batch_time = (int64_t)((uint64_t)le32(img + 8) | (uint64_t)le32(img + 12) << 32);
+    return 0;
+}
+
+int sl__ckpt_load_file(const char *path, sl__ckpt *out, sl_error *err) {
+    memset(out, 0, sizeof *out);
+    const char *base = strrchr(path, '/');
+    int64_t name_time = -1;
+    if (!is_final_name(base ? base + 1 : path, &name_time))
+        name_time = -1;
+    uint8_t *img = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &img, &len, err);
+    if (rc)
+        return rc;
+    char why[256];
+    rc = parse_image(out, img, len, name_time, why, sizeof why);
+    if (!rc && !(out->path = strdup(path)))
+        rc = SL_ENOMEM;
+    if (rc == SL_ENOMEM)
+        sl__error_set(err, rc, "checkpoint '%s': out of memory loading %zu bytes", path, len);
+    else if (rc)
+        sl__error_set(err, rc, "checkpoint '%s': %s", path, why);
+    if (rc)
+        sl__ckpt_free(out);
+    return rc;
+}
+
+int sl__ckpt_list(const char *dir, int64_t **times, size_t *n, sl_error *err) {
+    *times = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        if (e == ENOENT)
+            return sl__error_set(err, SL_ENOTFOUND, "checkpoint directory '%s' does not exist",
+                                 dir);
+        return sl__error_set(err, SL_EIO, "checkpoint: cannot read directory '%s': %s", dir,
+                             strerror(e));
+    }
+    int64_t *v = NULL, t;
+    size_t cnt = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_final_name(e->d_name, &t))
+            continue;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            int64_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory listing '%s'", dir);
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[cnt++] = t;
+    }
+    closedir(d);
+    if (cnt)
+        qsort(v, cnt, sizeof *v, cmp_time_desc);
+    *times = v;
+    *n = cnt;
+    return 0;
+}
+
+int sl__ckpt_load_latest(const char *dir, sl__ckpt *out, sl_error *err) {
+    memset(out, 0, sizeof *out);
+    int64_t *times;
+    size_t n, skipped = 0;
+    int rc = sl__ckpt_list(dir, &times, &n, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        sl__ckpt_file_name(times[i], name, sizeof name);
+        char *path = path_join(dir, name);
+        if (!path) {
+            free(times);
+            return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
+        }
+        sl_error e = {0};
+        rc = sl__ckpt_load_file(path, out, &e);
+        free(path);
+        if (rc == 0) {
+            if (skipped)
+                sl__log(SL_LOG_WARN, "checkpoint: using the older checkpoint '%s'", out->path);
+            free(times);
+            return 0;
+        }
+        if (rc == SL_ENOMEM) {
+            free(times);
+            if (err)
+                *err = e;
+            return rc;
+        }
+        sl__log(SL_LOG_WARN, "%s; skipping it", e.msg);
+        skipped++;
+    }
+    free(times);
+    if (skipped)
+        return sl__error_set(err, SL_ENOTFOUND,
+                             "no intact checkpoint in '%s': %zu damaged file(s) skipped (see "
+                             "the warnings); remove them to start fresh",
+                             dir, skipped);
+    return sl__error_set(err, SL_ENOTFOUND, "no checkpoint in '%s'", dir);
+}
+
+const uint8_t *sl__ckpt_find(const sl__ckpt *c, const char *name, size_t *len) {
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->sec[i].name, name) == 0) {
+            if (len)
+                *len = c->sec[i].len;
+            return c->sec[i].data;
+        }
+    if (len)
+        *len = 0;
+    return NULL;
+}
+
+void sl__ckpt_free(sl__ckpt *c) {
+    if (!c)
+        return;
+    if (c->n)
+        free(c->sec[0].name); /* the block of all names */
+    free(c->sec);
+    free(c->image);
+    free(c->path);
+    memset(c, 0, sizeof *c);
+}
+
+/* ============================================================================
+ * The directory lock
+ * ========================================================================== */
+
+int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
+    *fd = -1;
+    if (!dir || !*dir)
+        return sl__error_set(err, SL_EINVAL, "checkpoint: no directory given");
+    int rc = mkdirs(dir, err);
+    if (rc)
+        return rc;
+    char *path = path_join(dir, ".lock");
+    if (!path)
+        return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) {
+        int e = errno;
+        sl__error_set(err, SL_EIO, "checkpoint: cannot open '%s': %s", path, strerror(e));
+        free(path);
+        return SL_EIO;
+    }
+    while ((rc = flock(f, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
+        int e = errno;
+        char owner[32] = "unknown";
+        ssize_t k = pread(f, owner, sizeof owner - 1, 0);
+        if (k > 0) {
+            owner[k] = 0;
+            owner[strcspn(owner, "\n")] = 0;
+        }
+        if (e == EWOULDBLOCK)
+            sl__error_set(err, SL_ESTATE,
+                          "checkpoint directory '%s' is in use by another sluice process (pid "
+                          "%s): stop it, or give this pipeline its own checkpoint directory",
+                          dir, owner);
+        else
+            sl__error_set(err, SL_EIO, "checkpoint: cannot lock '%s': %s", path, strerror(e));
+        close(f);
+        free(path);
+        return e == EWOULDBLOCK ? SL_ESTATE : SL_EIO;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* the pid is only a hint for the message above: failures do not matter */
+    if (ftruncate(f, 0) == 0 && pwrite_all(f, pid, (size_t)n, 0) != 0)
+        sl__log(SL_LOG_DEBUG, "checkpoint: cannot write the pid into '%s'", path);
+    free(path);
+    *fd = f;
+    return 0;
+}
+
+void sl__ckpt_unlock(int fd) {
+    if (fd >= 0)
+        close(fd); /* releases the flock; the file stays (removing it would race) */
+}
