@@ -675,7 +675,7 @@ static void test_values_in_checkpoint(void) {
     CU_ASSERT_EQUAL(sl__ckpt_commit(w, 3, &err), 0);
     sl__ckpt c;
     CU_ASSERT_EQUAL_FATAL(sl__ckpt_load_latest(dir, &c, &err), 0);
-    size_t len;
+    size_t len = 0;
     const uint8_t *p = sl__ckpt_find(&c, "state/counts", &len);
     CU_ASSERT_FATAL(p != NULL);
     sl_arena a;
@@ -765,7 +765,7 @@ static void test_truncated_fallback(void) {
     CU_ASSERT_EQUAL(write_ckpt(dir, 1000, 5), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 2000, 5), 0);
     ckpt_path(dir, 2000, path, sizeof path);
-    size_t len;
+    size_t len = 0;
     uint8_t *good = slurp(path, &len);
     CU_ASSERT_FATAL(good != NULL);
     ASSERT_INT_EQ(len, STD_LEN);
@@ -801,7 +801,7 @@ static void test_bit_flips(void) {
     CU_ASSERT_EQUAL(write_ckpt(dir, 1000, 5), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 2000, 5), 0);
     ckpt_path(dir, 2000, path, sizeof path);
-    size_t len;
+    size_t len = 0;
     uint8_t *good = slurp(path, &len);
     CU_ASSERT_FATAL(good != NULL && len == STD_LEN);
     int wrong = 0, loads = 0;
@@ -845,7 +845,7 @@ static void test_bit_flips(void) {
 /* Rewrite the header's version of the file at path, fixing the file CRC so
  * that only the version is wrong. */
 static void set_version(const char *path, uint32_t version) {
-    size_t len;
+    size_t len = 0;
     uint8_t *b = slurp(path, &len);
     CU_ASSERT_FATAL(b != NULL && len >= 28);
     for (int i = 0; i < 4; i++)
@@ -868,7 +868,7 @@ static void test_skip_reasons(void) {
     CU_ASSERT_EQUAL(write_ckpt(dir, 3000, 5), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 4000, 5), 0);
     set_version(ckpt_path(dir, 4000, path, sizeof path), 2);
-    size_t len;
+    size_t len = 0;
     uint8_t *b = slurp(ckpt_path(dir, 3000, path, sizeof path), &len);
     b[0] = 'X';
     spill(path, b, len);
@@ -1010,7 +1010,7 @@ static void test_stale_temp(void) {
     CU_ASSERT_FATAL(unit_mkdtemp(dir, sizeof dir) != NULL);
     CU_ASSERT_EQUAL(write_ckpt(dir, 1000, 3), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 2000, 3), 0);
-    size_t len;
+    size_t len = 0;
     uint8_t *b = slurp(ckpt_path(dir, 2000, path, sizeof path), &len);
     remove(path);
     snprintf(tmp, sizeof tmp, "%s/.checkpoint-000000000002000.tmp-99999", dir);
@@ -1084,7 +1084,7 @@ static void test_fuzz_files(void) {
     CU_ASSERT_EQUAL(write_ckpt(dir, 1000, 5), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 2000, 5), 0);
     ckpt_path(dir, 2000, path, sizeof path);
-    size_t glen;
+    size_t glen = 0;
     uint8_t *good = slurp(path, &glen);
     CU_ASSERT_FATAL(good != NULL);
     uint8_t buf[512];
