@@ -54,13 +54,14 @@ typedef struct queue_source {
     sl_handle *h;
     const char *path; /* params-owned, valid until destroy */
     FILE *fp;
-    int stop_at_end;  /* on_end: stop */
-    int primed;       /* the lookahead line has been read once */
-    int have_next;    /* `next` holds a batch line not yet emitted */
-    queue_line cur;   /* the line being emitted */
-    queue_line next;  /* lookahead: tells whether cur is the last batch */
-    int64_t lineno;   /* lines read from the file so far */
-    int64_t position; /* line number of the last batch emitted (0: none) */
+    int stop_at_end;      /* on_end: stop */
+    int primed;           /* the lookahead line has been read once */
+    int have_next;        /* `next` holds a batch line not yet emitted */
+    queue_line cur;       /* the line being emitted */
+    queue_line next;      /* lookahead: tells whether cur is the last batch */
+    int64_t lineno;       /* lines read from the file so far */
+    int64_t position;     /* line number of the last batch emitted (0: none) */
+    int64_t resume_after; /* restored position: skip the batches up to it */
     sl_counter *c_batches;
 } queue_source;
 
@@ -361,6 +362,12 @@ static int queue_poll(void *instance, int64_t batch_time, sl_emitter *out, sl_er
     if (!q->primed) {
         q->primed = 1;
         rc = queue_read_next(q, err);
+        /* resuming from a checkpoint: the batches up to its position were
+         * processed before; go on with the next one */
+        while (rc >= 0 && q->have_next && q->next.lineno <= q->resume_after) {
+            q->position = q->next.lineno;
+            rc = queue_read_next(q, err);
+        }
         if (rc < 0)
             return rc;
     }
@@ -381,6 +388,33 @@ static int queue_poll(void *instance, int64_t batch_time, sl_emitter *out, sl_er
     return !q->have_next && q->stop_at_end ? SL_EOF : 0;
 }
 
+/* The position for a checkpoint: the line of the last batch emitted, as 8
+ * little-endian bytes. */
+static int queue_snapshot(void *instance, sl_buf *out, sl_error *err) {
+    queue_source *q = instance;
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)((uint64_t)q->position >> (8 * i));
+    if (sl_api->buf_append(out, b, sizeof b) < 0)
+        return sl_api->error_set(err, SL_ENOMEM, "queue: out of memory");
+    return 0;
+}
+
+/* Resume after the batch at a snapshotted position. */
+static int queue_restore(void *instance, const void *data, size_t len, sl_error *err) {
+    queue_source *q = instance;
+    if (len != 8)
+        return sl_api->error_set(err, SL_EINVAL,
+                                 "queue: %s: a checkpointed position of %zu bytes (expected 8)",
+                                 q->path, len);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)((const uint8_t *)data)[i] << (8 * i);
+    q->resume_after = (int64_t)v;
+    sl_api->log(q->h, SL_LOG_INFO, "resuming %s after line %lld", q->path, (long long)v);
+    return 0;
+}
+
 static const sl_source_ops queue_ops = {
     .struct_size = sizeof(sl_source_ops),
     .mode = SL_SOURCE_DIRECT,
@@ -388,6 +422,8 @@ static const sl_source_ops queue_ops = {
     .run = NULL,
     .poll = queue_poll,
     .commit = NULL,
+    .snapshot = queue_snapshot,
+    .restore = queue_restore,
 };
 
 static const sl_component queue_component = {

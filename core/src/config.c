@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,8 +354,16 @@ static void join_names(char *buf, size_t cap, const char *const *names, size_t n
 
 /* ---- top level -------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"batch_interval", "workers", "clock",  "receiver_buffer",
-                                       "plugin_path",    "streams", "outputs"};
+static const char *const top_keys[] = {"batch_interval",
+                                       "workers",
+                                       "clock",
+                                       "receiver_buffer",
+                                       "plugin_path",
+                                       "checkpoint",
+                                       "checkpoint_interval",
+                                       "checkpoint_keep",
+                                       "streams",
+                                       "outputs"};
 #define N_TOP_KEYS (sizeof top_keys / sizeof top_keys[0])
 
 /* Reject unknown top-level keys. */
@@ -433,6 +442,38 @@ static int apply_settings(loader *L, yaml_node_t *root) {
             return -1;
         }
     }
+    if ((n = map_get(L, root, "checkpoint"))) {
+        if (!(v = scalar_value(L, n, "checkpoint", "a directory")))
+            return -1;
+        if (!*v || sl_context_checkpoint(L->ctx, v) < 0) {
+            fail(L, n, "checkpoint: %s", *v ? ctx_message(L) : "expected a directory");
+            return -1;
+        }
+    }
+    if ((n = map_get(L, root, "checkpoint_interval"))) {
+        int64_t ms;
+        const char *exp = "a duration like 10s or 1m";
+        if (!(v = scalar_value(L, n, "checkpoint_interval", exp)))
+            return -1;
+        if (sl_parse_duration(v, &ms) != 0 || ms <= 0) {
+            fail(L, n, "checkpoint_interval: expected %s, got '%s'", exp, v);
+            return -1;
+        }
+        if (sl_context_set_checkpoint_interval(L->ctx, ms) < 0) {
+            fail(L, n, "checkpoint_interval: %s", ctx_message(L));
+            return -1;
+        }
+    }
+    if ((n = map_get(L, root, "checkpoint_keep"))) {
+        long k;
+        const char *exp = "how many checkpoints to keep (1 or more)";
+        if (!(v = scalar_value(L, n, "checkpoint_keep", exp)))
+            return -1;
+        if (parse_int(v, 1, 1000, &k) < 0 || sl_context_set_checkpoint_keep(L->ctx, (int)k) < 0) {
+            fail(L, n, "checkpoint_keep: expected %s, got '%s'", exp, v);
+            return -1;
+        }
+    }
     if ((n = map_get(L, root, "receiver_buffer"))) {
         uint64_t bytes;
         const char *exp = "a size like 65536, 512KiB, 64MiB or 1GiB";
@@ -505,14 +546,22 @@ static int add_plugin_dirs(loader *L, yaml_node_t *root, const char *const *dirs
 /* ---- operations -------------------------------------------------------------- */
 
 enum {
-    KEY_FROM = 1,      /* the operation takes `from: STREAM` */
-    KEY_PARTITIONS = 2 /* the operation takes `partitions: N` */
+    KEY_FROM = 1 << 0,          /* `from: STREAM` */
+    KEY_PARTITIONS = 1 << 1,    /* `partitions: N` */
+    KEY_MEMORY_LIMIT = 1 << 2,  /* `memory_limit: SIZE` (state) */
+    KEY_INITIAL_STATE = 1 << 3, /* `initial_state: FILE` (state) */
+    KEY_WINDOW = 1 << 4,        /* `window: DURATION` */
+    KEY_SLIDE = 1 << 5,         /* `slide: DURATION` */
+    KEY_INVERSE = 1 << 6,       /* `inverse: BOOL` (reduce_by_key_and_window) */
+    KEY_FILTER = 1 << 7,        /* `filter: COMPONENT` (reduce_by_key_and_window) */
+    KEY_TIMEOUT = 1 << 8        /* `timeout: DURATION` (map_with_state) */
 };
 
 typedef enum op_shape {
     SHAPE_COMPONENT, /* op: COMPONENT (+ from, engine keys, parameters) */
     SHAPE_STREAM,    /* op: STREAM (+ engine keys) */
-    SHAPE_UNION      /* union: [A, B, ...] */
+    SHAPE_UNION,     /* union: [A, B, ...] */
+    SHAPE_PAIR       /* join: [A, B] */
 } op_shape;
 
 typedef enum op_id {
@@ -528,7 +577,23 @@ typedef enum op_id {
     OP_COUNT,
     OP_COUNT_BY_VALUE,
     OP_UNION,
-    OP_REPARTITION
+    OP_REPARTITION,
+    OP_UPDATE_STATE_BY_KEY,
+    OP_MAP_WITH_STATE,
+    OP_STATE_SNAPSHOTS,
+    OP_OPERATOR,
+    OP_WINDOW,
+    OP_COUNT_BY_WINDOW,
+    OP_REDUCE_BY_WINDOW,
+    OP_REDUCE_BY_KEY_AND_WINDOW,
+    OP_COUNT_BY_VALUE_AND_WINDOW,
+    OP_GROUP_BY_KEY_AND_WINDOW,
+    OP_GROUP_BY_KEY,
+    OP_JOIN,
+    OP_LEFT_OUTER_JOIN,
+    OP_RIGHT_OUTER_JOIN,
+    OP_FULL_OUTER_JOIN,
+    OP_COGROUP
 } op_id;
 
 typedef struct op_info {
@@ -555,12 +620,39 @@ static const op_info ops[] = {
     {"count_by_value", OP_COUNT_BY_VALUE, SHAPE_STREAM, 0, KEY_PARTITIONS, 0},
     {"union", OP_UNION, SHAPE_UNION, 0, 0, 0},
     {"repartition", OP_REPARTITION, SHAPE_STREAM, 0, KEY_PARTITIONS, KEY_PARTITIONS},
+    /* an UPDATE or a REDUCE component: kind 0 accepts any, the builder checks */
+    {"update_state_by_key", OP_UPDATE_STATE_BY_KEY, SHAPE_COMPONENT, 0,
+     KEY_FROM | KEY_MEMORY_LIMIT | KEY_INITIAL_STATE, KEY_FROM},
+    {"map_with_state", OP_MAP_WITH_STATE, SHAPE_COMPONENT, SL_COMPONENT_UPDATE,
+     KEY_FROM | KEY_MEMORY_LIMIT | KEY_TIMEOUT, KEY_FROM},
+    {"state_snapshots", OP_STATE_SNAPSHOTS, SHAPE_STREAM, 0, 0, 0},
+    {"operator", OP_OPERATOR, SHAPE_COMPONENT, SL_COMPONENT_OPERATOR, KEY_FROM, KEY_FROM},
+    {"window", OP_WINDOW, SHAPE_STREAM, 0, KEY_WINDOW | KEY_SLIDE, KEY_WINDOW},
+    {"count_by_window", OP_COUNT_BY_WINDOW, SHAPE_STREAM, 0, KEY_WINDOW | KEY_SLIDE, KEY_WINDOW},
+    {"reduce_by_window", OP_REDUCE_BY_WINDOW, SHAPE_COMPONENT, SL_COMPONENT_REDUCE,
+     KEY_FROM | KEY_WINDOW | KEY_SLIDE, KEY_FROM | KEY_WINDOW},
+    {"reduce_by_key_and_window", OP_REDUCE_BY_KEY_AND_WINDOW, SHAPE_COMPONENT, SL_COMPONENT_REDUCE,
+     KEY_FROM | KEY_WINDOW | KEY_SLIDE | KEY_INVERSE | KEY_FILTER, KEY_FROM | KEY_WINDOW},
+    {"count_by_value_and_window", OP_COUNT_BY_VALUE_AND_WINDOW, SHAPE_STREAM, 0,
+     KEY_WINDOW | KEY_SLIDE, KEY_WINDOW},
+    {"group_by_key_and_window", OP_GROUP_BY_KEY_AND_WINDOW, SHAPE_STREAM, 0, KEY_WINDOW | KEY_SLIDE,
+     KEY_WINDOW},
+    {"group_by_key", OP_GROUP_BY_KEY, SHAPE_STREAM, 0, 0, 0},
+    {"join", OP_JOIN, SHAPE_PAIR, 0, 0, 0},
+    {"left_outer_join", OP_LEFT_OUTER_JOIN, SHAPE_PAIR, 0, 0, 0},
+    {"right_outer_join", OP_RIGHT_OUTER_JOIN, SHAPE_PAIR, 0, 0, 0},
+    {"full_outer_join", OP_FULL_OUTER_JOIN, SHAPE_PAIR, 0, 0, 0},
+    {"cogroup", OP_COGROUP, SHAPE_PAIR, 0, 0, 0},
 };
 #define N_OPS (sizeof ops / sizeof ops[0])
 
 static const char op_list[] = "source, map, flat_map, filter, map_values, flat_map_values, "
                               "transform, reduce_by_key, reduce, count, count_by_value, union, "
-                              "repartition";
+                              "repartition, update_state_by_key, map_with_state, "
+                              "state_snapshots, operator, window, count_by_window, "
+                              "reduce_by_window, reduce_by_key_and_window, "
+                              "count_by_value_and_window, group_by_key_and_window, group_by_key, "
+                              "join, left_outer_join, right_outer_join, full_outer_join, cogroup";
 
 static const op_info *op_find(const char *name) {
     for (size_t i = 0; i < N_OPS; i++)
@@ -599,13 +691,23 @@ static const op_info *find_op(loader *L, const stream_def *d, yaml_node_t **opva
 
 /* The keys a stream or output may have besides its operation key, for
  * "expected one of" lists: engine keys, then the component's parameters. */
+/* The names of the engine keys, by bit (KEY_FROM is bit 0). */
+static const char *const engine_key_names[] = {"from",          "partitions", "memory_limit",
+                                               "initial_state", "window",     "slide",
+                                               "inverse",       "filter",     "timeout"};
+#define N_ENGINE_KEYS (sizeof engine_key_names / sizeof *engine_key_names)
+
+/* The engine keys found in a stream or output definition, by bit. */
+typedef struct engine_vals {
+    yaml_node_t *v[N_ENGINE_KEYS];
+} engine_vals;
+
 static void expected_keys(char *buf, size_t cap, unsigned keys, const sl_component *c) {
     const char *names[64];
     size_t n = 0;
-    if (keys & KEY_FROM)
-        names[n++] = "from";
-    if (keys & KEY_PARTITIONS)
-        names[n++] = "partitions";
+    for (size_t b = 0; b < N_ENGINE_KEYS; b++)
+        if (keys & (1u << b))
+            names[n++] = engine_key_names[b];
     for (const sl_param_spec *p = c ? c->params : NULL; p && p->name && n < 64; p++)
         names[n++] = p->name;
     join_names(buf, cap, names, n);
@@ -619,12 +721,20 @@ static int is_param(const sl_component *c, const char *key) {
     return 0;
 }
 
+/* The engine key bit `key` names among `keys`, or -1. */
+static int engine_key(unsigned keys, const char *key) {
+    for (size_t b = 0; b < N_ENGINE_KEYS; b++)
+        if ((keys & (1u << b)) && strcmp(key, engine_key_names[b]) == 0)
+            return (int)b;
+    return -1;
+}
+
 /* Sort the keys of `body` (a stream or an output) except `opkey`: engine
- * keys in `keys` go to *from / *partitions, parameters of `c` to `pl`.
- * Anything else is an error naming `where`. */
+ * keys in `keys` go to ev (by bit), parameters of `c` to `pl`. Anything
+ * else is an error naming `where`. */
 static int sort_keys(loader *L, yaml_node_t *body, const char *opkey, unsigned keys,
-                     const sl_component *c, const char *where, yaml_node_t **from,
-                     yaml_node_t **partitions, param_list *pl) {
+                     const sl_component *c, const char *where, engine_vals *ev, param_list *pl) {
+    memset(ev, 0, sizeof *ev);
     size_t npairs = (size_t)(body->data.mapping.pairs.top - body->data.mapping.pairs.start);
     pl->n = 0;
     pl->kv = pool_alloc(L, (2 * npairs + 1) * sizeof *pl->kv);
@@ -639,10 +749,9 @@ static int sort_keys(loader *L, yaml_node_t *body, const char *opkey, unsigned k
         const char *key = raw_text(k);
         if (strcmp(key, opkey) == 0)
             continue;
-        if ((keys & KEY_FROM) && strcmp(key, "from") == 0) {
-            *from = v;
-        } else if ((keys & KEY_PARTITIONS) && strcmp(key, "partitions") == 0) {
-            *partitions = v;
+        int eb = engine_key(keys, key);
+        if (eb >= 0) {
+            ev->v[eb] = v;
         } else if (c && is_param(c, key)) {
             if (!is_scalar(v)) {
                 fail(L, v, "expected a scalar value for parameter '%s', got %s", key, node_kind(v));
@@ -757,10 +866,61 @@ static sl_stream *resolve(loader *L, yaml_node_t *ref, const char *what) {
     return build_stream(L, t);
 }
 
+/* The window keys of a stream definition, read and checked. */
+typedef struct win_args {
+    int64_t window, slide; /* ms; slide 0 = the batch interval */
+    bool inverse;
+    const char *filter;
+} win_args;
+
+static int read_window_keys(loader *L, const engine_vals *ev, win_args *wa) {
+    memset(wa, 0, sizeof *wa);
+    const char *v;
+    const char *exp = "a duration like 30s or 1m (a multiple of the batch interval)";
+    for (int k = 4; k <= 5; k++) {
+        yaml_node_t *n = ev->v[k];
+        const char *key = engine_key_names[k];
+        int64_t *out = k == 4 ? &wa->window : &wa->slide;
+        if (!n)
+            continue;
+        if (!(v = scalar_value(L, n, key, exp)))
+            return -1;
+        if (sl_parse_duration(v, out) != 0 || *out <= 0) {
+            fail(L, n, "%s: expected %s, got '%s'", key, exp, v);
+            return -1;
+        }
+    }
+    if (ev->v[6]) {
+        if (!(v = scalar_value(L, ev->v[6], "inverse", "true or false")))
+            return -1;
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            fail(L, ev->v[6], "inverse: expected true or false, got '%s'", v);
+            return -1;
+        }
+        wa->inverse = v[0] == 't';
+    }
+    if (ev->v[7]) {
+        if (!(wa->filter =
+                  scalar_value(L, ev->v[7], "filter", "a filter function like kv.nonzero")))
+            return -1;
+        if (!wa->inverse) {
+            fail(L, ev->v[7], "filter: only with inverse: true (Spark's filterFunc)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Call the builder of a component operation. */
 static sl_stream *call_builder(loader *L, op_id id, sl_stream *in, const char *comp,
-                               const char *const *kv) {
+                               const char *const *kv, const win_args *wa) {
     switch (id) {
+    case OP_REDUCE_BY_WINDOW:
+        return sl_reduce_by_window(in, comp, kv, wa->window, wa->slide);
+    case OP_REDUCE_BY_KEY_AND_WINDOW:
+        return wa->inverse ? sl_reduce_by_key_and_window_inv(in, comp, kv, wa->window, wa->slide,
+                                                             wa->filter, NULL)
+                           : sl_reduce_by_key_and_window(in, comp, kv, wa->window, wa->slide);
     case OP_SOURCE:
         return sl_source(L->ctx, comp, kv);
     case OP_MAP:
@@ -779,9 +939,54 @@ static sl_stream *call_builder(loader *L, op_id id, sl_stream *in, const char *c
         return sl_reduce_by_key(in, comp, kv);
     case OP_REDUCE:
         return sl_reduce(in, comp, kv);
+    case OP_UPDATE_STATE_BY_KEY:
+        return sl_update_state_by_key(in, comp, kv);
+    case OP_MAP_WITH_STATE:
+        return sl_map_with_state(in, comp, kv, 0); /* timeout: set by apply_state_keys */
+    case OP_OPERATOR:
+        return sl_operator(in, comp, kv);
     default:
         return NULL;
     }
+}
+
+/* memory_limit and initial_state of a stateful stream. */
+static sl_stream *apply_state_keys(loader *L, sl_stream *s, const engine_vals *ev) {
+    yaml_node_t *n;
+    const char *v;
+    if ((n = ev->v[2])) {
+        uint64_t bytes;
+        const char *exp = "a size like 512MiB or 2GiB";
+        if (!(v = scalar_value(L, n, "memory_limit", exp)))
+            return NULL;
+        if (sl_parse_size(v, &bytes) != 0 || bytes == 0 || bytes > SIZE_MAX) {
+            fail(L, n, "memory_limit: expected %s, got '%s'", exp, v);
+            return NULL;
+        }
+        if (!sl_stream_set_state_limit(s, (size_t)bytes)) {
+            fail(L, n, "memory_limit: %s", ctx_message(L));
+            return NULL;
+        }
+    }
+    if ((n = ev->v[8])) {
+        int64_t ms;
+        const char *exp = "a duration like 30s or 10m";
+        if (!(v = scalar_value(L, n, "timeout", exp)))
+            return NULL;
+        if (sl_parse_duration(v, &ms) != 0 || ms <= 0 || !sl_stream_set_timeout(s, ms)) {
+            fail(L, n, "timeout: expected %s, got '%s'", exp, v);
+            return NULL;
+        }
+    }
+    if ((n = ev->v[3])) {
+        if (!(v = scalar_value(L, n, "initial_state", "a JSON Lines file")))
+            return NULL;
+        if (!sl_stream_set_initial_state(s, v)) {
+            fail(L, n, "initial_state: %s", ctx_message(L));
+            return NULL;
+        }
+    }
+    return s;
 }
 
 /* Build `op: COMPONENT` with its `from`, engine keys and parameters. */
@@ -797,8 +1002,11 @@ static sl_stream *build_component_op(loader *L, stream_def *d, const op_info *op
     }
     yaml_node_t *from = NULL, *parts = NULL;
     param_list pl;
-    if (sort_keys(L, d->body, op->name, op->keys, c, where, &from, &parts, &pl) < 0)
+    engine_vals ev;
+    if (sort_keys(L, d->body, op->name, op->keys, c, where, &ev, &pl) < 0)
         return NULL;
+    from = ev.v[0];
+    parts = ev.v[1];
     sl_stream *in = NULL;
     if (op->keys & KEY_FROM) {
         if (!from) {
@@ -809,7 +1017,10 @@ static sl_stream *build_component_op(loader *L, stream_def *d, const op_info *op
         if (!(in = resolve(L, from, "from")))
             return NULL;
     }
-    sl_stream *s = call_builder(L, op->id, in, comp, pl.kv);
+    win_args wa;
+    if (read_window_keys(L, &ev, &wa) < 0)
+        return NULL;
+    sl_stream *s = call_builder(L, op->id, in, comp, pl.kv, &wa);
     if (!s) {
         fail_builder(L, &pl, opval);
         return NULL;
@@ -823,16 +1034,18 @@ static sl_stream *build_component_op(loader *L, stream_def *d, const op_info *op
             return NULL;
         }
     }
-    return s;
+    return apply_state_keys(L, s, &ev);
 }
 
 /* Build count, count_by_value or repartition: `op: STREAM` (+ partitions). */
 static sl_stream *build_stream_op(loader *L, stream_def *d, const op_info *op, yaml_node_t *opval,
                                   const char *where) {
-    yaml_node_t *from = NULL, *parts = NULL;
+    yaml_node_t *parts = NULL;
     param_list pl;
-    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &from, &parts, &pl) < 0)
+    engine_vals ev;
+    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &ev, &pl) < 0)
         return NULL;
+    parts = ev.v[1];
     if ((op->required & KEY_PARTITIONS) && !parts) {
         fail(L, d->body, "stream '%s': missing 'partitions: N' (required by %s)", d->name,
              op->name);
@@ -845,7 +1058,27 @@ static sl_stream *build_stream_op(loader *L, stream_def *d, const op_info *op, y
     if (!in)
         return NULL;
     sl_stream *s;
-    if (op->id == OP_COUNT)
+    win_args wa;
+    if (read_window_keys(L, &ev, &wa) < 0)
+        return NULL;
+    if ((op->required & KEY_WINDOW) && !ev.v[4]) {
+        fail(L, d->body, "stream '%s': missing 'window: DURATION' (required by %s)", d->name,
+             op->name);
+        return NULL;
+    }
+    if (op->id == OP_WINDOW)
+        s = sl_window(in, wa.window, wa.slide);
+    else if (op->id == OP_COUNT_BY_WINDOW)
+        s = sl_count_by_window(in, wa.window, wa.slide);
+    else if (op->id == OP_COUNT_BY_VALUE_AND_WINDOW)
+        s = sl_count_by_value_and_window(in, wa.window, wa.slide);
+    else if (op->id == OP_GROUP_BY_KEY_AND_WINDOW)
+        s = sl_group_by_key_and_window(in, wa.window, wa.slide);
+    else if (op->id == OP_GROUP_BY_KEY)
+        s = sl_group_by_key(in);
+    else if (op->id == OP_STATE_SNAPSHOTS)
+        s = sl_state_snapshots(in);
+    else if (op->id == OP_COUNT)
         s = sl_count(in);
     else if (op->id == OP_COUNT_BY_VALUE)
         s = sl_count_by_value(in);
@@ -865,9 +1098,9 @@ static sl_stream *build_stream_op(loader *L, stream_def *d, const op_info *op, y
 /* Build `union: [A, B, ...]` by folding sl_union over the list. */
 static sl_stream *build_union(loader *L, stream_def *d, const op_info *op, yaml_node_t *opval,
                               const char *where) {
-    yaml_node_t *from = NULL, *parts = NULL;
     param_list pl;
-    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &from, &parts, &pl) < 0)
+    engine_vals ev;
+    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &ev, &pl) < 0)
         return NULL;
     yaml_node_item_t *items = NULL;
     size_t n = 0;
@@ -896,6 +1129,36 @@ static sl_stream *build_union(loader *L, stream_def *d, const op_info *op, yaml_
     return acc;
 }
 
+/* Build `join: [A, B]` and the other two-stream operations. */
+static sl_stream *build_pair(loader *L, stream_def *d, const op_info *op, yaml_node_t *opval,
+                             const char *where) {
+    param_list pl;
+    engine_vals ev;
+    if (sort_keys(L, d->body, op->name, op->keys, NULL, where, &ev, &pl) < 0)
+        return NULL;
+    yaml_node_item_t *items = NULL;
+    if (opval->type == YAML_SEQUENCE_NODE &&
+        opval->data.sequence.items.top - opval->data.sequence.items.start == 2)
+        items = opval->data.sequence.items.start;
+    if (!items) {
+        fail(L, opval, "%s: expected a list of two streams like [a, b], got %s", op->name,
+             opval->type == YAML_SEQUENCE_NODE ? "another number of streams" : node_kind(opval));
+        return NULL;
+    }
+    sl_stream *a = resolve(L, node_get(L, items[0]), op->name);
+    sl_stream *b = a ? resolve(L, node_get(L, items[1]), op->name) : NULL;
+    if (!b)
+        return NULL;
+    sl_stream *s = op->id == OP_JOIN               ? sl_join(a, b)
+                   : op->id == OP_LEFT_OUTER_JOIN  ? sl_left_outer_join(a, b)
+                   : op->id == OP_RIGHT_OUTER_JOIN ? sl_right_outer_join(a, b)
+                   : op->id == OP_FULL_OUTER_JOIN  ? sl_full_outer_join(a, b)
+                                                   : sl_cogroup(a, b);
+    if (!s)
+        fail(L, opval, "%s", ctx_message(L));
+    return s;
+}
+
 /* Build the stream of definition `d` (once), its inputs first, and name it. */
 static sl_stream *build_stream(loader *L, stream_def *d) {
     if (d->state == DEF_BUILT)
@@ -913,6 +1176,8 @@ static sl_stream *build_stream(loader *L, stream_def *d) {
         s = build_component_op(L, d, op, opval, where);
     else if (op->shape == SHAPE_STREAM)
         s = build_stream_op(L, d, op, opval, where);
+    else if (op->shape == SHAPE_PAIR)
+        s = build_pair(L, d, op, opval, where);
     else
         s = build_union(L, d, op, opval, where);
     if (!s)
@@ -1003,10 +1268,12 @@ static int build_output(loader *L, yaml_node_t *body, int index) {
         fail(L, sinkval, "%s", ctx_message(L));
         return -1;
     }
-    yaml_node_t *from = NULL, *parts = NULL;
+    yaml_node_t *from = NULL;
     param_list pl;
-    if (sort_keys(L, body, "sink", KEY_FROM, c, where, &from, &parts, &pl) < 0)
+    engine_vals ev;
+    if (sort_keys(L, body, "sink", KEY_FROM, c, where, &ev, &pl) < 0)
         return -1;
+    from = ev.v[0];
     if (!from) {
         fail(L, body, "%s: missing 'from: STREAM' (the stream to send to %s)", where, sink);
         return -1;

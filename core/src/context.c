@@ -56,6 +56,7 @@ sl_context *sl_context_new(int64_t batch_interval_ms) {
     ctx->clock = SL_CLOCK_SYSTEM;
     ctx->recv_buffer = 64u << 20;
     ctx->status_mode = -1;
+    ctx->ckpt_lock = -1;
     sl__registry_init(&ctx->reg);
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->join_lock, NULL);
@@ -72,6 +73,11 @@ static void release_all(sl_context *ctx) {
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         sl__func_destroy(&s->fn);
+        sl__func_destroy(&s->filter);
+        if (s->opstate_free)
+            s->opstate_free(s->opstate);
+        sl__state_free(s->store);
+        free(s->initial_state);
         sl__stream_free_tables(s);
         sl__dataset_free(&s->data);
         sl__block_free(s->blocks);
@@ -93,6 +99,9 @@ void sl_context_free(sl_context *ctx) {
     if (ctx->state == SL__RUNNING)
         sl_context_stop(ctx);
     release_all(ctx);
+    if (ctx->ckpt_lock >= 0)
+        sl__ckpt_unlock(ctx->ckpt_lock);
+    free(ctx->ckpt_dir);
     sl__registry_free(&ctx->reg); /* unloads plugins: after every destroy() */
     pthread_mutex_destroy(&ctx->lock);
     pthread_mutex_destroy(&ctx->join_lock);
@@ -285,13 +294,17 @@ int sl_context_start(sl_context *ctx) {
     ctx->status = ctx->status_mode > 0 || (ctx->status_mode < 0 && isatty(STDERR_FILENO));
     ctx->state = SL__RUNNING;
     for (size_t i = 0; i < ctx->nstreams; i++) {
-        sl__func *f = &ctx->streams[i]->fn;
-        if (sl__func_create(f, &err))
+        sl_stream *s = ctx->streams[i];
+        if (sl__func_create(&s->fn, &err) || sl__func_create(&s->filter, &err))
             return start_fail(ctx, &err);
     }
     for (size_t i = 0; i < ctx->noutputs; i++)
         if (sl__func_create(&ctx->outputs[i].fn, &err))
             return start_fail(ctx, &err);
+    /* state and source positions from the newest checkpoint, before any
+     * source starts */
+    if (sl__checkpoint_resume(ctx, &err))
+        return start_fail(ctx, &err);
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         if (s->op != SL_OP_SOURCE)

@@ -29,7 +29,40 @@ static inline uint64_t key_hash(const sl_value *k) {
 
 static bool needs_whole_input(sl__op op) {
     return op == SL_OP_TRANSFORM || op == SL_OP_REDUCE || op == SL_OP_COUNT || op == SL_OP_UNION ||
-           op == SL_OP_REPARTITION;
+           op == SL_OP_REPARTITION || sl__op_is_window(op) || sl__op_is_join(op) ||
+           op == SL_OP_UPDATE_STATE_BY_KEY || op == SL_OP_MAP_WITH_STATE ||
+           op == SL_OP_STATE_SNAPSHOTS || op == SL_OP_OPERATOR;
+}
+
+/* How often each stream produces a batch (Spark's slideDuration): sources
+ * every interval, a window every slide, anything else as its inputs, which
+ * must agree. */
+static int plan_periods(sl_context *ctx, sl_error *err) {
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (s->op == SL_OP_SOURCE) {
+            s->period = ctx->interval;
+        } else if (sl__op_is_window(s->op)) {
+            int64_t p = s->in[0]->period;
+            if (s->window % p || s->slide % p)
+                return sl__error_set(err, SL_ECONFIG,
+                                     "%s (%s): window %lld ms and slide %lld ms must be "
+                                     "multiples of the batches of '%s' (every %lld ms)",
+                                     s->name, sl__op_name(s->op), (long long)s->window,
+                                     (long long)s->slide, s->in[0]->name, (long long)p);
+            s->period = s->slide;
+        } else {
+            s->period = s->in[0]->period;
+            if (s->nin == 2 && s->in[1]->period != s->period)
+                return sl__error_set(
+                    err, SL_ECONFIG,
+                    "%s (%s): '%s' produces a batch every %lld ms but '%s' every %lld ms; both "
+                    "inputs must slide alike (window them the same way)",
+                    s->name, sl__op_name(s->op), s->in[0]->name, (long long)s->in[0]->period,
+                    s->in[1]->name, (long long)s->in[1]->period);
+        }
+    }
+    return 0;
 }
 
 int sl__plan(sl_context *ctx, sl_error *err) {
@@ -70,6 +103,9 @@ int sl__plan(sl_context *ctx, sl_error *err) {
         }
     }
     free(depth);
+    int rc = plan_periods(ctx, err);
+    if (rc)
+        return rc;
     if (ctx->noutputs == 0)
         return sl__error_set(err, SL_ECONFIG,
                              "the graph has no outputs: nothing would run (add pprint or another "
@@ -188,14 +224,13 @@ static int run_op(task *tk, int i, const sl_chunk *in, sl_emitter *out) {
 
 /* ---- sinks of a stage ------------------------------------------------------------ */
 
-static int reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
-                          sl_error *err) {
+int sl__reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     if (f->reduce_fn)
         return f->reduce_fn(f->ud, acc, v, mem, err);
     return f->reduce.combine(f->inst, acc, v, mem, err);
 }
 
-static int reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
+int sl__reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     if (f->reduce_fn)
         return f->reduce_fn(f->ud, acc, v, mem, err);
     if (f->reduce.merge)
@@ -204,7 +239,7 @@ static int reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *m
 }
 
 /* The first value of a key: zero (+) v when the reduction has a zero. */
-static int reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
+int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     if (!f->reduce_fn && f->reduce.zero) {
         int rc = f->reduce.zero(f->inst, acc, err);
         return rc ? rc : f->reduce.combine(f->inst, acc, v, mem, err);
@@ -276,9 +311,9 @@ static int combine_records(task *tk, const sl_record *recs, size_t n) {
             if (by_value)
                 e->acc = fresh ? sl_int(1) : sl_int(e->acc.u.i + 1);
             else if (fresh)
-                rc = reduce_first(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
+                rc = sl__reduce_first(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
             else
-                rc = reduce_combine(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
+                rc = sl__reduce_combine(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
             if (rc < 0) {
                 if (!tk->err->msg[0])
                     sl__error_set(tk->err, rc, "%s (reduce_by_key): %s", t->name, sl_strerror(rc));
@@ -407,7 +442,7 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
             else if (t->op == SL_OP_COUNT_BY_VALUE)
                 e->acc.u.i += oe->acc.u.i;
             else
-                rc = reduce_merge(&t->fn, &e->acc, &oe->acc, &mem, err);
+                rc = sl__reduce_merge(&t->fn, &e->acc, &oe->acc, &mem, err);
             if (rc < 0)
                 return rc;
         }
@@ -527,8 +562,8 @@ static int run_reduce(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     for (size_t p = 0; p < in->nparts; p++) {
         for (size_t i = 0; i < in->parts[p].n; i++) {
             const sl_value *v = &in->parts[p].v[i].value;
-            int rc = have ? reduce_combine(&s->fn, &acc, v, &mem, err)
-                          : reduce_first(&s->fn, &acc, v, &mem, err);
+            int rc = have ? sl__reduce_combine(&s->fn, &acc, v, &mem, err)
+                          : sl__reduce_first(&s->fn, &acc, v, &mem, err);
             if (rc < 0) {
                 if (!err->msg[0])
                     sl__error_set(err, rc, "%s (reduce): %s", s->name, sl_strerror(rc));
@@ -586,6 +621,27 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
         s->computed = true; /* filled by pull_sources before anything runs */
         return 0;
     }
+    if (sl__op_is_window(s->op)) {
+        /* a window observes every batch of its parent, active or not */
+        if (!(rc = compute(ctx, s->in[0], t, err)))
+            rc = sl__run_window(ctx, s, t, err);
+        if (!rc)
+            s->computed = true;
+        return rc;
+    }
+    if (!s->active) {
+        s->computed = true; /* no batch at this time: an empty dataset */
+        return 0;
+    }
+    if (sl__op_is_join(s->op)) {
+        for (int k = 0; k < s->nin && !rc; k++)
+            rc = compute(ctx, s->in[k], t, err);
+        if (!rc)
+            rc = sl__run_join(ctx, s, t, err);
+        if (!rc)
+            s->computed = true;
+        return rc;
+    }
     if (sl__op_is_narrow(s->op)) {
         /* a materialized narrow stream: its own chain appends to its parts */
         stage st;
@@ -627,6 +683,18 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
             break;
         case SL_OP_REPARTITION:
             rc = run_repartition(s, err);
+            break;
+        case SL_OP_UPDATE_STATE_BY_KEY:
+            rc = sl__run_state(ctx, s, t, err);
+            break;
+        case SL_OP_MAP_WITH_STATE:
+            rc = sl__run_map_with_state(ctx, s, t, err);
+            break;
+        case SL_OP_STATE_SNAPSHOTS:
+            rc = sl__run_state_snapshots(ctx, s, t, err);
+            break;
+        case SL_OP_OPERATOR:
+            rc = sl__run_operator(ctx, s, t, err);
             break;
         default:
             rc = sl__error_set(err, SL_ESTATE, "%s: cannot compute a %s", s->name,
@@ -822,15 +890,24 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
         finished = finished && s->finished;
     }
     *all_finished = finished;
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        s->active = (t - ctx->zero_time) % s->period == 0;
+    }
+    /* windows must see every batch of their parents, needed now or not */
+    for (size_t i = 0; i < ctx->nstreams && !rc; i++)
+        if (sl__op_is_window(ctx->streams[i]->op))
+            rc = compute(ctx, ctx->streams[i], t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++)
         rc = compute(ctx, ctx->outputs[i].from, t, err);
     if (ctx->status)
         sl__status_clear();
     for (size_t i = 0; i < ctx->noutputs && !rc; i++)
-        rc = run_output(ctx, &ctx->outputs[i], t, err);
+        if (ctx->outputs[i].from->active)
+            rc = run_output(ctx, &ctx->outputs[i], t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++) {
         sl__func *f = &ctx->outputs[i].fn;
-        if (f->comp && f->sink.commit)
+        if (f->comp && f->sink.commit && ctx->outputs[i].from->active)
             rc = f->sink.commit(f->inst, t, err);
     }
     for (size_t i = 0; i < ctx->nstreams && !rc; i++) {

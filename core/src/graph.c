@@ -16,10 +16,25 @@
 
 const char *sl__op_name(sl__op op) {
     static const char *const names[] = {
-        "source",          "map",       "flat_map",      "filter", "map_values",
-        "flat_map_values", "transform", "reduce_by_key", "reduce", "count",
-        "count_by_value",  "union",     "repartition"};
+        "source", "map", "flat_map", "filter", "map_values", "flat_map_values", "transform",
+        "reduce_by_key", "reduce", "count", "count_by_value", "union", "repartition",
+        /* windows */
+        "window", "count_by_window", "reduce_by_window", "reduce_by_key_and_window",
+        "count_by_value_and_window", "group_by_key_and_window",
+        /* grouping and joins */
+        "group_by_key", "join", "left_outer_join", "right_outer_join", "full_outer_join", "cogroup",
+        "transform_with",
+        /* state */
+        "update_state_by_key", "map_with_state", "state_snapshots", "operator"};
     return (unsigned)op < sizeof names / sizeof *names ? names[op] : "?";
+}
+
+bool sl__op_is_window(sl__op op) {
+    return op >= SL_OP_WINDOW && op <= SL_OP_GROUP_BY_KEY_AND_WINDOW;
+}
+
+bool sl__op_is_join(sl__op op) {
+    return op >= SL_OP_GROUP_BY_KEY && op <= SL_OP_TRANSFORM_WITH;
 }
 
 bool sl__op_is_narrow(sl__op op) {
@@ -28,7 +43,7 @@ bool sl__op_is_narrow(sl__op op) {
 }
 
 /* A new stream appended to the context, or NULL (error recorded). */
-static sl_stream *stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b) {
+sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b) {
     if (ctx->state != SL__NEW) {
         sl__ctx_fail(ctx, SL_ESTATE, NULL, "cannot add a %s stream: the context has started",
                      sl__op_name(op));
@@ -56,7 +71,7 @@ static sl_stream *stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream
 }
 
 /* Undo the last stream_new (its function failed to resolve). */
-static void stream_drop(sl_context *ctx, sl_stream *s) {
+void sl__stream_drop(sl_context *ctx, sl_stream *s) {
     if (ctx->nstreams && ctx->streams[ctx->nstreams - 1] == s)
         ctx->nstreams--;
     sl__func_destroy(&s->fn);
@@ -65,8 +80,8 @@ static void stream_drop(sl_context *ctx, sl_stream *s) {
 }
 
 /* Resolve a component-backed function: component, parameters, handle. */
-static int func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
-                        const char *const *params, const char *label) {
+int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
+                     const char *const *params, const char *label) {
     sl_error err = {0, ""};
     if (!ref || !*ref) {
         sl__ctx_fail(ctx, SL_EINVAL, NULL, "no %s given", sl__kind_name(kind));
@@ -135,12 +150,12 @@ static sl_stream *map_like(sl_stream *in, sl__op op, const char *ref, const char
     if (!in)
         return NULL;
     sl_context *ctx = in->ctx;
-    sl_stream *s = stream_new(ctx, op, in, NULL);
+    sl_stream *s = sl__stream_new(ctx, op, in, NULL);
     if (!s)
         return NULL;
-    if (func_resolve(ctx, &s->fn, ref, SL_COMPONENT_MAP, params, s->name) ||
+    if (sl__func_resolve(ctx, &s->fn, ref, SL_COMPONENT_MAP, params, s->name) ||
         check_shape(ctx, op, ref, s->fn.comp)) {
-        stream_drop(ctx, s);
+        sl__stream_drop(ctx, s);
         return NULL;
     }
     return s;
@@ -153,7 +168,7 @@ static sl_stream *map_like_fn(sl_stream *in, sl__op op, sl_map_func fn, void *ud
         sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL", sl__op_name(op));
         return NULL;
     }
-    sl_stream *s = stream_new(in->ctx, op, in, NULL);
+    sl_stream *s = sl__stream_new(in->ctx, op, in, NULL);
     if (s) {
         s->fn.map_fn = fn;
         s->fn.ud = ud;
@@ -202,9 +217,9 @@ static sl_stream *reduce_like(sl_stream *in, sl__op op, const char *ref,
                               const char *const *params) {
     if (!in)
         return NULL;
-    sl_stream *s = stream_new(in->ctx, op, in, NULL);
-    if (s && func_resolve(in->ctx, &s->fn, ref, SL_COMPONENT_REDUCE, params, s->name)) {
-        stream_drop(in->ctx, s);
+    sl_stream *s = sl__stream_new(in->ctx, op, in, NULL);
+    if (s && sl__func_resolve(in->ctx, &s->fn, ref, SL_COMPONENT_REDUCE, params, s->name)) {
+        sl__stream_drop(in->ctx, s);
         return NULL;
     }
     return s;
@@ -217,7 +232,7 @@ static sl_stream *reduce_like_fn(sl_stream *in, sl__op op, sl_reduce_func fn, vo
         sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "%s: the function pointer is NULL", sl__op_name(op));
         return NULL;
     }
-    sl_stream *s = stream_new(in->ctx, op, in, NULL);
+    sl_stream *s = sl__stream_new(in->ctx, op, in, NULL);
     if (s) {
         s->fn.reduce_fn = fn;
         s->fn.ud = ud;
@@ -239,11 +254,11 @@ sl_stream *sl_reduce_fn(sl_stream *s, sl_reduce_func fn, void *ud) {
 }
 
 sl_stream *sl_count(sl_stream *s) {
-    return s ? stream_new(s->ctx, SL_OP_COUNT, s, NULL) : NULL;
+    return s ? sl__stream_new(s->ctx, SL_OP_COUNT, s, NULL) : NULL;
 }
 
 sl_stream *sl_count_by_value(sl_stream *s) {
-    return s ? stream_new(s->ctx, SL_OP_COUNT_BY_VALUE, s, NULL) : NULL;
+    return s ? sl__stream_new(s->ctx, SL_OP_COUNT_BY_VALUE, s, NULL) : NULL;
 }
 
 sl_stream *sl_union(sl_stream *a, sl_stream *b) {
@@ -253,7 +268,7 @@ sl_stream *sl_union(sl_stream *a, sl_stream *b) {
         sl__ctx_fail(a->ctx, SL_EINVAL, NULL, "union: the streams belong to different contexts");
         return NULL;
     }
-    return stream_new(a->ctx, SL_OP_UNION, a, b);
+    return sl__stream_new(a->ctx, SL_OP_UNION, a, b);
 }
 
 sl_stream *sl_repartition(sl_stream *s, int n) {
@@ -264,7 +279,7 @@ sl_stream *sl_repartition(sl_stream *s, int n) {
                      "repartition: the number of partitions must be 1..65536, got %d", n);
         return NULL;
     }
-    sl_stream *r = stream_new(s->ctx, SL_OP_REPARTITION, s, NULL);
+    sl_stream *r = sl__stream_new(s->ctx, SL_OP_REPARTITION, s, NULL);
     if (r)
         r->partitions = n;
     return r;
@@ -335,16 +350,165 @@ sl_stream *sl_stream_set_partitions(sl_stream *s, int n) {
     return s;
 }
 
+/* ---- windows ---------------------------------------------------------------------- */
+
+/* A window stream over `in`, after checking the durations against the
+ * batch interval (Spark: both must be multiples of the parent's slide). */
+static sl_stream *window_new(sl_stream *in, sl__op op, int64_t window, int64_t slide) {
+    if (!in)
+        return NULL;
+    sl_context *ctx = in->ctx;
+    int64_t iv = ctx->interval;
+    if (slide == 0)
+        slide = iv;
+    if (window <= 0 || window % iv != 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, "window",
+                     "%s: the window (%lld ms) must be a positive multiple of the batch "
+                     "interval (%lld ms)",
+                     sl__op_name(op), (long long)window, (long long)iv);
+        return NULL;
+    }
+    if (slide < 0 || slide % iv != 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, "slide",
+                     "%s: the slide (%lld ms) must be a positive multiple of the batch interval "
+                     "(%lld ms)",
+                     sl__op_name(op), (long long)slide, (long long)iv);
+        return NULL;
+    }
+    sl_stream *s = sl__stream_new(ctx, op, in, NULL);
+    if (s) {
+        s->window = window;
+        s->slide = slide;
+    }
+    return s;
+}
+
+sl_stream *sl_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
+    return window_new(s, SL_OP_WINDOW, window_ms, slide_ms);
+}
+
+sl_stream *sl_count_by_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
+    return window_new(s, SL_OP_COUNT_BY_WINDOW, window_ms, slide_ms);
+}
+
+sl_stream *sl_count_by_value_and_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
+    return window_new(s, SL_OP_COUNT_BY_VALUE_AND_WINDOW, window_ms, slide_ms);
+}
+
+sl_stream *sl_group_by_key_and_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
+    return window_new(s, SL_OP_GROUP_BY_KEY_AND_WINDOW, window_ms, slide_ms);
+}
+
+/* A window stream with a REDUCE function. */
+static sl_stream *window_reduce(sl_stream *in, sl__op op, const char *fn, const char *const *params,
+                                int64_t window, int64_t slide) {
+    sl_stream *s = window_new(in, op, window, slide);
+    if (s && sl__func_resolve(s->ctx, &s->fn, fn, SL_COMPONENT_REDUCE, params, s->name)) {
+        sl__stream_drop(s->ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
+sl_stream *sl_reduce_by_window(sl_stream *s, const char *fn, const char *const *params,
+                               int64_t window_ms, int64_t slide_ms) {
+    return window_reduce(s, SL_OP_REDUCE_BY_WINDOW, fn, params, window_ms, slide_ms);
+}
+
+sl_stream *sl_reduce_by_key_and_window(sl_stream *s, const char *fn, const char *const *params,
+                                       int64_t window_ms, int64_t slide_ms) {
+    return window_reduce(s, SL_OP_REDUCE_BY_KEY_AND_WINDOW, fn, params, window_ms, slide_ms);
+}
+
+sl_stream *sl_reduce_by_key_and_window_inv(sl_stream *in, const char *fn, const char *const *params,
+                                           int64_t window_ms, int64_t slide_ms, const char *filter,
+                                           const char *const *filter_params) {
+    sl_stream *s =
+        window_reduce(in, SL_OP_REDUCE_BY_KEY_AND_WINDOW, fn, params, window_ms, slide_ms);
+    if (!s)
+        return NULL;
+    sl_context *ctx = s->ctx;
+    const sl_reduce_ops *ops = s->fn.comp->ops;
+    if (ops->struct_size < offsetof(sl_reduce_ops, inverse) + sizeof ops->inverse ||
+        !ops->inverse) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                     "%s has no inverse: reduce_by_key_and_window can only recompute the window "
+                     "with it (drop the inverse)",
+                     fn);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    s->inverse = true;
+    if (filter &&
+        (sl__func_resolve(ctx, &s->filter, filter, SL_COMPONENT_MAP, filter_params, s->name) ||
+         check_shape(ctx, SL_OP_FILTER, filter, s->filter.comp))) {
+        sl__func_destroy(&s->filter);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- grouping and joins -------------------------------------------------------------- */
+
+static sl_stream *two_inputs(sl_stream *a, sl_stream *b, sl__op op) {
+    if (!a || !b)
+        return NULL;
+    if (a->ctx != b->ctx) {
+        sl__ctx_fail(a->ctx, SL_EINVAL, NULL, "%s: the streams belong to different contexts",
+                     sl__op_name(op));
+        return NULL;
+    }
+    return sl__stream_new(a->ctx, op, a, b);
+}
+
+sl_stream *sl_group_by_key(sl_stream *s) {
+    return s ? sl__stream_new(s->ctx, SL_OP_GROUP_BY_KEY, s, NULL) : NULL;
+}
+
+sl_stream *sl_join(sl_stream *a, sl_stream *b) {
+    return two_inputs(a, b, SL_OP_JOIN);
+}
+
+sl_stream *sl_left_outer_join(sl_stream *a, sl_stream *b) {
+    return two_inputs(a, b, SL_OP_LEFT_OUTER_JOIN);
+}
+
+sl_stream *sl_right_outer_join(sl_stream *a, sl_stream *b) {
+    return two_inputs(a, b, SL_OP_RIGHT_OUTER_JOIN);
+}
+
+sl_stream *sl_full_outer_join(sl_stream *a, sl_stream *b) {
+    return two_inputs(a, b, SL_OP_FULL_OUTER_JOIN);
+}
+
+sl_stream *sl_cogroup(sl_stream *a, sl_stream *b) {
+    return two_inputs(a, b, SL_OP_COGROUP);
+}
+
+sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, void *ud) {
+    if (a && !fn) {
+        sl__ctx_fail(a->ctx, SL_EINVAL, NULL, "transform_with: the function pointer is NULL");
+        return NULL;
+    }
+    sl_stream *s = two_inputs(a, b, SL_OP_TRANSFORM_WITH);
+    if (s) {
+        s->fn.transform2_fn = fn;
+        s->fn.ud = ud;
+    }
+    return s;
+}
+
 /* ---- sources ---------------------------------------------------------------------- */
 
 sl_stream *sl_source(sl_context *ctx, const char *component, const char *const *params) {
     if (!ctx)
         return NULL;
-    sl_stream *s = stream_new(ctx, SL_OP_SOURCE, NULL, NULL);
+    sl_stream *s = sl__stream_new(ctx, SL_OP_SOURCE, NULL, NULL);
     if (!s)
         return NULL;
-    if (func_resolve(ctx, &s->fn, component, SL_COMPONENT_SOURCE, params, s->name)) {
-        stream_drop(ctx, s);
+    if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_SOURCE, params, s->name)) {
+        sl__stream_drop(ctx, s);
         return NULL;
     }
     const sl_source_ops *ops = s->fn.comp->ops;
@@ -355,7 +519,7 @@ sl_stream *sl_source(sl_context *ctx, const char *component, const char *const *
         ops->struct_size < need || (receiver ? !ops->run : !ops->poll)) {
         sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the source declares no usable run() or poll()",
                      component);
-        stream_drop(ctx, s);
+        sl__stream_drop(ctx, s);
         return NULL;
     }
     return s;
@@ -403,7 +567,7 @@ int sl_output(sl_stream *s, const char *sink, const char *const *params) {
     sl__output *o = output_new(s);
     if (!o)
         return ctx->errcode;
-    if (func_resolve(ctx, &o->fn, sink, SL_COMPONENT_SINK, params, o->label)) {
+    if (sl__func_resolve(ctx, &o->fn, sink, SL_COMPONENT_SINK, params, o->label)) {
         sl__func_destroy(&o->fn);
         free(o->label);
         return ctx->errcode;

@@ -147,6 +147,56 @@ static int host_value_compare(const sl_value *a, const sl_value *b) {
     return sl__value_compare(a, b);
 }
 
+/* ---- ABI 1.1 --------------------------------------------------------------------- */
+
+static int host_buf_append(sl_buf *b, const void *p, size_t n) {
+    return b ? sl__buf_put(&b->b, p, n) : SL_EINVAL;
+}
+
+static int host_value_encode(sl_buf *b, const sl_value *v) {
+    return b && v ? sl__value_encode(&b->b, v) : SL_EINVAL;
+}
+
+static int host_value_decode(const void *data, size_t len, size_t *off, sl_value *out,
+                             sl_mem *mem) {
+    if (!data || !off || *off > len)
+        return SL_EINVAL;
+    sl__reader r = {data, len, *off};
+    int rc = sl__value_decode(&r, out, mem);
+    if (!rc)
+        *off = r.off;
+    return rc;
+}
+
+/* A plugin-owned arena: the sl_mem is the first member, so the pointer the
+ * plugin holds is the arena's. */
+typedef struct plugin_arena {
+    sl_mem mem;
+    sl_arena arena;
+} plugin_arena;
+
+static sl_mem *host_mem_new(void) {
+    plugin_arena *pa = calloc(1, sizeof *pa);
+    if (!pa)
+        return NULL;
+    sl__arena_init(&pa->arena, 64 * 1024);
+    sl__arena_mem(&pa->arena, &pa->mem);
+    return &pa->mem;
+}
+
+static void host_mem_reset(sl_mem *mem) {
+    if (mem)
+        sl__arena_reset(&((plugin_arena *)mem)->arena);
+}
+
+static void host_mem_free(sl_mem *mem) {
+    if (!mem)
+        return;
+    plugin_arena *pa = (plugin_arena *)mem;
+    sl__arena_free(&pa->arena);
+    free(pa);
+}
+
 const sl_host sl__host = {
     .struct_size = sizeof(sl_host),
     .abi_major = SL_ABI_MAJOR,
@@ -174,6 +224,16 @@ const sl_host sl__host = {
     .value_compare = host_value_compare,
     .value_hash = sl__value_hash,
     .now_ms = sl__now_ms,
+    .buf_append = host_buf_append,
+    .value_encode = host_value_encode,
+    .value_decode = host_value_decode,
+    .state_get = sl__state_handle_get,
+    .state_set = sl__state_handle_set,
+    .state_remove = sl__state_handle_remove,
+    .state_timing_out = sl__state_handle_timing_out,
+    .mem_new = host_mem_new,
+    .mem_reset = host_mem_reset,
+    .mem_free = host_mem_free,
 };
 
 /* ---- functions ------------------------------------------------------------------- */
@@ -203,6 +263,12 @@ int sl__func_create(sl__func *f, sl_error *err) {
         break;
     case SL_COMPONENT_REDUCE:
         copy_ops(&f->reduce, sizeof f->reduce, c->ops);
+        break;
+    case SL_COMPONENT_UPDATE:
+        copy_ops(&f->update, sizeof f->update, c->ops);
+        break;
+    case SL_COMPONENT_OPERATOR:
+        copy_ops(&f->oper, sizeof f->oper, c->ops);
         break;
     default:
         break;

@@ -16,6 +16,14 @@
 #include <sluice/record.h>
 #include <sluice/sluice.h>
 
+#include "checkpoint.h"
+#include "state.h"
+
+/* The host's snapshot buffer (sl_buf in the ABI). */
+struct sl_buf {
+    sl__buf b;
+};
+
 #define SL__CHUNK 4096                 /* records per chunk */
 #define SL__BLOCK_BYTES (1u << 20)     /* a receiver block is cut at this size */
 #define SL__DIRECT_BLOCK_RECORDS 16384 /* a direct source's partition size */
@@ -196,6 +204,10 @@ typedef struct sl__func {
     sl_map_func map_fn;
     sl_reduce_func reduce_fn;
     sl_batch_func batch_fn;
+    sl_transform2_func transform2_fn;
+    sl_update_func update_fn;
+    sl_update_ops update;
+    sl_operator_ops oper;
     void *ud;
     bool created;
 } sl__func;
@@ -288,10 +300,40 @@ typedef enum sl__op {
     SL_OP_COUNT,
     SL_OP_COUNT_BY_VALUE,
     SL_OP_UNION,
-    SL_OP_REPARTITION
+    SL_OP_REPARTITION,
+    /* windows (window.c) */
+    SL_OP_WINDOW,
+    SL_OP_COUNT_BY_WINDOW,
+    SL_OP_REDUCE_BY_WINDOW,
+    SL_OP_REDUCE_BY_KEY_AND_WINDOW,
+    SL_OP_COUNT_BY_VALUE_AND_WINDOW,
+    SL_OP_GROUP_BY_KEY_AND_WINDOW,
+    /* grouping and joins (join.c) */
+    SL_OP_GROUP_BY_KEY,
+    SL_OP_JOIN,
+    SL_OP_LEFT_OUTER_JOIN,
+    SL_OP_RIGHT_OUTER_JOIN,
+    SL_OP_FULL_OUTER_JOIN,
+    SL_OP_COGROUP,
+    SL_OP_TRANSFORM_WITH,
+    /* state (stateful.c) */
+    SL_OP_UPDATE_STATE_BY_KEY,
+    SL_OP_MAP_WITH_STATE,
+    SL_OP_STATE_SNAPSHOTS,
+    SL_OP_OPERATOR
 } sl__op;
 
+bool sl__op_is_window(sl__op op);
+bool sl__op_is_join(sl__op op); /* group_by_key, joins, cogroup, transform_with */
+
 const char *sl__op_name(sl__op op);
+/* graph.c's builders' parts, for builders in other files. */
+struct sl_stream *sl__stream_new(sl_context *ctx, sl__op op, struct sl_stream *a,
+                                 struct sl_stream *b);
+void sl__stream_drop(sl_context *ctx, struct sl_stream *s);
+struct sl__func;
+int sl__func_resolve(sl_context *ctx, struct sl__func *f, const char *ref, int kind,
+                     const char *const *params, const char *label);
 bool sl__op_is_narrow(sl__op op);
 
 struct sl_stream {
@@ -305,6 +347,23 @@ struct sl_stream {
     int partitions;  /* shuffle / repartition partitions; 0 = workers */
     sl__table *tabs; /* shuffle: [workers][partitions] tables, kept across batches */
     size_t ntabs;
+    /* windows */
+    int64_t window;  /* ms */
+    int64_t slide;   /* ms */
+    bool inverse;    /* reduce_by_key_and_window: incremental, with the inverse */
+    sl__func filter; /* reduce_by_key_and_window_inv: optional FILTER component */
+    /* state an operation keeps across batches (window rings, ...), freed
+     * with opstate_free at context teardown */
+    void *opstate;
+    void (*opstate_free)(void *opstate);
+    /* state */
+    sl__state_store *store;
+    size_t state_limit;  /* bytes; 0 = none */
+    int64_t timeout;     /* map_with_state: idle timeout in ms; 0 = none */
+    char *initial_state; /* JSON Lines path */
+    /* plan: the stream produces a batch at t when (t - zero_time) % period == 0 */
+    int64_t period;
+    bool active; /* per batch: produces a batch at this t */
     /* source runtime */
     sl__receiver *recv;
     bool finished; /* source: no more data ever */
@@ -329,6 +388,16 @@ typedef enum sl__state { SL__NEW, SL__RUNNING, SL__DONE } sl__state;
 
 struct sl_context {
     int64_t interval;
+    int64_t zero_time; /* one interval before the first batch time */
+    /* checkpoints */
+    char *ckpt_dir;
+    int64_t ckpt_interval; /* 0: the default */
+    int ckpt_keep;
+    bool fresh;
+    int ckpt_lock;       /* fd of the directory's lock, -1 */
+    int64_t resume_from; /* batch time of the checkpoint resumed, 0 if none */
+    int64_t last_ckpt;   /* batch time of the last checkpoint written */
+    int64_t resume_zero; /* the resumed run's zero time (0 if none) */
     int workers;
     sl_clock_kind clock;
     int64_t start_time;
@@ -379,6 +448,44 @@ int sl__plan(sl_context *ctx, sl_error *err);
 int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
                   sl_error *err);
 void sl__stream_free_tables(sl_stream *s);
+/* Window operations (window.c): called at every batch time for a window
+ * stream, active or not, after its parent is computed: record the parent's
+ * batch, and when s->active, fill s->data. */
+int sl__run_window(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+/* A window stream's ring for checkpoints (window.c): append it to b /
+ * rebuild it from r (before the first batch of a resumed run). */
+int sl__window_snapshot(sl_stream *s, sl__buf *b, sl_error *err);
+int sl__window_restore(sl_context *ctx, sl_stream *s, sl__reader *r, sl_error *err);
+/* Grouping and joins (join.c): inputs computed; fill s->data. */
+int sl__run_join(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+/* Group the records of `parts` by key: (k, [values in order]) per key, in
+ * order of first appearance, lists from `mem`, appended to `out`
+ * (join.c; group_by_key and group_by_key_and_window). */
+int sl__group_records(const sl_recvec *parts, size_t nparts, int64_t t, sl_mem *mem, sl_recvec *out,
+                      sl_error *err);
+/* Reductions as exec.c applies them (the C function or the component). */
+int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err);
+int sl__reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err);
+int sl__reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err);
+/* update_state_by_key (stateful.c): input computed; update the state, fill s->data. */
+int sl__run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+/* map_with_state, state_snapshots and operators (stateful.c). */
+int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+int sl__run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+int sl__run_operator(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
+/* The host's sl_state functions (map_with_state handles). */
+const sl_value *sl__state_handle_get(sl_state *st);
+int sl__state_handle_set(sl_state *st, const sl_value *v);
+void sl__state_handle_remove(sl_state *st);
+int sl__state_handle_timing_out(sl_state *st);
+/* Streams whose state a checkpoint keeps in "state/<name>/<j>". */
+bool sl__op_has_store(sl__op op);
+/* The stream's state store, created on first use (or by a restore). */
+int sl__state_store_of(sl_context *ctx, sl_stream *s, sl_error *err);
+/* Checkpoints (recovery.c): resume at start (after create, before start);
+ * write after the batch at t when due (or always, at the end). */
+int sl__checkpoint_resume(sl_context *ctx, sl_error *err);
+int sl__checkpoint_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err);
 /* Free the per-batch data of every stream. */
 void sl__batch_release(sl_context *ctx);
 /* The scheduler thread's body. */

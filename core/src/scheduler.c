@@ -87,10 +87,15 @@ static bool wait_until(sl_context *ctx, int64_t t) {
     }
 }
 
+/* The first batch time: the first multiple of the interval after the start
+ * (the manual clock's start time, or now), and after the checkpoint a run
+ * resumes from (with the manual clock: the batch right after it). */
 static int64_t first_batch_time(sl_context *ctx) {
     int64_t iv = ctx->interval;
     int64_t start =
         ctx->clock == SL_CLOCK_MANUAL && ctx->start_time ? ctx->start_time : sl__now_ms();
+    if (ctx->resume_from && (ctx->clock == SL_CLOCK_MANUAL || start < ctx->resume_from))
+        start = ctx->resume_from;
     return (start / iv) * iv + iv;
 }
 
@@ -130,11 +135,12 @@ static void free_receivers(sl_context *ctx) {
                 (long long)n, (long long)bytes);
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
-        if (s->recv) {
+        if (s->recv)
             sl__receiver_free(s->recv);
-            sl__handle_log_counters(s->fn.handle, SL_LOG_INFO);
-        }
+        sl__handle_log_counters(s->fn.handle, SL_LOG_INFO); /* plugins' own counters */
     }
+    for (size_t i = 0; i < ctx->noutputs; i++)
+        sl__handle_log_counters(ctx->outputs[i].fn.handle, SL_LOG_INFO);
 }
 
 /* Run the batch at t and report it; 0 or the failure (err filled). */
@@ -168,7 +174,11 @@ static int run_batch(sl_context *ctx, int64_t t, bool *all_finished, sl_error *e
 void *sl__scheduler_main(void *arg) {
     sl_context *ctx = arg;
     int64_t t = first_batch_time(ctx);
+    /* windows (and checkpoints) slide from here; a resumed run keeps the
+     * zero time of the run it resumes, so that they stay in phase */
+    ctx->zero_time = ctx->resume_zero ? ctx->resume_zero : t - ctx->interval;
     int rc = 0;
+    int64_t last = 0;     /* the last batch completed */
     bool stopped = false; /* a stop request ended the loop */
     sl_error err = {0, ""};
     for (;;) {
@@ -178,8 +188,10 @@ void *sl__scheduler_main(void *arg) {
             break;
         }
         bool all_finished = false;
-        if ((rc = run_batch(ctx, t, &all_finished, &err)))
+        if ((rc = run_batch(ctx, t, &all_finished, &err)) ||
+            (rc = sl__checkpoint_maybe(ctx, t, false, &err)))
             break;
+        last = t;
         int64_t done = atomic_load(&ctx->batches_done);
         if (ctx->max_batches && done >= ctx->max_batches)
             break;
@@ -201,8 +213,13 @@ void *sl__scheduler_main(void *arg) {
         bool all_finished;
         sl__log(SL_LOG_INFO, "stopping: a last batch for the %lld bytes already received",
                 (long long)bytes);
-        rc = run_batch(ctx, t, &all_finished, &err);
+        if (!(rc = run_batch(ctx, t, &all_finished, &err)))
+            last = t;
     }
+    /* a final checkpoint of the last completed batch (not after a failure:
+     * the failed batch may have changed part of the state) */
+    if (!rc && last)
+        rc = sl__checkpoint_maybe(ctx, last, true, &err);
     free_receivers(ctx);
     pthread_mutex_lock(&ctx->lock);
     if (rc) {

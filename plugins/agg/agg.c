@@ -255,8 +255,62 @@ static const sl_component agg_max_component = {
     .ops = &agg_max_ops,
 };
 
+/* ---- running: a per-key running sum (UPDATE) ---------------------------------- */
+
+/* update_state_by_key: state + sum(values), as agg.sum would do. */
+static int agg_running_update(void *inst, const sl_value *key, const sl_value *values, size_t n,
+                              const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
+    (void)inst;
+    (void)key;
+    (void)mem;
+    *out = state ? *state : sl_int(0);
+    for (size_t i = 0; i < n; i++) {
+        int rc = agg_add("agg.running", out, &values[i], 1, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* map_with_state: add the value to the key's total and emit (key, total);
+ * a key that times out emits nothing (its state is then dropped). */
+static int agg_running_map(void *inst, const sl_value *key, const sl_value *value, sl_state *st,
+                           sl_emitter *out, sl_error *err) {
+    (void)inst;
+    if (!value)
+        return 0;
+    const sl_value *old = sl_api->state_get(st);
+    sl_value total = old ? *old : sl_int(0);
+    int rc = agg_add("agg.running", &total, value, 1, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sl_api->state_set(st, &total)) < 0)
+        return rc;
+    return sl_emit_kv(out, sl_key(*key), total, 0);
+}
+
+static const sl_update_ops agg_running_ops = {
+    .struct_size = sizeof(sl_update_ops),
+    .update = agg_running_update,
+    .map = agg_running_map,
+};
+
+static const sl_component agg_running_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_UPDATE,
+    .name = "running",
+    .doc = "A running sum per key. In update_state_by_key: state + sum(new values) (as agg.sum). "
+           "In map_with_state: adds each value to the key's total and emits (key, total); a key "
+           "that times out emits nothing. Typing as agg.sum.",
+    .params = NULL,
+    .create = agg_create,
+    .destroy = NULL,
+    .ops = &agg_running_ops,
+};
+
 static const sl_component *const agg_components[] = {
-    &agg_sum_component, &agg_count_component, &agg_min_component, &agg_max_component, NULL,
+    &agg_sum_component, &agg_count_component,   &agg_min_component,
+    &agg_max_component, &agg_running_component, NULL,
 };
 
 static const sl_plugin agg_plugin = {

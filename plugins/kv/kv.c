@@ -365,14 +365,43 @@ static const sl_component kv_sort_component = {
     .ops = &kv_sort_ops,
 };
 
+/* ---- nonzero ------------------------------------------------------------------- */
+
+/* filter: keep records whose value is not 0, 0.0 or null — with
+ * reduce_by_key_and_window's inverse, drops the keys whose count fell to
+ * zero (Spark's filterFunc). */
+static int kv_nonzero_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)inst;
+    (void)err;
+    for (size_t i = 0; i < in->count; i++) {
+        const sl_value *v = &in->records[i].value;
+        if (v->type == SL_NULL || (v->type == SL_INT && v->u.i == 0) ||
+            (v->type == SL_DOUBLE && v->u.d == 0.0))
+            continue;
+        int rc = sl_emit(out, &in->records[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const sl_map_ops kv_nonzero_ops = {sizeof(sl_map_ops), SL_MAP_FILTER, kv_nonzero_process};
+
+static const sl_component kv_nonzero_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_MAP,
+    .name = "nonzero",
+    .doc = "filter: keeps records whose value is not 0, 0.0 or null (e.g. the filter of "
+           "reduce_by_key_and_window with inverse, to drop keys whose count fell to 0).",
+    .params = NULL,
+    .create = kv_create_none,
+    .destroy = NULL,
+    .ops = &kv_nonzero_ops,
+};
+
 static const sl_component *const kv_components[] = {
-    &kv_pair_component,
-    &kv_swap_component,
-    &kv_keys_component,
-    &kv_values_component,
-    &kv_tuple_component,
-    &kv_sort_component,
-    NULL,
+    &kv_nonzero_component, &kv_pair_component,  &kv_swap_component, &kv_keys_component,
+    &kv_values_component,  &kv_tuple_component, &kv_sort_component, NULL,
 };
 
 static const sl_plugin kv_plugin = {

@@ -9,6 +9,14 @@
 
 #include "unit.h"
 
+/* Every operation of the YAML format, in the order the loader lists them. */
+#define ALL_OPS                                                                                    \
+    "source, map, flat_map, filter, map_values, flat_map_values, transform, reduce_by_key, "       \
+    "reduce, count, count_by_value, union, repartition, update_state_by_key, map_with_state, "     \
+    "state_snapshots, operator, window, count_by_window, reduce_by_window, "                       \
+    "reduce_by_key_and_window, count_by_value_and_window, group_by_key_and_window, group_by_key, " \
+    "join, left_outer_join, right_outer_join, full_outer_join, cogroup"
+
 #define NAME "wc.yaml"
 
 static char errbuf[2048];
@@ -281,7 +289,7 @@ static void test_unknown_top_key(void) {
                       "streams: {}\n",
                       NAME ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
                            "batch_interval, workers, clock, receiver_buffer, plugin_path, "
-                           "streams, outputs)");
+                           "checkpoint, checkpoint_interval, checkpoint_keep, streams, outputs)");
 }
 
 /* A missing batch_interval is reported at the top-level mapping. */
@@ -413,13 +421,9 @@ static void test_cycle(void) {
 static void test_operation_keys(void) {
     ASSERT_LOAD_ERROR(HEAD "  a: {map: kv.pair, filter: text.contains, from: lines}\n",
                       NAME ":4:21: stream 'a' has two operations, 'map' (line 4) and 'filter' "
-                           "(expected exactly one of: source, map, flat_map, filter, map_values, "
-                           "flat_map_values, transform, reduce_by_key, reduce, count, "
-                           "count_by_value, union, repartition)");
-    ASSERT_LOAD_ERROR(HEAD "  a: {from: lines}\n",
-                      NAME ":4:6: stream 'a' has no operation (expected exactly one of: source, "
-                           "map, flat_map, filter, map_values, flat_map_values, transform, "
-                           "reduce_by_key, reduce, count, count_by_value, union, repartition)");
+                           "(expected exactly one of: " ALL_OPS ")");
+    ASSERT_LOAD_ERROR(HEAD "  a: {from: lines}\n", NAME
+                      ":4:6: stream 'a' has no operation (expected exactly one of: " ALL_OPS ")");
     ASSERT_LOAD_ERROR(HEAD "  r: {repartition: lines}\n",
                       NAME ":4:6: stream 'r': missing 'partitions: N' (required by repartition)");
 }

@@ -289,4 +289,60 @@ static UNIT_UNUSED const char *unit_batch_text(unit_collect *c, size_t i, bool s
 #define BATCH(c, i) unit_batch_text((c), (i), false)
 #define BATCH_SORTED(c, i) unit_batch_text((c), (i), true)
 
+/* ---- engine tests: manual clock, queue source, collected outputs ---------------- */
+
+/* Define UNIT_ENGINE before including this file to get these helpers. */
+#ifdef UNIT_ENGINE
+
+#define IV 1000       /* batch interval, ms */
+#define T0 1000000500 /* manual clock start: first batch at 1000001000 */
+#define FIRST 1000001000
+
+/* A context on the manual clock, starting at T0, with `workers` workers. */
+static UNIT_UNUSED sl_context *ctx_new(int workers) {
+    sl_context *ctx = sl_context_new(IV);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    CU_ASSERT_EQUAL(sl_context_set_clock(ctx, SL_CLOCK_MANUAL), 0);
+    CU_ASSERT_EQUAL(sl_context_set_start_time(ctx, T0), 0);
+    CU_ASSERT_EQUAL(sl_context_set_workers(ctx, workers), 0);
+    return ctx;
+}
+
+/* A queue stream over `lines` (one batch per line). */
+static UNIT_UNUSED sl_stream *queue(sl_context *ctx, const char *lines) {
+    return sl_queue_stream(ctx, unit_queue_file(lines));
+}
+
+/* Start and run `batches` batches; returns await's result (0 on success). */
+static UNIT_UNUSED int run_n(sl_context *ctx, int64_t batches, const char *file, unsigned line) {
+    if (batches)
+        sl_context_set_max_batches(ctx, batches);
+    int rc = sl_context_start(ctx);
+    unit_check(rc == 0, file, line, "sl_context_start == 0 (got %d: %s)", rc,
+               sl_context_errmsg(ctx));
+    if (rc)
+        return rc;
+    return sl_context_await_termination(ctx);
+}
+
+/* Run and expect success. */
+#define RUN(ctx, batches)                                                                          \
+    do {                                                                                           \
+        int rc_ = run_n((ctx), (batches), __FILE__, __LINE__);                                     \
+        unit_check(rc_ == 0, __FILE__, __LINE__, "run == 0 (got %d: %s)", rc_,                     \
+                   sl_context_errmsg(ctx));                                                        \
+    } while (0)
+
+/* Collect the outputs of `s` into `c`. */
+static UNIT_UNUSED void collect(sl_stream *s, unit_collect *c) {
+    int rc = sl_foreach_batch(s, unit_collect_cb, c);
+    unit_check(rc == 0, __FILE__, __LINE__, "sl_foreach_batch == 0 (got %d: %s)", rc,
+               s ? sl_context_errmsg(sl_stream_context(s)) : "NULL stream");
+}
+
+/* A NULL-terminated parameter list. */
+#define P(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+#endif /* UNIT_ENGINE */
+
 #endif /* SLUICE_TEST_UNIT_H */

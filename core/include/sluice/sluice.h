@@ -145,6 +145,114 @@ SL_API sl_stream *sl_union(sl_stream *a, sl_stream *b);
 /* The same elements spread evenly over `n` partitions. */
 SL_API sl_stream *sl_repartition(sl_stream *s, int n);
 
+/* ---- windows -------------------------------------------------------------------- */
+
+/* Spark's window operations. `window_ms` and `slide_ms` must be multiples of
+ * the batch interval (slide 0 means the interval); a windowed stream
+ * produces a batch only at the batch times that are multiples of its slide
+ * (counted from the context's zero time, one interval before the first
+ * batch), covering the parent's batches in (t - window, t]. Streams derived
+ * from it, and its outputs, run at those times only. */
+SL_API sl_stream *sl_window(sl_stream *s, int64_t window_ms, int64_t slide_ms);
+/* One element per slide: the number of elements in the window. */
+SL_API sl_stream *sl_count_by_window(sl_stream *s, int64_t window_ms, int64_t slide_ms);
+/* One element per slide: the reduction of the window's values (none if empty). */
+SL_API sl_stream *sl_reduce_by_window(sl_stream *s, const char *fn, const char *const *params,
+                                      int64_t window_ms, int64_t slide_ms);
+/* (k, reduce(values of k in the window)). Recomputed over the whole window
+ * at every slide. */
+SL_API sl_stream *sl_reduce_by_key_and_window(sl_stream *s, const char *fn,
+                                              const char *const *params, int64_t window_ms,
+                                              int64_t slide_ms);
+/* The incremental form (Spark's reduceByKeyAndWindow with invFunc): the
+ * previous window's result, plus the batches entering, minus (with the
+ * reduction's inverse) the batches leaving. The reduction must have an
+ * inverse. As in Spark, keys whose value falls to the zero stay unless
+ * `filter` (a FILTER component, e.g. to keep counts > 0; NULL for none)
+ * drops them. */
+SL_API sl_stream *sl_reduce_by_key_and_window_inv(sl_stream *s, const char *fn,
+                                                  const char *const *params, int64_t window_ms,
+                                                  int64_t slide_ms, const char *filter,
+                                                  const char *const *filter_params);
+/* (element, n) for each distinct element of the window. */
+SL_API sl_stream *sl_count_by_value_and_window(sl_stream *s, int64_t window_ms, int64_t slide_ms);
+/* (k, [values of k in the window]). */
+SL_API sl_stream *sl_group_by_key_and_window(sl_stream *s, int64_t window_ms, int64_t slide_ms);
+
+/* ---- grouping and joins (per batch; over windows: join windowed streams) ---------- */
+
+/* (k, [v1, v2, ...]) per distinct key of the batch, values in arrival order. */
+SL_API sl_stream *sl_group_by_key(sl_stream *s);
+/* (k, [v, w]) for every pair of a's (k, v) and b's (k, w). */
+SL_API sl_stream *sl_join(sl_stream *a, sl_stream *b);
+/* As join, plus (k, [v, None]) for a's keys that b lacks. */
+SL_API sl_stream *sl_left_outer_join(sl_stream *a, sl_stream *b);
+/* As join, plus (k, [None, w]) for b's keys that a lacks. */
+SL_API sl_stream *sl_right_outer_join(sl_stream *a, sl_stream *b);
+/* Left and right outer join together. */
+SL_API sl_stream *sl_full_outer_join(sl_stream *a, sl_stream *b);
+/* (k, [[a's values], [b's values]]) for every key of either. */
+SL_API sl_stream *sl_cogroup(sl_stream *a, sl_stream *b);
+/* Spark's transformWith: `fn` sees the whole batch of a and of b. */
+typedef int (*sl_transform2_func)(void *ud, const sl_chunk *a, const sl_chunk *b, sl_emitter *out,
+                                  sl_error *err);
+SL_API sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, void *ud);
+
+/* ---- state ------------------------------------------------------------------------ */
+
+/* A C update function, as an UPDATE component's update(): the key's values
+ * of this batch (n may be 0) and its previous state (NULL if none) -> the
+ * new state in *out (return 0), or SL_REMOVE to drop the key. */
+typedef int (*sl_update_func)(void *ud, const sl_value *key, const sl_value *values, size_t n,
+                              const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err);
+
+/* Spark's updateStateByKey: every batch, every key in the state or in the
+ * batch gets update(values of this batch, previous state); the stream's
+ * batch is every (key, state) after the update. `fn` is an UPDATE component,
+ * or a REDUCE component (agg.sum ...), which then means
+ * state = reduce(state, values) and keys are never removed. */
+SL_API sl_stream *sl_update_state_by_key(sl_stream *s, const char *fn, const char *const *params);
+SL_API sl_stream *sl_update_state_by_key_fn(sl_stream *s, sl_update_func fn, void *ud);
+/* Spark's mapWithState: for each (key, value) of a batch, in order, `fn`
+ * (an UPDATE component with map()) reads and changes the key's state through
+ * host->state_get/state_set/state_remove and emits what the mapping returns;
+ * only keys with new data are called. With `timeout_ms` > 0, a key that got
+ * no data for that long is called once more with value NULL
+ * (host->state_timing_out true), then its state is removed. */
+SL_API sl_stream *sl_map_with_state(sl_stream *s, const char *fn, const char *const *params,
+                                    int64_t timeout_ms);
+/* Change a map_with_state stream's idle timeout (before start). */
+SL_API sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms);
+/* Spark's stateSnapshots: every (key, state) of a map_with_state stream
+ * after each batch. */
+SL_API sl_stream *sl_state_snapshots(sl_stream *mapped);
+/* A custom stateful transformation: an OPERATOR component sees every whole
+ * batch and keeps its own state, saved in checkpoints. */
+SL_API sl_stream *sl_operator(sl_stream *s, const char *component, const char *const *params);
+
+/* Bound the memory of a stateful stream's state (default: none). A batch
+ * that would exceed it fails with an error naming the stream and the limit. */
+SL_API sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes);
+/* Start a stateful stream's state from a JSON Lines file of
+ * {"key": K, "value": STATE} objects (used when no checkpoint is resumed). */
+SL_API sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path);
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+/* Checkpoint into `dir` (created if missing): at every checkpoint interval,
+ * and when the pipeline stops, the engine writes the graph's fingerprint,
+ * every replayable source's position and every stateful stream's state.
+ * On start, a context with a checkpoint in `dir` resumes from the newest
+ * intact one (Spark's StreamingContext.getOrCreate). */
+SL_API int sl_context_checkpoint(sl_context *ctx, const char *dir);
+/* Default: the smallest multiple of the batch interval that is at least
+ * 10 s (Spark's default for stateful streams). */
+SL_API int sl_context_set_checkpoint_interval(sl_context *ctx, int64_t ms);
+/* Checkpoints kept (default 3): a damaged newest one falls back to the next. */
+SL_API int sl_context_set_checkpoint_keep(sl_context *ctx, int keep);
+/* Ignore (and replace) any checkpoint in the directory: start over. */
+SL_API int sl_context_set_fresh(sl_context *ctx, int fresh);
+
 /* Name a stream (names appear in logs, graphs and, later, checkpoints).
  * Unique within the context; returns `s`, or NULL on error. */
 SL_API sl_stream *sl_stream_set_name(sl_stream *s, const char *name);

@@ -58,6 +58,8 @@ static const char run_help[] =
     "  --clock system|manual  override the file's clock (manual: a batch starts as soon as\n"
     "                         the previous one ends; with --batches, a fast replay)\n"
     "  --workers N            override the file's workers (0: one per core)\n"
+    "  --fresh                with a checkpoint directory: ignore and remove its\n"
+    "                         checkpoints and start over (default: resume from the newest)\n"
     "  --plugin-path DIR      search DIR for plugins, before the file's plugin_path;\n"
     "                         repeat it for several directories\n"
     "  --log-level LEVEL      error, warn (the default), info or debug\n"
@@ -321,6 +323,7 @@ typedef struct run_args {
     int64_t workers;    /* -1: as configured */
     int log_level;      /* -1: default */
     int status;         /* -2: as configured (auto) */
+    int fresh;          /* --fresh */
 } run_args;
 
 /* Parse one option of `run` other than the common ones: 1 if it was one,
@@ -375,6 +378,10 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
     } else if (r != 0) {
         return r;
     }
+    if (strcmp(argv[*i], "--fresh") == 0) {
+        ra->fresh = 1;
+        return 1;
+    }
     if (strcmp(argv[*i], "--status") == 0 || strcmp(argv[*i], "--no-status") == 0) {
         ra->status = argv[*i][2] == 's';
         return 1;
@@ -393,6 +400,8 @@ static int run_apply(sl_context *ctx, const run_args *ra) {
         what = "--workers";
     else if (ra->status != -2 && sl_context_set_status_line(ctx, ra->status) < 0)
         what = "--status";
+    else if (ra->fresh && sl_context_set_fresh(ctx, 1) < 0)
+        what = "--fresh";
     if (!what)
         return 0;
     sl__cli_usage_error("run", "%s: %s", what, sl_context_errmsg(ctx));

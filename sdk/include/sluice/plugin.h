@@ -38,7 +38,7 @@ extern "C" {
 
 #define SL_PLUGIN_MAGIC 0x534c5543u /* "SLUC" */
 #define SL_ABI_MAJOR 1
-#define SL_ABI_MINOR 0
+#define SL_ABI_MINOR 1 /* 1.1: UPDATE, OPERATOR, source snapshot/restore */
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -67,6 +67,9 @@ extern "C" {
 #define SL_ELIMIT (-11)   /* a configured limit was reached */
 #define SL_EPLUGIN (-12)  /* a plugin broke the ABI contract */
 #define SL_ESTATE (-13)   /* called in the wrong state */
+
+/* Not an error: an UPDATE function's answer "remove this key" (1.1). */
+#define SL_REMOVE 1
 
 /* An error the host owns; callbacks fill it with host->error_set(). */
 typedef struct sl_error {
@@ -108,6 +111,12 @@ typedef struct sl_handle sl_handle;
 
 /* A counter registered by a plugin; updated with host->counter_add. */
 typedef struct sl_counter sl_counter;
+
+/* A growable byte buffer the host owns, for snapshots (1.1). */
+typedef struct sl_buf sl_buf;
+
+/* map_with_state's handle on one key's state, valid for one call (1.1). */
+typedef struct sl_state sl_state;
 
 /* ---- the host function table ------------------------------------------------ */
 
@@ -187,6 +196,28 @@ typedef struct sl_host {
 
     /* Wall-clock time in ms since the epoch. */
     int64_t (*now_ms)(void);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Append bytes to a snapshot buffer: 0 or SL_ENOMEM. */
+    int (*buf_append)(sl_buf *b, const void *p, size_t n);
+    /* A compact binary encoding of values, for snapshots: encode appends v;
+     * decode reads one value at data[*off..len), advances *off, and
+     * allocates bytes and lists from mem. 0, or SL_EINVAL on bad input. */
+    int (*value_encode)(sl_buf *b, const sl_value *v);
+    int (*value_decode)(const void *data, size_t len, size_t *off, sl_value *out, sl_mem *mem);
+    /* map_with_state: the key's state (NULL if none); replace it (copied);
+     * remove it; nonzero when this call is the key timing out. */
+    const sl_value *(*state_get)(sl_state *st);
+    int (*state_set)(sl_state *st, const sl_value *v);
+    void (*state_remove)(sl_state *st);
+    int (*state_timing_out)(sl_state *st);
+    /* An arena for memory that lives as long as the plugin wants (an
+     * operator's state): allocate with sl_alloc(mem, n); reset frees
+     * everything allocated so far; free releases the arena. */
+    sl_mem *(*mem_new)(void);
+    void (*mem_reset)(sl_mem *mem);
+    void (*mem_free)(sl_mem *mem);
 } sl_host;
 
 /* ---- components -------------------------------------------------------------- */
@@ -196,8 +227,8 @@ typedef enum sl_component_kind {
     SL_COMPONENT_SINK = 2,
     SL_COMPONENT_MAP = 3,
     SL_COMPONENT_REDUCE = 4,
-    SL_COMPONENT_UPDATE = 5,  /* reserved: update_state_by_key functions */
-    SL_COMPONENT_OPERATOR = 6 /* reserved: custom stateful transformations */
+    SL_COMPONENT_UPDATE = 5,  /* update_state_by_key / map_with_state functions (1.1) */
+    SL_COMPONENT_OPERATOR = 6 /* a whole stateful transformation (1.1) */
 } sl_component_kind;
 
 /* --- SOURCE --- */
@@ -226,6 +257,13 @@ typedef struct sl_source_ops {
     int (*poll)(void *inst, int64_t batch_time, sl_emitter *out, sl_error *err);
     /* Optional: the batch at `batch_time` is complete (outputs done). */
     int (*commit)(void *inst, int64_t batch_time, sl_error *err);
+    /* 1.1, optional: the position after the last batch polled, for a
+     * checkpoint (a DIRECT source that can replay: the queue's line number,
+     * Kafka's offsets). */
+    int (*snapshot)(void *inst, sl_buf *out, sl_error *err);
+    /* 1.1, optional: go back to a position snapshot() wrote (called after
+     * create, before start, when a pipeline resumes from a checkpoint). */
+    int (*restore)(void *inst, const void *data, size_t len, sl_error *err);
 } sl_source_ops;
 
 /* --- SINK --- */
@@ -278,6 +316,42 @@ typedef struct sl_reduce_ops {
     int (*inverse)(void *inst, sl_value *acc, const sl_value *other, sl_mem *mem, sl_error *err);
 } sl_reduce_ops;
 
+/* --- UPDATE (1.1) --- */
+
+/* Per-key state functions. A component fills one or both callbacks. */
+typedef struct sl_update_ops {
+    size_t struct_size;
+    /* update_state_by_key (Spark's updateFunc): called every batch for every
+     * key in the state or in the batch, with the key's values of this batch
+     * (n may be 0) and its previous state (NULL if none). Write the new state
+     * to *out and return 0 (it may point into values, state or mem: the host
+     * copies it), or return SL_REMOVE to drop the key, or an error. */
+    int (*update)(void *inst, const sl_value *key, const sl_value *values, size_t n,
+                  const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err);
+    /* map_with_state (Spark's StateSpec.function): called for each (key,
+     * value) of the batch, in order, and once with value NULL when an idle
+     * key times out (host->state_timing_out is then true, and the state is
+     * removed after the call). Read and change the state with
+     * host->state_get/state_set/state_remove; emit the mapped records. */
+    int (*map)(void *inst, const sl_value *key, const sl_value *value, sl_state *state,
+               sl_emitter *out, sl_error *err);
+} sl_update_ops;
+
+/* --- OPERATOR (1.1) --- */
+
+/* A whole transformation with its own state: it sees every batch of its
+ * input (one chunk flagged SL_CHUNK_WHOLE_BATCH, batch_time set), emits its
+ * output, and saves and restores its state through the host for
+ * checkpoints. process() runs on the engine thread, one batch at a time. */
+typedef struct sl_operator_ops {
+    size_t struct_size;
+    int (*process)(void *inst, const sl_chunk *batch, sl_emitter *out, sl_error *err);
+    /* Optional: write the state (after the batch at `batch_time`). */
+    int (*snapshot)(void *inst, int64_t batch_time, sl_buf *out, sl_error *err);
+    /* Optional: replace the state with what snapshot() wrote. */
+    int (*restore)(void *inst, const void *data, size_t len, sl_error *err);
+} sl_operator_ops;
+
 /* A component: one source, sink or function a plugin offers. */
 typedef struct sl_component {
     size_t struct_size;
@@ -289,7 +363,8 @@ typedef struct sl_component {
      * destroy. Store the instance in *instance. */
     int (*create)(sl_handle *h, const sl_params *params, void **instance, sl_error *err);
     void (*destroy)(void *instance); /* optional */
-    const void *ops; /* sl_source_ops, sl_sink_ops, sl_map_ops or sl_reduce_ops by kind */
+    const void *ops;                 /* sl_source_ops, sl_sink_ops, sl_map_ops, sl_reduce_ops,
+                                        sl_update_ops or sl_operator_ops, by kind */
 } sl_component;
 
 /* The descriptor the entry function returns. */
@@ -341,7 +416,10 @@ _Static_assert(sizeof(sl_param_spec) == 48, "sl_param_spec layout is ABI");
 _Static_assert(sizeof(sl_plugin) == 56, "sl_plugin layout is ABI");
 _Static_assert(sizeof(sl_component) == 64, "sl_component layout is ABI");
 _Static_assert(offsetof(sl_plugin, struct_size) == 8, "sl_plugin header is ABI");
-_Static_assert(sizeof(sl_source_ops) == 48, "sl_source_ops layout is ABI");
+_Static_assert(sizeof(sl_source_ops) == 64, "sl_source_ops layout is ABI");
+_Static_assert(offsetof(sl_source_ops, snapshot) == 48, "1.0 part of sl_source_ops unchanged");
+_Static_assert(sizeof(sl_update_ops) == 24, "sl_update_ops layout is ABI");
+_Static_assert(sizeof(sl_operator_ops) == 32, "sl_operator_ops layout is ABI");
 _Static_assert(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 _Static_assert(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
 _Static_assert(sizeof(sl_reduce_ops) == 40, "sl_reduce_ops layout is ABI");

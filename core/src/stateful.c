@@ -1,0 +1,669 @@
+/*
+ * stateful.c — update_state_by_key: per-key state across batches.
+ *
+ * The state of a stream lives in a state store (state.c) split into the
+ * same partitions as the shuffle (key hash >> 40). Each batch:
+ *   1. the input's pairs are dealt into those partitions (one pass);
+ *   2. per partition, in parallel: the batch's values are grouped by key (or
+ *      reduced, for a REDUCE function); every key in the state gets
+ *      update(its values or none, its state), then every new key gets
+ *      update(its values, none); the function may drop a key (SL_REMOVE);
+ *   3. the stream's batch is every (key, state) of the store.
+ * This is Spark's updateStateByKey: the function sees every key, every batch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- builders ----------------------------------------------------------------------- */
+
+static sl_stream *state_stream(sl_stream *in) {
+    if (!in)
+        return NULL;
+    if (in->ctx->state != SL__NEW) {
+        sl__ctx_fail(in->ctx, SL_ESTATE, NULL, "cannot add a stream: the context has started");
+        return NULL;
+    }
+    return sl__stream_new(in->ctx, SL_OP_UPDATE_STATE_BY_KEY, in, NULL);
+}
+
+sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *const *params) {
+    sl_stream *s = state_stream(in);
+    if (!s)
+        return NULL;
+    sl_context *ctx = s->ctx;
+    /* an UPDATE component with update(), or a REDUCE component */
+    sl_error err = {0, ""};
+    const sl_component *c = sl__registry_component(&ctx->reg, fn ? fn : "", 0, &err);
+    int kind = c ? c->kind : 0;
+    if (c && kind != SL_COMPONENT_UPDATE && kind != SL_COMPONENT_REDUCE) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                     "'%s' is a %s: update_state_by_key takes an update function or a reduce "
+                     "function",
+                     fn, sl__kind_name(kind));
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    if (!c || sl__func_resolve(ctx, &s->fn, fn, kind, params, s->name)) {
+        if (!c)
+            sl__ctx_fail_err(ctx, &err, NULL);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    if (kind == SL_COMPONENT_UPDATE) {
+        const sl_update_ops *ops = c->ops;
+        if (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
+            !ops->update) {
+            sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                         "%s has no update(): it is a map_with_state function, not an "
+                         "update_state_by_key one",
+                         fn);
+            sl__stream_drop(ctx, s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+sl_stream *sl_update_state_by_key_fn(sl_stream *in, sl_update_func fn, void *ud) {
+    if (in && !fn) {
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "update_state_by_key: the function pointer is NULL");
+        return NULL;
+    }
+    sl_stream *s = state_stream(in);
+    if (s) {
+        s->fn.update_fn = fn;
+        s->fn.ud = ud;
+    }
+    return s;
+}
+
+static bool is_stateful(const sl_stream *s) {
+    return sl__op_has_store(s->op);
+}
+
+sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
+    if (!s)
+        return NULL;
+    if (!is_stateful(s)) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
+                     "stream '%s' (%s) keeps no state: only update_state_by_key has a memory "
+                     "limit",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    s->state_limit = bytes;
+    return s;
+}
+
+sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path) {
+    if (!s)
+        return NULL;
+    if (!is_stateful(s) || !path || !*path) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
+                     "stream '%s' (%s): an initial state needs a stateful stream and a file",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    free(s->initial_state);
+    s->initial_state = strdup(path);
+    if (!s->initial_state) {
+        sl__ctx_fail(s->ctx, SL_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- the store ---------------------------------------------------------------------- */
+
+/* Load {"key": K, "value": STATE} lines (or [K, STATE] lists) into the store. */
+static int load_initial(sl_stream *s, sl_error *err) {
+    FILE *f = fopen(s->initial_state, "r");
+    if (!f)
+        return sl__error_set(err, SL_EIO, "%s: initial state %s: cannot open it", s->name,
+                             s->initial_state);
+    sl_arena a;
+    sl__arena_init(&a, 64 * 1024);
+    sl_mem mem;
+    sl__arena_mem(&a, &mem);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    int rc = 0;
+    while (!rc && (n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        if (n == 0 || line[0] == '#')
+            continue;
+        sl_value v;
+        sl_error perr = {0, ""};
+        if (sl__json_parse(line, (size_t)n, &v, &mem, &perr)) {
+            rc = sl__error_set(err, SL_EINVAL, "%s: initial state %s:%ld: %s", s->name,
+                               s->initial_state, lineno, perr.msg);
+            break;
+        }
+        /* an object parses as [[name, value], ...]; a pair as [K, STATE] */
+        const sl_value *key = NULL, *state = NULL;
+        if (v.type == SL_LIST && v.len == 2 && v.u.items[0].type == SL_LIST &&
+            v.u.items[0].len == 2 && v.u.items[0].u.items[0].type == SL_BYTES) {
+            for (uint32_t i = 0; i < v.len; i++) {
+                const sl_value *kv = v.u.items[i].u.items;
+                if (v.u.items[i].type != SL_LIST || v.u.items[i].len != 2)
+                    continue;
+                sl_value name = kv[0];
+                if (name.type == SL_BYTES && name.len == 3 && !memcmp(name.u.s, "key", 3))
+                    key = &kv[1];
+                else if (name.type == SL_BYTES && name.len == 5 && !memcmp(name.u.s, "value", 5))
+                    state = &kv[1];
+            }
+        } else if (v.type == SL_LIST && v.len == 2) {
+            key = &v.u.items[0];
+            state = &v.u.items[1];
+        }
+        if (!key || !state) {
+            rc = sl__error_set(err, SL_EINVAL,
+                               "%s: initial state %s:%ld: expected {\"key\": K, \"value\": "
+                               "STATE}",
+                               s->name, s->initial_state, lineno);
+            break;
+        }
+        rc = sl__state_put(s->store, sl__value_hash(key), key, state, 0, err);
+        sl__arena_reset(&a);
+    }
+    free(line);
+    fclose(f);
+    sl__arena_free(&a);
+    return rc;
+}
+
+/* The stream's store, made at the first batch (or by a checkpoint restore). */
+int sl__state_store_of(sl_context *ctx, sl_stream *s, sl_error *err) {
+    if (s->store)
+        return 0;
+    int parts = sl__pool_workers(ctx->pool);
+    int rc = sl__state_new(s->name, parts, s->state_limit, s->timeout > 0, &s->store, err);
+    if (!rc && s->initial_state && ctx->resume_from == 0)
+        rc = load_initial(s, err);
+    return rc;
+}
+
+/* ---- one batch --------------------------------------------------------------------- */
+
+/* The values of one key in this batch: a growable list (UPDATE functions)
+ * or the running reduction (REDUCE functions). */
+typedef struct group {
+    sl_value *values;
+    uint32_t n, cap;
+    sl_value reduced;
+    bool used; /* met by the pass over the existing state */
+} group;
+
+typedef struct part_job {
+    sl_stream *s;
+    sl_recvec *dealt;  /* the batch's records by partition */
+    uint64_t **hashes; /* and their keys' hashes */
+    size_t *hcap;
+    int64_t t;
+} part_job;
+
+typedef struct part_task {
+    sl_stream *s;
+    sl__table index; /* key -> group number (in acc.u.i) */
+    group *groups;
+    size_t ngroups;
+    sl_mem mem;
+    sl_error *err;
+    bool reduce;
+} part_task;
+
+/* Call the stream's function: new state for (key, values, state). */
+static int call_update(part_task *pt, const sl_value *key, const group *g, const sl_value *state,
+                       sl_value *out) {
+    sl_stream *s = pt->s;
+    sl__func *f = &s->fn;
+    if (pt->reduce) {
+        /* state = reduce(state, this batch's reduction) */
+        if (!g) {
+            *out = *state;
+            return 0;
+        }
+        if (!state) {
+            *out = g->reduced;
+            return 0;
+        }
+        *out = *state;
+        return sl__reduce_merge(f, out, &g->reduced, &pt->mem, pt->err);
+    }
+    const sl_value *vals = g ? g->values : NULL;
+    size_t n = g ? g->n : 0;
+    int rc = f->update_fn ? f->update_fn(f->ud, key, vals, n, state, out, &pt->mem, pt->err)
+                          : f->update.update(f->inst, key, vals, n, state, out, &pt->mem, pt->err);
+    if (rc < 0 && !pt->err->msg[0])
+        sl__error_set(pt->err, rc, "%s (update_state_by_key): the update function failed: %s",
+                      s->name, sl_strerror(rc));
+    return rc;
+}
+
+/* Add one record's value to its key's group. */
+static int group_add(part_task *pt, const sl_record *r, uint64_t h) {
+    bool fresh;
+    sl_value key = r->key;
+    sl__entry *e = sl__table_upsert(&pt->index, h, &key, NULL, &fresh);
+    if (!e)
+        return sl__error_set(pt->err, SL_ENOMEM, "out of memory");
+    if (fresh) {
+        if (pt->ngroups % 1024 == 0) {
+            group *g = realloc(pt->groups, (pt->ngroups + 1024) * sizeof *g);
+            if (!g)
+                return sl__error_set(pt->err, SL_ENOMEM, "out of memory");
+            pt->groups = g;
+        }
+        memset(&pt->groups[pt->ngroups], 0, sizeof *pt->groups);
+        e->acc = sl_int((int64_t)pt->ngroups++);
+    }
+    group *g = &pt->groups[e->acc.u.i];
+    if (pt->reduce) {
+        int rc = fresh ? sl__reduce_first(&pt->s->fn, &g->reduced, &r->value, &pt->mem, pt->err)
+                       : sl__reduce_combine(&pt->s->fn, &g->reduced, &r->value, &pt->mem, pt->err);
+        if (rc < 0 && !pt->err->msg[0])
+            sl__error_set(pt->err, rc, "%s (update_state_by_key): %s", pt->s->name,
+                          sl_strerror(rc));
+        return rc < 0 ? rc : 0;
+    }
+    if (g->n == g->cap) {
+        uint32_t cap = g->cap ? g->cap * 2 : 4;
+        sl_value *v = sl_alloc(&pt->mem, cap * sizeof *v);
+        if (!v)
+            return sl__error_set(pt->err, SL_ENOMEM, "out of memory");
+        if (g->n)
+            memcpy(v, g->values, g->n * sizeof *v);
+        g->values = v;
+        g->cap = cap;
+    }
+    g->values[g->n++] = r->value;
+    return 0;
+}
+
+/* Pass over the existing state: every key gets its update. */
+static int update_existing(void *ud, sl__state_item *item) {
+    part_task *pt = ud;
+    sl__entry *e = sl__table_find(&pt->index, sl__value_hash(item->key), item->key);
+    group *g = e ? &pt->groups[e->acc.u.i] : NULL;
+    if (g)
+        g->used = true;
+    if (pt->reduce && !g)
+        return 0; /* a reduction of no values changes nothing */
+    sl_value out;
+    int rc = call_update(pt, item->key, g, &item->value, &out);
+    if (rc == SL_REMOVE)
+        item->remove = true;
+    else if (rc == 0)
+        item->value = out;
+    return rc < 0 ? rc : 0;
+}
+
+/* An (key, state) into an output partition. */
+typedef struct emit_ctx {
+    sl_recvec *out;
+    int64_t t;
+    sl_error *err;
+} emit_ctx;
+
+static int emit_state(void *ud, const sl_value *key, const sl_value *value, int64_t last) {
+    emit_ctx *ec = ud;
+    (void)last;
+    sl_record r = {sl_key(*key), *value, ec->t};
+    if (sl__recvec_push(ec->out, &r))
+        return sl__error_set(ec->err, SL_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Partition j: group, update the existing keys, add the new ones, emit. */
+static int state_task(void *arg, size_t j, int worker, sl_error *err) {
+    part_job *job = arg;
+    sl_stream *s = job->s;
+    sl_context *ctx = s->ctx;
+    part_task pt;
+    memset(&pt, 0, sizeof pt);
+    pt.s = s;
+    pt.err = err;
+    pt.reduce = !s->fn.update_fn && s->fn.comp && s->fn.comp->kind == SL_COMPONENT_REDUCE;
+    sl__arena_mem(&ctx->warena[worker], &pt.mem);
+    const sl_recvec *in = &job->dealt[j];
+    int rc = sl__table_init(&pt.index, in->n / 4 + 16) ? SL_ENOMEM : 0;
+    for (size_t i = 0; i < in->n && !rc; i++)
+        rc = group_add(&pt, &in->v[i], job->hashes[j][i]);
+    if (!rc)
+        rc = sl__state_update_each(s->store, (int)j, update_existing, &pt, err);
+    /* keys new to the state: walk the index (its entries hold the keys) */
+    size_t pos = 0;
+    for (sl__entry *e; !rc && (e = sl__table_next(&pt.index, &pos));) {
+        group *g = &pt.groups[e->acc.u.i];
+        if (g->used)
+            continue;
+        sl_value out;
+        rc = call_update(&pt, &e->key, g, NULL, &out);
+        if (rc == SL_REMOVE) {
+            rc = 0; /* asked not to keep it */
+            continue;
+        }
+        if (!rc)
+            rc = sl__state_put(s->store, e->hash, &e->key, &out, job->t, err);
+    }
+    if (!rc) {
+        emit_ctx ec = {&s->data.parts[j], job->t, err};
+        rc = sl__state_foreach(s->store, (int)j, emit_state, &ec);
+    }
+    sl__table_free(&pt.index);
+    free(pt.groups);
+    return rc;
+}
+
+int sl__run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    int rc = sl__state_store_of(ctx, s, err);
+    if (rc)
+        return rc;
+    int parts = sl__state_partitions(s->store);
+    part_job job = {s, calloc((size_t)parts, sizeof(sl_recvec)),
+                    calloc((size_t)parts, sizeof(uint64_t *)),
+                    calloc((size_t)parts, sizeof(size_t)), t};
+    if (!job.dealt || !job.hashes || !job.hcap || sl__dataset_init(&s->data, (size_t)parts))
+        rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+    /* deal the batch's records into the state's partitions */
+    const sl_dataset *in = &s->in[0]->data;
+    for (size_t p = 0; p < in->nparts && !rc; p++) {
+        for (size_t i = 0; i < in->parts[p].n && !rc; i++) {
+            const sl_record *r = &in->parts[p].v[i];
+            uint64_t h = sl__value_hash(&r->key);
+            int j = sl__state_partition_of(s->store, h);
+            size_t n = job.dealt[j].n;
+            if (n == job.hcap[j]) {
+                size_t cap = n ? n * 2 : 1024;
+                uint64_t *hs = realloc(job.hashes[j], cap * sizeof *hs);
+                if (!hs) {
+                    rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+                    break;
+                }
+                job.hashes[j] = hs;
+                job.hcap[j] = cap;
+            }
+            if (sl__recvec_push(&job.dealt[j], r))
+                rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+            else
+                job.hashes[j][n] = h;
+        }
+    }
+    if (!rc)
+        rc = sl__pool_run(ctx->pool, (size_t)parts, state_task, &job, err);
+    for (int j = 0; j < parts; j++) {
+        if (job.dealt)
+            sl__recvec_free(&job.dealt[j]);
+        if (job.hashes)
+            free(job.hashes[j]);
+    }
+    free(job.dealt);
+    free(job.hashes);
+    free(job.hcap);
+    return rc;
+}
+
+/* ---- map_with_state -------------------------------------------------------------------- */
+
+bool sl__op_has_store(sl__op op) {
+    return op == SL_OP_UPDATE_STATE_BY_KEY || op == SL_OP_MAP_WITH_STATE;
+}
+
+sl_stream *sl_map_with_state(sl_stream *in, const char *fn, const char *const *params,
+                             int64_t timeout_ms) {
+    if (!in)
+        return NULL;
+    sl_context *ctx = in->ctx;
+    if (timeout_ms < 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, "timeout", "map_with_state: a negative timeout");
+        return NULL;
+    }
+    sl_stream *s = sl__stream_new(ctx, SL_OP_MAP_WITH_STATE, in, NULL);
+    if (!s)
+        return NULL;
+    if (sl__func_resolve(ctx, &s->fn, fn, SL_COMPONENT_UPDATE, params, s->name)) {
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    const sl_update_ops *ops = s->fn.comp->ops;
+    if (ops->struct_size < offsetof(sl_update_ops, map) + sizeof ops->map || !ops->map) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                     "%s has no map(): it is an update_state_by_key function, not a "
+                     "map_with_state one",
+                     fn);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    s->timeout = timeout_ms;
+    return s;
+}
+
+sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms) {
+    if (!s)
+        return NULL;
+    if (s->op != SL_OP_MAP_WITH_STATE || timeout_ms < 0) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "timeout",
+                     "stream '%s' (%s): only map_with_state has a timeout (>= 0)", s->name,
+                     sl__op_name(s->op));
+        return NULL;
+    }
+    s->timeout = timeout_ms;
+    return s;
+}
+
+sl_stream *sl_state_snapshots(sl_stream *mapped) {
+    if (!mapped)
+        return NULL;
+    if (mapped->op != SL_OP_MAP_WITH_STATE) {
+        sl__ctx_fail(mapped->ctx, SL_EINVAL, NULL,
+                     "state_snapshots: '%s' is a %s stream, not map_with_state", mapped->name,
+                     sl__op_name(mapped->op));
+        return NULL;
+    }
+    return sl__stream_new(mapped->ctx, SL_OP_STATE_SNAPSHOTS, mapped, NULL);
+}
+
+/* The handle a map() call gets on its key's state. */
+struct sl_state {
+    sl__state_store *store;
+    uint64_t hash;
+    const sl_value *key;
+    int64_t now;
+    bool timing_out;
+    sl__state_item *item; /* while timing out: the store's entry */
+    sl_error *err;
+    int rc; /* the first failure of set (reported after the call) */
+};
+
+const sl_value *sl__state_handle_get(sl_state *st) {
+    if (!st)
+        return NULL;
+    if (st->item)
+        return st->item->exists ? &st->item->value : NULL;
+    return sl__state_get(st->store, st->hash, st->key, NULL);
+}
+
+int sl__state_handle_set(sl_state *st, const sl_value *v) {
+    if (!st || !v)
+        return SL_EINVAL;
+    if (st->timing_out)
+        return sl__error_set(st->err, SL_ESTATE,
+                             "map_with_state: a timing-out key's state cannot be updated (it is "
+                             "removed after this call)");
+    int rc = sl__state_put(st->store, st->hash, st->key, v, st->now, st->err);
+    if (rc && !st->rc)
+        st->rc = rc;
+    return rc;
+}
+
+void sl__state_handle_remove(sl_state *st) {
+    if (st && !st->timing_out)
+        sl__state_remove(st->store, st->hash, st->key);
+}
+
+int sl__state_handle_timing_out(sl_state *st) {
+    return st && st->timing_out;
+}
+
+typedef struct mws_job {
+    sl_stream *s;
+    sl_recvec *dealt;
+    int64_t t;
+} mws_job;
+
+/* Appends a partition's mapped records to the stream's dataset. */
+static int mws_flush(sl_emitter *em) {
+    int rc = sl__recvec_append(em->host_data, em->buf, em->count);
+    em->count = 0;
+    return rc ? SL_ENOMEM : 0;
+}
+
+/* Keys that got data keep their time fresh even if map() left the state. */
+static int touch(void *ud, sl__state_item *item) {
+    if (item->exists)
+        item->last_update = *(const int64_t *)ud;
+    else
+        item->remove = true; /* no state: nothing to insert */
+    return 0;
+}
+
+typedef struct timeout_ctx {
+    sl_stream *s;
+    sl_emitter *em;
+    int64_t t;
+    sl_error *err;
+} timeout_ctx;
+
+/* An idle key: one last call with no value, then the state goes. */
+static int time_out(void *ud, sl__state_item *item) {
+    timeout_ctx *tc = ud;
+    sl_stream *s = tc->s;
+    if (item->last_update > tc->t - s->timeout)
+        return 0;
+    sl_state st = {NULL, 0, item->key, tc->t, true, item, tc->err, 0};
+    int rc = s->fn.update.map(s->fn.inst, item->key, NULL, &st, tc->em, tc->err);
+    item->remove = true;
+    return rc < 0 ? rc : 0;
+}
+
+/* Partition j: map every record of the batch, in order, then time out. */
+static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
+    mws_job *job = arg;
+    sl_stream *s = job->s;
+    sl_mem mem;
+    sl__arena_mem(&s->ctx->warena[worker], &mem);
+    sl_record buf[256];
+    sl_emitter em = {buf, 0, 256, mws_flush, &mem, &s->data.parts[j]};
+    const sl_recvec *in = &job->dealt[j];
+    int rc = 0;
+    for (size_t i = 0; i < in->n && !rc; i++) {
+        const sl_record *r = &in->v[i];
+        sl_state st = {s->store, sl__value_hash(&r->key), &r->key, job->t, false, NULL, err, 0};
+        rc = s->fn.update.map(s->fn.inst, &r->key, &r->value, &st, &em, err);
+        if (!rc && st.rc)
+            rc = st.rc;
+        if (!rc && s->timeout)
+            rc = sl__state_upsert(s->store, st.hash, &r->key, touch, &job->t, err);
+    }
+    if (!rc && s->timeout) {
+        timeout_ctx tc = {s, &em, job->t, err};
+        rc = sl__state_update_each(s->store, (int)j, time_out, &tc, err);
+    }
+    if (!rc)
+        rc = mws_flush(&em);
+    if (rc < 0 && !err->msg[0])
+        sl__error_set(err, rc, "%s (map_with_state): %s", s->name, sl_strerror(rc));
+    return rc;
+}
+
+int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    int rc = sl__state_store_of(ctx, s, err);
+    if (rc)
+        return rc;
+    int parts = sl__state_partitions(s->store);
+    mws_job job = {s, calloc((size_t)parts, sizeof(sl_recvec)), t};
+    if (!job.dealt || sl__dataset_init(&s->data, (size_t)parts))
+        rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+    const sl_dataset *in = &s->in[0]->data;
+    for (size_t p = 0; p < in->nparts && !rc; p++)
+        for (size_t i = 0; i < in->parts[p].n && !rc; i++) {
+            const sl_record *r = &in->parts[p].v[i];
+            int j = sl__state_partition_of(s->store, sl__value_hash(&r->key));
+            if (sl__recvec_push(&job.dealt[j], r))
+                rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+        }
+    if (!rc)
+        rc = sl__pool_run(ctx->pool, (size_t)parts, mws_task, &job, err);
+    for (int j = 0; job.dealt && j < parts; j++)
+        sl__recvec_free(&job.dealt[j]);
+    free(job.dealt);
+    return rc;
+}
+
+/* Every (key, state) of the map_with_state stream it follows. */
+int sl__run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    sl_stream *m = s->in[0];
+    int rc = sl__state_store_of(ctx, m, err);
+    int parts = rc ? 0 : sl__state_partitions(m->store);
+    if (!rc && sl__dataset_init(&s->data, (size_t)parts))
+        rc = sl__error_set(err, SL_ENOMEM, "out of memory");
+    for (int j = 0; j < parts && !rc; j++) {
+        emit_ctx ec = {&s->data.parts[j], t, err};
+        rc = sl__state_foreach(m->store, j, emit_state, &ec);
+    }
+    return rc;
+}
+
+/* ---- operators ------------------------------------------------------------------------- */
+
+sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *params) {
+    if (!in)
+        return NULL;
+    sl_context *ctx = in->ctx;
+    sl_stream *s = sl__stream_new(ctx, SL_OP_OPERATOR, in, NULL);
+    if (!s)
+        return NULL;
+    if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_OPERATOR, params, s->name)) {
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    const sl_operator_ops *ops = s->fn.comp->ops;
+    if (ops->struct_size < offsetof(sl_operator_ops, process) + sizeof ops->process ||
+        !ops->process) {
+        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the operator declares no process()", component);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The whole batch through the operator, on the engine thread. */
+int sl__run_operator(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    const sl_dataset *d = &s->in[0]->data;
+    sl_recvec all = {0};
+    for (size_t p = 0; p < d->nparts; p++)
+        if (sl__recvec_append(&all, d->parts[p].v, d->parts[p].n))
+            return sl__error_set(err, SL_ENOMEM, "out of memory");
+    sl_mem mem;
+    sl__arena_mem(&ctx->warena[0], &mem);
+    sl_record buf[256];
+    int rc = sl__dataset_init(&s->data, 1) ? SL_ENOMEM : 0;
+    sl_emitter em = {buf, 0, 256, mws_flush, &mem, rc ? NULL : &s->data.parts[0]};
+    sl_chunk c = {all.v, all.n, t, 0, SL_CHUNK_WHOLE_BATCH};
+    if (!rc)
+        rc = s->fn.oper.process(s->fn.inst, &c, &em, err);
+    if (!rc)
+        rc = mws_flush(&em);
+    if (rc < 0 && !err->msg[0])
+        sl__error_set(err, rc, "%s (operator %s): %s", s->name, s->fn.handle->ref, sl_strerror(rc));
+    sl__recvec_free(&all);
+    return rc;
+}
