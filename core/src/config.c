@@ -550,10 +550,10 @@ enum {
     KEY_PARTITIONS = 1 << 1,    /* `partitions: N` */
     KEY_MEMORY_LIMIT = 1 << 2,  /* `memory_limit: SIZE` (state) */
     KEY_INITIAL_STATE = 1 << 3, /* `initial_state: FILE` (state) */
-    KEY_WINDOW = 1 << 4,        /* `window: DURATION` */
+    KEY_WINDOW = 1 << 4,        /* `length: DURATION` (a window's) */
     KEY_SLIDE = 1 << 5,         /* `slide: DURATION` */
     KEY_INVERSE = 1 << 6,       /* `inverse: BOOL` (reduce_by_key_and_window) */
-    KEY_FILTER = 1 << 7,        /* `filter: COMPONENT` (reduce_by_key_and_window) */
+    KEY_FILTER = 1 << 7,        /* `filter_fn: COMPONENT` (reduce_by_key_and_window) */
     KEY_TIMEOUT = 1 << 8        /* `timeout: DURATION` (map_with_state) */
 };
 
@@ -624,7 +624,7 @@ static const op_info ops[] = {
     {"update_state_by_key", OP_UPDATE_STATE_BY_KEY, SHAPE_COMPONENT, 0,
      KEY_FROM | KEY_MEMORY_LIMIT | KEY_INITIAL_STATE, KEY_FROM},
     {"map_with_state", OP_MAP_WITH_STATE, SHAPE_COMPONENT, SL_COMPONENT_UPDATE,
-     KEY_FROM | KEY_MEMORY_LIMIT | KEY_TIMEOUT, KEY_FROM},
+     KEY_FROM | KEY_MEMORY_LIMIT | KEY_TIMEOUT | KEY_INITIAL_STATE, KEY_FROM},
     {"state_snapshots", OP_STATE_SNAPSHOTS, SHAPE_STREAM, 0, 0, 0},
     {"operator", OP_OPERATOR, SHAPE_COMPONENT, SL_COMPONENT_OPERATOR, KEY_FROM, KEY_FROM},
     {"window", OP_WINDOW, SHAPE_STREAM, 0, KEY_WINDOW | KEY_SLIDE, KEY_WINDOW},
@@ -692,9 +692,11 @@ static const op_info *find_op(loader *L, const stream_def *d, yaml_node_t **opva
 /* The keys a stream or output may have besides its operation key, for
  * "expected one of" lists: engine keys, then the component's parameters. */
 /* The names of the engine keys, by bit (KEY_FROM is bit 0). */
+/* (a window's length is `length`, and the incremental window's filter
+ * `filter_fn`: `window` and `filter` are operations) */
 static const char *const engine_key_names[] = {"from",          "partitions", "memory_limit",
-                                               "initial_state", "window",     "slide",
-                                               "inverse",       "filter",     "timeout"};
+                                               "initial_state", "length",     "slide",
+                                               "inverse",       "filter_fn",  "timeout"};
 #define N_ENGINE_KEYS (sizeof engine_key_names / sizeof *engine_key_names)
 
 /* The engine keys found in a stream or output definition, by bit. */
@@ -901,14 +903,25 @@ static int read_window_keys(loader *L, const engine_vals *ev, win_args *wa) {
     }
     if (ev->v[7]) {
         if (!(wa->filter =
-                  scalar_value(L, ev->v[7], "filter", "a filter function like kv.nonzero")))
+                  scalar_value(L, ev->v[7], "filter_fn", "a filter function like kv.nonzero")))
             return -1;
         if (!wa->inverse) {
-            fail(L, ev->v[7], "filter: only with inverse: true (Spark's filterFunc)");
+            fail(L, ev->v[7], "filter_fn: only with inverse: true (Spark's filterFunc)");
             return -1;
         }
     }
     return 0;
+}
+
+/* The node to blame for a builder's error: the `length` or `slide` value
+ * when the engine names one of them, else `fallback`. */
+static yaml_node_t *window_blame(loader *L, const engine_vals *ev, yaml_node_t *fallback) {
+    const char *bad = sl_context_errparam(L->ctx);
+    if (bad && strcmp(bad, "window") == 0 && ev->v[4])
+        return ev->v[4];
+    if (bad && strcmp(bad, "slide") == 0 && ev->v[5])
+        return ev->v[5];
+    return fallback;
 }
 
 /* Call the builder of a component operation. */
@@ -1020,9 +1033,14 @@ static sl_stream *build_component_op(loader *L, stream_def *d, const op_info *op
     win_args wa;
     if (read_window_keys(L, &ev, &wa) < 0)
         return NULL;
+    if ((op->required & KEY_WINDOW) && !ev.v[4]) {
+        fail(L, d->body, "stream '%s': missing 'length: DURATION' (the window's, required by %s)",
+             d->name, op->name);
+        return NULL;
+    }
     sl_stream *s = call_builder(L, op->id, in, comp, pl.kv, &wa);
     if (!s) {
-        fail_builder(L, &pl, opval);
+        fail_builder(L, &pl, window_blame(L, &ev, opval));
         return NULL;
     }
     int n;
@@ -1062,8 +1080,8 @@ static sl_stream *build_stream_op(loader *L, stream_def *d, const op_info *op, y
     if (read_window_keys(L, &ev, &wa) < 0)
         return NULL;
     if ((op->required & KEY_WINDOW) && !ev.v[4]) {
-        fail(L, d->body, "stream '%s': missing 'window: DURATION' (required by %s)", d->name,
-             op->name);
+        fail(L, d->body, "stream '%s': missing 'length: DURATION' (the window's, required by %s)",
+             d->name, op->name);
         return NULL;
     }
     if (op->id == OP_WINDOW)
@@ -1085,7 +1103,8 @@ static sl_stream *build_stream_op(loader *L, stream_def *d, const op_info *op, y
     else
         s = sl_repartition(in, n);
     if (!s) {
-        fail(L, op->id == OP_REPARTITION ? parts : opval, "%s", ctx_message(L));
+        fail(L, window_blame(L, &ev, op->id == OP_REPARTITION ? parts : opval), "%s",
+             ctx_message(L));
         return NULL;
     }
     if (parts && op->id == OP_COUNT_BY_VALUE && !sl_stream_set_partitions(s, n)) {

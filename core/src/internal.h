@@ -481,7 +481,7 @@ int sl__state_handle_timing_out(sl_state *st);
 /* Streams whose state a checkpoint keeps in "state/<name>/<j>". */
 bool sl__op_has_store(sl__op op);
 /* The stream's state store, created on first use (or by a restore). */
-int sl__state_store_of(sl_context *ctx, sl_stream *s, sl_error *err);
+int sl__state_store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *err);
 /* Checkpoints (recovery.c): resume at start (after create, before start);
  * write after the batch at t when due (or always, at the end). */
 int sl__checkpoint_resume(sl_context *ctx, sl_error *err);

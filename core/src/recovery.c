@@ -242,10 +242,11 @@ static int check_meta(sl_context *ctx, const sl__ckpt *c, sl_error *err) {
                                  name, opname, c->path, sl__op_name(s->op), ctx->ckpt_dir);
     }
     int64_t zero;
-    if (sl__read_i64(&r, &zero) || zero % ctx->interval != 0)
+    if (sl__read_i64(&r, &zero))
         return sl__error_set(err, SL_EINVAL, "%s: a damaged graph fingerprint (zero time)",
                              c->path);
-    ctx->resume_zero = zero;
+    /* with another batch interval the old phase may not fit: slide anew */
+    ctx->resume_zero = zero % ctx->interval == 0 ? zero : 0;
     return 0;
 }
 
@@ -258,7 +259,7 @@ static int restore_from(sl_context *ctx, const sl__ckpt *c, sl_error *err) {
         sl_stream *s = ctx->streams[i];
         snprintf(sec, sizeof sec, "state/%s/0", s->name);
         if (sl__op_has_store(s->op) && sl__ckpt_find(c, sec, &len)) {
-            int rc = sl__state_store_of(ctx, s, err);
+            int rc = sl__state_store_of(ctx, s, false, err);
             for (int j = 0; !rc; j++) {
                 snprintf(sec, sizeof sec, "state/%s/%d", s->name, j);
                 if (!(p = sl__ckpt_find(c, sec, &len)))
@@ -339,6 +340,20 @@ int sl__checkpoint_resume(sl_context *ctx, sl_error *err) {
     sl__ckpt c;
     rc = sl__ckpt_load_latest(ctx->ckpt_dir, &c, err);
     if (rc == SL_ENOTFOUND) {
+        /* checkpoints there, none intact: starting empty would silently
+         * throw the state away */
+        int64_t *times = NULL;
+        size_t n = 0;
+        sl_error lerr = {0, ""};
+        if (sl__ckpt_list(ctx->ckpt_dir, &times, &n, &lerr) == 0 && n > 0) {
+            free(times);
+            return sl__error_set(err, SL_EIO,
+                                 "%s holds %zu checkpoints and none is intact (see the warnings "
+                                 "above): move them away to keep them, or start fresh (sluice run "
+                                 "--fresh)",
+                                 ctx->ckpt_dir, n);
+        }
+        free(times);
         sl__log(SL_LOG_INFO, "no checkpoint in %s: starting fresh", ctx->ckpt_dir);
         return 0;
     }

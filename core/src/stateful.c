@@ -11,9 +11,11 @@
  *   3. the stream's batch is every (key, state) of the store.
  * This is Spark's updateStateByKey: the function sees every key, every batch.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -40,9 +42,9 @@ sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *con
     int kind = c ? c->kind : 0;
     if (c && kind != SL_COMPONENT_UPDATE && kind != SL_COMPONENT_REDUCE) {
         sl__ctx_fail(ctx, SL_EINVAL, NULL,
-                     "'%s' is a %s: update_state_by_key takes an update function or a reduce "
+                     "'%s' is %s %s: update_state_by_key takes an update function or a reduce "
                      "function",
-                     fn, sl__kind_name(kind));
+                     fn, strchr("aeiou", sl__kind_name(kind)[0]) ? "an" : "a", sl__kind_name(kind));
         sl__stream_drop(ctx, s);
         return NULL;
     }
@@ -89,8 +91,8 @@ sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
         return NULL;
     if (!is_stateful(s)) {
         sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
-                     "stream '%s' (%s) keeps no state: only update_state_by_key has a memory "
-                     "limit",
+                     "stream '%s' (%s) keeps no state: only update_state_by_key and "
+                     "map_with_state have a memory limit",
                      s->name, sl__op_name(s->op));
         return NULL;
     }
@@ -105,6 +107,11 @@ sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path) {
         sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
                      "stream '%s' (%s): an initial state needs a stateful stream and a file",
                      s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    if (access(path, R_OK) != 0) {
+        sl__ctx_fail(s->ctx, SL_ENOTFOUND, "initial_state", "stream '%s': initial state %s: %s",
+                     s->name, path, strerror(errno));
         return NULL;
     }
     free(s->initial_state);
@@ -180,13 +187,15 @@ static int load_initial(sl_stream *s, sl_error *err) {
     return rc;
 }
 
-/* The stream's store, made at the first batch (or by a checkpoint restore). */
-int sl__state_store_of(sl_context *ctx, sl_stream *s, sl_error *err) {
+/* The stream's store, made at the first batch, with the initial state if
+ * any; or by a checkpoint restore (`initial` false: the checkpoint's state
+ * replaces the initial one). */
+int sl__state_store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *err) {
     if (s->store)
         return 0;
     int parts = sl__pool_workers(ctx->pool);
     int rc = sl__state_new(s->name, parts, s->state_limit, s->timeout > 0, &s->store, err);
-    if (!rc && s->initial_state && ctx->resume_from == 0)
+    if (!rc && initial && s->initial_state)
         rc = load_initial(s, err);
     return rc;
 }
@@ -364,7 +373,7 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
 }
 
 int sl__run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    int rc = sl__state_store_of(ctx, s, err);
+    int rc = sl__state_store_of(ctx, s, true, err);
     if (rc)
         return rc;
     int parts = sl__state_partitions(s->store);
@@ -585,7 +594,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
 }
 
 int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    int rc = sl__state_store_of(ctx, s, err);
+    int rc = sl__state_store_of(ctx, s, true, err);
     if (rc)
         return rc;
     int parts = sl__state_partitions(s->store);
@@ -611,7 +620,7 @@ int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *e
 /* Every (key, state) of the map_with_state stream it follows. */
 int sl__run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     sl_stream *m = s->in[0];
-    int rc = sl__state_store_of(ctx, m, err);
+    int rc = sl__state_store_of(ctx, m, true, err);
     int parts = rc ? 0 : sl__state_partitions(m->store);
     if (!rc && sl__dataset_init(&s->data, (size_t)parts))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");

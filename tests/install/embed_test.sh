@@ -72,9 +72,13 @@ check_runs() {
     set -e
     [ "$rc" -eq 2 ] || fail "$bin 0 exited $rc, expected 2 (usage)"
     grep -q 'usage' "$log" || fail "$bin 0 printed no usage message"
-    ldd "$bin" | grep -q "$(cd "$libdir" && pwd -P)/libsluice.so" ||
-        ldd "$bin" | grep -q "$libdir/libsluice.so" ||
-        fail "$bin does not resolve libsluice.so from $libdir: $(ldd "$bin" | grep sluice)"
+    # (ldd's output is captured first: `ldd | grep -q` under pipefail fails
+    # at random when grep exits early and ldd dies of SIGPIPE)
+    local deps
+    deps=$(ldd "$bin")
+    grep -qF "$(cd "$libdir" && pwd -P)/libsluice.so" <<<"$deps" ||
+        grep -qF "$libdir/libsluice.so" <<<"$deps" ||
+        fail "$bin does not resolve libsluice.so from $libdir: $(grep sluice <<<"$deps")"
 }
 
 step "building network_wordcount.c with cc and pkg-config"

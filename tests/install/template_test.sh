@@ -89,7 +89,7 @@ if ! [ -d "$plugindir" ] ||
     fail "sluice-sdk.pc: plugindir is $plugindir, expected $libdir/sluice/plugins"
 fi
 [ "$(pkg-config --libs sluice)" != "" ] || fail "sluice.pc has no Libs"
-pkg-config --libs sluice | grep -q -- '-lsluice' || fail "sluice.pc: Libs lacks -lsluice"
+grep -q -- '-lsluice' <<<"$(pkg-config --libs sluice)" || fail "sluice.pc: Libs lacks -lsluice"
 
 # ---- 2. build the template three ways -------------------------------------------
 # check_exports SO: the plugin exports the entry function and nothing else.

@@ -72,6 +72,80 @@ static int run_collect(sl_context *ctx, const char *name, unit_collect *c, int64
 
 /* ---- valid pipelines ---------------------------------------------------------------- */
 
+/* The operations of issue 3 from YAML: windows (length, slide, inverse,
+ * filter_fn), a join, update_state_by_key (memory_limit), map_with_state
+ * (timeout), state_snapshots and an operator, all in one pipeline.
+ *   batches: [a b a] [b c] [] [a]
+ *   counts (update_state_by_key agg.sum): a2 b1 | a2 b2 c1 | same | a3 b2 c1
+ *   win (reduce_by_key_and_window agg.sum, length 2s, slide 1s, inverse,
+ *        filter_fn kv.nonzero), batch 3 = batches 2 and 3: a 1
+ *   cbw (count_by_window, length 2s, slide 2s): batches 1 and 3: 5 and 1
+ *   both (join counts with win) at batch 3: (a, (3, 1))
+ *   run (map_with_state agg.running, timeout 1s) batch 1: (b, 2), (c, 1)
+ *   snap at batch 3: a 1 (a timed out at batch 2, came back at 3)
+ *   dd (operator dedupe.by_key within 10s) batch 1: (c, 1) (b was seen) */
+static void test_stateful_ops(void) {
+    const char *q = unit_queue_file("[\"a b a\"]\n[\"b c\"]\n[]\n[\"a\"]\n");
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 1s\n"
+             "streams:\n"
+             "  lines: {source: queue, path: '%s'}\n"
+             "  words: {flat_map: text.split, from: lines}\n"
+             "  pairs: {map: kv.pair, from: words}\n"
+             "  counts: {update_state_by_key: agg.sum, from: pairs, memory_limit: 1MiB}\n"
+             "  win: {reduce_by_key_and_window: agg.sum, from: pairs, length: 2s, slide: 1s,\n"
+             "        inverse: true, filter_fn: kv.nonzero}\n"
+             "  cbw: {count_by_window: words, length: 2s, slide: 2s}\n"
+             "  both: {join: [counts, win]}\n"
+             "  run: {map_with_state: agg.running, from: pairs, timeout: 1s}\n"
+             "  snap: {state_snapshots: run}\n"
+             "  dd: {operator: dedupe.by_key, from: pairs, within: 10s}\n"
+             "outputs:\n"
+             "  - {sink: pprint, from: both}\n"
+             "  - {sink: pprint, from: cbw}\n"
+             "  - {sink: pprint, from: snap}\n"
+             "  - {sink: pprint, from: dd}\n",
+             q);
+    sl_context *ctx = load(yaml);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "loads (%s)", errbuf);
+    if (!ctx)
+        return;
+    unit_collect counts = {0}, win = {0}, cbw = {0}, both = {0}, run = {0}, snap = {0}, dd = {0};
+    CU_ASSERT_EQUAL(sl_foreach_batch(stream_named(ctx, "counts"), unit_collect_cb, &counts), 0);
+    CU_ASSERT_EQUAL(sl_foreach_batch(stream_named(ctx, "win"), unit_collect_cb, &win), 0);
+    CU_ASSERT_EQUAL(sl_foreach_batch(stream_named(ctx, "cbw"), unit_collect_cb, &cbw), 0);
+    CU_ASSERT_EQUAL(sl_foreach_batch(stream_named(ctx, "both"), unit_collect_cb, &both), 0);
+    CU_ASSERT_EQUAL(sl_foreach_batch(stream_named(ctx, "snap"), unit_collect_cb, &snap), 0);
+    CU_ASSERT_EQUAL(sl_foreach_batch(stream_named(ctx, "dd"), unit_collect_cb, &dd), 0);
+    ASSERT_INT_EQ(run_collect(ctx, "run", &run, 4), 0);
+    ASSERT_STR_EQ(BATCH_SORTED(&counts, 3), "('a', 3), ('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&win, 3), "('a', 1)");
+    ASSERT_INT_EQ(cbw.nb, 2);
+    ASSERT_STR_EQ(BATCH(&cbw, 0), "5");
+    ASSERT_STR_EQ(BATCH(&cbw, 1), "1");
+    ASSERT_STR_EQ(BATCH_SORTED(&both, 3), "('a', (3, 1))");
+    ASSERT_STR_EQ(BATCH_SORTED(&run, 1), "('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&snap, 3), "('a', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&dd, 1), "('c', 1)");
+    unit_collect *all[] = {&counts, &win, &cbw, &both, &run, &snap, &dd};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        unit_collect_free(all[i]);
+    sl_context_free(ctx);
+    /* the window keys' errors point at them */
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\n"
+                             "streams:\n"
+                             "  a: {source: queue, path: x}\n"
+                             "  w: {window: a, length: 1500ms}\n",
+                             NAME ":4:26: window: the window (1500 ms) must be a positive "
+                                  "multiple of the batch interval (1000 ms)");
+    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\n"
+                             "streams:\n"
+                             "  a: {source: queue, path: x}\n"
+                             "  w: {count_by_window: a}\n",
+                             NAME ":4:6: stream 'w': missing 'length: DURATION'");
+}
+
 /* The word count of docs/config.md, in block and flow style, builds and runs
  * with the streams named by their keys. */
 static void test_valid_pipeline(void) {
@@ -609,4 +683,5 @@ UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"output errors", test_output_errors},
           {"anchors work, merge keys do not", test_anchors_and_merge_keys},
           {"union errors", test_union_errors}, {"environment expansion", test_env_expansion},
-          {"environment errors", test_env_errors}, {"error buffer", test_error_buffer})
+          {"environment errors", test_env_errors}, {"error buffer", test_error_buffer},
+          {"state, windows, joins and operators", test_stateful_ops})
