@@ -83,6 +83,13 @@ int sl__plan(sl_context *ctx, sl_error *err) {
         ctx->outputs[i].from->materialize = true;
     }
     for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *init = ctx->streams[i]->initial_stream;
+        if (init) {
+            init->consumers++; /* read whole, at the stateful stream's first batch */
+            init->materialize = true;
+        }
+    }
+    for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         if (!sl__op_is_narrow(s->op) || s->consumers > 1)
             s->materialize = true;
@@ -612,6 +619,10 @@ static int run_repartition(sl_stream *s, sl_error *err) {
 }
 
 /* ---- computing a stream's batch ---------------------------------------------------- */
+
+int sl__compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    return compute(ctx, s, t, err);
+}
 
 static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     if (s->computed)

@@ -361,6 +361,7 @@ struct sl_stream {
     size_t state_limit;  /* bytes; 0 = none */
     int64_t timeout;     /* map_with_state: idle timeout in ms; 0 = none */
     char *initial_state; /* JSON Lines path */
+    struct sl_stream *initial_stream; /* or a stream's first batch */
     /* plan: the stream produces a batch at t when (t - zero_time) % period == 0 */
     int64_t period;
     bool active; /* per batch: produces a batch at this t */
@@ -486,6 +487,8 @@ int sl__state_store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *er
  * write after the batch at t when due (or always, at the end). */
 int sl__checkpoint_resume(sl_context *ctx, sl_error *err);
 int sl__checkpoint_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err);
+/* Compute stream s's batch at t (and what it needs), if not done yet. */
+int sl__compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
 /* Free the per-batch data of every stream. */
 void sl__batch_release(sl_context *ctx);
 /* The scheduler thread's body. */

@@ -123,6 +123,20 @@ sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path) {
     return s;
 }
 
+sl_stream *sl_stream_set_initial_state_stream(sl_stream *s, sl_stream *initial) {
+    if (!s || !initial)
+        return NULL;
+    if (!is_stateful(s) || initial->ctx != s->ctx || initial == s) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
+                     "stream '%s' (%s): an initial state stream needs a stateful stream and "
+                     "another stream of the same context",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    s->initial_stream = initial;
+    return s;
+}
+
 /* ---- the store ---------------------------------------------------------------------- */
 
 /* Load {"key": K, "value": STATE} lines (or [K, STATE] lists) into the store. */
@@ -187,6 +201,19 @@ static int load_initial(sl_stream *s, sl_error *err) {
     return rc;
 }
 
+/* The (key, state) pairs of the initial stream's batch (the first batch of
+ * the stateful stream, which is the initial stream's first too). */
+static int load_initial_stream(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    sl_stream *init = s->initial_stream;
+    int rc = sl__compute(ctx, init, t, err);
+    for (size_t p = 0; !rc && p < init->data.nparts; p++)
+        for (size_t i = 0; !rc && i < init->data.parts[p].n; i++) {
+            const sl_record *r = &init->data.parts[p].v[i];
+            rc = sl__state_put(s->store, sl__value_hash(&r->key), &r->key, &r->value, 0, err);
+        }
+    return rc;
+}
+
 /* The stream's store, made at the first batch, with the initial state if
  * any; or by a checkpoint restore (`initial` false: the checkpoint's state
  * replaces the initial one). */
@@ -197,6 +224,16 @@ int sl__state_store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *er
     int rc = sl__state_new(s->name, parts, s->state_limit, s->timeout > 0, &s->store, err);
     if (!rc && initial && s->initial_state)
         rc = load_initial(s, err);
+    return rc;
+}
+
+/* The store for the batch at t: created at the stream's first batch, with
+ * the initial state (a file, or the initial stream's first batch). */
+static int store_for_batch(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    bool fresh = !s->store;
+    int rc = sl__state_store_of(ctx, s, true, err);
+    if (!rc && fresh && s->initial_stream)
+        rc = load_initial_stream(ctx, s, t, err);
     return rc;
 }
 
@@ -373,7 +410,7 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
 }
 
 int sl__run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    int rc = sl__state_store_of(ctx, s, true, err);
+    int rc = store_for_batch(ctx, s, t, err);
     if (rc)
         return rc;
     int parts = sl__state_partitions(s->store);
@@ -594,7 +631,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
 }
 
 int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    int rc = sl__state_store_of(ctx, s, true, err);
+    int rc = store_for_batch(ctx, s, t, err);
     if (rc)
         return rc;
     int parts = sl__state_partitions(s->store);

@@ -94,6 +94,26 @@ static void test_initial_state(void) {
     sl_context_free(ctx);
 }
 
+/* An initial state from a stream (Spark's initialRDD): the pairs of its
+ * first batch; its later batches do not matter. b starts at 10, z at 5. */
+static void test_initial_state_stream(void) {
+    sl_context *ctx = ctx_new(2);
+    unit_collect c = {0};
+    sl_stream *init =
+        queue(ctx, "[{\"key\": \"b\", \"value\": 10}, {\"key\": \"z\", \"value\": 5}]\n"
+                   "[{\"key\": \"b\", \"value\": 1000}]\n");
+    sl_stream *s = sl_update_state_by_key(pairs(ctx, WORDS), "agg.sum", NULL);
+    CU_ASSERT_PTR_NOT_NULL(sl_stream_set_initial_state_stream(s, init));
+    collect(s, &c);
+    RUN(ctx, 2);
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 0), "('a', 2), ('b', 11), ('z', 5)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 1), "('a', 2), ('b', 12), ('c', 1), ('z', 5)");
+    /* a stateless stream has no initial state */
+    CU_ASSERT_PTR_NULL(sl_stream_set_initial_state_stream(init, s));
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
 /* A state memory limit: a clear error naming the stream, not a crash. */
 static void test_state_limit(void) {
     sl_context *ctx = ctx_new(1);
@@ -212,5 +232,6 @@ static void test_resume(void) {
 UNIT_MAIN("stateful", {"update_state_by_key with agg.sum", test_update_reduce},
           {"a C update function removes keys", test_update_fn_remove},
           {"initial state from a file", test_initial_state},
+          {"initial state from a stream", test_initial_state_stream},
           {"state memory limit", test_state_limit}, {"map_with_state", test_map_with_state},
           {"wrong functions", test_wrong_functions}, {"resume from a checkpoint", test_resume})

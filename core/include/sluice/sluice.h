@@ -236,6 +236,9 @@ SL_API sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes);
 /* Start a stateful stream's state from a JSON Lines file of
  * {"key": K, "value": STATE} objects (used when no checkpoint is resumed). */
 SL_API sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path);
+/* The same from a stream (Spark's initialRDD): the (key, state) pairs of
+ * `initial`'s first batch. `initial` must belong to the same context. */
+SL_API sl_stream *sl_stream_set_initial_state_stream(sl_stream *s, sl_stream *initial);
 
 /* ---- checkpoints --------------------------------------------------------------------- */
 
