@@ -229,9 +229,43 @@ static void test_resume(void) {
     unit_rmtree(dir);
 }
 
+/* An operator's state survives a restart: dedupe.by_key (within 10
+ * batches) keeps dropping keys seen before the checkpoint.
+ *   batches: [a b a] [b c] [] [a] [d c]
+ *   dedupe:  a b | c | - | - | d       (a, b, c were seen) */
+static void test_operator_resume(void) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s.ckpt", unit_queue_file(""));
+    const char *lines = WORDS "[\"d c\"]\n";
+    unit_collect full = {0}, first = {0}, rest = {0};
+    sl_context *ctx = ctx_new(1);
+    collect(sl_operator(pairs(ctx, lines), "dedupe.by_key", P("within", "10s")), &full);
+    RUN(ctx, 5);
+    sl_context_free(ctx);
+    ASSERT_STR_EQ(BATCH(&full, 0), "('a', 1), ('b', 1)");
+    ASSERT_STR_EQ(BATCH(&full, 4), "('d', 1)");
+    for (int part = 0; part < 2; part++) {
+        ctx = ctx_new(1);
+        sl_context_checkpoint(ctx, dir);
+        sl_context_set_checkpoint_interval(ctx, IV);
+        sl_stream *d = sl_operator(pairs(ctx, lines), "dedupe.by_key", P("within", "10s"));
+        collect(sl_stream_set_name(d, "dd"), part ? &rest : &first);
+        RUN(ctx, part ? 3 : 2); /* batches 0-1, then 2-4 after the restart */
+        sl_context_free(ctx);
+    }
+    ASSERT_INT_EQ(rest.nb, 3);
+    ASSERT_STR_EQ(BATCH(&rest, 1), "");         /* batch 3: a was seen before the stop */
+    ASSERT_STR_EQ(BATCH(&rest, 2), "('d', 1)"); /* batch 4: c too */
+    unit_collect_free(&full);
+    unit_collect_free(&first);
+    unit_collect_free(&rest);
+    unit_rmtree(dir);
+}
+
 UNIT_MAIN("stateful", {"update_state_by_key with agg.sum", test_update_reduce},
           {"a C update function removes keys", test_update_fn_remove},
           {"initial state from a file", test_initial_state},
           {"initial state from a stream", test_initial_state_stream},
           {"state memory limit", test_state_limit}, {"map_with_state", test_map_with_state},
-          {"wrong functions", test_wrong_functions}, {"resume from a checkpoint", test_resume})
+          {"wrong functions", test_wrong_functions}, {"resume from a checkpoint", test_resume},
+          {"an operator's state across a restart", test_operator_resume})
