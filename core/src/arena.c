@@ -161,3 +161,47 @@ size_t sl__dataset_count(const sl_dataset *d) {
         n += d->parts[i].n;
     return n;
 }
+
+/* All records of a dataset in one array: the dataset's own when it has one
+ * partition (*owned false), else a new array the caller frees. */
+int sl__dataset_gather(const sl_dataset *d, sl_recvec *out, bool *owned) {
+    if (d->nparts == 1) {
+        *out = d->parts[0];
+        *owned = false;
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    *owned = true;
+    for (size_t i = 0; i < d->nparts; i++)
+        if (sl__recvec_append(out, d->parts[i].v, d->parts[i].n))
+            return SL_ENOMEM;
+    return 0;
+}
+
+/* Move `all` into `d`: one partition, or several of at most `max` records,
+ * so that narrow operations downstream run on several workers. */
+int sl__dataset_take(sl_dataset *d, sl_recvec *all, size_t max) {
+    size_t nparts = all->n <= max ? 1 : (all->n + max - 1) / max;
+    if (sl__dataset_init(d, nparts))
+        return SL_ENOMEM;
+    if (nparts == 1) {
+        d->parts[0] = *all;
+        memset(all, 0, sizeof *all);
+        return 0;
+    }
+    for (size_t p = 0; p < nparts; p++) {
+        size_t off = p * max;
+        size_t n = all->n - off < max ? all->n - off : max;
+        if (sl__recvec_append(&d->parts[p], all->v + off, n))
+            return SL_ENOMEM;
+    }
+    sl__recvec_free(all);
+    return 0;
+}
+
+/* An emitter's flush that appends to the sl_recvec in em->host_data. */
+int sl__recvec_flush(sl_emitter *em) {
+    int rc = sl__recvec_append(em->host_data, em->buf, em->count);
+    em->count = 0;
+    return rc;
+}

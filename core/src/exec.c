@@ -515,41 +515,19 @@ void sl__stream_free_tables(sl_stream *s) {
 
 /* ---- whole-input operations -------------------------------------------------------- */
 
-/* All records of a dataset in one array (borrowed when there is one part). */
-static int gather(const sl_dataset *d, sl_recvec *out, bool *owned) {
-    if (d->nparts == 1) {
-        *out = d->parts[0];
-        *owned = false;
-        return 0;
-    }
-    memset(out, 0, sizeof *out);
-    *owned = true;
-    for (size_t i = 0; i < d->nparts; i++)
-        if (sl__recvec_append(out, d->parts[i].v, d->parts[i].n))
-            return SL_ENOMEM;
-    return 0;
-}
-
-static int append_flush(sl_emitter *em) {
-    sl_recvec *rv = em->host_data;
-    int rc = sl__recvec_append(rv, em->buf, em->count);
-    em->count = 0;
-    return rc;
-}
-
 static int run_transform(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     sl_recvec all;
     bool owned;
-    if (sl__dataset_init(&s->data, 1) || gather(&s->in[0]->data, &all, &owned))
+    if (sl__dataset_init(&s->data, 1) || sl__dataset_gather(&s->in[0]->data, &all, &owned))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     sl_record *buf = malloc(SL__CHUNK * sizeof *buf);
     sl_mem mem;
     sl__arena_mem(&ctx->warena[0], &mem);
-    sl_emitter em = {buf, 0, SL__CHUNK, append_flush, &mem, &s->data.parts[0]};
+    sl_emitter em = {buf, 0, SL__CHUNK, sl__recvec_flush, &mem, &s->data.parts[0]};
     sl_chunk c = {all.v, all.n, t, 0, SL_CHUNK_WHOLE_BATCH};
     int rc = buf ? sl__func_process(&s->fn, &c, &em, err) : SL_ENOMEM;
     if (!rc)
-        rc = append_flush(&em);
+        rc = sl__recvec_flush(&em);
     if (rc < 0 && !err->msg[0])
         sl__error_set(err, rc, "%s (transform): %s", s->name, sl_strerror(rc));
     free(buf);
@@ -842,7 +820,7 @@ static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) 
     if (f->batch_fn) {
         sl_recvec all;
         bool owned;
-        if (gather(d, &all, &owned))
+        if (sl__dataset_gather(d, &all, &owned))
             return sl__error_set(err, SL_ENOMEM, "out of memory");
         int rc = f->batch_fn(f->ud, t, all.v, all.n, err);
         if (owned)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sluice/plugin.h>
 #include <sluice/record.h>
@@ -71,6 +72,33 @@ typedef struct sl_dataset {
 int sl__dataset_init(sl_dataset *d, size_t nparts);
 void sl__dataset_free(sl_dataset *d);
 size_t sl__dataset_count(const sl_dataset *d);
+int sl__dataset_gather(const sl_dataset *d, sl_recvec *out, bool *owned);
+int sl__dataset_take(sl_dataset *d, sl_recvec *all, size_t max);
+int sl__recvec_flush(sl_emitter *em); /* appends to the sl_recvec in host_data */
+
+/* Byte equality for short keys without a libc call. */
+static inline bool sl__bytes_eq(const char *a, const char *b, size_t n) {
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+        a += 8, b += 8, n -= 8;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        if (x != y)
+            return false;
+        a += 4, b += 4, n -= 4;
+    }
+    while (n--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
 
 /* ---- value.c / json.c ---------------------------------------------------------- */
 
@@ -358,9 +386,9 @@ struct sl_stream {
     void (*opstate_free)(void *opstate);
     /* state */
     sl__state_store *store;
-    size_t state_limit;  /* bytes; 0 = none */
-    int64_t timeout;     /* map_with_state: idle timeout in ms; 0 = none */
-    char *initial_state; /* JSON Lines path */
+    size_t state_limit;               /* bytes; 0 = none */
+    int64_t timeout;                  /* map_with_state: idle timeout in ms; 0 = none */
+    char *initial_state;              /* JSON Lines path */
     struct sl_stream *initial_stream; /* or a stream's first batch */
     /* plan: the stream produces a batch at t when (t - zero_time) % period == 0 */
     int64_t period;

@@ -219,27 +219,6 @@ int sl__group_records(const sl_recvec *parts, size_t nparts, int64_t t, sl_mem *
 
 /* ---- the stream's dataset ------------------------------------------------------------- */
 
-/* Move `all` into `d`: one partition, or several of OUT_PART_RECORDS. */
-static int dataset_take(sl_dataset *d, sl_recvec *all) {
-    size_t nparts =
-        all->n <= OUT_PART_RECORDS ? 1 : (all->n + OUT_PART_RECORDS - 1) / OUT_PART_RECORDS;
-    if (sl__dataset_init(d, nparts))
-        return SL_ENOMEM;
-    if (nparts == 1) {
-        d->parts[0] = *all;
-        memset(all, 0, sizeof *all);
-        return 0;
-    }
-    for (size_t p = 0; p < nparts; p++) {
-        size_t off = p * OUT_PART_RECORDS;
-        size_t n = all->n - off < OUT_PART_RECORDS ? all->n - off : OUT_PART_RECORDS;
-        if (sl__recvec_append(&d->parts[p], all->v + off, n))
-            return SL_ENOMEM;
-    }
-    sl__recvec_free(all);
-    return 0;
-}
-
 /* Name the stream in an error a function (or the cogroup) reported. */
 static int stream_error(const sl_stream *s, int rc, sl_error *err) {
     char msg[sizeof err->msg];
@@ -262,36 +241,13 @@ static int run_cogroup(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
     if (!rc && emit_groups(s->op, &cg, &mem, t, &all))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     cogroup_free(&cg);
-    if (!rc && dataset_take(&s->data, &all))
+    if (!rc && sl__dataset_take(&s->data, &all, OUT_PART_RECORDS))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     sl__recvec_free(&all);
     return rc ? stream_error(s, rc, err) : 0;
 }
 
 /* ---- transform_with ---------------------------------------------------------------- */
-
-/* All records of a dataset in one array (borrowed when there is one part). */
-static int gather(const sl_dataset *d, sl_recvec *out, bool *owned) {
-    if (d->nparts == 1) {
-        *out = d->parts[0];
-        *owned = false;
-        return 0;
-    }
-    memset(out, 0, sizeof *out);
-    *owned = true;
-    for (size_t i = 0; i < d->nparts; i++)
-        if (sl__recvec_append(out, d->parts[i].v, d->parts[i].n))
-            return SL_ENOMEM;
-    return 0;
-}
-
-/* transform_with's emitter: append to the recvec in host_data. */
-static int append_flush(sl_emitter *em) {
-    sl_recvec *rv = em->host_data;
-    int rc = sl__recvec_append(rv, em->buf, em->count);
-    em->count = 0;
-    return rc;
-}
 
 /* Spark's transformWith: the function sees both whole batches at once and
  * emits into one partition, as transform does. */
@@ -300,19 +256,19 @@ static int run_transform_with(sl_context *ctx, sl_stream *s, int64_t t, sl_error
     bool own_a = false, own_b = false;
     sl_record *buf = malloc(SL__CHUNK * sizeof *buf);
     int rc = 0;
-    if (!buf || sl__dataset_init(&s->data, 1) || gather(&s->in[0]->data, &a, &own_a) ||
-        gather(&s->in[1]->data, &b, &own_b))
+    if (!buf || sl__dataset_init(&s->data, 1) || sl__dataset_gather(&s->in[0]->data, &a, &own_a) ||
+        sl__dataset_gather(&s->in[1]->data, &b, &own_b))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     if (!rc) {
         sl_mem mem;
         sl__arena_mem(&ctx->warena[0], &mem);
-        sl_emitter em = {buf, 0, SL__CHUNK, append_flush, &mem, &s->data.parts[0]};
+        sl_emitter em = {buf, 0, SL__CHUNK, sl__recvec_flush, &mem, &s->data.parts[0]};
         sl_chunk ca = {a.v, a.n, t, 0, SL_CHUNK_WHOLE_BATCH};
         sl_chunk cb = {b.v, b.n, t, 0, SL_CHUNK_WHOLE_BATCH};
         err->code = 0;
         err->msg[0] = 0;
         rc = s->fn.transform2_fn(s->fn.ud, &ca, &cb, &em, err);
-        if (rc >= 0 && append_flush(&em))
+        if (rc >= 0 && sl__recvec_flush(&em))
             rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     }
     free(buf);

@@ -342,33 +342,9 @@ static int ensure_entry(sl__state_store *s, int pi, sl_error *err) {
 #define SLOT_TAG(v) ((uint32_t)((v) >> 32))
 #define SLOT_IDX(v) ((size_t)(uint32_t)(v)-1)
 
-/* Byte equality for short keys without a libc call. */
-static inline bool bytes_eq(const char *a, const char *b, size_t n) {
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-        a += 8, b += 8, n -= 8;
-    }
-    if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        if (x != y)
-            return false;
-        a += 4, b += 4, n -= 4;
-    }
-    while (n--)
-        if (*a++ != *b++)
-            return false;
-    return true;
-}
-
 static inline bool key_eq(const sl_value *stored, const sl_value *key) {
     if (key->type == SL_BYTES && stored->type == SL_BYTES)
-        return stored->len == key->len && bytes_eq(stored->u.s, key->u.s, key->len);
+        return stored->len == key->len && sl__bytes_eq(stored->u.s, key->u.s, key->len);
     if (key->type == SL_INT && stored->type == SL_INT)
         return stored->u.i == key->u.i;
     return sl__value_equal(stored, key);

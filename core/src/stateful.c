@@ -565,13 +565,6 @@ typedef struct mws_job {
     int64_t t;
 } mws_job;
 
-/* Appends a partition's mapped records to the stream's dataset. */
-static int mws_flush(sl_emitter *em) {
-    int rc = sl__recvec_append(em->host_data, em->buf, em->count);
-    em->count = 0;
-    return rc ? SL_ENOMEM : 0;
-}
-
 /* Keys that got data keep their time fresh even if map() left the state. */
 static int touch(void *ud, sl__state_item *item) {
     if (item->exists)
@@ -607,7 +600,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
     sl_mem mem;
     sl__arena_mem(&s->ctx->warena[worker], &mem);
     sl_record buf[256];
-    sl_emitter em = {buf, 0, 256, mws_flush, &mem, &s->data.parts[j]};
+    sl_emitter em = {buf, 0, 256, sl__recvec_flush, &mem, &s->data.parts[j]};
     const sl_recvec *in = &job->dealt[j];
     int rc = 0;
     for (size_t i = 0; i < in->n && !rc; i++) {
@@ -624,7 +617,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
         rc = sl__state_update_each(s->store, (int)j, time_out, &tc, err);
     }
     if (!rc)
-        rc = mws_flush(&em);
+        rc = sl__recvec_flush(&em);
     if (rc < 0 && !err->msg[0])
         sl__error_set(err, rc, "%s (map_with_state): %s", s->name, sl_strerror(rc));
     return rc;
@@ -702,12 +695,12 @@ int sl__run_operator(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     sl__arena_mem(&ctx->warena[0], &mem);
     sl_record buf[256];
     int rc = sl__dataset_init(&s->data, 1) ? SL_ENOMEM : 0;
-    sl_emitter em = {buf, 0, 256, mws_flush, &mem, rc ? NULL : &s->data.parts[0]};
+    sl_emitter em = {buf, 0, 256, sl__recvec_flush, &mem, rc ? NULL : &s->data.parts[0]};
     sl_chunk c = {all.v, all.n, t, 0, SL_CHUNK_WHOLE_BATCH};
     if (!rc)
         rc = s->fn.oper.process(s->fn.inst, &c, &em, err);
     if (!rc)
-        rc = mws_flush(&em);
+        rc = sl__recvec_flush(&em);
     if (rc < 0 && !err->msg[0])
         sl__error_set(err, rc, "%s (operator %s): %s", s->name, s->fn.handle->ref, sl_strerror(rc));
     sl__recvec_free(&all);

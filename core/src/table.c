@@ -36,33 +36,9 @@ void sl__table_free(sl__table *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Byte equality for short keys without a libc call. */
-static inline bool bytes_eq(const char *a, const char *b, size_t n) {
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-        a += 8, b += 8, n -= 8;
-    }
-    if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        if (x != y)
-            return false;
-        a += 4, b += 4, n -= 4;
-    }
-    while (n--)
-        if (*a++ != *b++)
-            return false;
-    return true;
-}
-
 static inline bool key_eq(const sl__entry *e, const sl_value *key) {
     if (key->type == SL_BYTES && e->key.type == SL_BYTES)
-        return e->key.len == key->len && bytes_eq(e->key.u.s, key->u.s, key->len);
+        return e->key.len == key->len && sl__bytes_eq(e->key.u.s, key->u.s, key->len);
     return sl__value_equal(&e->key, key);
 }
 

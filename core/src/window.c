@@ -376,28 +376,6 @@ static int record_batch(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl
 
 /* ---- the window's batch --------------------------------------------------------------- */
 
-/* Move `all` into s->data: one partition, or several of OUT_PART_RECORDS
- * so that narrow operations downstream run on several workers. */
-static int dataset_take(sl_dataset *d, sl_recvec *all) {
-    size_t nparts =
-        all->n <= OUT_PART_RECORDS ? 1 : (all->n + OUT_PART_RECORDS - 1) / OUT_PART_RECORDS;
-    if (sl__dataset_init(d, nparts))
-        return SL_ENOMEM;
-    if (nparts == 1) {
-        d->parts[0] = *all;
-        memset(all, 0, sizeof *all);
-        return 0;
-    }
-    for (size_t p = 0; p < nparts; p++) {
-        size_t off = p * OUT_PART_RECORDS;
-        size_t n = all->n - off < OUT_PART_RECORDS ? all->n - off : OUT_PART_RECORDS;
-        if (sl__recvec_append(&d->parts[p], all->v + off, n))
-            return SL_ENOMEM;
-    }
-    sl__recvec_free(all);
-    return 0;
-}
-
 /* Whether slot `sl` is in the window ending at t. */
 static inline bool in_window(const sl_stream *s, const slot *sl, int64_t t) {
     return sl->t > t - s->window && sl->t <= t;
@@ -500,7 +478,10 @@ static int emit_recomputed(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t,
             return rc;
     }
     sl_recvec all = {NULL, 0, 0};
-    int rc = table_records(&ws->enter, t, &all) || dataset_take(&s->data, &all) ? oom(s, err) : 0;
+    int rc =
+        table_records(&ws->enter, t, &all) || sl__dataset_take(&s->data, &all, OUT_PART_RECORDS)
+            ? oom(s, err)
+            : 0;
     sl__recvec_free(&all);
     return rc;
 }
@@ -522,21 +503,13 @@ static int emit_grouped(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl
     free(spans);
     if (rc < 0)
         rc = fail(s, rc, err);
-    else if (dataset_take(&s->data, &all))
+    else if (sl__dataset_take(&s->data, &all, OUT_PART_RECORDS))
         rc = oom(s, err);
     sl__recvec_free(&all);
     return rc;
 }
 
 /* ---- the incremental reduce_by_key_and_window ------------------------------------------ */
-
-/* The filter's emitter: append what it keeps to the recvec in host_data. */
-static int append_flush(sl_emitter *em) {
-    sl_recvec *rv = em->host_data;
-    int rc = sl__recvec_append(rv, em->buf, em->count);
-    em->count = 0;
-    return rc;
-}
 
 /* Run the filter over the candidate pairs, chunk by chunk: what it emits
  * is kept. */
@@ -547,7 +520,7 @@ static int run_filter(sl_context *ctx, sl_stream *s, const sl_recvec *cand, int6
         return oom(s, err);
     sl_mem mem;
     sl__arena_mem(&ctx->warena[0], &mem);
-    sl_emitter em = {buf, 0, SL__CHUNK, append_flush, &mem, kept};
+    sl_emitter em = {buf, 0, SL__CHUNK, sl__recvec_flush, &mem, kept};
     int rc = 0;
     for (size_t off = 0; off < cand->n && rc >= 0; off += SL__CHUNK) {
         size_t n = cand->n - off < SL__CHUNK ? cand->n - off : SL__CHUNK;
@@ -556,7 +529,7 @@ static int run_filter(sl_context *ctx, sl_stream *s, const sl_recvec *cand, int6
         err->msg[0] = 0;
         rc = sl__func_process(&s->filter, &c, &em, err);
     }
-    if (rc >= 0 && append_flush(&em))
+    if (rc >= 0 && sl__recvec_flush(&em))
         rc = SL_ENOMEM;
     free(buf);
     if (rc < 0) {
@@ -656,7 +629,7 @@ static int emit_incremental(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t
     }
     if (!rc)
         rc = save_state(s, ws, &kept, err);
-    if (!rc && dataset_take(&s->data, &kept))
+    if (!rc && sl__dataset_take(&s->data, &kept, OUT_PART_RECORDS))
         rc = oom(s, err);
     sl__recvec_free(&cand);
     sl__recvec_free(&kept);
