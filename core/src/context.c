@@ -477,6 +477,16 @@ static char *sb_finish(strbuf *b) {
     return b->s;
 }
 
+/* "30s", "1500ms", "2m" for a duration in ms. */
+static void duration_text(int64_t ms, char *buf, size_t cap) {
+    if (ms % 60000 == 0)
+        snprintf(buf, cap, "%lldm", (long long)(ms / 60000));
+    else if (ms % 1000 == 0)
+        snprintf(buf, cap, "%llds", (long long)(ms / 1000));
+    else
+        snprintf(buf, cap, "%lldms", (long long)ms);
+}
+
 static const char *fn_label(const sl__func *f) {
     if (f->comp)
         return f->handle ? f->handle->ref : f->comp->name;
@@ -522,7 +532,14 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
                  has_fn ? fn_label(&s->fn) : "");
         if (s->op == SL_OP_REPARTITION || (s->partitions && s->op != SL_OP_SOURCE))
             snprintf(op + strlen(op), sizeof op - strlen(op), " (%d partitions)", s->partitions);
-        sb_printf(&b, "  %-16s %-36s", s->name, op);
+        if (sl__op_is_window(s->op)) {
+            char w[32], sl[32];
+            duration_text(s->window, w, sizeof w);
+            duration_text(s->slide, sl, sizeof sl);
+            snprintf(op + strlen(op), sizeof op - strlen(op), " (length %s, slide %s%s)", w, sl,
+                     s->inverse ? ", inverse" : "");
+        }
+        sb_printf(&b, "  %-16s %-36s ", s->name, op);
         for (int k = 0; k < s->nin; k++)
             sb_printf(&b, "%s%s", k ? ", " : "<- ", s->in[k]->name);
         const char *note = s->op == SL_OP_SOURCE ? "receiver"
@@ -540,7 +557,7 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
     }
     for (size_t i = 0; i < ctx->noutputs; i++) {
         sl__output *o = &ctx->outputs[i];
-        sb_printf(&b, "  %-16s %-36s<- %s\n", o->label, fn_label(&o->fn), o->from->name);
+        sb_printf(&b, "  %-16s %-36s <- %s\n", o->label, fn_label(&o->fn), o->from->name);
     }
     return sb_finish(&b);
 }

@@ -883,9 +883,10 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
         sl_stream *s = ctx->streams[i];
         s->active = (t - ctx->zero_time) % s->period == 0;
     }
-    /* windows must see every batch of their parents, needed now or not */
+    /* windows must see every batch of their parents, needed now or not
+     * (those nothing reads are skipped) */
     for (size_t i = 0; i < ctx->nstreams && !rc; i++)
-        if (sl__op_is_window(ctx->streams[i]->op))
+        if (sl__op_is_window(ctx->streams[i]->op) && ctx->streams[i]->consumers > 0)
             rc = compute(ctx, ctx->streams[i], t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++)
         rc = compute(ctx, ctx->outputs[i].from, t, err);

@@ -1046,6 +1046,36 @@ static void test_restore_handmade(void) {
     unit_collect_free(&c);
 }
 
+static int unused_calls;
+
+/* A map that counts its calls. */
+static int count_calls(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)ud;
+    (void)err;
+    unused_calls++;
+    for (size_t i = 0; i < in->count; i++) {
+        int rc = sl_emit(out, &in->records[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A window nothing reads is not computed (nor is what only it reads). */
+static void test_unused_window(void) {
+    sl_context *ctx = ctx_new(1);
+    unit_collect c = {0};
+    sl_stream *src = queue(ctx, "[1]\n[2]\n[3]\n");
+    sl_window(sl_map_fn(src, count_calls, NULL), 2 * IV, IV); /* no consumer */
+    collect(src, &c);
+    unused_calls = 0;
+    RUN(ctx, 3);
+    ASSERT_INT_EQ(c.nb, 3);
+    ASSERT_INT_EQ(unused_calls, 0);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
 UNIT_MAIN("window", {"window 3 s sliding 1 s", test_window_sliding},
           {"the example of docs/semantics.md", test_window_doc_example},
           {"tumbling window, output at slide times", test_window_tumbling},
@@ -1069,4 +1099,5 @@ UNIT_MAIN("window", {"window 3 s sliding 1 s", test_window_sliding},
           {"resume switching reduce_by_key_and_window's form", test_resume_switch_forms},
           {"resume with a changed window is refused", test_resume_window_changed},
           {"restore damaged window snapshots", test_restore_damaged},
-          {"restore hand-made window sections", test_restore_handmade})
+          {"restore hand-made window sections", test_restore_handmade},
+          {"an unused window is not computed", test_unused_window})
