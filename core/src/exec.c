@@ -387,11 +387,18 @@ static int stage_task(void *arg, size_t p, int worker, sl_error *err) {
 static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
 
 /* Set up a stage from `from` (a stream the target consumes) back to the
- * nearest materialized ancestor, and run it over the ancestor's partitions. */
-static int run_stage(sl_context *ctx, stage *st, sl_stream *from, sl_error *err) {
+ * nearest materialized ancestor, and run it over the ancestor's partitions.
+ * With include_from, `from` itself (materialized) is the chain's last
+ * function: a materialized narrow stream computing its own partitions. */
+static int run_stage(sl_context *ctx, stage *st, sl_stream *from, bool include_from,
+                     sl_error *err) {
     sl_stream *path[MAX_CHAIN];
     int n = 0;
     sl_stream *s = from;
+    if (include_from) { /* a materialized narrow stream: its own function ends the chain */
+        path[n++] = s;
+        s = s->in[0];
+    }
     while (!s->materialize) {
         if (n == MAX_CHAIN)
             return sl__error_set(err, SL_ELIMIT, "a chain of more than %d narrow operations",
@@ -497,7 +504,7 @@ static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
         sl__dataset_init(&s->data, (size_t)nparts))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     st.tabs = s->tabs;
-    int rc = run_stage(ctx, &st, s->in[0], err);
+    int rc = run_stage(ctx, &st, s->in[0], false, err);
     merge_job mj = {&st, workers};
     if (!rc)
         rc = sl__pool_run(ctx->pool, (size_t)nparts, merge_task, &mj, err);
@@ -646,10 +653,7 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
             return rc;
         if (sl__dataset_init(&s->data, root->data.nparts))
             return sl__error_set(err, SL_ENOMEM, "out of memory");
-        /* the chain ends with s itself: run it as if s were unmaterialized */
-        s->materialize = false;
-        rc = run_stage(ctx, &st, s, err);
-        s->materialize = true;
+        rc = run_stage(ctx, &st, s, true, err);
     } else if (s->op == SL_OP_REDUCE_BY_KEY || s->op == SL_OP_COUNT_BY_VALUE) {
         rc = run_shuffle(ctx, s, t, err);
     } else {
