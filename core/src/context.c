@@ -684,21 +684,9 @@ char *sl_context_describe_plugins(sl_context *ctx, int json) {
         if (i && strcmp(names[i], names[i - 1]) == 0)
             continue; /* the first directory wins */
         sl_error err = {0, ""};
-        /* load the plugin through the registry (the component lookup may fail) */
         sl__plugin *p = NULL;
-        pthread_mutex_lock(&ctx->reg.lock);
-        for (sl__plugin *q = ctx->reg.loaded; q; q = q->next)
-            if (strcmp(q->name, names[i]) == 0)
-                p = q;
-        pthread_mutex_unlock(&ctx->reg.lock);
-        if (!p) {
-            sl__registry_component(&ctx->reg, names[i], 0, &err);
-            pthread_mutex_lock(&ctx->reg.lock);
-            for (sl__plugin *q = ctx->reg.loaded; q; q = q->next)
-                if (strcmp(q->name, names[i]) == 0)
-                    p = q;
-            pthread_mutex_unlock(&ctx->reg.lock);
-        }
+        if (sl__registry_plugin(&ctx->reg, names[i], &p, &err))
+            p = NULL; /* listed with err's reason */
         if (json) {
             sb_printf(&b, "%s\n    {\"name\": ", first ? "" : ",");
             json_str(&b, names[i]);

@@ -86,17 +86,6 @@ static int host_log_enabled(int level) {
     return level <= sl__log_level;
 }
 
-static int host_error_set(sl_error *err, int code, const char *fmt, ...) {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
-
 static sl_counter *host_counter(sl_handle *h, const char *name) {
     if (!h || !name)
         return NULL;
@@ -207,7 +196,7 @@ const sl_host sl__host = {
     .free = free,
     .log = host_log,
     .log_enabled = host_log_enabled,
-    .error_set = host_error_set,
+    .error_set = sl__error_set,
     .param_str = sl__param_str,
     .param_int = sl__param_int,
     .param_double = sl__param_double,

@@ -187,6 +187,8 @@ char **sl__registry_path(sl__registry *r, size_t *n);
 /* Load one file as a plugin named `name` (checks, dlopen, descriptor). */
 int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, sl_error *err);
 void sl__plugin_unload(sl__plugin *p);
+/* Find (loading it if needed) the plugin `name` on the search path. */
+int sl__registry_plugin(sl__registry *r, const char *name, sl__plugin **out, sl_error *err);
 /* Find a component by "plugin.component" (or "plugin"), loading as needed. */
 const sl_component *sl__registry_component(sl__registry *r, const char *ref, int kind,
                                            sl_error *err);

@@ -340,6 +340,13 @@ static int registry_plugin(sl__registry *r, const char *name, size_t len, sl__pl
                          pname, pname, looked);
 }
 
+int sl__registry_plugin(sl__registry *r, const char *name, sl__plugin **out, sl_error *err) {
+    pthread_mutex_lock(&r->lock);
+    int rc = registry_plugin(r, name, strlen(name), out, err);
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
 const sl_component *sl__registry_component(sl__registry *r, const char *ref, int kind,
                                            sl_error *err) {
     const char *dot = strchr(ref, '.');

@@ -22,13 +22,7 @@
 /* ---- builders ----------------------------------------------------------------------- */
 
 static sl_stream *state_stream(sl_stream *in) {
-    if (!in)
-        return NULL;
-    if (in->ctx->state != SL__NEW) {
-        sl__ctx_fail(in->ctx, SL_ESTATE, NULL, "cannot add a stream: the context has started");
-        return NULL;
-    }
-    return sl__stream_new(in->ctx, SL_OP_UPDATE_STATE_BY_KEY, in, NULL);
+    return in ? sl__stream_new(in->ctx, SL_OP_UPDATE_STATE_BY_KEY, in, NULL) : NULL;
 }
 
 sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *const *params) {

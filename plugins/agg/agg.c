@@ -317,7 +317,7 @@ static const sl_plugin agg_plugin = {
     SL_PLUGIN_HEADER,
     "agg", /* name: the file is agg.so */
     "0.1.0",
-    "reductions: sum, count, min, max",
+    "reductions: sum, count, min, max; running (an update function)",
     "MIT",
     agg_components,
 };
