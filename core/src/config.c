@@ -354,16 +354,10 @@ static void join_names(char *buf, size_t cap, const char *const *names, size_t n
 
 /* ---- top level -------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"batch_interval",
-                                       "workers",
-                                       "clock",
-                                       "receiver_buffer",
-                                       "plugin_path",
-                                       "checkpoint",
-                                       "checkpoint_interval",
-                                       "checkpoint_keep",
-                                       "streams",
-                                       "outputs"};
+static const char *const top_keys[] = {
+    "batch_interval",  "workers",     "clock",      "receiver_buffer",
+    "early_combine",   "plugin_path", "checkpoint", "checkpoint_interval",
+    "checkpoint_keep", "streams",     "outputs"};
 #define N_TOP_KEYS (sizeof top_keys / sizeof top_keys[0])
 
 /* Reject unknown top-level keys. */
@@ -407,7 +401,8 @@ static int read_interval(loader *L, yaml_node_t *root, int64_t *ms) {
     return 0;
 }
 
-/* Apply workers, clock and receiver_buffer, when given. */
+/* Apply workers, clock, checkpoint settings, receiver_buffer and
+ * early_combine, when given. */
 static int apply_settings(loader *L, yaml_node_t *root) {
     yaml_node_t *n;
     const char *v;
@@ -485,6 +480,18 @@ static int apply_settings(loader *L, yaml_node_t *root) {
         }
         if (sl_context_set_receiver_buffer(L->ctx, (size_t)bytes) < 0) {
             fail(L, n, "receiver_buffer: %s", ctx_message(L));
+            return -1;
+        }
+    }
+    if ((n = map_get(L, root, "early_combine"))) {
+        if (!(v = scalar_value(L, n, "early_combine", "true or false")))
+            return -1;
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            fail(L, n, "early_combine: expected true or false, got '%s'", v);
+            return -1;
+        }
+        if (sl_context_set_early_combine(L->ctx, strcmp(v, "true") == 0) < 0) {
+            fail(L, n, "early_combine: %s", ctx_message(L));
             return -1;
         }
     }

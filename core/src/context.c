@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -55,12 +56,19 @@ sl_context *sl_context_new(int64_t batch_interval_ms) {
     ctx->interval = batch_interval_ms;
     ctx->clock = SL_CLOCK_SYSTEM;
     ctx->recv_buffer = 64u << 20;
+    ctx->early_combine = true;
     ctx->status_mode = -1;
     ctx->ckpt_lock = -1;
     sl__registry_init(&ctx->reg);
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->join_lock, NULL);
     pthread_cond_init(&ctx->done_cond, NULL);
+    pthread_mutex_init(&ctx->wake.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ctx->wake.cond, &ca);
+    pthread_condattr_destroy(&ca);
     return ctx;
 }
 
@@ -106,6 +114,8 @@ void sl_context_free(sl_context *ctx) {
     pthread_mutex_destroy(&ctx->lock);
     pthread_mutex_destroy(&ctx->join_lock);
     pthread_cond_destroy(&ctx->done_cond);
+    pthread_mutex_destroy(&ctx->wake.lock);
+    pthread_cond_destroy(&ctx->wake.cond);
     free(ctx);
 }
 
@@ -215,6 +225,13 @@ int sl_context_set_receiver_buffer(sl_context *ctx, size_t bytes) {
     return 0;
 }
 
+int sl_context_set_early_combine(sl_context *ctx, int on) {
+    int rc = settable(ctx);
+    if (!rc)
+        ctx->early_combine = on != 0;
+    return rc;
+}
+
 int sl_context_add_plugin_dir(sl_context *ctx, const char *dir) {
     int rc = settable(ctx);
     if (rc)
@@ -305,6 +322,7 @@ int sl_context_start(sl_context *ctx) {
      * source starts */
     if (sl__checkpoint_resume(ctx, &err))
         return start_fail(ctx, &err);
+    sl__plan_early(ctx);
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         if (s->op != SL_OP_SOURCE)
@@ -317,7 +335,8 @@ int sl_context_start(sl_context *ctx) {
                 sl__error_set(&err, SL_ENOMEM, "out of memory");
                 return start_fail(ctx, &err);
             }
-            if (sl__receiver_start(s->recv, &s->fn, ctx->recv_buffer, &err)) {
+            sl__wake *wake = s->early_target ? &ctx->wake : NULL;
+            if (sl__receiver_start(s->recv, &s->fn, ctx->recv_buffer, wake, &err)) {
                 free(s->recv);
                 s->recv = NULL;
                 return start_fail(ctx, &err);

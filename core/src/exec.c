@@ -133,7 +133,8 @@ typedef struct level {
 typedef struct task {
     stage *st;
     int worker;
-    uint32_t partition;
+    uint32_t partition;  /* index into the input dataset */
+    uint32_t chunk_part; /* partition number the functions see */
     sl_mem mem;
     sl_error *err;
     level lv[MAX_CHAIN];
@@ -145,6 +146,8 @@ struct stage {
     sl_context *ctx;
     int64_t t;
     sl_stream *root;
+    const sl_dataset *input; /* the root's partitions to run (its data, or early blocks) */
+    size_t part_base;        /* partition numbers the functions see start here */
     sl_stream *chain[MAX_CHAIN];
     int nchain;
     int sink;
@@ -168,7 +171,7 @@ static int level_flush(sl_emitter *em) {
     if (em->count == 0)
         return 0;
     if (lv->index + 1 < st->nchain) {
-        sl_chunk c = {em->buf, em->count, st->t, tk->partition, 0};
+        sl_chunk c = {em->buf, em->count, st->t, tk->chunk_part, 0};
         rc = run_op(tk, lv->index + 1, &c, &tk->lv[lv->index + 1].em);
     } else {
         rc = run_sink(tk, em->buf, em->count);
@@ -349,6 +352,7 @@ static int stage_task(void *arg, size_t p, int worker, sl_error *err) {
     tk.st = st;
     tk.worker = worker;
     tk.partition = (uint32_t)p;
+    tk.chunk_part = (uint32_t)(st->part_base + p);
     tk.err = err;
     sl__arena_mem(&ctx->warena[worker], &tk.mem);
     sl_record *bufs = st->bufs + (size_t)worker * (size_t)st->nchain * SL__CHUNK;
@@ -363,14 +367,14 @@ static int stage_task(void *arg, size_t p, int worker, sl_error *err) {
         lv->em.mem = &tk.mem;
         lv->em.host_data = lv;
     }
-    const sl_recvec *in = &st->root->data.parts[p];
+    const sl_recvec *in = &st->input->parts[p];
     for (size_t off = 0; off < in->n; off += SL__CHUNK) {
         size_t n = in->n - off < SL__CHUNK ? in->n - off : SL__CHUNK;
         int rc;
         if (st->nchain == 0) {
             rc = run_sink(&tk, in->v + off, n);
         } else {
-            sl_chunk c = {in->v + off, n, st->t, (uint32_t)p, 0};
+            sl_chunk c = {in->v + off, n, st->t, tk.chunk_part, 0};
             rc = run_op(&tk, 0, &c, &tk.lv[0].em);
         }
         if (rc < 0)
@@ -386,12 +390,11 @@ static int stage_task(void *arg, size_t p, int worker, sl_error *err) {
 
 static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err);
 
-/* Set up a stage from `from` (a stream the target consumes) back to the
- * nearest materialized ancestor, and run it over the ancestor's partitions.
- * With include_from, `from` itself (materialized) is the chain's last
+/* The chain of a stage: the narrow streams from `from` (a stream the target
+ * consumes) back to the nearest materialized ancestor, which becomes the
+ * root. With include_from, `from` itself (materialized) is the chain's last
  * function: a materialized narrow stream computing its own partitions. */
-static int run_stage(sl_context *ctx, stage *st, sl_stream *from, bool include_from,
-                     sl_error *err) {
+static int stage_chain(stage *st, sl_stream *from, bool include_from, sl_error *err) {
     sl_stream *path[MAX_CHAIN];
     int n = 0;
     sl_stream *s = from;
@@ -406,23 +409,36 @@ static int run_stage(sl_context *ctx, stage *st, sl_stream *from, bool include_f
         path[n++] = s;
         s = s->in[0];
     }
-    int rc = compute(ctx, s, st->t, err);
-    if (rc)
-        return rc;
     st->root = s;
     st->nchain = n;
     for (int i = 0; i < n; i++)
         st->chain[i] = path[n - 1 - i];
-    int workers = sl__pool_workers(ctx->pool);
-    if (n) {
-        st->bufs = malloc((size_t)workers * (size_t)n * SL__CHUNK * sizeof(sl_record));
+    return 0;
+}
+
+/* Run a stage's chain over every partition of `input`, in the pool. */
+static int stage_exec(stage *st, const sl_dataset *input, sl_error *err) {
+    int workers = sl__pool_workers(st->ctx->pool);
+    if (st->nchain) {
+        st->bufs = malloc((size_t)workers * (size_t)st->nchain * SL__CHUNK * sizeof(sl_record));
         if (!st->bufs)
             return sl__error_set(err, SL_ENOMEM, "out of memory");
     }
-    rc = sl__pool_run(ctx->pool, s->data.nparts, stage_task, st, err);
+    st->input = input;
+    int rc = sl__pool_run(st->ctx->pool, input->nparts, stage_task, st, err);
     free(st->bufs);
     st->bufs = NULL;
     return rc;
+}
+
+/* Set up a stage (stage_chain), compute its root, and run the stage over the
+ * root's partitions. */
+static int run_stage(sl_context *ctx, stage *st, sl_stream *from, bool include_from,
+                     sl_error *err) {
+    int rc = stage_chain(st, from, include_from, err);
+    if (!rc)
+        rc = compute(ctx, st->root, st->t, err);
+    return rc ? rc : stage_exec(st, &st->root->data, err);
 }
 
 /* ---- shuffles ----------------------------------------------------------------------- */
@@ -471,13 +487,16 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
     return 0;
 }
 
-/* The stream's shuffle tables, [workers][partitions]: allocated at the first
- * batch and emptied (not freed) after each, so that a batch starts with
- * tables already sized and paged in for the previous batch's keys. */
-static int shuffle_tables(sl_stream *s, size_t ntabs) {
+/* The stream's shuffle tables for the batch at t, [workers][partitions]:
+ * allocated at the first batch and emptied (not freed) for each next one, so
+ * that a batch starts with tables already sized and paged in for the
+ * previous batch's keys. Tables that already hold the early blocks of t are
+ * kept as they are. */
+static int shuffle_tables(sl_stream *s, size_t ntabs, int64_t t) {
     if (s->tabs) {
-        for (size_t i = 0; i < ntabs; i++)
-            sl__table_clear(&s->tabs[i]);
+        if (s->early_t != t)
+            for (size_t i = 0; i < ntabs; i++)
+                sl__table_clear(&s->tabs[i]);
         return 0;
     }
     s->tabs = calloc(ntabs, sizeof *s->tabs);
@@ -500,15 +519,100 @@ static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
     st.sink = SINK_COMBINE;
     st.target = s;
     st.nparts = nparts;
-    if (shuffle_tables(s, (size_t)workers * (size_t)nparts) ||
+    if (shuffle_tables(s, (size_t)workers * (size_t)nparts, t) ||
         sl__dataset_init(&s->data, (size_t)nparts))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     st.tabs = s->tabs;
+    st.part_base = s->early_t == t ? s->early_parts : 0;
     int rc = run_stage(ctx, &st, s->in[0], false, err);
     merge_job mj = {&st, workers};
     if (!rc)
         rc = sl__pool_run(ctx->pool, (size_t)nparts, merge_task, &mj, err);
     return rc;
+}
+
+/* ---- early combine ----------------------------------------------------------------- */
+
+/* A receiver source can be combined early when its only reader is a fused
+ * chain (possibly empty) that ends in a map-side combine: the chain's work
+ * on a block is the same before or after the tick, and its results wait in
+ * the shuffle tables for the batch. Anything that needs the source's batch
+ * as a whole (a window, a second reader, an output) rules it out. */
+bool sl__plan_early(sl_context *ctx) {
+    bool any = false;
+    for (size_t i = 0; i < ctx->nstreams; i++)
+        ctx->streams[i]->early_target = NULL;
+    if (!ctx->early_combine)
+        return false;
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if ((s->op != SL_OP_REDUCE_BY_KEY && s->op != SL_OP_COUNT_BY_VALUE) || s->consumers == 0)
+            continue;
+        sl_stream *root = s->in[0];
+        while (!root->materialize)
+            root = root->in[0];
+        if (root->op != SL_OP_SOURCE || root->consumers != 1 ||
+            root->fn.source.mode != SL_SOURCE_RECEIVER || root->period != s->period)
+            continue;
+        root->early_target = s;
+        any = true;
+    }
+    return any;
+}
+
+#define EARLY_MAX 64 /* blocks per early pass, at most */
+
+/* Combine up to 2 blocks per worker of source s into its target's tables. */
+static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+    int workers = sl__pool_workers(ctx->pool);
+    size_t max = (size_t)workers * 2 < EARLY_MAX ? (size_t)workers * 2 : EARLY_MAX;
+    sl__block *blk[EARLY_MAX];
+    size_t n = sl__receiver_take_early(s->recv, blk, max);
+    if (n == 0)
+        return 0;
+    int64_t t0 = sl__mono_us();
+    sl_stream *target = s->early_target;
+    int nparts = target->partitions ? target->partitions : workers;
+    if (shuffle_tables(target, (size_t)workers * (size_t)nparts, t))
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    if (target->early_t != t) {
+        target->early_t = t;
+        target->early_parts = 0;
+        target->early_us = 0;
+    }
+    sl_recvec parts[EARLY_MAX];
+    for (size_t i = 0; i < n; i++)
+        parts[i] = blk[i]->recs;
+    sl_dataset view = {parts, n};
+    stage st;
+    memset(&st, 0, sizeof st);
+    st.ctx = ctx;
+    st.t = t;
+    st.sink = SINK_COMBINE;
+    st.target = target;
+    st.nparts = nparts;
+    st.tabs = target->tabs;
+    st.part_base = target->early_parts;
+    int rc = stage_chain(&st, target->in[0], false, err);
+    if (!rc)
+        rc = stage_exec(&st, &view, err);
+    target->early_parts += n;
+    target->early_us += sl__mono_us() - t0;
+    return rc ? rc : (int)n;
+}
+
+int sl__batch_early(sl_context *ctx, int64_t t, sl_error *err) {
+    int total = 0;
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (!s->early_target || !s->recv)
+            continue;
+        int rc = early_pass(ctx, s, t, err);
+        if (rc < 0)
+            return rc;
+        total += rc;
+    }
+    return total;
 }
 
 /* Release a stream's shuffle tables (context teardown). */
@@ -783,25 +887,32 @@ static void warn_if_held_back(sl_stream *s) {
             s->name, s->fn.handle->ref, (long long)blocked, size);
 }
 
-/* Take a receiver's blocks: each block becomes one partition. */
-static int pull_receiver(sl_stream *s, sl_error *err) {
+/* Take a receiver's blocks: each block becomes one partition, except those
+ * combined early, which only count in the batch's input figures. */
+static int pull_receiver(sl_stream *s, sl_batch_info *info, sl_error *err) {
     sl__receiver *r = s->recv;
     if (atomic_load(&r->finished)) {
         if (r->result < 0 && r->result != SL_EOF)
             return sl__error_set(err, r->result, "%s", r->err.msg);
         s->finished = true;
     }
-    sl__block *blocks = sl__receiver_take(r);
+    size_t nearly;
+    sl__block *blocks = sl__receiver_take(r, &nearly);
     warn_if_held_back(s);
     size_t n = 0;
-    for (sl__block *b = blocks; b; b = b->next)
+    for (sl__block *b = blocks; b; b = b->next) {
+        info->records += (int64_t)b->recs.n;
+        info->bytes += (int64_t)b->bytes;
         n++;
+    }
     s->blocks = blocks;
-    if (sl__dataset_init(&s->data, n))
+    if (sl__dataset_init(&s->data, n - nearly))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     size_t i = 0;
     for (sl__block *b = blocks; b; b = b->next, i++) {
-        s->data.parts[i] = b->recs; /* moved: the dataset frees the array */
+        if (i < nearly)
+            continue;
+        s->data.parts[i - nearly] = b->recs; /* moved: the dataset frees the array */
         memset(&b->recs, 0, sizeof b->recs);
     }
     return 0;
@@ -873,19 +984,25 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
         if (s->op != SL_OP_SOURCE)
             continue;
         if (s->recv)
-            rc = pull_receiver(s, err);
+            rc = pull_receiver(s, info, err);
         else if (!s->finished)
             rc = pull_direct(s, t, err);
         else
             rc = sl__dataset_init(&s->data, 0);
-        if (!rc)
+        if (!rc && !s->recv)
             add_input_metrics(&s->data, info);
         finished = finished && s->finished;
     }
     *all_finished = finished;
+    ctx->early_us = 0;
+    ctx->early_blocks = 0;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         s->active = (t - ctx->zero_time) % s->period == 0;
+        if (s->early_t == t) {
+            ctx->early_us += s->early_us;
+            ctx->early_blocks += s->early_parts;
+        }
     }
     /* windows must see every batch of their parents, needed now or not
      * (those nothing reads are skipped) */
@@ -922,6 +1039,9 @@ void sl__batch_release(sl_context *ctx) {
             sl__block_free(s->blocks);
         s->blocks = NULL;
         s->computed = false;
+        s->early_t = 0; /* tables still holding early blocks are emptied at next use */
+        s->early_parts = 0;
+        s->early_us = 0;
     }
     int workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
     for (int w = 0; w < workers; w++)

@@ -250,6 +250,7 @@ int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error 
 
 typedef struct sl__entry {
     uint64_t hash;
+    uint64_t tag; /* bytes keys: their bytes when 8 or fewer, else the first 8 (table.c) */
     sl_value key;
     sl_value acc;
 } sl__entry;
@@ -293,11 +294,14 @@ typedef struct sl__receiver {
     pthread_cond_t cond;
     sl__block *cur;                  /* open block */
     sl__block *sealed, *sealed_tail; /* blocks waiting for the next batch */
-    sl__block *spare;                /* recycled blocks */
+    sl__block *early, *early_tail;   /* sealed blocks the engine took before the tick */
+    size_t nearly;
+    struct sl__wake *wake; /* told of every sealed block (early combine) */
+    sl__block *spare;      /* recycled blocks */
     int spare_count;
     int64_t blocked_reported; /* blocked_ms already reported */
     int64_t last_warning;     /* mono ms of the last buffer warning */
-    size_t buffered;          /* bytes in cur + sealed */
+    size_t buffered;          /* bytes in cur + sealed + early */
     size_t limit;             /* max buffered bytes before store blocks */
     atomic_bool finished;     /* run() returned */
     int result;               /* run()'s return */
@@ -305,9 +309,21 @@ typedef struct sl__receiver {
     int64_t stored_records, stored_bytes, blocked_ms;
 } sl__receiver;
 
-int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *err);
-/* Take every block stored so far (sealing the open one); caller frees. */
-sl__block *sl__receiver_take(sl__receiver *r);
+/* The scheduler's alarm: receivers bump seq and signal when they seal a block. */
+typedef struct sl__wake {
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    uint64_t seq;
+} sl__wake;
+
+int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl__wake *wake, sl_error *err);
+/* Take every block stored so far (sealing the open one); caller frees. The
+ * first *nearly blocks are those sl__receiver_take_early handed out. */
+sl__block *sl__receiver_take(sl__receiver *r, size_t *nearly);
+/* Before the tick: move up to `max` sealed blocks to the early list and store
+ * them in out[]; returns how many. They stay counted against the limit, and
+ * in sl__receiver_pending, until sl__receiver_take returns them. */
+size_t sl__receiver_take_early(sl__receiver *r, sl__block **out, size_t max);
 /* Give a completed batch's blocks back for reuse. */
 void sl__receiver_recycle(sl__receiver *r, sl__block *blocks);
 void sl__receiver_join(sl__receiver *r); /* after the stop flag is set */
@@ -405,6 +421,14 @@ struct sl_stream {
     sl_dataset data;
     bool computed;
     sl__block *blocks; /* source: the batch's blocks (own the bytes) */
+    /* early combine (plan): a receiver source's blocks may run, before the
+     * tick, through the fused chain into this shuffle stream's tables */
+    struct sl_stream *early_target;
+    /* early combine (per batch): the shuffle stream's tables hold the early
+     * blocks of the batch at early_t (0: none) */
+    int64_t early_t;
+    size_t early_parts; /* partitions combined early */
+    int64_t early_us;   /* time spent on them */
 };
 
 typedef struct sl__output {
@@ -434,6 +458,8 @@ struct sl_context {
     int64_t start_time;
     int64_t max_batches;
     size_t recv_buffer;
+    bool early_combine;
+    sl__wake wake; /* receivers of early-combined sources signal sealed blocks */
     int status_mode;
     sl__registry reg;
 
@@ -462,6 +488,8 @@ struct sl_context {
     sl_batch_listener listener;
     void *listener_ud;
     sl_batch_info last;
+    int64_t early_us;    /* the batch just run: time combining blocks before its tick */
+    size_t early_blocks; /* and how many blocks */
     _Atomic int64_t batches_done;
     bool status;
 };
@@ -475,6 +503,14 @@ void sl__ctx_fail_err(sl_context *ctx, const sl_error *err, const char *param);
 
 /* Plan: mark which streams are materialized; called at start. */
 int sl__plan(sl_context *ctx, sl_error *err);
+/* Early combine (after the functions are created, before receivers start):
+ * set early_target on every receiver source whose blocks can be combined
+ * before the tick. True if there is one. */
+bool sl__plan_early(sl_context *ctx);
+/* While waiting for the tick t: combine the blocks sealed so far of every
+ * early source. Returns the number of blocks combined (0: none was ready) or
+ * a negative code (err filled; the batch at t has failed). */
+int sl__batch_early(sl_context *ctx, int64_t t, sl_error *err);
 /* Run the batch at `t`: pull sources, compute streams, run outputs. */
 int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
                   sl_error *err);

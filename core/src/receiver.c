@@ -5,9 +5,12 @@
  * sl__receiver_store, which copies them (bytes included) into the open
  * block. A block is sealed when it reaches SL__BLOCK_BYTES; at every batch
  * tick the scheduler takes all blocks (sl__receiver_take), which become the
- * batch's partitions. When the buffered bytes reach the limit, store()
- * blocks until the next tick: the receiver stops reading, and for TCP the
- * kernel pushes back on the sender. Nothing is dropped.
+ * batch's partitions. Between ticks it may take sealed blocks early, to
+ * combine them map-side before the tick (docs/decisions.md, "Early
+ * combine"); they still belong to the next batch and still count against
+ * the limit. When the buffered bytes reach the limit, store() blocks until
+ * the next tick: the receiver stops reading, and for TCP the kernel pushes
+ * back on the sender. Nothing is dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +92,14 @@ static int copy_record(sl__block *b, const sl_record *in, size_t *bytes) {
     return 0;
 }
 
+/* Tell the scheduler that a block was sealed. */
+static void wake(sl__receiver *r) {
+    pthread_mutex_lock(&r->wake->lock);
+    r->wake->seq++;
+    pthread_cond_signal(&r->wake->cond);
+    pthread_mutex_unlock(&r->wake->lock);
+}
+
 int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n) {
     sl_context *ctx = h->ctx;
     pthread_mutex_lock(&r->lock);
@@ -111,6 +122,7 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
         return SL_ESTOPPED;
     }
     int rc = 0;
+    bool sealed = false;
     for (size_t i = 0; i < n && !rc; i++) {
         if (!r->cur && !(r->cur = block_new(r))) {
             rc = SL_ENOMEM;
@@ -121,22 +133,53 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
         r->buffered += bytes;
         r->stored_bytes += (int64_t)bytes;
         r->stored_records++;
-        if (r->cur && r->cur->bytes >= SL__BLOCK_BYTES)
+        if (r->cur && r->cur->bytes >= SL__BLOCK_BYTES) {
             seal(r);
+            sealed = true;
+        }
     }
     pthread_mutex_unlock(&r->lock);
+    if (sealed && r->wake)
+        wake(r);
     return rc;
 }
 
-sl__block *sl__receiver_take(sl__receiver *r) {
+sl__block *sl__receiver_take(sl__receiver *r, size_t *nearly) {
     pthread_mutex_lock(&r->lock);
     seal(r);
     sl__block *b = r->sealed;
-    r->sealed = r->sealed_tail = NULL;
+    if (r->early) {
+        r->early_tail->next = r->sealed;
+        b = r->early;
+    }
+    *nearly = r->nearly;
+    r->sealed = r->sealed_tail = r->early = r->early_tail = NULL;
+    r->nearly = 0;
     r->buffered = r->cur ? r->cur->bytes : 0;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     return b;
+}
+
+size_t sl__receiver_take_early(sl__receiver *r, sl__block **out, size_t max) {
+    size_t n = 0;
+    pthread_mutex_lock(&r->lock);
+    while (n < max && r->sealed) {
+        sl__block *b = r->sealed;
+        r->sealed = b->next;
+        if (!r->sealed)
+            r->sealed_tail = NULL;
+        b->next = NULL;
+        if (r->early_tail)
+            r->early_tail->next = b;
+        else
+            r->early = b;
+        r->early_tail = b;
+        out[n++] = b;
+    }
+    r->nearly += n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
 }
 
 static void *receiver_main(void *arg) {
@@ -153,10 +196,11 @@ static void *receiver_main(void *arg) {
     return NULL;
 }
 
-int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl_error *err) {
+int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl__wake *wake, sl_error *err) {
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     r->fn = fn;
+    r->wake = wake;
     r->limit = limit ? limit : 64u << 20;
     atomic_store(&r->finished, false);
     fn->handle->recv = r;
@@ -183,6 +227,8 @@ void sl__receiver_join(sl__receiver *r) {
 void sl__receiver_pending(sl__receiver *r, int64_t *records, int64_t *bytes) {
     *records = *bytes = 0;
     pthread_mutex_lock(&r->lock);
+    for (sl__block *b = r->early; b; b = b->next)
+        *records += (int64_t)b->recs.n, *bytes += (int64_t)b->bytes;
     for (sl__block *b = r->sealed; b; b = b->next)
         *records += (int64_t)b->recs.n, *bytes += (int64_t)b->bytes;
     if (r->cur)
@@ -193,10 +239,12 @@ void sl__receiver_pending(sl__receiver *r, int64_t *records, int64_t *bytes) {
 /* Join if needed, then free every block. */
 void sl__receiver_free(sl__receiver *r) {
     sl__receiver_join(r);
+    sl__block_free(r->early);
     sl__block_free(r->sealed);
     sl__block_free(r->cur);
     sl__block_free(r->spare);
-    r->sealed = r->sealed_tail = r->cur = r->spare = NULL;
+    r->sealed = r->sealed_tail = r->early = r->early_tail = r->cur = r->spare = NULL;
+    r->nearly = 0;
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
 }

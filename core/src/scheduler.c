@@ -39,11 +39,15 @@ static void report_batch(sl_context *ctx, const sl_batch_info *in) {
     char when[32], bytes[32];
     clock_text(in->batch_time, when, sizeof when);
     human_bytes(in->bytes, bytes, sizeof bytes);
+    char early[96] = "";
+    if (ctx->early_blocks)
+        snprintf(early, sizeof early, " (and %lld ms before the tick, on %zu early blocks)",
+                 (long long)((ctx->early_us + 500) / 1000), ctx->early_blocks);
     sl__log(SL_LOG_INFO,
-            "batch %s: %lld records (%s) in; scheduling delay %lld ms, processing %lld ms, "
+            "batch %s: %lld records (%s) in; scheduling delay %lld ms, processing %lld ms%s, "
             "total delay %lld ms",
             when, (long long)in->records, bytes, (long long)in->scheduling_delay,
-            (long long)in->processing_time, (long long)in->total_delay);
+            (long long)in->processing_time, early, (long long)in->total_delay);
     if (ctx->status) {
         char line[256];
         snprintf(line, sizeof line,
@@ -71,19 +75,44 @@ static bool receivers_ended(sl_context *ctx) {
     return any;
 }
 
-/* Wait (system clock) until wall time reaches t; false if stopped first.
- * When the input has ended for good, the final batch runs at once: its
- * content cannot change by waiting, and its batch time stays t. */
-static bool wait_until(sl_context *ctx, int64_t t) {
+/* Sleep until t or for at most max_ms, waking early when a receiver seals
+ * a block after the alarm's sequence number `seen`. */
+static void sleep_or_wake(sl_context *ctx, uint64_t seen, int64_t max_ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += (long)(max_ms * 1000000);
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&ctx->wake.lock);
+    while (ctx->wake.seq == seen)
+        if (pthread_cond_timedwait(&ctx->wake.cond, &ctx->wake.lock, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&ctx->wake.lock);
+}
+
+/* Wait (system clock) until wall time reaches t; 0 when it has, 1 if
+ * stopped first, or a negative code if combining early failed (err filled).
+ * While waiting, the blocks that receivers seal for the batch at t are
+ * combined early (sl__batch_early). When the input has ended for good, the
+ * final batch runs at once: its content cannot change by waiting, and its
+ * batch time stays t. */
+static int wait_until(sl_context *ctx, int64_t t, sl_error *err) {
     for (;;) {
         if (atomic_load(&ctx->stop_requested))
-            return false;
+            return 1;
         if (receivers_ended(ctx))
-            return true;
+            return 0;
         int64_t left = t - sl__now_ms();
         if (left <= 0)
-            return true;
-        sl__sleep_ms(left < 20 ? left : 20);
+            return 0;
+        pthread_mutex_lock(&ctx->wake.lock);
+        uint64_t seen = ctx->wake.seq;
+        pthread_mutex_unlock(&ctx->wake.lock);
+        int n = sl__batch_early(ctx, t, err);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            sleep_or_wake(ctx, seen, left < 20 ? left : 20);
     }
 }
 
@@ -182,8 +211,12 @@ void *sl__scheduler_main(void *arg) {
     bool stopped = false; /* a stop request ended the loop */
     sl_error err = {0, ""};
     for (;;) {
-        if ((ctx->clock == SL_CLOCK_SYSTEM && !wait_until(ctx, t)) ||
-            atomic_load(&ctx->stop_requested)) {
+        int w = ctx->clock == SL_CLOCK_SYSTEM ? wait_until(ctx, t, &err) : 0;
+        if (w < 0) {
+            rc = w;
+            break;
+        }
+        if (w > 0 || atomic_load(&ctx->stop_requested)) {
             stopped = true;
             break;
         }

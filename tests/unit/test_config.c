@@ -154,6 +154,7 @@ static void test_valid_pipeline(void) {
     snprintf(yaml, sizeof yaml,
              "batch_interval: 2s   # a comment\n"
              "workers: 2\n"
+             "early_combine: false\n"
              "streams:\n"
              "  lines:\n"
              "    source: queue\n"
@@ -174,6 +175,7 @@ static void test_valid_pipeline(void) {
     ASSERT_STR_EQ(errbuf, "");
     ASSERT_INT_EQ(ctx->interval, 2000);
     ASSERT_INT_EQ(ctx->workers, 2);
+    ASSERT_INT_EQ(ctx->early_combine, false);
     ASSERT_INT_EQ(ctx->noutputs, 1);
     sl_stream *counts = stream_named(ctx, "counts");
     CU_ASSERT_PTR_NOT_NULL_FATAL(counts);
@@ -362,8 +364,9 @@ static void test_unknown_top_key(void) {
                       "batch_intervall: 2s\n"
                       "streams: {}\n",
                       NAME ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
-                           "batch_interval, workers, clock, receiver_buffer, plugin_path, "
-                           "checkpoint, checkpoint_interval, checkpoint_keep, streams, outputs)");
+                           "batch_interval, workers, clock, receiver_buffer, early_combine, "
+                           "plugin_path, checkpoint, checkpoint_interval, checkpoint_keep, "
+                           "streams, outputs)");
 }
 
 /* A missing batch_interval is reported at the top-level mapping. */
@@ -400,6 +403,8 @@ static void test_bad_settings(void) {
                              NAME ":2:18: receiver_buffer: expected");
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 0\n",
                              NAME ":2:18: receiver_buffer: expected");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nearly_combine: yes\n",
+                      NAME ":2:16: early_combine: expected true or false, got 'yes'");
 }
 
 /* ---- errors: streams ------------------------------------------------------------------ */

@@ -79,6 +79,12 @@ SL_API int sl_context_set_start_time(sl_context *ctx, int64_t ms);
 SL_API int sl_context_set_max_batches(sl_context *ctx, int64_t n);
 /* Bytes a receiver may hold before it stops reading (default 64 MiB). */
 SL_API int sl_context_set_receiver_buffer(sl_context *ctx, size_t bytes);
+/* Early combine (default on): while the system clock waits for a tick, the
+ * blocks receivers have sealed for that batch already run through a fused
+ * chain that ends in reduce_by_key or count_by_value, combining map-side.
+ * The batch's results are the same either way (docs/semantics.md); 0 turns
+ * it off, so that all work happens after the tick. */
+SL_API int sl_context_set_early_combine(sl_context *ctx, int on);
 /* A directory searched for plugins before $SLUICE_PLUGIN_PATH and the
  * install's plugin directory. May be called several times. */
 SL_API int sl_context_add_plugin_dir(sl_context *ctx, const char *dir);
