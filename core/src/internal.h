@@ -267,9 +267,85 @@ void sl__table_free(sl__table *t);
  * or referenced as is when mem is NULL; acc SL_NULL) if absent; *fresh
  * tells which. NULL on OOM. Entry pointers are invalidated by the next
  * upsert. A hash of 0 is stored as 1. */
-sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_mem *mem,
-                            bool *fresh);
-sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key);
+int sl__table_grow(sl__table *t);
+/* Fill free slot j with a new entry (the slow half of sl__table_upsert). */
+sl__entry *sl__table_insert(sl__table *t, size_t j, uint64_t h, uint64_t tag, const sl_value *key,
+                            sl_mem *mem);
+
+/* A bytes key's tag: 8 bytes that hold all of a key of 8 bytes or fewer
+ * (given its length), and the first 8 of a longer one. Entries keep it
+ * beside the hash, so that comparing a short key never reads the stored
+ * key's bytes: that read is a cache miss of its own (measured: bench/
+ * RESULTS.md, word count). Not a hash: equal tags and lengths mean equal
+ * keys up to 8 bytes. */
+static inline uint64_t sl__key_tag(const sl_value *key) {
+    if (key->type != SL_BYTES)
+        return 0;
+    const unsigned char *s = (const unsigned char *)key->u.s;
+    size_t n = key->len;
+    uint64_t x = 0;
+    if (n >= 8) {
+        memcpy(&x, s, 8);
+    } else if (n >= 4) { /* bytes 0-3 and n-4..n-1 cover the key */
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        x = a | (uint64_t)b << 32;
+    } else if (n) { /* bytes 0, n/2 and n-1 cover the key */
+        x = s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+    }
+    return x;
+}
+
+static inline bool sl__key_eq(const sl__entry *e, const sl_value *key, uint64_t tag) {
+    if (key->type == SL_BYTES && e->key.type == SL_BYTES)
+        return e->key.len == key->len && e->tag == tag &&
+               (key->len <= 8 || sl__bytes_eq(e->key.u.s + 8, key->u.s + 8, key->len - 8));
+    return sl__value_equal(&e->key, key);
+}
+
+/* Find the entry of `key` (hash `h`), inserting one (key copied into mem,
+ * or referenced as is when mem is NULL; acc SL_NULL) if absent; *fresh
+ * tells which. NULL on OOM. Entry pointers are invalidated by the next
+ * upsert. A hash of 0 is stored as 1. */
+static inline sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key,
+                                          sl_mem *mem, bool *fresh) {
+    if (!h)
+        h = 1;
+    /* grow before inserting, so that the returned entry stays put */
+    if ((t->n + 1) * 2 > t->mask + 1 && sl__table_grow(t))
+        return NULL;
+    uint64_t tag = sl__key_tag(key);
+    size_t j = (size_t)h & t->mask;
+    for (;;) {
+        sl__entry *e = &t->slots[j];
+        if (!e->hash)
+            break;
+        if (e->hash == h && sl__key_eq(e, key, tag)) {
+            *fresh = false;
+            return e;
+        }
+        j = (j + 1) & t->mask;
+    }
+    *fresh = true;
+    return sl__table_insert(t, j, h, tag, key, mem);
+}
+
+static inline sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key) {
+    if (!h)
+        h = 1;
+    uint64_t tag = sl__key_tag(key);
+    size_t j = (size_t)h & t->mask;
+    for (;;) {
+        sl__entry *e = &t->slots[j];
+        if (!e->hash)
+            return NULL;
+        if (e->hash == h && sl__key_eq(e, key, tag))
+            return e;
+        j = (j + 1) & t->mask;
+    }
+}
+
 /* Empty the table, keeping its slots (and their pages) for reuse. */
 void sl__table_clear(sl__table *t);
 /* The next entry at or after *pos (start at 0), or NULL at the end. */

@@ -1,12 +1,13 @@
 /*
  * table.c — the hash table behind reduce_by_key and count_by_value.
  *
- * Open addressing with linear probing; entries (hash, key, accumulator) sit
- * in the slot array itself, so a probe costs one cache miss for the entry
- * and one for the key's bytes. Keys are copied once, when new, into the
- * caller's memory: compact keys keep the comparisons in cache. Iteration
- * (sl__table_next) is in slot order, i.e. by hash. A stored hash is never 0:
- * 0 marks an empty slot.
+ * Open addressing with linear probing; entries (hash, tag, key,
+ * accumulator) sit in the slot array itself, so a probe costs one cache miss
+ * for the entry, and for a key longer than 8 bytes one more for its bytes.
+ * Keys are copied once, when new, into the caller's memory: compact keys
+ * keep the comparisons in cache. Iteration (sl__table_next) is in slot
+ * order, i.e. by hash. A stored hash is never 0: 0 marks an empty slot. The
+ * lookups are inline (internal.h): they are the word count's inner loop.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,40 +59,8 @@ void sl__table_free(sl__table *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* A bytes key's tag: 8 bytes that hold all of a key of 8 bytes or fewer
- * (given its length), and the first 8 of a longer one. Entries keep it
- * beside the hash, so that comparing a short key never reads the stored
- * key's bytes: that read is a cache miss of its own (measured: bench/
- * RESULTS.md, word count). Not a hash: equal tags and lengths mean equal
- * keys up to 8 bytes. */
-static inline uint64_t key_tag(const sl_value *key) {
-    if (key->type != SL_BYTES)
-        return 0;
-    const unsigned char *s = (const unsigned char *)key->u.s;
-    size_t n = key->len;
-    uint64_t x = 0;
-    if (n >= 8) {
-        memcpy(&x, s, 8);
-    } else if (n >= 4) { /* bytes 0-3 and n-4..n-1 cover the key */
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        x = a | (uint64_t)b << 32;
-    } else if (n) { /* bytes 0, n/2 and n-1 cover the key */
-        x = s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
-    }
-    return x;
-}
-
-static inline bool key_eq(const sl__entry *e, const sl_value *key, uint64_t tag) {
-    if (key->type == SL_BYTES && e->key.type == SL_BYTES)
-        return e->key.len == key->len && e->tag == tag &&
-               (key->len <= 8 || sl__bytes_eq(e->key.u.s + 8, key->u.s + 8, key->len - 8));
-    return sl__value_equal(&e->key, key);
-}
-
 /* Double the slot array and move every entry. */
-static int grow(sl__table *t) {
+int sl__table_grow(sl__table *t) {
     size_t slots = (t->mask + 1) * 2;
     sl__entry *s = slots_alloc(slots);
     if (!s)
@@ -112,40 +81,8 @@ static int grow(sl__table *t) {
     return 0;
 }
 
-sl__entry *sl__table_find(const sl__table *t, uint64_t h, const sl_value *key) {
-    if (!h)
-        h = 1;
-    uint64_t tag = key_tag(key);
-    size_t j = (size_t)h & t->mask;
-    for (;;) {
-        sl__entry *e = &t->slots[j];
-        if (!e->hash)
-            return NULL;
-        if (e->hash == h && key_eq(e, key, tag))
-            return e;
-        j = (j + 1) & t->mask;
-    }
-}
-
-sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_mem *mem,
-                            bool *fresh) {
-    if (!h)
-        h = 1;
-    /* grow before inserting, so that the returned entry stays put */
-    if ((t->n + 1) * 2 > t->mask + 1 && grow(t))
-        return NULL;
-    uint64_t tag = key_tag(key);
-    size_t j = (size_t)h & t->mask;
-    for (;;) {
-        sl__entry *e = &t->slots[j];
-        if (!e->hash)
-            break;
-        if (e->hash == h && key_eq(e, key, tag)) {
-            *fresh = false;
-            return e;
-        }
-        j = (j + 1) & t->mask;
-    }
+sl__entry *sl__table_insert(sl__table *t, size_t j, uint64_t h, uint64_t tag, const sl_value *key,
+                            sl_mem *mem) {
     sl__entry *e = &t->slots[j];
     if (!mem)
         e->key = *key; /* the caller guarantees the key outlives the table */
@@ -155,7 +92,6 @@ sl__entry *sl__table_upsert(sl__table *t, uint64_t h, const sl_value *key, sl_me
     e->tag = tag;
     e->acc = sl_null();
     t->n++;
-    *fresh = true;
     return e;
 }
 
