@@ -3,7 +3,7 @@
  *
  * Open addressing with linear probing; entries (hash, tag, key,
  * accumulator) sit in the slot array itself, so a probe costs one cache miss
- * for the entry, and for a key longer than 8 bytes one more for its bytes.
+ * for the entry, and for a key longer than 16 bytes one more for its bytes.
  * Keys are copied once, when new, into the caller's memory: compact keys
  * keep the comparisons in cache. Iteration (sl__table_next) is in slot
  * order, i.e. by hash. A stored hash is never 0: 0 marks an empty slot. The
@@ -81,7 +81,7 @@ int sl__table_grow(sl__table *t) {
     return 0;
 }
 
-sl__entry *sl__table_insert(sl__table *t, size_t j, uint64_t h, uint64_t tag, const sl_value *key,
+sl__entry *sl__table_insert(sl__table *t, size_t j, uint64_t h, sl__tag tag, const sl_value *key,
                             sl_mem *mem) {
     sl__entry *e = &t->slots[j];
     if (!mem)
