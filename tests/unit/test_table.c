@@ -46,6 +46,44 @@ static void test_bytes_keys(void) {
     sl__table_free(&t);
 }
 
+/* Keys are told apart by their bytes alone, whatever their length: every
+ * key of 0..40 bytes, and every one-byte variant of it, all under one hash
+ * (so that only the tag and the bytes compare), are distinct entries, and
+ * each is found again. Covers the 16-byte tag's layouts (1-3, 4-7, 8-15,
+ * 16+ bytes) and the bytes compared past it. */
+static void test_tags(void) {
+    enum { MAXLEN = 40 };
+    sl__table t;
+    ASSERT_INT_EQ(sl__table_init(&t, 0), 0);
+    static char keys[MAXLEN + 1][MAXLEN + 1][MAXLEN]; /* [len][variant][bytes] */
+    int64_t n = 0, wrong = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int len = 0; len <= MAXLEN; len++) {
+            for (int v = 0; v <= len; v++) { /* v == len: the base key */
+                char *k = keys[len][v];
+                memset(k, 'a', (size_t)len);
+                if (v < len)
+                    k[v] = 'b';
+                sl_value key = sl_bytes(k, (size_t)len);
+                bool fresh = false;
+                sl__entry *e = sl__table_upsert(&t, 42, &key, NULL, &fresh);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+                int64_t id = len * 100 + v;
+                if (pass == 0) {
+                    wrong += !fresh;
+                    e->acc = sl_int(id);
+                    n++;
+                } else {
+                    wrong += fresh || e->acc.u.i != id;
+                }
+            }
+        }
+    }
+    ASSERT_INT_EQ(wrong, 0);
+    ASSERT_INT_EQ((int64_t)t.n, n);
+    sl__table_free(&t);
+}
+
 /* Int keys, and numbers that are equal across types: 1 and 1.0 are one key. */
 static void test_number_keys(void) {
     sl__table t;
@@ -330,8 +368,9 @@ static void test_hash_zero(void) {
     sl__table_free(&t);
 }
 
-UNIT_MAIN("table", {"bytes keys", test_bytes_keys}, {"number keys, 1 == 1.0", test_number_keys},
-          {"list keys", test_list_keys}, {"growth to 100k keys", test_growth},
-          {"hash collisions", test_collisions},
+UNIT_MAIN("table", {"bytes keys", test_bytes_keys},
+          {"keys of any length told apart by their bytes", test_tags},
+          {"number keys, 1 == 1.0", test_number_keys}, {"list keys", test_list_keys},
+          {"growth to 100k keys", test_growth}, {"hash collisions", test_collisions},
           {"reference mode vs copy mode", test_reference_vs_copy}, {"size hint", test_hint},
           {"clear", test_clear}, {"hash value 0", test_hash_zero})
