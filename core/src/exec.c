@@ -279,8 +279,11 @@ static int shuffle_key(task *tk, const sl_record *r, bool by_value, sl_value *ke
 
 #define PREFETCH_AHEAD 8
 
+/* The table of hash h's partition: the high 32 bits of h scaled to
+ * [0, np) by a multiply (no division in the inner loop); slots within a
+ * table come from the low bits. */
 static inline sl__table *table_of(sl__table *tabs, uint32_t np, uint64_t h) {
-    return &tabs[np == 1 ? 0 : (uint32_t)(h >> 40) % np];
+    return &tabs[((h >> 32) * np) >> 32];
 }
 
 /* Map-side combine of a run of records into this worker's tables. Hashes

@@ -3,7 +3,8 @@
  *
  * The plugin's run() loops on its own thread and hands records to
  * sl__receiver_store, which copies them (bytes included) into the open
- * block. A block is sealed when it reaches SL__BLOCK_BYTES; at every batch
+ * block: a run of adjacent lines (the socket source's) in one memcpy,
+ * anything else record by record. A block is sealed when it reaches SL__BLOCK_BYTES; at every batch
  * tick the scheduler takes all blocks (sl__receiver_take), which become the
  * batch's partitions. Between ticks it may take sealed blocks early, to
  * combine them map-side before the tick (docs/decisions.md, "Early
@@ -92,6 +93,52 @@ static int copy_record(sl__block *b, const sl_record *in, size_t *bytes) {
     return 0;
 }
 
+#define RUN_GAP 2            /* bytes between two records of a run ("\r\n") */
+#define RUN_MAX (256u << 10) /* bytes a run spans, at most */
+
+static inline bool plain_bytes(const sl_record *r) {
+    return r->key.type == SL_NULL && r->key.len == 0 && r->value.type == SL_BYTES;
+}
+
+/* How many records from recs[0] form a run: plain elements with bytes
+ * values that lie in order in one buffer, at most RUN_GAP bytes apart (a
+ * socket's lines and their line ends), spanning at most RUN_MAX bytes. A
+ * run is copied in one memcpy (copy_run). Sets *span to its bytes. */
+static size_t run_length(const sl_record *recs, size_t n, size_t *span) {
+    if (!plain_bytes(&recs[0]) || !recs[0].value.u.s)
+        return 0;
+    uintptr_t start = (uintptr_t)recs[0].value.u.s, end = start + recs[0].value.len;
+    size_t k = 1;
+    for (; k < n && plain_bytes(&recs[k]); k++) {
+        uintptr_t b = (uintptr_t)recs[k].value.u.s, e = b + recs[k].value.len;
+        if (b < end || b - end > RUN_GAP || e - start > RUN_MAX)
+            break;
+        end = e;
+    }
+    *span = (size_t)(end - start);
+    return k;
+}
+
+/* Copy a run of k records into block b: their bytes in one piece, the
+ * records pointing into it. */
+static int copy_run(sl__block *b, const sl_record *recs, size_t k, size_t span, size_t *bytes) {
+    char *dst = sl__arena_alloc(&b->arena, span ? span : 1);
+    size_t first = b->recs.n;
+    if (!dst || sl__recvec_append(&b->recs, recs, k))
+        return SL_ENOMEM;
+    const char *src = recs[0].value.u.s;
+    memcpy(dst, src, span);
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) {
+        sl_value *v = &b->recs.v[first + i].value;
+        v->u.s = dst + (v->u.s - src);
+        n += v->len;
+    }
+    b->bytes += n;
+    *bytes = n;
+    return 0;
+}
+
 /* Tell the scheduler that a block was sealed. */
 static void wake(sl__receiver *r) {
     pthread_mutex_lock(&r->wake->lock);
@@ -123,17 +170,25 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
     }
     int rc = 0;
     bool sealed = false;
-    for (size_t i = 0; i < n && !rc; i++) {
+    for (size_t i = 0, k; i < n && !rc; i += k) {
         if (!r->cur && !(r->cur = block_new(r))) {
             rc = SL_ENOMEM;
             break;
         }
-        size_t bytes = 0;
-        rc = copy_record(r->cur, &recs[i], &bytes);
+        size_t bytes = 0, span;
+        k = run_length(&recs[i], n - i, &span);
+        if (k > 1) {
+            rc = copy_run(r->cur, &recs[i], k, span, &bytes);
+        } else {
+            k = 1;
+            rc = copy_record(r->cur, &recs[i], &bytes);
+        }
+        if (rc)
+            break;
         r->buffered += bytes;
         r->stored_bytes += (int64_t)bytes;
-        r->stored_records++;
-        if (r->cur && r->cur->bytes >= SL__BLOCK_BYTES) {
+        r->stored_records += (int64_t)k;
+        if (r->cur->bytes >= SL__BLOCK_BYTES) {
             seal(r);
             sealed = true;
         }
