@@ -277,7 +277,7 @@ static int shuffle_key(task *tk, const sl_record *r, bool by_value, sl_value *ke
     return 0;
 }
 
-#define PREFETCH_AHEAD 8
+#define PREFETCH_AHEAD 16
 
 /* The table of hash h's partition: the high 32 bits of h scaled to
  * [0, np) by a multiply (no division in the inner loop); slots within a
@@ -563,6 +563,18 @@ bool sl__plan_early(sl_context *ctx) {
     return any;
 }
 
+/* True when nothing in a shuffle's tables points into its input once
+ * combined: keys are copied into the worker arenas when new, and the
+ * accumulators are counts, or come from a reduction that says it keeps no
+ * reference (SL_REDUCE_NO_INPUT_REFS). Early blocks can then be recycled
+ * right after their pass. */
+static bool tables_keep_no_input(const sl_stream *target) {
+    if (target->op == SL_OP_COUNT_BY_VALUE)
+        return true;
+    const sl__func *f = &target->fn;
+    return f->comp && !f->reduce_fn && (f->reduce.flags & SL_REDUCE_NO_INPUT_REFS);
+}
+
 #define EARLY_MAX 64 /* blocks per early pass, at most */
 
 /* Combine up to 2 blocks per worker of source s into its target's tables. */
@@ -581,6 +593,7 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     if (target->early_t != t) {
         target->early_t = t;
         target->early_parts = 0;
+        target->early_recycled = 0;
         target->early_us = 0;
     }
     sl_recvec parts[EARLY_MAX];
@@ -600,6 +613,10 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     if (!rc)
         rc = stage_exec(&st, &view, err);
     target->early_parts += n;
+    if (!rc && tables_keep_no_input(target)) {
+        sl__receiver_release_early(s->recv, blk, n);
+        target->early_recycled += n;
+    }
     target->early_us += sl__mono_us() - t0;
     return rc ? rc : (int)n;
 }
@@ -899,9 +916,12 @@ static int pull_receiver(sl_stream *s, sl_batch_info *info, sl_error *err) {
             return sl__error_set(err, r->result, "%s", r->err.msg);
         s->finished = true;
     }
-    size_t nearly;
-    sl__block *blocks = sl__receiver_take(r, &nearly);
+    sl__take_info ti;
+    sl__block *blocks = sl__receiver_take(r, &ti);
+    size_t nearly = ti.nearly;
     warn_if_held_back(s);
+    info->records += ti.recycled_records;
+    info->bytes += ti.recycled_bytes;
     size_t n = 0;
     for (sl__block *b = blocks; b; b = b->next) {
         info->records += (int64_t)b->recs.n;
@@ -999,12 +1019,14 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
     *all_finished = finished;
     ctx->early_us = 0;
     ctx->early_blocks = 0;
+    ctx->early_recycled = 0;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         s->active = (t - ctx->zero_time) % s->period == 0;
         if (s->early_t == t) {
             ctx->early_us += s->early_us;
             ctx->early_blocks += s->early_parts;
+            ctx->early_recycled += s->early_recycled;
         }
     }
     /* windows must see every batch of their parents, needed now or not
@@ -1044,6 +1066,7 @@ void sl__batch_release(sl_context *ctx) {
         s->computed = false;
         s->early_t = 0; /* tables still holding early blocks are emptied at next use */
         s->early_parts = 0;
+        s->early_recycled = 0;
         s->early_us = 0;
     }
     int workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;

@@ -378,6 +378,10 @@ typedef struct sl__receiver {
     sl__block *sealed, *sealed_tail; /* blocks waiting for the next batch */
     sl__block *early, *early_tail;   /* sealed blocks the engine took before the tick */
     size_t nearly;
+    /* early blocks already combined and recycled: what they held, for the
+     * batch's input figures and for sl__receiver_pending */
+    int64_t early_done_records, early_done_bytes;
+    size_t ntaken_early;   /* blocks taken early since the last take */
     struct sl__wake *wake; /* told of every sealed block (early combine) */
     sl__block *spare;      /* recycled blocks */
     int spare_count;
@@ -399,13 +403,24 @@ typedef struct sl__wake {
 } sl__wake;
 
 int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl__wake *wake, sl_error *err);
-/* Take every block stored so far (sealing the open one); caller frees. The
- * first *nearly blocks are those sl__receiver_take_early handed out. */
-sl__block *sl__receiver_take(sl__receiver *r, size_t *nearly);
+/* What sl__receiver_take says besides the blocks. */
+typedef struct sl__take_info {
+    size_t nearly;            /* the first blocks, taken early and combined */
+    int64_t recycled_records; /* in early blocks combined and already recycled */
+    int64_t recycled_bytes;
+} sl__take_info;
+
+/* Take every block stored so far (sealing the open one); caller frees. */
+sl__block *sl__receiver_take(sl__receiver *r, sl__take_info *info);
 /* Before the tick: move up to `max` sealed blocks to the early list and store
  * them in out[]; returns how many. They stay counted against the limit, and
  * in sl__receiver_pending, until sl__receiver_take returns them. */
 size_t sl__receiver_take_early(sl__receiver *r, sl__block **out, size_t max);
+/* The early blocks blk[0..n) have been combined into tables that keep no
+ * reference to them: recycle them now. Their records and bytes still count
+ * for the next take (its input figures) and in sl__receiver_pending; their
+ * bytes no longer count against the limit. */
+void sl__receiver_release_early(sl__receiver *r, sl__block *const *blk, size_t n);
 /* Give a completed batch's blocks back for reuse. */
 void sl__receiver_recycle(sl__receiver *r, sl__block *blocks);
 void sl__receiver_join(sl__receiver *r); /* after the stop flag is set */
@@ -509,8 +524,9 @@ struct sl_stream {
     /* early combine (per batch): the shuffle stream's tables hold the early
      * blocks of the batch at early_t (0: none) */
     int64_t early_t;
-    size_t early_parts; /* partitions combined early */
-    int64_t early_us;   /* time spent on them */
+    size_t early_parts;    /* partitions combined early */
+    size_t early_recycled; /* of which recycled at once (tables_keep_no_input) */
+    int64_t early_us;      /* time spent on them */
 };
 
 typedef struct sl__output {
@@ -570,8 +586,9 @@ struct sl_context {
     sl_batch_listener listener;
     void *listener_ud;
     sl_batch_info last;
-    int64_t early_us;    /* the batch just run: time combining blocks before its tick */
-    size_t early_blocks; /* and how many blocks */
+    int64_t early_us;      /* the batch just run: time combining blocks before its tick */
+    size_t early_blocks;   /* and how many blocks */
+    size_t early_recycled; /* of which recycled right after */
     _Atomic int64_t batches_done;
     bool status;
 };

@@ -44,24 +44,29 @@ static sl__block *block_new(sl__receiver *r) {
     return b;
 }
 
-/* Blocks of a completed batch come back here: their memory (already paged
- * in) serves the next blocks. At most the buffer's worth is kept. */
+/* Keep block b for the next blocks (its memory is already paged in), or
+ * free it when the spare list holds the buffer's worth. With the lock. */
+static void give_back(sl__receiver *r, sl__block *b) {
+    if ((size_t)r->spare_count * SL__BLOCK_BYTES >= r->limit) {
+        b->next = NULL;
+        sl__block_free(b);
+        return;
+    }
+    sl__arena_reset(&b->arena);
+    b->recs.n = 0;
+    b->bytes = 0;
+    b->next = r->spare;
+    r->spare = b;
+    r->spare_count++;
+}
+
+/* Blocks of a completed batch come back here, for the next blocks. */
 void sl__receiver_recycle(sl__receiver *r, sl__block *blocks) {
     pthread_mutex_lock(&r->lock);
     while (blocks) {
         sl__block *b = blocks;
         blocks = b->next;
-        if ((size_t)r->spare_count * SL__BLOCK_BYTES >= r->limit) {
-            b->next = NULL;
-            sl__block_free(b);
-            continue;
-        }
-        sl__arena_reset(&b->arena);
-        b->recs.n = 0;
-        b->bytes = 0;
-        b->next = r->spare;
-        r->spare = b;
-        r->spare_count++;
+        give_back(r, b);
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -199,7 +204,7 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
     return rc;
 }
 
-sl__block *sl__receiver_take(sl__receiver *r, size_t *nearly) {
+sl__block *sl__receiver_take(sl__receiver *r, sl__take_info *info) {
     pthread_mutex_lock(&r->lock);
     seal(r);
     sl__block *b = r->sealed;
@@ -207,9 +212,12 @@ sl__block *sl__receiver_take(sl__receiver *r, size_t *nearly) {
         r->early_tail->next = r->sealed;
         b = r->early;
     }
-    *nearly = r->nearly;
+    info->nearly = r->nearly;
+    info->recycled_records = r->early_done_records;
+    info->recycled_bytes = r->early_done_bytes;
     r->sealed = r->sealed_tail = r->early = r->early_tail = NULL;
-    r->nearly = 0;
+    r->nearly = r->ntaken_early = 0;
+    r->early_done_records = r->early_done_bytes = 0;
     r->buffered = r->cur ? r->cur->bytes : 0;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
@@ -233,8 +241,33 @@ size_t sl__receiver_take_early(sl__receiver *r, sl__block **out, size_t max) {
         out[n++] = b;
     }
     r->nearly += n;
+    r->ntaken_early += n;
     pthread_mutex_unlock(&r->lock);
     return n;
+}
+
+void sl__receiver_release_early(sl__receiver *r, sl__block *const *blk, size_t n) {
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < n; i++) {
+        sl__block *prev = NULL, *b = r->early;
+        while (b && b != blk[i])
+            prev = b, b = b->next;
+        if (!b)
+            continue; /* not an early block: nothing to do */
+        if (prev)
+            prev->next = b->next;
+        else
+            r->early = b->next;
+        if (r->early_tail == b)
+            r->early_tail = prev;
+        r->nearly--;
+        r->early_done_records += (int64_t)b->recs.n;
+        r->early_done_bytes += (int64_t)b->bytes;
+        r->buffered -= b->bytes < r->buffered ? b->bytes : r->buffered;
+        give_back(r, b);
+    }
+    pthread_cond_broadcast(&r->cond); /* store() may be waiting for room */
+    pthread_mutex_unlock(&r->lock);
 }
 
 static void *receiver_main(void *arg) {
@@ -282,6 +315,8 @@ void sl__receiver_join(sl__receiver *r) {
 void sl__receiver_pending(sl__receiver *r, int64_t *records, int64_t *bytes) {
     *records = *bytes = 0;
     pthread_mutex_lock(&r->lock);
+    *records = r->early_done_records;
+    *bytes = r->early_done_bytes;
     for (sl__block *b = r->early; b; b = b->next)
         *records += (int64_t)b->recs.n, *bytes += (int64_t)b->bytes;
     for (sl__block *b = r->sealed; b; b = b->next)
@@ -300,6 +335,7 @@ void sl__receiver_free(sl__receiver *r) {
     sl__block_free(r->spare);
     r->sealed = r->sealed_tail = r->early = r->early_tail = r->cur = r->spare = NULL;
     r->nearly = 0;
+    r->early_done_records = r->early_done_bytes = 0;
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
 }

@@ -178,6 +178,7 @@ static const sl_reduce_ops agg_sum_ops = {
     .combine = agg_sum_combine,
     .merge = agg_sum_combine,
     .inverse = agg_sum_inverse,
+    .flags = SL_REDUCE_NO_INPUT_REFS, /* numbers only */
 };
 
 static const sl_reduce_ops agg_count_ops = {
@@ -186,6 +187,7 @@ static const sl_reduce_ops agg_count_ops = {
     .combine = agg_count_combine,
     .merge = agg_count_merge,
     .inverse = agg_count_inverse,
+    .flags = SL_REDUCE_NO_INPUT_REFS, /* numbers only */
 };
 
 static const sl_reduce_ops agg_min_ops = {

@@ -190,12 +190,14 @@ static int longest_create(sl_handle *h, const sl_params *params, void **instance
     return 0;
 }
 
+/* Designated initializers: later ABI minors append fields (zero here). */
 static const sl_reduce_ops longest_ops = {
-    sizeof(sl_reduce_ops),
-    NULL,            /* zero: none, the first value starts the accumulator */
-    longest_combine, /* combine */
-    NULL,            /* merge: same as combine */
-    NULL,            /* inverse: none, so no windows with an inverse function */
+    .struct_size = sizeof(sl_reduce_ops),
+    .zero = NULL,               /* none: the first value starts the accumulator */
+    .combine = longest_combine, /* acc = the longer of acc and v (may point into v) */
+    .merge = NULL,              /* same as combine */
+    .inverse = NULL,            /* none, so no windows with an inverse function */
+    .flags = 0,                 /* acc points into the values: not SL_REDUCE_NO_INPUT_REFS */
 };
 
 static const sl_component longest_component = {

@@ -16,7 +16,7 @@ static int first_combine(void *instance, sl_value *acc, const sl_value *v, sl_me
     return 0;
 }
 
-static const sl_reduce_ops first_ops = {sizeof(sl_reduce_ops), NULL, first_combine, NULL, NULL};
+static const sl_reduce_ops first_ops = {sizeof(sl_reduce_ops), NULL, first_combine, NULL, NULL, 0};
 
 static const sl_component first_component = {
     sizeof(sl_component),

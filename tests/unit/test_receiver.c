@@ -35,9 +35,11 @@ static void fixture_free(recv_fixture *f) {
 
 /* The stored records, in order, from the blocks of one take. */
 static size_t taken(recv_fixture *f, sl_record *out, size_t cap, sl__block **blocks) {
-    size_t nearly = 99, n = 0;
-    *blocks = sl__receiver_take(&f->r, &nearly);
-    ASSERT_INT_EQ(nearly, 0);
+    size_t n = 0;
+    sl__take_info ti = {99, 99, 99};
+    *blocks = sl__receiver_take(&f->r, &ti);
+    ASSERT_INT_EQ(ti.nearly, 0);
+    ASSERT_INT_EQ(ti.recycled_records, 0);
     for (sl__block *b = *blocks; b; b = b->next)
         for (size_t i = 0; i < b->recs.n && n < cap; i++)
             out[n++] = b->recs.v[i];

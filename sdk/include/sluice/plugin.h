@@ -38,7 +38,7 @@ extern "C" {
 
 #define SL_PLUGIN_MAGIC 0x534c5543u /* "SLUC" */
 #define SL_ABI_MAJOR 1
-#define SL_ABI_MINOR 1 /* 1.1: UPDATE, OPERATOR, source snapshot/restore */
+#define SL_ABI_MINOR 2 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags */
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -314,7 +314,15 @@ typedef struct sl_reduce_ops {
     int (*merge)(void *inst, sl_value *acc, const sl_value *other, sl_mem *mem, sl_error *err);
     /* Optional: remove a partial result (sum: subtraction). */
     int (*inverse)(void *inst, sl_value *acc, const sl_value *other, sl_mem *mem, sl_error *err);
+    /* 1.2: SL_REDUCE_* flags (0 for plugins built against 1.0 and 1.1). */
+    uint32_t flags;
 } sl_reduce_ops;
+
+/* An accumulator never points into the memory of the values given to zero,
+ * combine or merge: it holds numbers, or bytes the function copied into
+ * `mem` (agg.sum, agg.count). The engine may then free a batch's input as
+ * soon as it has been combined (docs/plugin-guide.md). */
+#define SL_REDUCE_NO_INPUT_REFS 1u
 
 /* --- UPDATE (1.1) --- */
 
@@ -422,7 +430,7 @@ _Static_assert(sizeof(sl_update_ops) == 24, "sl_update_ops layout is ABI");
 _Static_assert(sizeof(sl_operator_ops) == 32, "sl_operator_ops layout is ABI");
 _Static_assert(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 _Static_assert(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
-_Static_assert(sizeof(sl_reduce_ops) == 40, "sl_reduce_ops layout is ABI");
+_Static_assert(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
 #endif
 
 #ifdef __cplusplus
