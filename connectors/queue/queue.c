@@ -31,9 +31,10 @@
  *
  * The file is read incrementally with getline(); the instance keeps the line
  * number of the last batch emitted (`position`), for checkpoints to come.
- * The outer array and the pair objects are scanned here; every element and
- * member value is parsed by host->json_parse into the emitter's memory, so
- * values live exactly as long as the batch.
+ * The outer array and the pair objects are scanned here; a string element
+ * without escapes is copied as it is, and every other element and member
+ * value is parsed by host->json_parse, into the emitter's memory, so values
+ * live exactly as long as the batch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -294,6 +295,39 @@ static int queue_parse_pair(queue_source *q, const char *p, const char *e, size_
     return 0;
 }
 
+/* The closing quote of the JSON string whose text starts at p (after its
+ * opening quote) when the string is plain: no escape and no control
+ * character before that quote. NULL otherwise (or when it is not closed):
+ * the host parser then decodes or rejects it. Eight bytes at a time: most
+ * batch elements are plain strings, and this scan is all they need. */
+static const char *queue_plain_string_end(const char *p, const char *e) {
+    const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        x = __builtin_bswap64(x); /* byte i in bits 8i..8i+7: borrows run away from it */
+#endif
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        /* a high bit where a byte is 0 (in q or b) or below 0x20 (in x) */
+        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
+        hit &= high;
+        if (hit) { /* the lowest hit is exact; borrows only add hits above it */
+            p += __builtin_ctzll(hit) / 8;
+            return *p == '"' ? p : NULL;
+        }
+        p += 8;
+    }
+    for (; p < e; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p;
+        if (c == '\\' || c < 0x20)
+            return NULL;
+    }
+    return NULL;
+}
+
 /* Emit one element text[p, e): a pair object or any other JSON value. */
 static int queue_emit_element(queue_source *q, const char *p, const char *e, size_t idx, int64_t ts,
                               sl_emitter *out, sl_error *err) {
@@ -324,13 +358,24 @@ static int queue_emit_batch(queue_source *q, int64_t ts, sl_emitter *out, sl_err
         p = queue_skip_ws(p + 1, e);
     } else {
         for (size_t idx = 1;; idx++) {
-            const char *ve = queue_value_end(p, e);
-            if (!ve || ve == p)
-                return sl_api->error_set(
-                    err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: %s", q->path,
-                    (long long)q->cur.lineno, (size_t)(p - line) + 1, idx,
-                    ve ? "expected a JSON value" : "unterminated string or bracket");
-            int rc = queue_emit_element(q, p, ve, idx, ts, out, err);
+            const char *ve = NULL, *close;
+            int rc;
+            if (*p == '"' && (close = queue_plain_string_end(p + 1, e))) {
+                /* the common case, without the host parser */
+                sl_value v = sl_bytes_copy(out->mem, p + 1, (size_t)(close - p - 1));
+                if (v.type != SL_BYTES)
+                    return sl_api->error_set(err, SL_ENOMEM, "queue: out of memory");
+                ve = close + 1;
+                rc = sl_emit_kv(out, sl_null(), v, ts);
+            } else {
+                ve = queue_value_end(p, e);
+                if (!ve || ve == p)
+                    return sl_api->error_set(
+                        err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: %s", q->path,
+                        (long long)q->cur.lineno, (size_t)(p - line) + 1, idx,
+                        ve ? "expected a JSON value" : "unterminated string or bracket");
+                rc = queue_emit_element(q, p, ve, idx, ts, out, err);
+            }
             if (rc < 0)
                 return rc;
             p = queue_skip_ws(ve, e);
