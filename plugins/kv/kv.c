@@ -116,22 +116,26 @@ static int kv_pair_create(sl_handle *h, const sl_params *params, void **instance
 }
 
 /* element -> (element, value). The word count's hot loop: for plain
- * elements, one record built per input, no allocation. */
+ * elements, each output is written in place (sl_emit_slot), no allocation:
+ * the element is copied whole from the input, so that no field-by-field
+ * temporary is read back at once. */
 static int kv_pair_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
     const kv_pair *p = inst;
-    sl_record o;
-    o.value = p->value;
     for (size_t i = 0; i < in->count; i++) {
         const sl_record *r = &in->records[i];
+        int rc;
+        sl_record *o = sl_emit_slot(out, &rc);
+        if (!o)
+            return rc;
         if (!sl_record_is_pair(r)) {
-            o.key = sl_key(r->value);
-        } else if (kv_element(r, out->mem, &o.key) < 0) {
+            o->key = r->value;
+            if (o->key.type == SL_NULL)
+                o->key = sl_null_key(); /* None -> the pair (None, value) */
+        } else if (kv_element(r, out->mem, &o->key) < 0) {
             return sl_api->error_set(err, SL_ENOMEM, "kv.pair: out of memory");
         }
-        o.ts = r->ts;
-        int rc = sl_emit(out, &o);
-        if (rc < 0)
-            return rc;
+        o->value = p->value;
+        o->ts = r->ts;
     }
     return 0;
 }

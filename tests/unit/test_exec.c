@@ -16,13 +16,16 @@
 static void test_map_pair(void) {
     sl_context *ctx = ctx_new(2);
     unit_collect c = {0}, c2 = {0};
-    sl_stream *in = queue(ctx, "[\"a\", \"b\", \"a\"]\n[]\n");
+    sl_stream *in =
+        queue(ctx, "[\"a\", \"b\", \"a\"]\n[]\n[null, {\"key\": \"k\", \"value\": 2}]\n");
     collect(sl_map(in, "kv.pair", NULL), &c);
     collect(sl_map(in, "kv.pair", P("value", "\"x\"")), &c2);
-    RUN(ctx, 2);
-    ASSERT_INT_EQ(c.nb, 2);
+    RUN(ctx, 3);
+    ASSERT_INT_EQ(c.nb, 3);
     ASSERT_STR_EQ(BATCH(&c, 0), "('a', 1), ('b', 1), ('a', 1)");
     ASSERT_STR_EQ(BATCH(&c, 1), "");
+    /* None pairs as (None, 1); a pair's element is the tuple (k, v) */
+    ASSERT_STR_EQ(BATCH(&c, 2), "(None, 1), (('k', 2), 1)");
     ASSERT_STR_EQ(BATCH(&c2, 0), "('a', 'x'), ('b', 'x'), ('a', 'x')");
     unit_collect_free(&c);
     unit_collect_free(&c2);

@@ -180,6 +180,19 @@ static inline int sl_emit(sl_emitter *em, const sl_record *rec) {
     return 0;
 }
 
+/* The emitter's next record slot, to be filled in place: the same as
+ * sl_emit() without building the record elsewhere first (in a hot loop, a
+ * record assembled field by field and then copied whole can stall the copy).
+ * Flushes first when the buffer is full; NULL if that failed, with the code
+ * in *rc (return it from the callback). The slot counts as emitted: fill
+ * every field. */
+static inline sl_record *sl_emit_slot(sl_emitter *em, int *rc) {
+    *rc = 0;
+    if (em->count == em->capacity && (*rc = em->flush(em)) < 0)
+        return NULL;
+    return &em->buf[em->count++];
+}
+
 /* Emit (key, value) with the given timestamp. */
 static inline int sl_emit_kv(sl_emitter *em, sl_value key, sl_value value, int64_t ts) {
     sl_record r;
