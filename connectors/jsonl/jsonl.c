@@ -135,22 +135,28 @@ static int jsonl_append_text(jsonl_sink *s, size_t *off, const char *t, size_t l
     return 0;
 }
 
-/* Write one line per record into the stdio buffer. */
+#define JSONL_FLUSH_AT (64u << 10) /* bytes of lines handed to stdio at once */
+
+/* Write one line per record into the stdio buffer, in runs of lines
+ * formatted into s->line. */
 static int jsonl_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     jsonl_sink *s = instance;
     char head[64];
     int hlen = snprintf(head, sizeof head, "{\"time\":%" PRId64 ",\"key\":", chunk->batch_time);
+    size_t off = 0;
     for (size_t i = 0; i < chunk->count; i++) {
         const sl_record *r = &chunk->records[i];
-        size_t off = 0;
         if (jsonl_append_text(s, &off, head, (size_t)hlen) < 0 ||
             jsonl_append_value(s, &off, &r->key) < 0 ||
             jsonl_append_text(s, &off, ",\"value\":", 9) < 0 ||
             jsonl_append_value(s, &off, &r->value) < 0 || jsonl_append_text(s, &off, "}\n", 2) < 0)
             return sl_api->error_set(err, SL_ENOMEM, "jsonl: out of memory formatting a record");
-        errno = 0;
-        if (fwrite(s->line, 1, off, s->fp) != off)
-            return jsonl_io_error(s, err);
+        if (off >= JSONL_FLUSH_AT || i + 1 == chunk->count) {
+            errno = 0;
+            if (fwrite(s->line, 1, off, s->fp) != off)
+                return jsonl_io_error(s, err);
+            off = 0;
+        }
     }
     return 0;
 }

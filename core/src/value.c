@@ -275,16 +275,29 @@ static void put_repr_string(outbuf *o, const char *s, size_t n) {
     putc1(o, q);
 }
 
+/* The decimal digits of i (what "%lld" prints, without printf's cost: the
+ * sinks format every count this way). */
+static void put_int(outbuf *o, int64_t i) {
+    char d[24];
+    size_t k = sizeof d;
+    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    do {
+        d[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0)
+        d[--k] = '-';
+    put(o, d + k, sizeof d - k);
+}
+
 static void put_value(outbuf *o, const sl_value *v, int style, int depth) {
-    char num[32];
     if (depth > 64) {
         puts0(o, style == SL_FORMAT_JSON ? "null" : "...");
         return;
     }
     switch (v->type) {
     case SL_INT:
-        snprintf(num, sizeof num, "%lld", (long long)v->u.i);
-        puts0(o, num);
+        put_int(o, v->u.i);
         break;
     case SL_DOUBLE:
         put_double(o, v->u.d, style);
