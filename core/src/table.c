@@ -17,23 +17,44 @@
 
 #define HUGE_PAGE (2u << 20)
 
-/* A zeroed slot array. Arrays of 2 MiB or more are aligned to 2 MiB and
- * offered to the kernel as transparent huge pages: a probe lands anywhere in
- * the array, and with 4 KiB pages every probe of a large table also misses
- * the TLB (measured: bench/RESULTS.md, word count). */
+static size_t huge_round(size_t bytes) {
+    return (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+/* A zeroed slot array. Arrays of 2 MiB or more are mapped on their own,
+ * aligned to 2 MiB and offered to the kernel as transparent huge pages: a
+ * probe lands anywhere in the array, and with 4 KiB pages every probe of a
+ * large table also misses the TLB (measured: bench/RESULTS.md, word count).
+ * Fresh mappings are zero already: the kernel clears each page once, when
+ * it is first touched, instead of a memset over it. */
 static sl__entry *slots_alloc(size_t n) {
     size_t bytes = n * sizeof(sl__entry);
     if (bytes < HUGE_PAGE)
         return calloc(n, sizeof(sl__entry));
-    bytes = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    void *p = aligned_alloc(HUGE_PAGE, bytes);
-    if (!p)
+    size_t want = huge_round(bytes), len = want + HUGE_PAGE;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
         return NULL;
+    char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (a > p) /* trim to the aligned range */
+        munmap(p, (size_t)(a - p));
+    if (p + len > a + want)
+        munmap(a + want, (size_t)(p + len - (a + want)));
 #ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
+    madvise(a, want, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
 #endif
-    memset(p, 0, bytes);
-    return p;
+    return (sl__entry *)a;
+}
+
+/* Free an array of n slots from slots_alloc. */
+static void slots_free(sl__entry *s, size_t n) {
+    size_t bytes = n * sizeof(sl__entry);
+    if (!s)
+        return;
+    if (bytes < HUGE_PAGE)
+        free(s);
+    else
+        munmap(s, huge_round(bytes));
 }
 
 int sl__table_init(sl__table *t, size_t hint) {
@@ -55,7 +76,8 @@ void sl__table_clear(sl__table *t) {
 }
 
 void sl__table_free(sl__table *t) {
-    free(t->slots);
+    if (t->slots)
+        slots_free(t->slots, t->mask + 1);
     memset(t, 0, sizeof *t);
 }
 
@@ -75,7 +97,7 @@ int sl__table_grow(sl__table *t) {
             j = (j + 1) & mask;
         s[j] = *e;
     }
-    free(t->slots);
+    slots_free(t->slots, t->mask + 1);
     t->slots = s;
     t->mask = mask;
     return 0;
