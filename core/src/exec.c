@@ -512,25 +512,32 @@ static int shuffle_tables(sl_stream *s, size_t ntabs, int64_t t) {
     return 0;
 }
 
+/* Set up st to combine map-side into target's shuffle tables for the batch
+ * at t (the tables made ready: shuffle_tables). 0 or SL_ENOMEM. */
+static int combine_stage(sl_context *ctx, sl_stream *target, int64_t t, stage *st) {
+    int workers = sl__pool_workers(ctx->pool);
+    memset(st, 0, sizeof *st);
+    st->ctx = ctx;
+    st->t = t;
+    st->sink = SINK_COMBINE;
+    st->target = target;
+    st->nparts = target->partitions ? target->partitions : workers;
+    if (shuffle_tables(target, (size_t)workers * (size_t)st->nparts, t))
+        return SL_ENOMEM;
+    st->tabs = target->tabs;
+    return 0;
+}
+
 static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     int workers = sl__pool_workers(ctx->pool);
-    int nparts = s->partitions ? s->partitions : workers;
     stage st;
-    memset(&st, 0, sizeof st);
-    st.ctx = ctx;
-    st.t = t;
-    st.sink = SINK_COMBINE;
-    st.target = s;
-    st.nparts = nparts;
-    if (shuffle_tables(s, (size_t)workers * (size_t)nparts, t) ||
-        sl__dataset_init(&s->data, (size_t)nparts))
+    if (combine_stage(ctx, s, t, &st) || sl__dataset_init(&s->data, (size_t)st.nparts))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
-    st.tabs = s->tabs;
     st.part_base = s->early_t == t ? s->early_parts : 0;
     int rc = run_stage(ctx, &st, s->in[0], false, err);
     merge_job mj = {&st, workers};
     if (!rc)
-        rc = sl__pool_run(ctx->pool, (size_t)nparts, merge_task, &mj, err);
+        rc = sl__pool_run(ctx->pool, (size_t)st.nparts, merge_task, &mj, err);
     return rc;
 }
 
@@ -587,8 +594,8 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
         return 0;
     int64_t t0 = sl__mono_us();
     sl_stream *target = s->early_target;
-    int nparts = target->partitions ? target->partitions : workers;
-    if (shuffle_tables(target, (size_t)workers * (size_t)nparts, t))
+    stage st;
+    if (combine_stage(ctx, target, t, &st))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     if (target->early_t != t) {
         target->early_t = t;
@@ -600,14 +607,6 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     for (size_t i = 0; i < n; i++)
         parts[i] = blk[i]->recs;
     sl_dataset view = {parts, n};
-    stage st;
-    memset(&st, 0, sizeof st);
-    st.ctx = ctx;
-    st.t = t;
-    st.sink = SINK_COMBINE;
-    st.target = target;
-    st.nparts = nparts;
-    st.tabs = target->tabs;
     st.part_base = target->early_parts;
     int rc = stage_chain(&st, target->in[0], false, err);
     if (!rc)

@@ -217,6 +217,14 @@ static void early_check_counts(const early_run *er, const long long *expect) {
     ASSERT_INT_EQ(wrong, 0);
 }
 
+/* Run a case that must succeed, and check its counts. */
+static void early_run_ok(const early_case *c, early_run *er) {
+    long long expect[EARLY_VOCAB] = {0};
+    char msg[512];
+    ASSERT_INT_EQ(early_run_case(c, er, expect, msg, sizeof msg), 0);
+    early_check_counts(er, expect);
+}
+
 /* With early combine, several MiB sent well before the tick are combined
  * before it: the batch has early blocks, and the same counts. With agg.sum
  * (SL_REDUCE_NO_INPUT_REFS) every early block is recycled at once; with a C
@@ -230,10 +238,7 @@ static void test_early_counts(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         early_run er;
-        long long expect[EARLY_VOCAB] = {0};
-        char msg[512];
-        ASSERT_INT_EQ(early_run_case(&cases[i], &er, expect, msg, sizeof msg), 0);
-        early_check_counts(&er, expect);
+        early_run_ok(&cases[i], &er);
         /* ~5.3 MiB of lines in 1 MiB blocks: the sealed ones ran early */
         CU_ASSERT(er.max_early >= 4);
         if (er.max_early < 4)
@@ -251,10 +256,7 @@ static void test_early_off(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         early_run er;
-        long long expect[EARLY_VOCAB] = {0};
-        char msg[512];
-        ASSERT_INT_EQ(early_run_case(&cases[i], &er, expect, msg, sizeof msg), 0);
-        early_check_counts(&er, expect);
+        early_run_ok(&cases[i], &er);
         ASSERT_INT_EQ(er.early_blocks, 0);
     }
 }
@@ -264,10 +266,7 @@ static void test_early_off(void) {
 static void test_early_graceful_stop(void) {
     early_case c = {true, 2, 0, false, NULL, END_STOP, 1, false};
     early_run er;
-    long long expect[EARLY_VOCAB] = {0};
-    char msg[512];
-    ASSERT_INT_EQ(early_run_case(&c, &er, expect, msg, sizeof msg), 0);
-    early_check_counts(&er, expect);
+    early_run_ok(&c, &er);
     CU_ASSERT(er.early_blocks > 0);
 }
 
