@@ -543,20 +543,39 @@ static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
 
 /* ---- early combine ----------------------------------------------------------------- */
 
+/* Mark s and everything it reads as computed at every batch. */
+static void mark_needed(sl_stream *s, bool *needed) {
+    if (needed[s->id])
+        return;
+    needed[s->id] = true;
+    for (int k = 0; k < s->nin; k++)
+        mark_needed(s->in[k], needed);
+}
+
 /* A receiver source can be combined early when its only reader is a fused
- * chain (possibly empty) that ends in a map-side combine: the chain's work
- * on a block is the same before or after the tick, and its results wait in
- * the shuffle tables for the batch. Anything that needs the source's batch
- * as a whole (a window, a second reader, an output) rules it out. */
-bool sl__plan_early(sl_context *ctx) {
-    bool any = false;
+ * chain (possibly empty) that ends in a map-side combine that every batch
+ * computes: the chain's work on a block is the same before or after the
+ * tick, and its results wait in the shuffle tables for the batch. Anything
+ * that needs the source's batch as a whole (a window, a second reader, an
+ * output) rules it out, and so does a shuffle that no batch computes (read
+ * by nothing that runs, or only as an initial state): its functions must
+ * not run early when they would never run at all. */
+void sl__plan_early(sl_context *ctx) {
     for (size_t i = 0; i < ctx->nstreams; i++)
         ctx->streams[i]->early_target = NULL;
-    if (!ctx->early_combine)
-        return false;
+    bool *needed = ctx->early_combine ? calloc(ctx->nstreams + 1, sizeof *needed) : NULL;
+    if (!needed)
+        return; /* off (or no memory: then nothing early, which is always correct) */
+    /* what sl__batch_run computes: the outputs' streams and the windows that
+     * something reads, with all they read (initial_stream is not an input) */
+    for (size_t i = 0; i < ctx->noutputs; i++)
+        mark_needed(ctx->outputs[i].from, needed);
+    for (size_t i = 0; i < ctx->nstreams; i++)
+        if (sl__op_is_window(ctx->streams[i]->op) && ctx->streams[i]->consumers > 0)
+            mark_needed(ctx->streams[i], needed);
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
-        if ((s->op != SL_OP_REDUCE_BY_KEY && s->op != SL_OP_COUNT_BY_VALUE) || s->consumers == 0)
+        if ((s->op != SL_OP_REDUCE_BY_KEY && s->op != SL_OP_COUNT_BY_VALUE) || !needed[s->id])
             continue;
         sl_stream *root = s->in[0];
         while (!root->materialize)
@@ -565,21 +584,22 @@ bool sl__plan_early(sl_context *ctx) {
             root->fn.source.mode != SL_SOURCE_RECEIVER || root->period != s->period)
             continue;
         root->early_target = s;
-        any = true;
     }
-    return any;
+    free(needed);
 }
 
 /* True when nothing in a shuffle's tables points into its input once
  * combined: keys are copied into the worker arenas when new, and the
  * accumulators are counts, or come from a reduction that says it keeps no
- * reference (SL_REDUCE_NO_INPUT_REFS). Early blocks can then be recycled
- * right after their pass. */
+ * reference (SL_REDUCE_NO_INPUT_REFS) and has a zero. Without a zero the
+ * engine itself starts an accumulator as the first value, which points into
+ * the block. Early blocks can then be recycled right after their pass. */
 static bool tables_keep_no_input(const sl_stream *target) {
     if (target->op == SL_OP_COUNT_BY_VALUE)
         return true;
     const sl__func *f = &target->fn;
-    return f->comp && !f->reduce_fn && (f->reduce.flags & SL_REDUCE_NO_INPUT_REFS);
+    return f->comp && !f->reduce_fn && f->reduce.zero &&
+           (f->reduce.flags & SL_REDUCE_NO_INPUT_REFS);
 }
 
 #define EARLY_MAX 64 /* blocks per early pass, at most */

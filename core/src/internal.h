@@ -363,7 +363,8 @@ typedef struct sl__block {
     struct sl__block *next;
     sl_arena arena;
     sl_recvec recs;
-    size_t bytes;
+    size_t bytes; /* payload: the records' key and value bytes (input metrics) */
+    size_t mem;   /* what the records take: payload, bytes between lines, records */
 } sl__block;
 
 void sl__block_free(sl__block *b);
@@ -387,7 +388,7 @@ typedef struct sl__receiver {
     int spare_count;
     int64_t blocked_reported; /* blocked_ms already reported */
     int64_t last_warning;     /* mono ms of the last buffer warning */
-    size_t buffered;          /* bytes in cur + sealed + early */
+    size_t buffered;          /* mem of cur + sealed + early (recycled ones too) */
     size_t limit;             /* max buffered bytes before store blocks */
     atomic_bool finished;     /* run() returned */
     int result;               /* run()'s return */
@@ -418,8 +419,8 @@ sl__block *sl__receiver_take(sl__receiver *r, sl__take_info *info);
 size_t sl__receiver_take_early(sl__receiver *r, sl__block **out, size_t max);
 /* The early blocks blk[0..n) have been combined into tables that keep no
  * reference to them: recycle them now. Their records and bytes still count
- * for the next take (its input figures) and in sl__receiver_pending; their
- * bytes no longer count against the limit. */
+ * for the next take (its input figures), in sl__receiver_pending and against
+ * the limit: the limit bounds a batch's input, combined early or not. */
 void sl__receiver_release_early(sl__receiver *r, sl__block *const *blk, size_t n);
 /* Give a completed batch's blocks back for reuse. */
 void sl__receiver_recycle(sl__receiver *r, sl__block *blocks);
@@ -604,8 +605,8 @@ void sl__ctx_fail_err(sl_context *ctx, const sl_error *err, const char *param);
 int sl__plan(sl_context *ctx, sl_error *err);
 /* Early combine (after the functions are created, before receivers start):
  * set early_target on every receiver source whose blocks can be combined
- * before the tick. True if there is one. */
-bool sl__plan_early(sl_context *ctx);
+ * before the tick. */
+void sl__plan_early(sl_context *ctx);
 /* While waiting for the tick t: combine the blocks sealed so far of every
  * early source. Returns the number of blocks combined (0: none was ready) or
  * a negative code (err filled; the batch at t has failed). */

@@ -4,14 +4,16 @@
  * The plugin's run() loops on its own thread and hands records to
  * sl__receiver_store, which copies them (bytes included) into the open
  * block: a run of adjacent lines (the socket source's) in one memcpy,
- * anything else record by record. A block is sealed when it reaches SL__BLOCK_BYTES; at every batch
- * tick the scheduler takes all blocks (sl__receiver_take), which become the
- * batch's partitions. Between ticks it may take sealed blocks early, to
- * combine them map-side before the tick (docs/decisions.md, "Early
- * combine"); they still belong to the next batch and still count against
- * the limit. When the buffered bytes reach the limit, store() blocks until
- * the next tick: the receiver stops reading, and for TCP the kernel pushes
- * back on the sender. Nothing is dropped.
+ * anything else record by record. A block is sealed when what it holds
+ * (bytes, the gaps between lines and the records themselves) reaches
+ * SL__BLOCK_BYTES; at every batch tick the scheduler takes all blocks
+ * (sl__receiver_take), which become the batch's partitions. Between ticks it
+ * may take sealed blocks early, to combine them map-side before the tick
+ * (docs/decisions.md, "Early combine"), and may recycle them once combined;
+ * either way they belong to the next batch and count against the limit
+ * until it starts. When the buffered memory reaches the limit, store()
+ * blocks until the next tick: the receiver stops reading, and for TCP the
+ * kernel pushes back on the sender. Nothing is dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +56,7 @@ static void give_back(sl__receiver *r, sl__block *b) {
     }
     sl__arena_reset(&b->arena);
     b->recs.n = 0;
-    b->bytes = 0;
+    b->bytes = b->mem = 0;
     b->next = r->spare;
     r->spare = b;
     r->spare_count++;
@@ -83,8 +85,9 @@ static void seal(sl__receiver *r) {
     r->cur = NULL;
 }
 
-/* Copy one record into block b. */
-static int copy_record(sl__block *b, const sl_record *in, size_t *bytes) {
+/* Copy one record into block b; *bytes gets its payload, *taken what it
+ * takes in the block. */
+static int copy_record(sl__block *b, const sl_record *in, size_t *bytes, size_t *taken) {
     sl_mem mem;
     sl__arena_mem(&b->arena, &mem);
     sl_record rec = *in;
@@ -95,6 +98,8 @@ static int copy_record(sl__block *b, const sl_record *in, size_t *bytes) {
     size_t n = sl__value_bytes(&in->key) + sl__value_bytes(&in->value);
     b->bytes += n;
     *bytes += n;
+    b->mem += n + sizeof(sl_record);
+    *taken += n + sizeof(sl_record);
     return 0;
 }
 
@@ -125,22 +130,26 @@ static size_t run_length(const sl_record *recs, size_t n, size_t *span) {
 }
 
 /* Copy a run of k records into block b: their bytes in one piece, the
- * records pointing into it. */
-static int copy_run(sl__block *b, const sl_record *recs, size_t k, size_t span, size_t *bytes) {
+ * records pointing into it. *bytes gets their payload, *taken what they take
+ * in the block. */
+static int copy_run(sl__block *b, const sl_record *recs, size_t k, size_t span, size_t *bytes,
+                    size_t *taken) {
     char *dst = sl__arena_alloc(&b->arena, span ? span : 1);
     size_t first = b->recs.n;
     if (!dst || sl__recvec_append(&b->recs, recs, k))
         return SL_ENOMEM;
-    const char *src = recs[0].value.u.s;
-    memcpy(dst, src, span);
+    uintptr_t src = (uintptr_t)recs[0].value.u.s;
+    memcpy(dst, recs[0].value.u.s, span);
     size_t n = 0;
     for (size_t i = 0; i < k; i++) {
         sl_value *v = &b->recs.v[first + i].value;
-        v->u.s = dst + (v->u.s - src);
+        v->u.s = dst + ((uintptr_t)v->u.s - src);
         n += v->len;
     }
     b->bytes += n;
     *bytes = n;
+    b->mem += span + k * sizeof(sl_record);
+    *taken = span + k * sizeof(sl_record);
     return 0;
 }
 
@@ -180,20 +189,20 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
             rc = SL_ENOMEM;
             break;
         }
-        size_t bytes = 0, span;
+        size_t bytes = 0, taken = 0, span;
         k = run_length(&recs[i], n - i, &span);
         if (k > 1) {
-            rc = copy_run(r->cur, &recs[i], k, span, &bytes);
+            rc = copy_run(r->cur, &recs[i], k, span, &bytes, &taken);
         } else {
             k = 1;
-            rc = copy_record(r->cur, &recs[i], &bytes);
+            rc = copy_record(r->cur, &recs[i], &bytes, &taken);
         }
         if (rc)
             break;
-        r->buffered += bytes;
+        r->buffered += taken;
         r->stored_bytes += (int64_t)bytes;
         r->stored_records += (int64_t)k;
-        if (r->cur->bytes >= SL__BLOCK_BYTES) {
+        if (r->cur->mem >= SL__BLOCK_BYTES) {
             seal(r);
             sealed = true;
         }
@@ -218,7 +227,7 @@ sl__block *sl__receiver_take(sl__receiver *r, sl__take_info *info) {
     r->sealed = r->sealed_tail = r->early = r->early_tail = NULL;
     r->nearly = r->ntaken_early = 0;
     r->early_done_records = r->early_done_bytes = 0;
-    r->buffered = r->cur ? r->cur->bytes : 0;
+    r->buffered = r->cur ? r->cur->mem : 0;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     return b;
@@ -263,10 +272,8 @@ void sl__receiver_release_early(sl__receiver *r, sl__block *const *blk, size_t n
         r->nearly--;
         r->early_done_records += (int64_t)b->recs.n;
         r->early_done_bytes += (int64_t)b->bytes;
-        r->buffered -= b->bytes < r->buffered ? b->bytes : r->buffered;
-        give_back(r, b);
+        give_back(r, b); /* its mem still counts in buffered until the take */
     }
-    pthread_cond_broadcast(&r->cond); /* store() may be waiting for room */
     pthread_mutex_unlock(&r->lock);
 }
 

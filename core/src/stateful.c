@@ -1,8 +1,8 @@
 /*
  * stateful.c — update_state_by_key: per-key state across batches.
  *
- * The state of a stream lives in a state store (state.c) split into the
- * same partitions as the shuffle (key hash >> 40). Each batch:
+ * The state of a stream lives in a state store (state.c) split into
+ * partitions by key hash (sl__state_partition_of). Each batch:
  *   1. the input's pairs are dealt into those partitions (one pass);
  *   2. per partition, in parallel: the batch's values are grouped by key (or
  *      reduced, for a REDUCE function); every key in the state gets

@@ -2,6 +2,8 @@
  * good.so: a valid plugin for the positive loader tests.
  *   good.identity  MAP, shape ONE: re-emits its input
  *   good.first     REDUCE: keeps the first value it sees
+ *   good.firstnoref  the same, wrongly flagged SL_REDUCE_NO_INPUT_REFS: without a
+ *                  zero, the engine's first value points into the input anyway
  */
 #include "identity.h"
 
@@ -29,7 +31,25 @@ static const sl_component first_component = {
     &first_ops,
 };
 
-static const sl_component *const components[] = {&identity_component, &first_component, NULL};
+static const sl_reduce_ops firstnoref_ops = {
+    .struct_size = sizeof(sl_reduce_ops),
+    .combine = first_combine,
+    .flags = SL_REDUCE_NO_INPUT_REFS,
+};
+
+static const sl_component firstnoref_component = {
+    sizeof(sl_component),
+    SL_COMPONENT_REDUCE,
+    "firstnoref",
+    "Keeps the first value; flagged SL_REDUCE_NO_INPUT_REFS without a zero.",
+    NULL,
+    identity_create,
+    NULL,
+    &firstnoref_ops,
+};
+
+static const sl_component *const components[] = {&identity_component, &first_component,
+                                                 &firstnoref_component, NULL};
 
 static const sl_plugin descriptor = {
     SL_PLUGIN_HEADER, "good", "0.1.0", "test plugin: valid", "MIT", components,

@@ -43,8 +43,10 @@ static int early_collect(void *ud, int64_t t, const sl_record *recs, size_t n, s
     for (size_t i = 0; i < n; i++) {
         const sl_record *r = &recs[i];
         int w = -1;
+        /* ("w<N>", count), or ("w<N>", "w<N>") from the self-pair case */
+        bool self = r->value.type == SL_BYTES && sl_bytes_eq(&r->key, &r->value);
         if (r->key.type == SL_BYTES && r->key.len > 1 && r->key.len < 8 && r->key.u.s[0] == 'w' &&
-            r->value.type == SL_INT) {
+            (r->value.type == SL_INT || self)) {
             char buf[8];
             memcpy(buf, r->key.u.s + 1, r->key.len - 1);
             buf[r->key.len - 1] = 0;
@@ -54,8 +56,9 @@ static int early_collect(void *ud, int64_t t, const sl_record *recs, size_t n, s
             er->bad++;
             continue;
         }
-        er->counts[w] += r->value.u.i;
-        er->words += r->value.u.i;
+        int64_t c = self ? 1 : r->value.u.i;
+        er->counts[w] += c;
+        er->words += c;
     }
     pthread_mutex_unlock(&er->lock);
     return 0;
@@ -115,7 +118,20 @@ typedef struct early_case {
     enum early_end end;
     size_t min_early; /* blocks taken early before the input ends */
     bool c_reduce;    /* reduce with a C function: its accumulators may point anywhere */
+    bool self_pairs;  /* (w, w) and good.firstnoref: flagged, no zero */
 } early_case;
+
+/* w -> (w, w): both slices of the received line. */
+static int early_self_pair(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)ud;
+    (void)err;
+    for (size_t i = 0; i < in->count; i++) {
+        int rc = sl_emit_kv(out, in->records[i].value, in->records[i].value, in->records[i].ts);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
 
 /* acc + v, as a C function: the engine cannot know what it keeps. */
 static int early_sum(void *ud, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
@@ -158,6 +174,8 @@ static int early_run_case(const early_case *c, early_run *er, long long *expect,
 
     sl_context *ctx = sl_context_new(EARLY_INTERVAL_MS);
     er->ctx = ctx;
+    if (c->self_pairs)
+        sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
     sl_context_set_status_line(ctx, 0);
     sl_context_set_workers(ctx, c->workers);
     sl_context_set_early_combine(ctx, c->early);
@@ -167,9 +185,11 @@ static int early_run_case(const early_case *c, early_run *er, long long *expect,
                   (const char *[]){"host", "127.0.0.1", "port", portbuf, "on_eof", "stop", NULL});
     sl_stream *words = sl_flat_map(lines, "text.split", NULL);
     const char *pv[] = {"value", c->pair_value, NULL};
-    sl_stream *pairs = sl_map(words, "kv.pair", c->pair_value ? pv : NULL);
-    sl_stream *counts = c->c_reduce ? sl_reduce_by_key_fn(pairs, early_sum, NULL)
-                                    : sl_reduce_by_key(pairs, "agg.sum", NULL);
+    sl_stream *pairs = c->self_pairs ? sl_map_fn(words, early_self_pair, NULL)
+                                     : sl_map(words, "kv.pair", c->pair_value ? pv : NULL);
+    sl_stream *counts = c->c_reduce     ? sl_reduce_by_key_fn(pairs, early_sum, NULL)
+                        : c->self_pairs ? sl_reduce_by_key(pairs, "good.firstnoref", NULL)
+                                        : sl_reduce_by_key(pairs, "agg.sum", NULL);
     if (c->partitions)
         sl_stream_set_partitions(counts, c->partitions);
     ASSERT_INT_EQ(sl_foreach_batch(counts, early_collect, er), 0);
@@ -189,7 +209,10 @@ static int early_run_case(const early_case *c, early_run *er, long long *expect,
     while (early_get(er, &er->batches) == 0 && peer_now_ms() < deadline)
         peer_sleep_ms(2);
     CU_ASSERT(early_get(er, &er->batches) > 0);
-    ASSERT_INT_EQ(peer_send(p, text, len), 0);
+    if (c->pair_value)
+        peer_send(p, text, len); /* the run fails meanwhile and closes the socket */
+    else
+        ASSERT_INT_EQ(peer_send(p, text, len), 0);
     free(text);
     if (!c->pair_value) /* else the run fails on the first early block */
         CU_ASSERT(early_wait(lines, c->min_early, EARLY_WAIT_MS));
@@ -231,10 +254,10 @@ static void early_run_ok(const early_case *c, early_run *er) {
  * function, none is (they wait for the batch's end). */
 static void test_early_counts(void) {
     static const early_case cases[] = {
-        {true, 1, 0, false, NULL, END_EOF, 4, false},
-        {true, 2, 0, false, NULL, END_EOF, 4, false},
-        {true, 2, 3, false, NULL, END_EOF, 4, false},
-        {true, 2, 0, false, NULL, END_EOF, 4, true},
+        {true, 1, 0, false, NULL, END_EOF, 4, false, false},
+        {true, 2, 0, false, NULL, END_EOF, 4, false, false},
+        {true, 2, 3, false, NULL, END_EOF, 4, false, false},
+        {true, 2, 0, false, NULL, END_EOF, 4, true, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         early_run er;
@@ -247,12 +270,28 @@ static void test_early_counts(void) {
     }
 }
 
+/* A reduction flagged SL_REDUCE_NO_INPUT_REFS without a zero: the engine
+ * starts each accumulator as the first value, a slice of the block, so the
+ * blocks must not be recycled. Every value must still equal its key (a
+ * recycled block would have been overwritten by later lines). */
+static void test_early_flag_without_zero(void) {
+    early_case c = {true, 2, 0, false, NULL, END_EOF, 4, false, true};
+    early_run er;
+    long long expect[EARLY_VOCAB] = {0};
+    char msg[512];
+    ASSERT_INT_EQ(early_run_case(&c, &er, expect, msg, sizeof msg), 0);
+    ASSERT_INT_EQ(er.bad, 0);
+    CU_ASSERT(er.words >= EARLY_VOCAB); /* every word, once per batch it is in */
+    CU_ASSERT(er.early_blocks >= 4);
+    ASSERT_INT_EQ(er.early_recycled, 0);
+}
+
 /* Turned off, or ruled out by a second reader of the source, nothing runs
  * before the tick; the counts are the same. */
 static void test_early_off(void) {
     static const early_case cases[] = {
-        {false, 2, 0, false, NULL, END_EOF, 0, false},
-        {true, 2, 0, true, NULL, END_EOF, 0, false},
+        {false, 2, 0, false, NULL, END_EOF, 0, false, false},
+        {true, 2, 0, true, NULL, END_EOF, 0, false, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         early_run er;
@@ -261,10 +300,39 @@ static void test_early_off(void) {
     }
 }
 
+/* Which sources combine early (sl__plan_early): only a receiver read by one
+ * chain into a shuffle that every batch computes. A shuffle read by nothing
+ * that runs (an unused map, a window nothing reads) never runs, so it must
+ * not run early either. */
+static void test_early_plan(void) {
+    sl_context *ctx = sl_context_new(EARLY_INTERVAL_MS);
+    sl_context_set_status_line(ctx, 0);
+    char port[16];
+    snprintf(port, sizeof port, "%d", peer_free_port()); /* nothing listens: it retries */
+    const char *sock[] = {"host", "127.0.0.1", "port", port, NULL};
+    sl_stream *src[4], *counts[4];
+    for (int i = 0; i < 4; i++) {
+        src[i] = sl_source(ctx, "socket", sock);
+        counts[i] = sl_reduce_by_key(sl_map(src[i], "kv.pair", NULL), "agg.sum", NULL);
+    }
+    ASSERT_INT_EQ(sl_output(counts[0], "pprint", NULL), 0);         /* used */
+    sl_map(counts[1], "kv.swap", NULL);                             /* read by nothing */
+    sl_window(counts[2], 2 * EARLY_INTERVAL_MS, EARLY_INTERVAL_MS); /* a window nothing reads */
+    ASSERT_INT_EQ(sl_output(sl_count(src[3]), "pprint", NULL), 0);  /* a second reader */
+    ASSERT_INT_EQ(sl_output(counts[3], "pprint", NULL), 0);
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    CU_ASSERT_PTR_EQUAL(src[0]->early_target, counts[0]);
+    CU_ASSERT_PTR_NULL(src[1]->early_target);
+    CU_ASSERT_PTR_NULL(src[2]->early_target);
+    CU_ASSERT_PTR_NULL(src[3]->early_target);
+    ASSERT_INT_EQ(sl_context_stop(ctx), 0);
+    sl_context_free(ctx);
+}
+
 /* A graceful stop while blocks combined early wait for the tick: the last
  * batch includes them, nothing is lost. */
 static void test_early_graceful_stop(void) {
-    early_case c = {true, 2, 0, false, NULL, END_STOP, 1, false};
+    early_case c = {true, 2, 0, false, NULL, END_STOP, 1, false, false};
     early_run er;
     early_run_ok(&c, &er);
     CU_ASSERT(er.early_blocks > 0);
@@ -273,7 +341,7 @@ static void test_early_graceful_stop(void) {
 /* A function that fails on an early block fails the run with its own
  * message, as it would in the batch. */
 static void test_early_failure(void) {
-    early_case c = {true, 2, 0, false, "\"x\"", END_EOF, 0, false};
+    early_case c = {true, 2, 0, false, "\"x\"", END_EOF, 0, false, false};
     early_run er;
     long long expect[EARLY_VOCAB] = {0};
     char msg[512];
@@ -285,5 +353,7 @@ static void test_early_failure(void) {
 
 UNIT_MAIN("early", {"exact counts, blocks combined before the tick", test_early_counts},
           {"off, or ruled out: nothing before the tick", test_early_off},
+          {"a flagged reduction without a zero keeps its blocks", test_early_flag_without_zero},
+          {"which sources combine early", test_early_plan},
           {"graceful stop with early blocks pending", test_early_graceful_stop},
           {"a failure on an early block fails the run", test_early_failure})

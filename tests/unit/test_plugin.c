@@ -128,12 +128,14 @@ static void test_good_loads(void) {
     ASSERT_STR_EQ(p->desc.name, "good");
     ASSERT_INT_EQ(p->desc.magic, SL_PLUGIN_MAGIC);
     ASSERT_INT_EQ(p->desc.abi_major, SL_ABI_MAJOR);
-    ASSERT_INT_EQ(p->ncomps, 2);
-    if (p->ncomps == 2) {
+    ASSERT_INT_EQ(p->ncomps, 3);
+    if (p->ncomps == 3) {
         ASSERT_STR_EQ(p->comps[0]->name, "identity");
         ASSERT_INT_EQ(p->comps[0]->kind, SL_COMPONENT_MAP);
         ASSERT_STR_EQ(p->comps[1]->name, "first");
         ASSERT_INT_EQ(p->comps[1]->kind, SL_COMPONENT_REDUCE);
+        ASSERT_STR_EQ(p->comps[2]->name, "firstnoref");
+        ASSERT_INT_EQ(p->comps[2]->kind, SL_COMPONENT_REDUCE);
     }
     sl__plugin_unload(p);
 }

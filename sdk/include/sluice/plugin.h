@@ -320,8 +320,9 @@ typedef struct sl_reduce_ops {
 
 /* An accumulator never points into the memory of the values given to zero,
  * combine or merge: it holds numbers, or bytes the function copied into
- * `mem` (agg.sum, agg.count). The engine may then free a batch's input as
- * soon as it has been combined (docs/plugin-guide.md). */
+ * `mem` (agg.sum, agg.count). With a `zero` as well (without one, the engine
+ * starts each accumulator as the first value itself), the engine may reuse a
+ * batch's input memory as soon as it has been combined (docs/plugin-guide.md). */
 #define SL_REDUCE_NO_INPUT_REFS 1u
 
 /* --- UPDATE (1.1) --- */
