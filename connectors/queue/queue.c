@@ -32,9 +32,10 @@
  * The file is read incrementally with getline(); the instance keeps the line
  * number of the last batch emitted (`position`), for checkpoints to come.
  * The outer array and the pair objects are scanned here; a string element
- * without escapes is copied as it is, and every other element and member
- * value is parsed by host->json_parse, into the emitter's memory, so values
- * live exactly as long as the batch.
+ * without escapes is a slice of the line, copied once into the emitter's
+ * memory, and every other element and member value is parsed by
+ * host->json_parse into that memory, so values live exactly as long as the
+ * batch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -343,6 +344,14 @@ static int queue_emit_element(queue_source *q, const char *p, const char *e, siz
     return sl_emit_kv(out, key, value, ts);
 }
 
+/* The current line copied into batch memory (NULL without memory). */
+static const char *queue_copy_line(const queue_source *q, sl_mem *mem) {
+    char *c = sl_alloc(mem, q->cur.len ? q->cur.len : 1);
+    if (c)
+        memcpy(c, q->cur.text, q->cur.len);
+    return c;
+}
+
 /* Parse the current line as a JSON array and emit its elements. */
 static int queue_emit_batch(queue_source *q, int64_t ts, sl_emitter *out, sl_error *err) {
     const char *line = q->cur.text;
@@ -357,16 +366,22 @@ static int queue_emit_batch(queue_source *q, int64_t ts, sl_emitter *out, sl_err
     if (p < e && *p == ']') {
         p = queue_skip_ws(p + 1, e);
     } else {
+        const char *copy = NULL; /* the line in batch memory, once a plain string needs it */
         for (size_t idx = 1;; idx++) {
             const char *ve = NULL, *close;
             int rc;
             if (*p == '"' && (close = queue_plain_string_end(p + 1, e))) {
-                /* the common case, without the host parser */
-                sl_value v = sl_bytes_copy(out->mem, p + 1, (size_t)(close - p - 1));
-                if (v.type != SL_BYTES)
+                /* the common case, without the host parser: a slice of the line,
+                 * copied into batch memory once for all its plain strings */
+                if (!copy && !(copy = queue_copy_line(q, out->mem)))
                     return sl_api->error_set(err, SL_ENOMEM, "queue: out of memory");
+                sl_record *o = sl_emit_slot(out, &rc);
+                if (o) {
+                    o->key = sl_null();
+                    o->value = sl_bytes(copy + (p + 1 - line), (size_t)(close - p - 1));
+                    o->ts = ts;
+                }
                 ve = close + 1;
-                rc = sl_emit_kv(out, sl_null(), v, ts);
             } else {
                 ve = queue_value_end(p, e);
                 if (!ve || ve == p)
