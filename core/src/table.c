@@ -76,8 +76,7 @@ void sl__table_clear(sl__table *t) {
 }
 
 void sl__table_free(sl__table *t) {
-    if (t->slots)
-        slots_free(t->slots, t->mask + 1);
+    slots_free(t->slots, t->mask + 1); /* NULL: nothing */
     memset(t, 0, sizeof *t);
 }
 
