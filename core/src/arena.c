@@ -5,10 +5,15 @@
  * comes from arenas that are reset when the batch completes, so the hot path
  * never calls free() per record.
  */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+
+#include "arena.h"
+#include "dataset.h"
 
 #define ALIGN 16u
 

@@ -42,6 +42,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +52,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sluice/plugin.h>
+
 #include "checkpoint.h"
-#include "internal.h"
+#include "codec.h"
+#include "crc32c.h"
+#include "error.h"
+#include "log.h"
 
 #define MAGIC_HEAD "SLCK"
 #define MAGIC_FOOT "KCLS"
@@ -63,423 +71,6 @@
 #define TEMP_PREFIX ".checkpoint-"
 #define TEMP_INFIX ".tmp-"
 #define TIME_DIGITS 15
-
-/* ============================================================================
- * CRC32C
- * ========================================================================== */
-
-#define CRC32C_POLY 0x82F63B78u /* Castagnoli, reflected */
-
-static uint32_t crc_tab[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-static int crc_hw; /* the CPU has SSE4.2 */
-
-/* Build the slicing-by-8 tables and probe the CPU (once per process). */
-static void crc_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ CRC32C_POLY : c >> 1;
-        crc_tab[0][i] = c;
-    }
-    for (int k = 1; k < 8; k++)
-        for (int i = 0; i < 256; i++)
-            crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^ crc_tab[0][crc_tab[k - 1][i] & 0xff];
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    crc_hw = __builtin_cpu_supports("sse4.2");
-#endif
-}
-
-/* Little-endian 32-bit load from any alignment. */
-static inline uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Store v little-endian in n bytes at p. */
-static inline void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Slicing-by-8: eight table lookups per 8 input bytes. */
-static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t n) {
-    uint32_t c = ~crc;
-    while (n >= 8) {
-        uint32_t lo = c ^ le32(p), hi = le32(p + 4);
-        c = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^ crc_tab[5][(lo >> 16) & 0xff] ^
-            crc_tab[4][lo >> 24] ^ crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
-            crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--)
-        c = crc_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-    return ~c;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <nmmintrin.h>
-
-/* The SSE4.2 crc32 instruction computes exactly CRC32C, 8 bytes at a time. */
-__attribute__((target("sse4.2"))) static uint32_t crc_hw_run(uint32_t crc, const uint8_t *p,
-                                                             size_t n) {
-    uint64_t c = ~crc;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        c = _mm_crc32_u64(c, w);
-        p += 8;
-        n -= 8;
-    }
-    uint32_t c32 = (uint32_t)c;
-    while (n--)
-        c32 = _mm_crc32_u8(c32, *p++);
-    return ~c32;
-}
-#endif
-
-uint32_t sl__crc32c_portable(uint32_t crc, const void *p, size_t n) {
-    pthread_once(&crc_once, crc_init);
-    return crc_sw(crc, p, n);
-}
-
-uint32_t sl__crc32c(uint32_t crc, const void *p, size_t n) {
-    pthread_once(&crc_once, crc_init);
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (crc_hw)
-        return crc_hw_run(crc, p, n);
-#endif
-    return crc_sw(crc, p, n);
-}
-
-/* a * b modulo the CRC polynomial (bit-reflected), as in zlib's crc32_combine. */
-static uint32_t gf2_mulmod(uint32_t a, uint32_t b) {
-    uint32_t m = 1u << 31, p = 0;
-    for (;;) {
-        if (a & m) {
-            p ^= b;
-            if ((a & (m - 1)) == 0)
-                break;
-        }
-        m >>= 1;
-        b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
-    }
-    return p;
-}
-
-/* x^(8 * n) modulo the polynomial: the operator that shifts a CRC over n
- * zero bytes. */
-static uint32_t x8n_mod(size_t n) {
-    uint32_t sq = 1u << 30; /* x^1 */
-    uint32_t r = 1u << 31;  /* x^0 */
-    for (int k = 0; k < 3; k++)
-        sq = gf2_mulmod(sq, sq); /* x^8 */
-    while (n) {
-        if (n & 1)
-            r = gf2_mulmod(sq, r);
-        sq = gf2_mulmod(sq, sq);
-        n >>= 1;
-    }
-    return r;
-}
-
-uint32_t sl__crc32c_combine(uint32_t crc1, uint32_t crc2, size_t len2) {
-    return gf2_mulmod(x8n_mod(len2), crc1) ^ crc2;
-}
-
-/* ============================================================================
- * Buffers and readers
- * ========================================================================== */
-
-/* Make room for n more bytes (doubling), leaving b unchanged on failure. */
-static int buf_reserve(sl__buf *b, size_t n) {
-    if (b->cap - b->len >= n)
-        return 0;
-    if (n > SIZE_MAX - b->len)
-        return SL_ENOMEM;
-    size_t need = b->len + n, cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    uint8_t *d = realloc(b->data, cap);
-    if (!d)
-        return SL_ENOMEM;
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
-int sl__buf_put(sl__buf *b, const void *p, size_t n) {
-    if (n == 0)
-        return 0;
-    if (buf_reserve(b, n))
-        return SL_ENOMEM;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-int sl__buf_put_u8(sl__buf *b, uint8_t v) {
-    return sl__buf_put(b, &v, 1);
-}
-
-int sl__buf_put_u32(sl__buf *b, uint32_t v) {
-    uint8_t t[4];
-    put_le(t, v, 4);
-    return sl__buf_put(b, t, 4);
-}
-
-int sl__buf_put_u64(sl__buf *b, uint64_t v) {
-    uint8_t t[8];
-    put_le(t, v, 8);
-    return sl__buf_put(b, t, 8);
-}
-
-int sl__buf_put_i64(sl__buf *b, int64_t v) {
-    return sl__buf_put_u64(b, (uint64_t)v);
-}
-
-/* Encode v as LEB128 into t (10 bytes); returns the length. */
-static size_t varint_encode(uint8_t t[10], uint64_t v) {
-    size_t n = 0;
-    do {
-        uint8_t byte = v & 0x7f;
-        v >>= 7;
-        t[n++] = (uint8_t)(byte | (v ? 0x80 : 0));
-    } while (v);
-    return n;
-}
-
-int sl__buf_put_varint(sl__buf *b, uint64_t v) {
-    uint8_t t[10];
-    return sl__buf_put(b, t, varint_encode(t, v));
-}
-
-int sl__buf_put_svarint(sl__buf *b, int64_t v) {
-    uint64_t u = (uint64_t)v;
-    return sl__buf_put_varint(b, (u << 1) ^ (v < 0 ? UINT64_MAX : 0));
-}
-
-int sl__buf_put_bytes(sl__buf *b, const void *p, size_t n) {
-    uint8_t t[10];
-    size_t k = varint_encode(t, n);
-    if (n > SIZE_MAX - k || buf_reserve(b, k + n))
-        return SL_ENOMEM;
-    sl__buf_put(b, t, k);
-    sl__buf_put(b, p, n);
-    return 0;
-}
-
-void sl__buf_reset(sl__buf *b) {
-    b->len = 0;
-}
-
-void sl__buf_free(sl__buf *b) {
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-int sl__read_raw(sl__reader *r, size_t n, const uint8_t **p) {
-    if (r->off > r->len || n > r->len - r->off)
-        return SL_EINVAL;
-    *p = r->p + r->off;
-    r->off += n;
-    return 0;
-}
-
-int sl__read_u8(sl__reader *r, uint8_t *v) {
-    const uint8_t *p;
-    if (sl__read_raw(r, 1, &p))
-        return SL_EINVAL;
-    *v = p[0];
-    return 0;
-}
-
-int sl__read_u32(sl__reader *r, uint32_t *v) {
-    const uint8_t *p;
-    if (sl__read_raw(r, 4, &p))
-        return SL_EINVAL;
-    *v = le32(p);
-    return 0;
-}
-
-int sl__read_u64(sl__reader *r, uint64_t *v) {
-    const uint8_t *p;
-    if (sl__read_raw(r, 8, &p))
-        return SL_EINVAL;
-    *v = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-    return 0;
-}
-
-int sl__read_i64(sl__reader *r, int64_t *v) {
-    uint64_t u;
-    if (sl__read_u64(r, &u))
-        return SL_EINVAL;
-    *v = (int64_t)u;
-    return 0;
-}
-
-int sl__read_varint(sl__reader *r, uint64_t *v) {
-    uint64_t x = 0;
-    for (size_t i = 0; i < 10; i++) {
-        if (r->off > r->len || i >= r->len - r->off)
-            return SL_EINVAL; /* truncated */
-        uint8_t byte = r->p[r->off + i];
-        if (i == 9 && byte > 1)
-            return SL_EINVAL; /* above UINT64_MAX, or longer than 10 bytes */
-        x |= (uint64_t)(byte & 0x7f) << (7 * i);
-        if (!(byte & 0x80)) {
-            r->off += i + 1;
-            *v = x;
-            return 0;
-        }
-    }
-    return SL_EINVAL;
-}
-
-int sl__read_svarint(sl__reader *r, int64_t *v) {
-    uint64_t u;
-    if (sl__read_varint(r, &u))
-        return SL_EINVAL;
-    *v = (int64_t)((u >> 1) ^ (0 - (u & 1)));
-    return 0;
-}
-
-int sl__read_bytes(sl__reader *r, const uint8_t **p, size_t *n) {
-    size_t off = r->off;
-    uint64_t len;
-    if (sl__read_varint(r, &len))
-        return SL_EINVAL;
-    if (len > sl__reader_left(r) || sl__read_raw(r, (size_t)len, p)) {
-        r->off = off;
-        return SL_EINVAL;
-    }
-    *n = (size_t)len;
-    return 0;
-}
-
-/* ============================================================================
- * The value codec
- * ========================================================================== */
-
-enum { TAG_NULL = 0, TAG_INT = 1, TAG_DOUBLE = 2, TAG_BYTES = 3, TAG_LIST = 4, TAG_NULL_KEY = 5 };
-
-/* Encode v, whose lists sit `depth` levels deep. */
-static int value_encode(sl__buf *b, const sl_value *v, int depth) {
-    switch (v->type) {
-    case SL_NULL:
-        return sl__buf_put_u8(b, v->len ? TAG_NULL_KEY : TAG_NULL);
-    case SL_INT:
-        if (sl__buf_put_u8(b, TAG_INT))
-            return SL_ENOMEM;
-        return sl__buf_put_svarint(b, v->u.i);
-    case SL_DOUBLE: {
-        uint64_t bits;
-        memcpy(&bits, &v->u.d, 8);
-        if (sl__buf_put_u8(b, TAG_DOUBLE))
-            return SL_ENOMEM;
-        return sl__buf_put_u64(b, bits);
-    }
-    case SL_BYTES:
-        if (sl__buf_put_u8(b, TAG_BYTES))
-            return SL_ENOMEM;
-        return sl__buf_put_bytes(b, v->u.s, v->len);
-    case SL_LIST:
-        if (depth >= SL__CKPT_MAX_DEPTH)
-            return SL_ELIMIT;
-        if (sl__buf_put_u8(b, TAG_LIST) || sl__buf_put_varint(b, v->len))
-            return SL_ENOMEM;
-        for (uint32_t i = 0; i < v->len; i++) {
-            int rc = value_encode(b, &v->u.items[i], depth + 1);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    default:
-        return SL_ETYPE;
-    }
-}
-
-int sl__value_encode(sl__buf *b, const sl_value *v) {
-    return value_encode(b, v, 0);
-}
-
-/* Decode one value whose lists sit `depth` levels deep. */
-static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
-    uint8_t tag;
-    if (sl__read_u8(r, &tag))
-        return SL_EINVAL;
-    switch (tag) {
-    case TAG_NULL:
-        *out = sl_null();
-        return 0;
-    case TAG_NULL_KEY:
-        *out = sl_null_key();
-        return 0;
-    case TAG_INT: {
-        int64_t i;
-        if (sl__read_svarint(r, &i))
-            return SL_EINVAL;
-        *out = sl_int(i);
-        return 0;
-    }
-    case TAG_DOUBLE: {
-        uint64_t bits;
-        double d;
-        if (sl__read_u64(r, &bits))
-            return SL_EINVAL;
-        memcpy(&d, &bits, 8);
-        *out = sl_double(d);
-        return 0;
-    }
-    case TAG_BYTES: {
-        const uint8_t *p;
-        size_t n;
-        if (sl__read_bytes(r, &p, &n) || n > UINT32_MAX)
-            return SL_EINVAL;
-        if (n == 0) {
-            *out = sl_bytes("", 0);
-            return 0;
-        }
-        char *dst = sl_alloc(mem, n);
-        if (!dst)
-            return SL_ENOMEM;
-        memcpy(dst, p, n);
-        *out = sl_bytes(dst, n);
-        return 0;
-    }
-    case TAG_LIST: {
-        uint64_t n;
-        if (depth >= SL__CKPT_MAX_DEPTH || sl__read_varint(r, &n))
-            return SL_EINVAL;
-        /* every item takes at least one byte: a count beyond what is left is
-         * corrupt, and checking it first bounds the allocation */
-        if (n > sl__reader_left(r) || n > UINT32_MAX)
-            return SL_EINVAL;
-        sl_value *items = NULL;
-        if (n && !(items = sl_alloc(mem, (size_t)n * sizeof *items)))
-            return SL_ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-            int rc = value_decode(r, &items[i], mem, depth + 1);
-            if (rc)
-                return rc;
-        }
-        *out = sl_list(items, (size_t)n);
-        return 0;
-    }
-    default:
-        return SL_EINVAL;
-    }
-}
-
-int sl__value_decode(sl__reader *r, sl_value *out, sl_mem *mem) {
-    size_t off = r->off;
-    int rc = value_decode(r, out, mem, 0);
-    if (rc)
-        r->off = off;
-    return rc;
-}
 
 /* ============================================================================
  * Files and directories
@@ -795,7 +386,7 @@ int sl__ckpt_begin(const char *dir, int64_t batch_time, sl__ckpt_writer **out, s
     w->final = path_join(dir, name);
     /* the header's place: written last, once the section count is known */
     static const uint8_t zero[HEADER_SIZE];
-    if (!w->dir || !w->tmp || !w->final || buf_reserve(&w->stage, STAGE_CAP) ||
+    if (!w->dir || !w->tmp || !w->final || sl__buf_reserve(&w->stage, STAGE_CAP) ||
         sl__buf_put(&w->stage, zero, HEADER_SIZE)) {
         w_free(w);
         return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
@@ -850,9 +441,9 @@ int sl__ckpt_section(sl__ckpt_writer *w, const char *name, const void *data, siz
 
     uint8_t v[10], c[4];
     uint32_t pcrc = sl__crc32c(0, data, len);
-    put_le(c, pcrc, 4);
-    if (w_emit(w, v, varint_encode(v, nlen), err) || w_emit(w, name, nlen, err) ||
-        w_emit(w, v, varint_encode(v, len), err) || w_emit_crc(w, data, len, pcrc, err) ||
+    sl__put_le(c, pcrc, 4);
+    if (w_emit(w, v, sl__varint_encode(v, nlen), err) || w_emit(w, name, nlen, err) ||
+        w_emit(w, v, sl__varint_encode(v, len), err) || w_emit_crc(w, data, len, pcrc, err) ||
         w_emit(w, c, 4, err))
         return w->failed;
     return 0;
@@ -880,7 +471,7 @@ static bool quick_check(const char *path) {
     uint8_t h[8], f[4];
     bool ok = fstat(fd, &st) == 0 && st.st_size >= HEADER_SIZE + FOOTER_SIZE &&
               pread(fd, h, 8, 0) == 8 && pread(fd, f, 4, st.st_size - 4) == 4 &&
-              memcmp(h, MAGIC_HEAD, 4) == 0 && le32(h + 4) == SL__CKPT_VERSION &&
+              memcmp(h, MAGIC_HEAD, 4) == 0 && sl__le32(h + 4) == SL__CKPT_VERSION &&
               memcmp(f, MAGIC_FOOT, 4) == 0;
     close(fd);
     return ok;
@@ -953,9 +544,9 @@ static void retain(const char *dir, int64_t t, int keep) {
 /* Fill the 20-byte header. */
 static void header_encode(uint8_t h[HEADER_SIZE], int64_t t, uint32_t nsec) {
     memcpy(h, MAGIC_HEAD, 4);
-    put_le(h + 4, SL__CKPT_VERSION, 4);
-    put_le(h + 8, (uint64_t)t, 8);
-    put_le(h + 16, nsec, 4);
+    sl__put_le(h + 4, SL__CKPT_VERSION, 4);
+    sl__put_le(h + 8, (uint64_t)t, 8);
+    sl__put_le(h + 16, nsec, 4);
 }
 
 /* Write the footer, the header, fsync and close the temp file. Returns 0 or
@@ -964,7 +555,7 @@ static int w_finish(sl__ckpt_writer *w, sl_error *err) {
     uint8_t h[HEADER_SIZE], f[FOOTER_SIZE];
     header_encode(h, w->t, w->nsec);
     uint32_t fcrc = sl__crc32c_combine(sl__crc32c(0, h, HEADER_SIZE), w->crc, w->body);
-    put_le(f, fcrc, 4);
+    sl__put_le(f, fcrc, 4);
     memcpy(f + 4, MAGIC_FOOT, 4);
     if (sl__buf_put(&w->stage, f, FOOTER_SIZE))
         return w_fail(w, err, SL_ENOMEM, "checkpoint: out of memory writing '%s'", w->tmp);
@@ -1041,7 +632,7 @@ static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time
         snprintf(why, cap, "truncated (%zu bytes, in the header)", len);
         return why;
     }
-    uint32_t version = le32(img + 4);
+    uint32_t version = sl__le32(img + 4);
     if (version != SL__CKPT_VERSION) {
         snprintf(why, cap,
                  "unsupported format version %u (this sluice reads version %d): written by "
@@ -1055,7 +646,7 @@ static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time
     }
     if (memcmp(img + len - 4, MAGIC_FOOT, 4) != 0)
         return "truncated (the end marker is missing)";
-    int64_t t = (int64_t)((uint64_t)le32(img + 8) | (uint64_t)le32(img + 12) << 32);
+    int64_t t = (int64_t)((uint64_t)sl__le32(img + 8) | (uint64_t)sl__le32(img + 12) << 32);
     if (name_time >= 0 && t != name_time) {
         snprintf(why, cap, "batch time %lld in the header does not match the file name",
                  (long long)t);
@@ -1069,7 +660,7 @@ static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time
 static int parse_sections(sl__ckpt *c, char *why, size_t cap) {
     const uint8_t *img = c->image;
     size_t len = c->image_len;
-    uint32_t nsec = le32(img + 16);
+    uint32_t nsec = sl__le32(img + 16);
     sl__reader r = {img, len - FOOTER_SIZE, HEADER_SIZE};
     /* a section takes at least 1 + 1 + 1 + 4 bytes: bound the count first */
     if (nsec > sl__reader_left(&r) / 7) {
@@ -1139,13 +730,13 @@ static int parse_image(sl__ckpt *c, uint8_t *img, size_t len, int64_t name_time,
     int rc = parse_sections(c, why, cap);
     if (rc)
         return rc;
-    uint32_t want = le32(img + len - FOOTER_SIZE);
+    uint32_t want = sl__le32(img + len - FOOTER_SIZE);
     if (sl__crc32c(0, img, len - FOOTER_SIZE) != want) {
         snprintf(why, cap, "CRC mismatch (the file checksum does not match its contents)");
         return SL_EINVAL;
     }
-    c->version = le32(img + 4);
-    c->batch_time = (int64_t)((uint64_t)le32(img + 8) | (uint64_t)le32(img + 12) << 32);
+    c->version = sl__le32(img + 4);
+    c->batch_time = (int64_t)((uint64_t)sl__le32(img + 8) | (uint64_t)sl__le32(img + 12) << 32);
     return 0;
 }
 

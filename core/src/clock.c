@@ -3,9 +3,10 @@
  * manual) lives in scheduler.c; this file only reads the OS clocks.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <time.h>
 
-#include "internal.h"
+#include "clock.h"
 
 int64_t sl__now_ms(void) {
     struct timespec ts;

@@ -3,49 +3,29 @@
  * and the introspection functions (graph, plugins).
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
 
-const char *sl_strerror(int code) {
-    switch (code) {
-    case SL_OK:
-        return "success";
-    case SL_EINVAL:
-        return "invalid argument";
-    case SL_ENOMEM:
-        return "out of memory";
-    case SL_EIO:
-        return "I/O error";
-    case SL_ENOTFOUND:
-        return "not found";
-    case SL_EABI:
-        return "incompatible plugin";
-    case SL_ECONFIG:
-        return "configuration error";
-    case SL_ESTOPPED:
-        return "stopped";
-    case SL_EOF:
-        return "end of input";
-    case SL_RETRY:
-        return "retry requested";
-    case SL_ETYPE:
-        return "wrong value type";
-    case SL_ELIMIT:
-        return "limit reached";
-    case SL_EPLUGIN:
-        return "plugin broke the ABI contract";
-    case SL_ESTATE:
-        return "called in the wrong state";
-    default:
-        return "unknown error";
-    }
-}
+#include "checkpoint.h"
+#include "context.h"
+#include "error.h"
+#include "exec.h"
+#include "host.h"
+#include "params.h"
+#include "recovery.h"
+#include "scheduler.h"
 
 sl_context *sl_context_new(int64_t batch_interval_ms) {
     if (batch_interval_ms <= 0)

@@ -10,16 +10,28 @@
  * into the per-worker hash tables of a reduce_by_key / count_by_value.
  * The shuffle then merges the tables partition by partition, in parallel.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
 
 /* The shuffle hashes every record: inline XXH3 for bytes keys (the same
  * function sl__value_hash applies to them). */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+
+#include "clock.h"
+#include "error.h"
+#include "exec.h"
+#include "host.h"
+#include "log.h"
 
 static inline uint64_t key_hash(const sl_value *k) {
     return k->type == SL_BYTES ? XXH3_64bits(k->u.s, k->len) : sl__value_hash(k);
@@ -233,30 +245,6 @@ static int run_op(task *tk, int i, const sl_chunk *in, sl_emitter *out) {
 }
 
 /* ---- sinks of a stage ------------------------------------------------------------ */
-
-int sl__reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
-    if (f->reduce_fn)
-        return f->reduce_fn(f->ud, acc, v, mem, err);
-    return f->reduce.combine(f->inst, acc, v, mem, err);
-}
-
-int sl__reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
-    if (f->reduce_fn)
-        return f->reduce_fn(f->ud, acc, v, mem, err);
-    if (f->reduce.merge)
-        return f->reduce.merge(f->inst, acc, v, mem, err);
-    return f->reduce.combine(f->inst, acc, v, mem, err);
-}
-
-/* The first value of a key: zero (+) v when the reduction has a zero. */
-int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
-    if (!f->reduce_fn && f->reduce.zero) {
-        int rc = f->reduce.zero(f->inst, acc, err);
-        return rc ? rc : f->reduce.combine(f->inst, acc, v, mem, err);
-    }
-    *acc = *v;
-    return 0;
-}
 
 /* The shuffle key of a record: its key, or for count_by_value the element
  * (the value of a plain record, the tuple (key, value) of a pair). */

@@ -8,11 +8,19 @@
  * order and the graph has no cycles by construction.
  */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "context.h"
+#include "graph.h"
+#include "host.h"
 
 const char *sl__op_name(sl__op op) {
     static const char *const names[] = {
@@ -77,34 +85,6 @@ void sl__stream_drop(sl_context *ctx, sl_stream *s) {
     sl__func_destroy(&s->fn);
     free(s->name);
     free(s);
-}
-
-/* Resolve a component-backed function: component, parameters, handle. */
-int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
-                     const char *const *params, const char *label) {
-    sl_error err = {0, ""};
-    if (!ref || !*ref) {
-        sl__ctx_fail(ctx, SL_EINVAL, NULL, "no %s given", sl__kind_name(kind));
-        return SL_EINVAL;
-    }
-    const sl_component *c = sl__registry_component(&ctx->reg, ref, kind, &err);
-    if (!c) {
-        sl__ctx_fail_err(ctx, &err, NULL);
-        return err.code;
-    }
-    const char *bad = NULL;
-    int rc = sl__params_build(c->params, params, ref, &f->params, &err, &bad);
-    if (rc) {
-        sl__ctx_fail_err(ctx, &err, bad);
-        return rc;
-    }
-    f->comp = c;
-    f->handle = sl__handle_new(ctx, label, ref);
-    if (!f->handle) {
-        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
-        return SL_ENOMEM;
-    }
-    return 0;
 }
 
 /* The shape a plugin's MAP declares (MANY when unknown). */

@@ -2,23 +2,23 @@
  * host.c — the sl_host function table that plugins call, instance handles,
  * and sl__func: one callable (a plugin component instance or a C function).
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
 
-int sl__error_set(sl_error *err, int code, const char *fmt, ...) {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
+#include "clock.h"
+#include "error.h"
+#include "exec.h"
+#include "host.h"
+#include "log.h"
+#include "params.h"
 
 /* ---- handles --------------------------------------------------------------------- */
 
@@ -224,72 +224,3 @@ const sl_host sl__host = {
     .mem_reset = host_mem_reset,
     .mem_free = host_mem_free,
 };
-
-/* ---- functions ------------------------------------------------------------------- */
-
-/* Copy a plugin's ops struct into ours, reading at most its struct_size. */
-static void copy_ops(void *dst, size_t dst_size, const void *src) {
-    size_t n = *(const size_t *)src;
-    memset(dst, 0, dst_size);
-    memcpy(dst, src, n < dst_size ? n : dst_size);
-}
-
-/* Create the instance of a component-backed function. C functions have
- * nothing to create. */
-int sl__func_create(sl__func *f, sl_error *err) {
-    if (!f->comp || f->created)
-        return 0;
-    const sl_component *c = f->comp;
-    switch (c->kind) {
-    case SL_COMPONENT_SOURCE:
-        copy_ops(&f->source, sizeof f->source, c->ops);
-        break;
-    case SL_COMPONENT_SINK:
-        copy_ops(&f->sink, sizeof f->sink, c->ops);
-        break;
-    case SL_COMPONENT_MAP:
-        copy_ops(&f->map, sizeof f->map, c->ops);
-        break;
-    case SL_COMPONENT_REDUCE:
-        copy_ops(&f->reduce, sizeof f->reduce, c->ops);
-        break;
-    case SL_COMPONENT_UPDATE:
-        copy_ops(&f->update, sizeof f->update, c->ops);
-        break;
-    case SL_COMPONENT_OPERATOR:
-        copy_ops(&f->oper, sizeof f->oper, c->ops);
-        break;
-    default:
-        break;
-    }
-    if (c->create) {
-        err->code = 0;
-        err->msg[0] = 0;
-        int rc = c->create(f->handle, f->params, &f->inst, err);
-        if (rc < 0) {
-            if (!err->msg[0])
-                snprintf(err->msg, sizeof err->msg, "%s: create failed: %s", f->handle->ref,
-                         sl_strerror(rc));
-            return rc;
-        }
-    }
-    f->created = true;
-    return 0;
-}
-
-void sl__func_destroy(sl__func *f) {
-    if (f->created && f->comp && f->comp->destroy)
-        f->comp->destroy(f->inst);
-    f->created = false;
-    f->inst = NULL;
-    sl__params_free(f->params);
-    f->params = NULL;
-    sl__handle_free(f->handle);
-    f->handle = NULL;
-}
-
-int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error *err) {
-    if (f->map_fn)
-        return f->map_fn(f->ud, in, out, err);
-    return f->map.process(f->inst, in, out, err);
-}

@@ -14,11 +14,18 @@
  * lists ([v, w], [[...], [...]]) come from worker 0's arena, reset after the
  * batch. The output dataset belongs to the stream (freed by the engine).
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "context.h"
+#include "error.h"
 
 /* Records per output partition: big results are split so that the
  * narrow operations downstream run on several workers. */

@@ -8,11 +8,16 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+
+#include "error.h"
+#include "value.h"
 
 #define MAX_DEPTH 256
 

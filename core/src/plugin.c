@@ -13,13 +13,20 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+
+#include "error.h"
+#include "host.h"
+#include "registry.h"
 
 #define MIN_DESC_SIZE (offsetof(sl_plugin, components) + sizeof(void *))
 #define MIN_COMP_SIZE (offsetof(sl_component, ops) + sizeof(void *))

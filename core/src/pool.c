@@ -5,11 +5,19 @@
  * N workers has N-1 threads. Tasks are handed out with an atomic counter;
  * the first error stops the hand-out and is returned.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "pool.h"
 
 struct sl__pool {
     int workers;

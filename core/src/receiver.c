@@ -15,11 +15,23 @@
  * blocks until the next tick: the receiver stops reading, and for TCP the
  * kernel pushes back on the sender. Nothing is dropped.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "clock.h"
+#include "context.h"
+#include "error.h"
+#include "host.h"
+#include "receiver.h"
 
 void sl__block_free(sl__block *b) {
     while (b) {

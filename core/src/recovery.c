@@ -18,12 +18,24 @@
  * (socket) cannot replay: what it had taken in is lost with the process.
  */
 #include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "checkpoint.h"
+#include "clock.h"
+#include "error.h"
+#include "exec.h"
+#include "host.h"
+#include "log.h"
+#include "recovery.h"
 
 /* ---- settings -------------------------------------------------------------------- */
 

@@ -8,11 +8,24 @@
  * soon as the previous one ends (Spark's ManualClock, advanced by the loop).
  * Batches run one at a time, in order.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "clock.h"
+#include "exec.h"
+#include "host.h"
+#include "log.h"
+#include "recovery.h"
+#include "scheduler.h"
 
 /* "12:00:05" (local time) of a batch time in ms. */
 static void clock_text(int64_t t, char *buf, size_t cap) {

@@ -36,13 +36,20 @@
  * leaves the store as it was.
  */
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "internal.h"
+#include <sluice/plugin.h>
+
+#include "arena.h"
+#include "codec.h"
+#include "error.h"
 #include "state.h"
+#include "value.h"
 
 #define CHUNK_SHIFT 16
 #define CHUNK ((size_t)1 << CHUNK_SHIFT)   /* entries per full chunk */

@@ -12,12 +12,20 @@
  * This is Spark's updateStateByKey: the function sees every key, every batch.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "error.h"
+#include "exec.h"
+#include "host.h"
 
 /* ---- builders ----------------------------------------------------------------------- */
 

@@ -9,11 +9,15 @@
  * order, i.e. by hash. A stored hash is never 0: 0 marks an empty slot. The
  * lookups are inline (internal.h): they are the word count's inner loop.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+
+#include "table.h"
 
 #define HUGE_PAGE (2u << 20)
 

@@ -7,13 +7,19 @@
  * model a list is a tuple (a join yields [v, w]).
  */
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sluice/plugin.h>
+
 #define XXH_INLINE_ALL /* short keys: inlined XXH3 is several times faster than a call */
 #include <xxhash.h>
 
-#include "internal.h"
+#include "value.h"
 
 /* A bounded writer that still counts what it could not write (snprintf
  * semantics for the whole formatting call). */

@@ -27,11 +27,20 @@
  * form's last result) after a batch, sl__window_restore rebuilds it before
  * the first batch of a resumed run; the layout is described above them.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+#include "error.h"
+#include "exec.h"
+#include "host.h"
+#include "log.h"
 
 #define SLOT_BLOCK (16 * 1024) /* a slot arena's block: most batches are small */
 #define OUT_PART_RECORDS 16384 /* records per output partition */

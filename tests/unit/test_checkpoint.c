@@ -444,13 +444,13 @@ static sl_value nest(sl_value *items, int depth) {
 /* 256 levels of lists are fine; 257 are refused on both sides. */
 static void test_value_depth(void) {
     static sl_value items[300];
-    round_trip(nest(items, SL__CKPT_MAX_DEPTH));
+    round_trip(nest(items, SL__CODEC_MAX_DEPTH));
     sl__buf b = {0};
-    sl_value deep = nest(items, SL__CKPT_MAX_DEPTH + 1);
+    sl_value deep = nest(items, SL__CODEC_MAX_DEPTH + 1);
     CU_ASSERT_EQUAL(sl__value_encode(&b, &deep), SL_ELIMIT);
     /* hand-made: 257 x [tag list, count 1], then an int */
     sl__buf_reset(&b);
-    for (int i = 0; i < SL__CKPT_MAX_DEPTH + 1; i++) {
+    for (int i = 0; i < SL__CODEC_MAX_DEPTH + 1; i++) {
         sl__buf_put_u8(&b, 4);
         sl__buf_put_u8(&b, 1);
     }

@@ -1,0 +1,86 @@
+/*
+ * context.h — the streaming context (context.c; start/await/stop in scheduler.c).
+ *
+ * Locks: sl_context.lock guards state, done and result; join_lock makes one
+ * thread join the scheduler; stop_requested and batches_done are atomic.
+ * Settings are written before start only; everything else belongs to the
+ * scheduler thread once it runs.
+ */
+#ifndef SLUICE_CONTEXT_H
+#define SLUICE_CONTEXT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sluice/sluice.h>
+
+#include "arena.h"
+#include "graph.h"
+#include "pool.h"
+#include "receiver.h"
+#include "registry.h"
+
+typedef enum sl__state { SL__NEW, SL__RUNNING, SL__DONE } sl__state;
+
+struct sl_context {
+    int64_t interval;
+    int64_t zero_time; /* one interval before the first batch time */
+    /* checkpoints */
+    char *ckpt_dir;
+    int64_t ckpt_interval; /* 0: the default */
+    int ckpt_keep;
+    bool fresh;
+    int ckpt_lock;       /* fd of the directory's lock, -1 */
+    int64_t resume_from; /* batch time of the checkpoint resumed, 0 if none */
+    int64_t last_ckpt;   /* batch time of the last checkpoint written */
+    int64_t resume_zero; /* the resumed run's zero time (0 if none) */
+    int workers;
+    sl_clock_kind clock;
+    int64_t start_time;
+    int64_t max_batches;
+    size_t recv_buffer;
+    bool early_combine;
+    sl__wake wake; /* receivers of early-combined sources signal sealed blocks */
+    int status_mode;
+    sl__registry reg;
+
+    sl_stream **streams;
+    size_t nstreams;
+    sl__output *outputs;
+    size_t noutputs;
+
+    /* sticky error */
+    int errcode;
+    char errmsg[1024];
+    char errparam[128];
+
+    /* runtime */
+    sl__state state;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop_requested;
+    pthread_mutex_t lock;
+    pthread_mutex_t join_lock; /* one thread joins the scheduler */
+    pthread_cond_t done_cond;
+    bool done;
+    int result;
+    sl__pool *pool;
+    sl_arena *warena; /* one per worker, reset after every batch */
+    sl_batch_listener listener;
+    void *listener_ud;
+    sl_batch_info last;
+    int64_t early_us;      /* the batch just run: time combining blocks before its tick */
+    size_t early_blocks;   /* and how many blocks */
+    size_t early_recycled; /* of which recycled right after */
+    _Atomic int64_t batches_done;
+    bool status;
+};
+
+/* Record an error in the context (first one wins until cleared). */
+void sl__ctx_fail(sl_context *ctx, int code, const char *param, const char *fmt, ...)
+    SL_PRINTF(4, 5);
+void sl__ctx_fail_err(sl_context *ctx, const sl_error *err, const char *param);
+
+#endif /* SLUICE_CONTEXT_H */
