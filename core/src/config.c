@@ -14,15 +14,15 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <yaml.h>
 
+#include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
 /* ---- loader state ------------------------------------------------------------ */

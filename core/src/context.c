@@ -18,14 +18,14 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
-#include "checkpoint.h"
 #include "context.h"
 #include "error.h"
-#include "exec.h"
 #include "host.h"
 #include "params.h"
+#include "plan.h"
 #include "recovery.h"
 #include "scheduler.h"
+#include "ops/op.h"
 
 sl_context *sl_context_new(int64_t batch_interval_ms) {
     if (batch_interval_ms <= 0)
@@ -62,11 +62,11 @@ static void release_all(sl_context *ctx) {
         sl_stream *s = ctx->streams[i];
         sl__func_destroy(&s->fn);
         sl__func_destroy(&s->filter);
+        if (s->cls->free)
+            s->cls->free(s);
         if (s->opstate_free)
             s->opstate_free(s->opstate);
-        sl__state_free(s->store);
         free(s->initial_state);
-        sl__stream_free_tables(s);
         sl__dataset_free(&s->data);
         sl__block_free(s->blocks);
         free(s->recv);
@@ -305,7 +305,7 @@ int sl_context_start(sl_context *ctx) {
     sl__plan_early(ctx);
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
-        if (s->op != SL_OP_SOURCE)
+        if (!sl__stream_is(s, SL__OPF_SOURCE))
             continue;
         if (s->fn.source.start && s->fn.source.start(s->fn.inst, &err) < 0)
             return start_fail(ctx, &err);
@@ -509,7 +509,7 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
             sb_printf(&b, "  s%d [label=\"%s\\n%s%s%s\"%s];\n", s->id, s->name, sl__op_name(s->op),
                       s->fn.comp || s->fn.map_fn || s->fn.reduce_fn ? " " : "",
                       s->fn.comp || s->fn.map_fn || s->fn.reduce_fn ? fn_label(&s->fn) : "",
-                      s->op == SL_OP_SOURCE ? ", shape=cds" : "");
+                      sl__stream_is(s, SL__OPF_SOURCE) ? ", shape=cds" : "");
             for (int k = 0; k < s->nin; k++)
                 sb_printf(&b, "  s%d -> s%d;\n", s->in[k]->id, s->id);
         }
@@ -529,9 +529,9 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
         bool has_fn = s->fn.comp || s->fn.map_fn || s->fn.reduce_fn;
         snprintf(op, sizeof op, "%s%s%s", sl__op_name(s->op), has_fn ? " " : "",
                  has_fn ? fn_label(&s->fn) : "");
-        if (s->op == SL_OP_REPARTITION || (s->partitions && s->op != SL_OP_SOURCE))
+        if (s->op == SL_OP_REPARTITION || (s->partitions && !sl__stream_is(s, SL__OPF_SOURCE)))
             snprintf(op + strlen(op), sizeof op - strlen(op), " (%d partitions)", s->partitions);
-        if (sl__op_is_window(s->op)) {
+        if (sl__stream_is(s, SL__OPF_WINDOW)) {
             char w[32], sl[32];
             duration_text(s->window, w, sizeof w);
             duration_text(s->slide, sl, sizeof sl);
@@ -541,13 +541,12 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
         sb_printf(&b, "  %-16s %-36s ", s->name, op);
         for (int k = 0; k < s->nin; k++)
             sb_printf(&b, "%s%s", k ? ", " : "<- ", s->in[k]->name);
-        const char *note = s->op == SL_OP_SOURCE ? "receiver"
-                           : s->op == SL_OP_REDUCE_BY_KEY || s->op == SL_OP_COUNT_BY_VALUE
-                               ? "shuffle"
-                           : !s->materialize && s->consumers ? "fused"
-                           : !s->consumers                   ? "unused"
-                                                             : NULL;
-        if (s->op == SL_OP_SOURCE && s->fn.comp &&
+        const char *note = sl__stream_is(s, SL__OPF_SOURCE)    ? "receiver"
+                           : sl__stream_is(s, SL__OPF_SHUFFLE) ? "shuffle"
+                           : !s->materialize && s->consumers   ? "fused"
+                           : !s->consumers                     ? "unused"
+                                                               : NULL;
+        if (sl__stream_is(s, SL__OPF_SOURCE) && s->fn.comp &&
             ((const sl_source_ops *)s->fn.comp->ops)->mode == SL_SOURCE_DIRECT)
             note = "direct";
         if (note)

@@ -17,7 +17,7 @@
 #include <sluice/sluice.h>
 
 #include "arena.h"
-#include "graph.h"
+#include "stream.h"
 #include "pool.h"
 #include "receiver.h"
 #include "registry.h"

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
@@ -21,34 +23,7 @@
 #include "context.h"
 #include "graph.h"
 #include "host.h"
-
-const char *sl__op_name(sl__op op) {
-    static const char *const names[] = {
-        "source", "map", "flat_map", "filter", "map_values", "flat_map_values", "transform",
-        "reduce_by_key", "reduce", "count", "count_by_value", "union", "repartition",
-        /* windows */
-        "window", "count_by_window", "reduce_by_window", "reduce_by_key_and_window",
-        "count_by_value_and_window", "group_by_key_and_window",
-        /* grouping and joins */
-        "group_by_key", "join", "left_outer_join", "right_outer_join", "full_outer_join", "cogroup",
-        "transform_with",
-        /* state */
-        "update_state_by_key", "map_with_state", "state_snapshots", "operator"};
-    return (unsigned)op < sizeof names / sizeof *names ? names[op] : "?";
-}
-
-bool sl__op_is_window(sl__op op) {
-    return op >= SL_OP_WINDOW && op <= SL_OP_GROUP_BY_KEY_AND_WINDOW;
-}
-
-bool sl__op_is_join(sl__op op) {
-    return op >= SL_OP_GROUP_BY_KEY && op <= SL_OP_TRANSFORM_WITH;
-}
-
-bool sl__op_is_narrow(sl__op op) {
-    return op == SL_OP_MAP || op == SL_OP_FLAT_MAP || op == SL_OP_FILTER ||
-           op == SL_OP_MAP_VALUES || op == SL_OP_FLAT_MAP_VALUES;
-}
+#include "ops/op.h"
 
 /* A new stream appended to the context, or NULL (error recorded). */
 sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b) {
@@ -71,6 +46,7 @@ sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b
     s->ctx = ctx;
     s->id = (int)ctx->nstreams;
     s->op = op;
+    s->cls = sl__op_class_of(op);
     s->in[0] = a;
     s->in[1] = b;
     s->nin = b ? 2 : a ? 1 : 0;
@@ -584,4 +560,191 @@ int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
     o->fn.ud = ud;
     s->ctx->noutputs++;
     return 0;
+}
+
+/* ---- state ----------------------------------------------------------------------------- */
+
+static sl_stream *state_stream(sl_stream *in) {
+    return in ? sl__stream_new(in->ctx, SL_OP_UPDATE_STATE_BY_KEY, in, NULL) : NULL;
+}
+
+sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *const *params) {
+    sl_stream *s = state_stream(in);
+    if (!s)
+        return NULL;
+    sl_context *ctx = s->ctx;
+    /* an UPDATE component with update(), or a REDUCE component */
+    sl_error err = {0, ""};
+    const sl_component *c = sl__registry_component(&ctx->reg, fn ? fn : "", 0, &err);
+    int kind = c ? c->kind : 0;
+    if (c && kind != SL_COMPONENT_UPDATE && kind != SL_COMPONENT_REDUCE) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                     "'%s' is %s %s: update_state_by_key takes an update function or a reduce "
+                     "function",
+                     fn, strchr("aeiou", sl__kind_name(kind)[0]) ? "an" : "a", sl__kind_name(kind));
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    if (!c || sl__func_resolve(ctx, &s->fn, fn, kind, params, s->name)) {
+        if (!c)
+            sl__ctx_fail_err(ctx, &err, NULL);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    if (kind == SL_COMPONENT_UPDATE) {
+        const sl_update_ops *ops = c->ops;
+        if (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
+            !ops->update) {
+            sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                         "%s has no update(): it is a map_with_state function, not an "
+                         "update_state_by_key one",
+                         fn);
+            sl__stream_drop(ctx, s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+sl_stream *sl_update_state_by_key_fn(sl_stream *in, sl_update_func fn, void *ud) {
+    if (in && !fn) {
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "update_state_by_key: the function pointer is NULL");
+        return NULL;
+    }
+    sl_stream *s = state_stream(in);
+    if (s) {
+        s->fn.update_fn = fn;
+        s->fn.ud = ud;
+    }
+    return s;
+}
+
+static bool is_stateful(const sl_stream *s) {
+    return sl__stream_is(s, SL__OPF_STATEFUL);
+}
+
+sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
+    if (!s)
+        return NULL;
+    if (!is_stateful(s)) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
+                     "stream '%s' (%s) keeps no state: only update_state_by_key and "
+                     "map_with_state have a memory limit",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    s->state_limit = bytes;
+    return s;
+}
+
+sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path) {
+    if (!s)
+        return NULL;
+    if (!is_stateful(s) || !path || !*path) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
+                     "stream '%s' (%s): an initial state needs a stateful stream and a file",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    if (access(path, R_OK) != 0) {
+        sl__ctx_fail(s->ctx, SL_ENOTFOUND, "initial_state", "stream '%s': initial state %s: %s",
+                     s->name, path, strerror(errno));
+        return NULL;
+    }
+    free(s->initial_state);
+    s->initial_state = strdup(path);
+    if (!s->initial_state) {
+        sl__ctx_fail(s->ctx, SL_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+sl_stream *sl_stream_set_initial_state_stream(sl_stream *s, sl_stream *initial) {
+    if (!s || !initial)
+        return NULL;
+    if (!is_stateful(s) || initial->ctx != s->ctx || initial == s) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
+                     "stream '%s' (%s): an initial state stream needs a stateful stream and "
+                     "another stream of the same context",
+                     s->name, sl__op_name(s->op));
+        return NULL;
+    }
+    s->initial_stream = initial;
+    return s;
+}
+
+sl_stream *sl_map_with_state(sl_stream *in, const char *fn, const char *const *params,
+                             int64_t timeout_ms) {
+    if (!in)
+        return NULL;
+    sl_context *ctx = in->ctx;
+    if (timeout_ms < 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, "timeout", "map_with_state: a negative timeout");
+        return NULL;
+    }
+    sl_stream *s = sl__stream_new(ctx, SL_OP_MAP_WITH_STATE, in, NULL);
+    if (!s)
+        return NULL;
+    if (sl__func_resolve(ctx, &s->fn, fn, SL_COMPONENT_UPDATE, params, s->name)) {
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    const sl_update_ops *ops = s->fn.comp->ops;
+    if (ops->struct_size < offsetof(sl_update_ops, map) + sizeof ops->map || !ops->map) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL,
+                     "%s has no map(): it is an update_state_by_key function, not a "
+                     "map_with_state one",
+                     fn);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    s->timeout = timeout_ms;
+    return s;
+}
+
+sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms) {
+    if (!s)
+        return NULL;
+    if (s->op != SL_OP_MAP_WITH_STATE || timeout_ms < 0) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, "timeout",
+                     "stream '%s' (%s): only map_with_state has a timeout (>= 0)", s->name,
+                     sl__op_name(s->op));
+        return NULL;
+    }
+    s->timeout = timeout_ms;
+    return s;
+}
+
+sl_stream *sl_state_snapshots(sl_stream *mapped) {
+    if (!mapped)
+        return NULL;
+    if (mapped->op != SL_OP_MAP_WITH_STATE) {
+        sl__ctx_fail(mapped->ctx, SL_EINVAL, NULL,
+                     "state_snapshots: '%s' is a %s stream, not map_with_state", mapped->name,
+                     sl__op_name(mapped->op));
+        return NULL;
+    }
+    return sl__stream_new(mapped->ctx, SL_OP_STATE_SNAPSHOTS, mapped, NULL);
+}
+
+sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *params) {
+    if (!in)
+        return NULL;
+    sl_context *ctx = in->ctx;
+    sl_stream *s = sl__stream_new(ctx, SL_OP_OPERATOR, in, NULL);
+    if (!s)
+        return NULL;
+    if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_OPERATOR, params, s->name)) {
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    const sl_operator_ops *ops = s->fn.comp->ops;
+    if (ops->struct_size < offsetof(sl_operator_ops, process) + sizeof ops->process ||
+        !ops->process) {
+        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the operator declares no process()", component);
+        sl__stream_drop(ctx, s);
+        return NULL;
+    }
+    return s;
 }

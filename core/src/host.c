@@ -14,11 +14,13 @@
 #include <sluice/plugin.h>
 
 #include "clock.h"
+#include "codec.h"
+#include "context.h"
 #include "error.h"
-#include "exec.h"
 #include "host.h"
 #include "log.h"
 #include "params.h"
+#include "ops/state.h"
 
 /* ---- handles --------------------------------------------------------------------- */
 

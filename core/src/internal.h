@@ -28,5 +28,15 @@
 #include "state.h"
 #include "table.h"
 #include "value.h"
+#include "graph.h"
+#include "plan.h"
+#include "stream.h"
+#include "ops/chain.h"
+#include "ops/join.h"
+#include "ops/op.h"
+#include "ops/shuffle.h"
+#include "ops/source.h"
+#include "ops/state.h"
+#include "ops/window.h"
 
 #endif /* SLUICE_INTERNAL_H */

@@ -1,5 +1,6 @@
 /*
- * recovery.c — checkpoints of a running pipeline, and resuming from them.
+ * recovery.c — checkpoints of a running pipeline, and resuming from them:
+ * one loop over the operations' snapshot() and restore() (ops/op.h).
  *
  * A checkpoint (checkpoint.c's file format) after the batch at t holds:
  *   "meta"              the graph's fingerprint: every stream's name and
@@ -29,13 +30,13 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
-#include "checkpoint.h"
 #include "clock.h"
+#include "codec.h"
+#include "context.h"
 #include "error.h"
-#include "exec.h"
-#include "host.h"
 #include "log.h"
 #include "recovery.h"
+#include "ops/op.h"
 
 /* ---- settings -------------------------------------------------------------------- */
 
@@ -134,7 +135,6 @@ static int write_checkpoint(sl_context *ctx, int64_t t, sl_error *err) {
     if (rc)
         return rc;
     sl__buf b = {0};
-    char name[256];
     if ((rc = meta_section(ctx, &b)))
         sl__error_set(err, rc, "checkpoint: out of memory");
     else
@@ -142,40 +142,8 @@ static int write_checkpoint(sl_context *ctx, int64_t t, sl_error *err) {
     size_t bytes = b.len;
     for (size_t i = 0; i < ctx->nstreams && !rc; i++) {
         sl_stream *s = ctx->streams[i];
-        if (s->op == SL_OP_SOURCE && s->fn.source.snapshot) {
-            sl_buf sb = {{0}};
-            rc = s->fn.source.snapshot(s->fn.inst, &sb, err);
-            snprintf(name, sizeof name, "source/%s", s->name);
-            if (!rc)
-                rc = sl__ckpt_section(w, name, sb.b.data, sb.b.len, err);
-            bytes += sb.b.len;
-            sl__buf_free(&sb.b);
-        }
-        if (sl__op_is_window(s->op) && !rc) {
-            sl__buf_reset(&b);
-            rc = sl__window_snapshot(s, &b, err);
-            snprintf(name, sizeof name, "window/%s", s->name);
-            if (!rc)
-                rc = sl__ckpt_section(w, name, b.data, b.len, err);
-            bytes += b.len;
-        }
-        if (s->op == SL_OP_OPERATOR && s->fn.oper.snapshot && !rc) {
-            sl_buf ob = {{0}};
-            rc = s->fn.oper.snapshot(s->fn.inst, t, &ob, err);
-            snprintf(name, sizeof name, "operator/%s", s->name);
-            if (!rc)
-                rc = sl__ckpt_section(w, name, ob.b.data, ob.b.len, err);
-            bytes += ob.b.len;
-            sl__buf_free(&ob.b);
-        }
-        for (int j = 0; s->store && j < sl__state_partitions(s->store) && !rc; j++) {
-            sl__buf_reset(&b);
-            rc = sl__state_snapshot(s->store, j, &b, err);
-            snprintf(name, sizeof name, "state/%s/%d", s->name, j);
-            if (!rc)
-                rc = sl__ckpt_section(w, name, b.data, b.len, err);
-            bytes += b.len;
-        }
+        if (s->cls->snapshot)
+            rc = s->cls->snapshot(s, t, w, &bytes, err);
     }
     sl__buf_free(&b);
     if (rc) {
@@ -262,62 +230,16 @@ static int check_meta(sl_context *ctx, const sl__ckpt *c, sl_error *err) {
     return 0;
 }
 
-/* Restore every stateful stream's state and every source's position. */
+/* Give every stream back what it kept across batches: the state of the
+ * stateful ones, the rings of windows, the positions of sources. */
 static int restore_from(sl_context *ctx, const sl__ckpt *c, sl_error *err) {
-    char sec[300];
-    size_t len;
-    const uint8_t *p;
-    for (size_t i = 0; i < ctx->nstreams; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < ctx->nstreams && !rc; i++) {
         sl_stream *s = ctx->streams[i];
-        snprintf(sec, sizeof sec, "state/%s/0", s->name);
-        if (sl__op_has_store(s->op) && sl__ckpt_find(c, sec, &len)) {
-            int rc = sl__state_store_of(ctx, s, false, err);
-            for (int j = 0; !rc; j++) {
-                snprintf(sec, sizeof sec, "state/%s/%d", s->name, j);
-                if (!(p = sl__ckpt_find(c, sec, &len)))
-                    break;
-                sl__reader r = {p, len, 0};
-                rc = sl__state_restore(s->store, &r, c->batch_time, err);
-            }
-            if (rc)
-                return rc;
-            sl__log(SL_LOG_INFO, "%s: %zu keys of state restored", s->name,
-                    sl__state_count(s->store));
-        }
-        snprintf(sec, sizeof sec, "window/%s", s->name);
-        if (sl__op_is_window(s->op) && (p = sl__ckpt_find(c, sec, &len))) {
-            sl__reader r = {p, len, 0};
-            int rc = sl__window_restore(ctx, s, &r, err);
-            if (rc)
-                return rc;
-        }
-        snprintf(sec, sizeof sec, "operator/%s", s->name);
-        if (s->op == SL_OP_OPERATOR && (p = sl__ckpt_find(c, sec, &len))) {
-            int rc = s->fn.oper.restore ? s->fn.oper.restore(s->fn.inst, p, len, err) : 0;
-            if (rc)
-                return rc;
-        }
-        if (s->op != SL_OP_SOURCE)
-            continue;
-        snprintf(sec, sizeof sec, "source/%s", s->name);
-        p = sl__ckpt_find(c, sec, &len);
-        if (p && s->fn.source.restore) {
-            int rc = s->fn.source.restore(s->fn.inst, p, len, err);
-            if (rc)
-                return rc;
-        } else if (s->fn.source.snapshot) {
-            sl__log(SL_LOG_WARN,
-                    "%s: the checkpoint has no position for this source: it starts from its "
-                    "beginning",
-                    s->name);
-        } else {
-            sl__log(SL_LOG_WARN,
-                    "%s (%s) cannot replay: what it had received before the restart is lost "
-                    "(at-most-once)",
-                    s->name, s->fn.handle->ref);
-        }
+        if (s->cls->restore)
+            rc = s->cls->restore(ctx, s, c, err);
     }
-    return 0;
+    return rc;
 }
 
 /* --fresh: remove the directory's checkpoints. */

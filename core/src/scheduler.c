@@ -21,11 +21,13 @@
 #include <sluice/sluice.h>
 
 #include "clock.h"
+#include "context.h"
 #include "exec.h"
 #include "host.h"
 #include "log.h"
 #include "recovery.h"
 #include "scheduler.h"
+#include "ops/shuffle.h"
 
 /* "12:00:05" (local time) of a batch time in ms. */
 static void clock_text(int64_t t, char *buf, size_t cap) {

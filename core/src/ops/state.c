@@ -1,5 +1,6 @@
 /*
- * stateful.c — update_state_by_key: per-key state across batches.
+ * ops/state.c — update_state_by_key, map_with_state and state_snapshots:
+ * per-key state across batches, in the engine's state store (state.c).
  *
  * The state of a stream lives in a state store (state.c) split into
  * partitions by key hash (sl__state_partition_of). Each batch:
@@ -23,121 +24,13 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
+#include "codec.h"
+#include "context.h"
 #include "error.h"
-#include "exec.h"
-#include "host.h"
-
-/* ---- builders ----------------------------------------------------------------------- */
-
-static sl_stream *state_stream(sl_stream *in) {
-    return in ? sl__stream_new(in->ctx, SL_OP_UPDATE_STATE_BY_KEY, in, NULL) : NULL;
-}
-
-sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *const *params) {
-    sl_stream *s = state_stream(in);
-    if (!s)
-        return NULL;
-    sl_context *ctx = s->ctx;
-    /* an UPDATE component with update(), or a REDUCE component */
-    sl_error err = {0, ""};
-    const sl_component *c = sl__registry_component(&ctx->reg, fn ? fn : "", 0, &err);
-    int kind = c ? c->kind : 0;
-    if (c && kind != SL_COMPONENT_UPDATE && kind != SL_COMPONENT_REDUCE) {
-        sl__ctx_fail(ctx, SL_EINVAL, NULL,
-                     "'%s' is %s %s: update_state_by_key takes an update function or a reduce "
-                     "function",
-                     fn, strchr("aeiou", sl__kind_name(kind)[0]) ? "an" : "a", sl__kind_name(kind));
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    if (!c || sl__func_resolve(ctx, &s->fn, fn, kind, params, s->name)) {
-        if (!c)
-            sl__ctx_fail_err(ctx, &err, NULL);
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    if (kind == SL_COMPONENT_UPDATE) {
-        const sl_update_ops *ops = c->ops;
-        if (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
-            !ops->update) {
-            sl__ctx_fail(ctx, SL_EINVAL, NULL,
-                         "%s has no update(): it is a map_with_state function, not an "
-                         "update_state_by_key one",
-                         fn);
-            sl__stream_drop(ctx, s);
-            return NULL;
-        }
-    }
-    return s;
-}
-
-sl_stream *sl_update_state_by_key_fn(sl_stream *in, sl_update_func fn, void *ud) {
-    if (in && !fn) {
-        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "update_state_by_key: the function pointer is NULL");
-        return NULL;
-    }
-    sl_stream *s = state_stream(in);
-    if (s) {
-        s->fn.update_fn = fn;
-        s->fn.ud = ud;
-    }
-    return s;
-}
-
-static bool is_stateful(const sl_stream *s) {
-    return sl__op_has_store(s->op);
-}
-
-sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
-    if (!s)
-        return NULL;
-    if (!is_stateful(s)) {
-        sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
-                     "stream '%s' (%s) keeps no state: only update_state_by_key and "
-                     "map_with_state have a memory limit",
-                     s->name, sl__op_name(s->op));
-        return NULL;
-    }
-    s->state_limit = bytes;
-    return s;
-}
-
-sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path) {
-    if (!s)
-        return NULL;
-    if (!is_stateful(s) || !path || !*path) {
-        sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
-                     "stream '%s' (%s): an initial state needs a stateful stream and a file",
-                     s->name, sl__op_name(s->op));
-        return NULL;
-    }
-    if (access(path, R_OK) != 0) {
-        sl__ctx_fail(s->ctx, SL_ENOTFOUND, "initial_state", "stream '%s': initial state %s: %s",
-                     s->name, path, strerror(errno));
-        return NULL;
-    }
-    free(s->initial_state);
-    s->initial_state = strdup(path);
-    if (!s->initial_state) {
-        sl__ctx_fail(s->ctx, SL_ENOMEM, NULL, "out of memory");
-        return NULL;
-    }
-    return s;
-}
-
-sl_stream *sl_stream_set_initial_state_stream(sl_stream *s, sl_stream *initial) {
-    if (!s || !initial)
-        return NULL;
-    if (!is_stateful(s) || initial->ctx != s->ctx || initial == s) {
-        sl__ctx_fail(s->ctx, SL_EINVAL, "initial_state",
-                     "stream '%s' (%s): an initial state stream needs a stateful stream and "
-                     "another stream of the same context",
-                     s->name, sl__op_name(s->op));
-        return NULL;
-    }
-    s->initial_stream = initial;
-    return s;
-}
+#include "log.h"
+#include "state.h"
+#include "ops/op.h"
+#include "ops/state.h"
 
 /* ---- the store ---------------------------------------------------------------------- */
 
@@ -207,7 +100,7 @@ static int load_initial(sl_stream *s, sl_error *err) {
  * the stateful stream, which is the initial stream's first too). */
 static int load_initial_stream(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     sl_stream *init = s->initial_stream;
-    int rc = sl__compute(ctx, init, t, err);
+    int rc = 0; /* computed by the executor before the stream's first batch */
     for (size_t p = 0; !rc && p < init->data.nparts; p++)
         for (size_t i = 0; !rc && i < init->data.parts[p].n; i++) {
             const sl_record *r = &init->data.parts[p].v[i];
@@ -219,7 +112,7 @@ static int load_initial_stream(sl_context *ctx, sl_stream *s, int64_t t, sl_erro
 /* The stream's store, made at the first batch, with the initial state if
  * any; or by a checkpoint restore (`initial` false: the checkpoint's state
  * replaces the initial one). */
-int sl__state_store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *err) {
+static int store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *err) {
     if (s->store)
         return 0;
     int parts = sl__pool_workers(ctx->pool);
@@ -233,7 +126,7 @@ int sl__state_store_of(sl_context *ctx, sl_stream *s, bool initial, sl_error *er
  * the initial state (a file, or the initial stream's first batch). */
 static int store_for_batch(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     bool fresh = !s->store;
-    int rc = sl__state_store_of(ctx, s, true, err);
+    int rc = store_of(ctx, s, true, err);
     if (!rc && fresh && s->initial_stream)
         rc = load_initial_stream(ctx, s, t, err);
     return rc;
@@ -411,7 +304,7 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
     return rc;
 }
 
-int sl__run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+static int run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     int rc = store_for_batch(ctx, s, t, err);
     if (rc)
         return rc;
@@ -460,64 +353,6 @@ int sl__run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 }
 
 /* ---- map_with_state -------------------------------------------------------------------- */
-
-bool sl__op_has_store(sl__op op) {
-    return op == SL_OP_UPDATE_STATE_BY_KEY || op == SL_OP_MAP_WITH_STATE;
-}
-
-sl_stream *sl_map_with_state(sl_stream *in, const char *fn, const char *const *params,
-                             int64_t timeout_ms) {
-    if (!in)
-        return NULL;
-    sl_context *ctx = in->ctx;
-    if (timeout_ms < 0) {
-        sl__ctx_fail(ctx, SL_EINVAL, "timeout", "map_with_state: a negative timeout");
-        return NULL;
-    }
-    sl_stream *s = sl__stream_new(ctx, SL_OP_MAP_WITH_STATE, in, NULL);
-    if (!s)
-        return NULL;
-    if (sl__func_resolve(ctx, &s->fn, fn, SL_COMPONENT_UPDATE, params, s->name)) {
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    const sl_update_ops *ops = s->fn.comp->ops;
-    if (ops->struct_size < offsetof(sl_update_ops, map) + sizeof ops->map || !ops->map) {
-        sl__ctx_fail(ctx, SL_EINVAL, NULL,
-                     "%s has no map(): it is an update_state_by_key function, not a "
-                     "map_with_state one",
-                     fn);
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    s->timeout = timeout_ms;
-    return s;
-}
-
-sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms) {
-    if (!s)
-        return NULL;
-    if (s->op != SL_OP_MAP_WITH_STATE || timeout_ms < 0) {
-        sl__ctx_fail(s->ctx, SL_EINVAL, "timeout",
-                     "stream '%s' (%s): only map_with_state has a timeout (>= 0)", s->name,
-                     sl__op_name(s->op));
-        return NULL;
-    }
-    s->timeout = timeout_ms;
-    return s;
-}
-
-sl_stream *sl_state_snapshots(sl_stream *mapped) {
-    if (!mapped)
-        return NULL;
-    if (mapped->op != SL_OP_MAP_WITH_STATE) {
-        sl__ctx_fail(mapped->ctx, SL_EINVAL, NULL,
-                     "state_snapshots: '%s' is a %s stream, not map_with_state", mapped->name,
-                     sl__op_name(mapped->op));
-        return NULL;
-    }
-    return sl__stream_new(mapped->ctx, SL_OP_STATE_SNAPSHOTS, mapped, NULL);
-}
 
 /* The handle a map() call gets on its key's state. */
 struct sl_state {
@@ -625,7 +460,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
     return rc;
 }
 
-int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+static int run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     int rc = store_for_batch(ctx, s, t, err);
     if (rc)
         return rc;
@@ -650,9 +485,9 @@ int sl__run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *e
 }
 
 /* Every (key, state) of the map_with_state stream it follows. */
-int sl__run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+static int run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     sl_stream *m = s->in[0];
-    int rc = sl__state_store_of(ctx, m, true, err);
+    int rc = store_of(ctx, m, true, err);
     int parts = rc ? 0 : sl__state_partitions(m->store);
     if (!rc && sl__dataset_init(&s->data, (size_t)parts))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
@@ -663,48 +498,72 @@ int sl__run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_error *
     return rc;
 }
 
-/* ---- operators ------------------------------------------------------------------------- */
+/* ---- checkpoints -------------------------------------------------------------------- */
 
-sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *params) {
-    if (!in)
-        return NULL;
-    sl_context *ctx = in->ctx;
-    sl_stream *s = sl__stream_new(ctx, SL_OP_OPERATOR, in, NULL);
-    if (!s)
-        return NULL;
-    if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_OPERATOR, params, s->name)) {
-        sl__stream_drop(ctx, s);
-        return NULL;
+/* The store's partitions, "state/<stream>/<j>". */
+static int snapshot_store(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *bytes,
+                          sl_error *err) {
+    sl__buf b = {0};
+    char name[300];
+    int rc = 0;
+    for (int j = 0; s->store && j < sl__state_partitions(s->store) && !rc; j++) {
+        sl__buf_reset(&b);
+        rc = sl__state_snapshot(s->store, j, &b, err);
+        snprintf(name, sizeof name, "state/%s/%d", s->name, j);
+        if (!rc)
+            rc = sl__ckpt_section(w, name, b.data, b.len, err);
+        *bytes += b.len;
     }
-    const sl_operator_ops *ops = s->fn.comp->ops;
-    if (ops->struct_size < offsetof(sl_operator_ops, process) + sizeof ops->process ||
-        !ops->process) {
-        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the operator declares no process()", component);
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    return s;
-}
-
-/* The whole batch through the operator, on the engine thread. */
-int sl__run_operator(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    const sl_dataset *d = &s->in[0]->data;
-    sl_recvec all = {0};
-    for (size_t p = 0; p < d->nparts; p++)
-        if (sl__recvec_append(&all, d->parts[p].v, d->parts[p].n))
-            return sl__error_set(err, SL_ENOMEM, "out of memory");
-    sl_mem mem;
-    sl__arena_mem(&ctx->warena[0], &mem);
-    sl_record buf[256];
-    int rc = sl__dataset_init(&s->data, 1) ? SL_ENOMEM : 0;
-    sl_emitter em = {buf, 0, 256, sl__recvec_flush, &mem, rc ? NULL : &s->data.parts[0]};
-    sl_chunk c = {all.v, all.n, t, 0, SL_CHUNK_WHOLE_BATCH};
-    if (!rc)
-        rc = s->fn.oper.process(s->fn.inst, &c, &em, err);
-    if (!rc)
-        rc = sl__recvec_flush(&em);
-    if (rc < 0 && !err->msg[0])
-        sl__error_set(err, rc, "%s (operator %s): %s", s->name, s->fn.handle->ref, sl_strerror(rc));
-    sl__recvec_free(&all);
+    sl__buf_free(&b);
     return rc;
 }
+
+/* The store, rebuilt from the checkpoint's partitions (any number of them). */
+static int restore_store(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_error *err) {
+    char sec[300];
+    size_t len;
+    const uint8_t *p;
+    snprintf(sec, sizeof sec, "state/%s/0", s->name);
+    if (!sl__ckpt_find(c, sec, &len))
+        return 0;
+    int rc = store_of(ctx, s, false, err);
+    for (int j = 0; !rc; j++) {
+        snprintf(sec, sizeof sec, "state/%s/%d", s->name, j);
+        if (!(p = sl__ckpt_find(c, sec, &len)))
+            break;
+        sl__reader r = {p, len, 0};
+        rc = sl__state_restore(s->store, &r, c->batch_time, err);
+    }
+    if (!rc)
+        sl__log(SL_LOG_INFO, "%s: %zu keys of state restored", s->name, sl__state_count(s->store));
+    return rc;
+}
+
+static void free_store(sl_stream *s) {
+    sl__state_free(s->store);
+    s->store = NULL;
+}
+
+const sl__op_class sl__op_update_state_by_key = {
+    .name = "update_state_by_key",
+    .flags = SL__OPF_STATEFUL | SL__OPF_WHOLE_INPUT,
+    .run = run_state,
+    .snapshot = snapshot_store,
+    .restore = restore_store,
+    .free = free_store,
+};
+
+const sl__op_class sl__op_map_with_state = {
+    .name = "map_with_state",
+    .flags = SL__OPF_STATEFUL | SL__OPF_WHOLE_INPUT,
+    .run = run_map_with_state,
+    .snapshot = snapshot_store,
+    .restore = restore_store,
+    .free = free_store,
+};
+
+const sl__op_class sl__op_state_snapshots = {
+    .name = "state_snapshots",
+    .flags = SL__OPF_WHOLE_INPUT,
+    .run = run_state_snapshots,
+};

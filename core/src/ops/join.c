@@ -26,6 +26,8 @@
 
 #include "context.h"
 #include "error.h"
+#include "ops/join.h"
+#include "ops/op.h"
 
 /* Records per output partition: big results are split so that the
  * narrow operations downstream run on several workers. */
@@ -230,7 +232,7 @@ int sl__group_records(const sl_recvec *parts, size_t nparts, int64_t t, sl_mem *
 static int stream_error(const sl_stream *s, int rc, sl_error *err) {
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg[0] ? err->msg : sl_strerror(rc));
-    return sl__error_set(err, rc, "%s (%s): %s", s->name, sl__op_name(s->op), msg);
+    return sl__error_set(err, rc, "%s (%s): %s", s->name, sl__stream_op(s), msg);
 }
 
 /* group_by_key and the two-input joins: cogroup the inputs, then emit. */
@@ -286,7 +288,7 @@ static int run_transform_with(sl_context *ctx, sl_stream *s, int64_t t, sl_error
     return rc < 0 ? stream_error(s, rc, err) : 0;
 }
 
-int sl__run_join(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+static int run_join(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     err->code = 0;
     err->msg[0] = 0;
     switch (s->op) {
@@ -301,6 +303,21 @@ int sl__run_join(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
         return run_transform_with(ctx, s, t, err);
     default:
         return sl__error_set(err, SL_ESTATE, "%s: %s is not a grouping or a join", s->name,
-                             sl__op_name(s->op));
+                             sl__stream_op(s));
     }
 }
+
+#define JOIN(op_name)                                                                              \
+    const sl__op_class sl__op_##op_name = {                                                        \
+        .name = #op_name,                                                                          \
+        .flags = SL__OPF_JOIN | SL__OPF_WHOLE_INPUT,                                               \
+        .run = run_join,                                                                           \
+    }
+
+JOIN(group_by_key);
+JOIN(join);
+JOIN(left_outer_join);
+JOIN(right_outer_join);
+JOIN(full_outer_join);
+JOIN(cogroup);
+JOIN(transform_with);

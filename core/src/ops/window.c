@@ -37,10 +37,14 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
+#include "codec.h"
+#include "context.h"
 #include "error.h"
-#include "exec.h"
 #include "host.h"
 #include "log.h"
+#include "ops/join.h"
+#include "ops/op.h"
+#include "ops/window.h"
 
 #define SLOT_BLOCK (16 * 1024) /* a slot arena's block: most batches are small */
 #define OUT_PART_RECORDS 16384 /* records per output partition */
@@ -188,12 +192,12 @@ static void drop_expired(wstate *ws, int64_t oldest_out) {
 static int fail(const sl_stream *s, int rc, sl_error *err) {
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg[0] ? err->msg : sl_strerror(rc));
-    return sl__error_set(err, rc, "%s (%s): %s", s->name, sl__op_name(s->op), msg);
+    return sl__error_set(err, rc, "%s (%s): %s", s->name, sl__stream_op(s), msg);
 }
 
 /* An out-of-memory error naming the stream. */
 static int oom(const sl_stream *s, sl_error *err) {
-    return sl__error_set(err, SL_ENOMEM, "%s (%s): out of memory", s->name, sl__op_name(s->op));
+    return sl__error_set(err, SL_ENOMEM, "%s (%s): out of memory", s->name, sl__stream_op(s));
 }
 
 /* ---- recording a batch of the parent ------------------------------------------------ */
@@ -545,8 +549,7 @@ static int run_filter(sl_context *ctx, sl_stream *s, const sl_recvec *cand, int6
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg[0] ? err->msg : sl_strerror(rc));
         return sl__error_set(err, rc, "%s (%s): the filter %s failed: %s", s->name,
-                             sl__op_name(s->op), s->filter.handle ? s->filter.handle->ref : "",
-                             msg);
+                             sl__stream_op(s), s->filter.handle ? s->filter.handle->ref : "", msg);
     }
     return 0;
 }
@@ -615,7 +618,7 @@ static int save_state(sl_stream *s, wstate *ws, sl_recvec *kept, sl_error *err) 
 static int emit_incremental(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl_error *err) {
     if (!s->fn.reduce.inverse)
         return sl__error_set(err, SL_ESTATE, "%s (%s): the reduction has no inverse", s->name,
-                             sl__op_name(s->op));
+                             sl__stream_op(s));
     sl__table_clear(&ws->enter);
     sl__table_clear(&ws->leave);
     for (size_t i = 0; i < ws->n; i++) {
@@ -651,7 +654,7 @@ static int emit_incremental(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t
 
 /* ---- entry point ---------------------------------------------------------------------- */
 
-int sl__run_window(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
+static int run_window(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     err->code = 0;
     err->msg[0] = 0;
     wstate *ws = wstate_get(ctx, s);
@@ -685,7 +688,7 @@ int sl__run_window(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
         break;
     default:
         return sl__error_set(err, SL_ESTATE, "%s: %s is not a window operation", s->name,
-                             sl__op_name(s->op));
+                             sl__stream_op(s));
     }
     if (!rc)
         drop_expired(ws, t - s->window); /* slots the incremental state let go */
@@ -766,7 +769,7 @@ static int snapshot_state(const wstate *ws, sl__buf *b) {
  * to b, in the layout above. A stream that never ran writes an empty ring. */
 int sl__window_snapshot(sl_stream *s, sl__buf *b, sl_error *err) {
     const wstate *ws = s->opstate;
-    const char *op = sl__op_name(s->op);
+    const char *op = sl__stream_op(s);
     int rc = sl__buf_put_u8(b, WCK_VERSION);
     rc = rc ? rc : sl__buf_put_bytes(b, op, strlen(op));
     rc = rc ? rc : sl__buf_put_svarint(b, s->window);
@@ -789,7 +792,7 @@ int sl__window_snapshot(sl_stream *s, sl__buf *b, sl_error *err) {
 /* A damaged window section: SL_EINVAL naming the stream and what is wrong. */
 static int damaged(const sl_stream *s, const char *what, sl_error *err) {
     return sl__error_set(err, SL_EINVAL, "stream '%s' (%s): the window checkpoint is damaged: %s",
-                         s->name, sl__op_name(s->op), what);
+                         s->name, sl__stream_op(s), what);
 }
 
 /* Decode one value into mem: 0, or the error set (damaged, or OOM). */
@@ -947,7 +950,7 @@ static int restore_header(sl_context *ctx, const sl_stream *s, sl__reader *r, bo
     if (sl__read_bytes(r, &op, &oplen) || sl__read_svarint(r, &window) ||
         sl__read_svarint(r, &slide) || sl__read_u8(r, &flags))
         return damaged(s, "a truncated header", err);
-    const char *name = sl__op_name(s->op);
+    const char *name = sl__stream_op(s);
     const char *dir = ctx->ckpt_dir ? ctx->ckpt_dir : "the checkpoint directory";
     if (oplen != strlen(name) || memcmp(op, name, oplen) != 0)
         return sl__error_set(err, SL_ECONFIG,
@@ -1002,3 +1005,44 @@ int sl__window_restore(sl_context *ctx, sl_stream *s, sl__reader *r, sl_error *e
     sl__log(SL_LOG_INFO, "%s: a window of %zu batches restored", s->name, ws->n);
     return 0;
 }
+
+/* "window/<stream>": the ring, after the batch at t. */
+static int snapshot_window(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *bytes,
+                           sl_error *err) {
+    sl__buf b = {0};
+    char name[300];
+    int rc = sl__window_snapshot(s, &b, err);
+    snprintf(name, sizeof name, "window/%s", s->name);
+    if (!rc)
+        rc = sl__ckpt_section(w, name, b.data, b.len, err);
+    *bytes += b.len;
+    sl__buf_free(&b);
+    return rc;
+}
+
+static int restore_window(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_error *err) {
+    char sec[300];
+    size_t len;
+    snprintf(sec, sizeof sec, "window/%s", s->name);
+    const uint8_t *p = sl__ckpt_find(c, sec, &len);
+    if (!p)
+        return 0;
+    sl__reader r = {p, len, 0};
+    return sl__window_restore(ctx, s, &r, err);
+}
+
+#define WINDOW(op_name)                                                                            \
+    const sl__op_class sl__op_##op_name = {                                                        \
+        .name = #op_name,                                                                          \
+        .flags = SL__OPF_WINDOW | SL__OPF_WHOLE_INPUT,                                             \
+        .run = run_window,                                                                         \
+        .snapshot = snapshot_window,                                                               \
+        .restore = restore_window,                                                                 \
+    }
+
+WINDOW(window);
+WINDOW(count_by_window);
+WINDOW(reduce_by_window);
+WINDOW(reduce_by_key_and_window);
+WINDOW(count_by_value_and_window);
+WINDOW(group_by_key_and_window);

@@ -1,0 +1,19 @@
+/*
+ * ops/shuffle.h — early combine of the shuffles (ops/shuffle.c).
+ *
+ * Threads: the scheduler thread, while it waits for the tick.
+ */
+#ifndef SLUICE_OPS_SHUFFLE_H
+#define SLUICE_OPS_SHUFFLE_H
+
+#include <stdint.h>
+
+#include <sluice/plugin.h>
+#include <sluice/sluice.h>
+
+/* While waiting for the tick t: combine the blocks sealed so far of every
+ * early source. Returns the number of blocks combined (0: none was ready) or
+ * a negative code (err filled; the batch at t has failed). */
+int sl__batch_early(sl_context *ctx, int64_t t, sl_error *err);
+
+#endif /* SLUICE_OPS_SHUFFLE_H */

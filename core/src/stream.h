@@ -1,0 +1,120 @@
+/*
+ * stream.h — a stream of the DStream graph and an output: the data every
+ * room of the engine shares (the builders are in graph.c, what each
+ * operation does in ops/).
+ *
+ * Threads: streams are built before start and read-only afterwards, except
+ * their per-batch fields (data, computed, active, blocks, early_*), which only
+ * the scheduler thread and the workers of a stage it runs touch, each worker
+ * its own partitions.
+ */
+#ifndef SLUICE_STREAM_H
+#define SLUICE_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/sluice.h>
+
+#include "dataset.h"
+#include "func.h"
+#include "receiver.h"
+#include "state.h"
+#include "table.h"
+
+typedef enum sl__op {
+    SL_OP_SOURCE,
+    SL_OP_MAP,
+    SL_OP_FLAT_MAP,
+    SL_OP_FILTER,
+    SL_OP_MAP_VALUES,
+    SL_OP_FLAT_MAP_VALUES,
+    SL_OP_TRANSFORM,
+    SL_OP_REDUCE_BY_KEY,
+    SL_OP_REDUCE,
+    SL_OP_COUNT,
+    SL_OP_COUNT_BY_VALUE,
+    SL_OP_UNION,
+    SL_OP_REPARTITION,
+    /* windows (ops/window.c) */
+    SL_OP_WINDOW,
+    SL_OP_COUNT_BY_WINDOW,
+    SL_OP_REDUCE_BY_WINDOW,
+    SL_OP_REDUCE_BY_KEY_AND_WINDOW,
+    SL_OP_COUNT_BY_VALUE_AND_WINDOW,
+    SL_OP_GROUP_BY_KEY_AND_WINDOW,
+    /* grouping and joins (ops/join.c) */
+    SL_OP_GROUP_BY_KEY,
+    SL_OP_JOIN,
+    SL_OP_LEFT_OUTER_JOIN,
+    SL_OP_RIGHT_OUTER_JOIN,
+    SL_OP_FULL_OUTER_JOIN,
+    SL_OP_COGROUP,
+    SL_OP_TRANSFORM_WITH,
+    /* state (ops/state.c, ops/operator.c) */
+    SL_OP_UPDATE_STATE_BY_KEY,
+    SL_OP_MAP_WITH_STATE,
+    SL_OP_STATE_SNAPSHOTS,
+    SL_OP_OPERATOR,
+    SL__OP_COUNT /* the number of operations: the size of ops/table.c */
+} sl__op;
+
+struct sl_stream {
+    sl_context *ctx;
+    int id;
+    sl__op op;
+    const struct sl__op_class *cls; /* what the operation does (ops/op.h) */
+    char *name;
+    sl_stream *in[2];
+    int nin;
+    sl__func fn;
+    int partitions;  /* shuffle / repartition partitions; 0 = workers */
+    sl__table *tabs; /* shuffle: [workers][partitions] tables, kept across batches */
+    size_t ntabs;
+    /* windows */
+    int64_t window;  /* ms */
+    int64_t slide;   /* ms */
+    bool inverse;    /* reduce_by_key_and_window: incremental, with the inverse */
+    sl__func filter; /* reduce_by_key_and_window_inv: optional FILTER component */
+    /* state an operation keeps across batches (window rings, ...), freed
+     * with opstate_free at context teardown */
+    void *opstate;
+    void (*opstate_free)(void *opstate);
+    /* state */
+    sl__state_store *store;
+    size_t state_limit;               /* bytes; 0 = none */
+    int64_t timeout;                  /* map_with_state: idle timeout in ms; 0 = none */
+    char *initial_state;              /* JSON Lines path */
+    struct sl_stream *initial_stream; /* or a stream's first batch */
+    /* plan: the stream produces a batch at t when (t - zero_time) % period == 0 */
+    int64_t period;
+    bool active; /* per batch: produces a batch at this t */
+    /* source runtime */
+    sl__receiver *recv;
+    bool finished; /* source: no more data ever */
+    /* plan */
+    int consumers;
+    bool materialize;
+    /* per batch */
+    sl_dataset data;
+    bool computed;
+    sl__block *blocks; /* source: the batch's blocks (own the bytes) */
+    /* early combine (plan): a receiver source's blocks may run, before the
+     * tick, through the fused chain into this shuffle stream's tables */
+    struct sl_stream *early_target;
+    /* early combine (per batch): the shuffle stream's tables hold the early
+     * blocks of the batch at early_t (0: none) */
+    int64_t early_t;
+    size_t early_parts;    /* partitions combined early */
+    size_t early_recycled; /* of which recycled at once (tables_keep_no_input) */
+    int64_t early_us;      /* time spent on them */
+};
+
+typedef struct sl__output {
+    sl_stream *from;
+    sl__func fn;
+    char *label;
+} sl__output;
+
+#endif /* SLUICE_STREAM_H */
