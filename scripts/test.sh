@@ -5,6 +5,7 @@
 #   2. build     build/ with -Werror, then ctest (unit + integration)
 #   3. asan      build-asan/ with ASan + UBSan and -Werror, then ctest again
 #   4. format    clang-format --dry-run -Werror on every .c/.h of the repo
+#   5. layers    scripts/include-cycles.py: no #include cycle among core's modules
 #
 # Every phase runs even when an earlier one failed, so that one run shows
 # everything that is wrong. It prints one summary line per phase and, as its
@@ -139,6 +140,16 @@ else
     echo "files that need clang-format -i:"
     awk '{print "  " $0}' <<<"$bad"
     summary+=("format: FAILED ($(echo "$bad" | grep -c .) of ${#sources[@]} files)")
+    failed=$((failed + 1))
+fi
+
+# ---- 5. layers --------------------------------------------------------------
+note "checking that core's modules include each other without a cycle"
+if python3 "$root/scripts/include-cycles.py" >"$logdir/layers.log" 2>&1; then
+    summary+=("layers: ok ($(tail -n 1 "$logdir/layers.log" | sed 's/^include-cycles: //'))")
+else
+    cat "$logdir/layers.log"
+    summary+=("layers: FAILED (see docs/architecture.md)")
     failed=$((failed + 1))
 fi
 

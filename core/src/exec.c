@@ -23,7 +23,7 @@
 #include "context.h"
 #include "error.h"
 #include "exec.h"
-#include "host.h"
+#include "handle.h"
 #include "log.h"
 #include "ops/chain.h"
 #include "ops/op.h"

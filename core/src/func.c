@@ -13,38 +13,9 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
-#include "context.h"
 #include "func.h"
-#include "host.h"
+#include "handle.h"
 #include "params.h"
-
-/* Resolve a component-backed function: component, parameters, handle. */
-int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
-                     const char *const *params, const char *label) {
-    sl_error err = {0, ""};
-    if (!ref || !*ref) {
-        sl__ctx_fail(ctx, SL_EINVAL, NULL, "no %s given", sl__kind_name(kind));
-        return SL_EINVAL;
-    }
-    const sl_component *c = sl__registry_component(&ctx->reg, ref, kind, &err);
-    if (!c) {
-        sl__ctx_fail_err(ctx, &err, NULL);
-        return err.code;
-    }
-    const char *bad = NULL;
-    int rc = sl__params_build(c->params, params, ref, &f->params, &err, &bad);
-    if (rc) {
-        sl__ctx_fail_err(ctx, &err, bad);
-        return rc;
-    }
-    f->comp = c;
-    f->handle = sl__handle_new(ctx, label, ref);
-    if (!f->handle) {
-        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
-        return SL_ENOMEM;
-    }
-    return 0;
-}
 
 /* Copy a plugin's ops struct into ours, reading at most its struct_size. */
 static void copy_ops(void *dst, size_t dst_size, const void *src) {

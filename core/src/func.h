@@ -45,9 +45,4 @@ int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
 int sl__reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err);
 int sl__reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err);
 
-/* Resolve a component-backed function: component, parameters, handle. On
- * error the context's error is set and a negative code returned. */
-int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
-                     const char *const *params, const char *label);
-
 #endif /* SLUICE_FUNC_H */

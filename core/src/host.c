@@ -1,6 +1,7 @@
 /*
- * host.c — the sl_host function table that plugins call, instance handles,
- * and sl__func: one callable (a plugin component instance or a C function).
+ * host.c — the sl_host function table that plugins call: the engine's
+ * services (memory, logs, parameters, counters, store, values, snapshots,
+ * state) for plugins, which never link against the engine.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,62 +16,14 @@
 
 #include "clock.h"
 #include "codec.h"
-#include "context.h"
 #include "error.h"
+#include "handle.h"
 #include "host.h"
 #include "log.h"
 #include "params.h"
-#include "ops/state.h"
-
-/* ---- handles --------------------------------------------------------------------- */
-
-sl_handle *sl__handle_new(sl_context *ctx, const char *stream, const char *ref) {
-    sl_handle *h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    h->ctx = ctx;
-    h->stream = strdup(stream ? stream : "?");
-    h->ref = strdup(ref ? ref : "?");
-    pthread_mutex_init(&h->lock, NULL);
-    if (!h->stream || !h->ref) {
-        sl__handle_free(h);
-        return NULL;
-    }
-    return h;
-}
-
-void sl__handle_free(sl_handle *h) {
-    if (!h)
-        return;
-    struct sl_counter *c = h->counters;
-    while (c) {
-        struct sl_counter *next = c->next;
-        free(c);
-        c = next;
-    }
-    pthread_mutex_destroy(&h->lock);
-    free(h->stream);
-    free(h->ref);
-    free(h);
-}
-
-/* Log every non-zero counter of the instance on one line. */
-void sl__handle_log_counters(sl_handle *h, int level) {
-    if (!h || !h->counters || level > sl__log_level)
-        return;
-    char line[1024];
-    size_t used = 0;
-    line[0] = 0;
-    pthread_mutex_lock(&h->lock);
-    for (struct sl_counter *c = h->counters; c; c = c->next) {
-        long long v = (long long)atomic_load(&c->value);
-        used += (size_t)snprintf(line + (used < sizeof line ? used : sizeof line),
-                                 used < sizeof line ? sizeof line - used : 0, "%s%s=%lld",
-                                 used ? " " : "", c->name, v);
-    }
-    pthread_mutex_unlock(&h->lock);
-    sl__log(level, "%s (%s): %s", h->stream, h->ref, line);
-}
+#include "receiver.h"
+#include "state_handle.h"
+#include "value.h"
 
 static void host_log(sl_handle *h, int level, const char *fmt, ...) {
     if (level > sl__log_level)
@@ -119,7 +72,7 @@ static int host_store(sl_handle *h, const sl_record *recs, size_t n) {
 }
 
 static int host_stopping(sl_handle *h) {
-    return h && h->ctx ? atomic_load(&h->ctx->stop_requested) : 0;
+    return h && h->stop ? atomic_load(h->stop) : 0;
 }
 
 static int host_sleep(sl_handle *h, int64_t ms) {

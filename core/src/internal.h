@@ -17,6 +17,7 @@
 #include "exec.h"
 #include "func.h"
 #include "graph.h"
+#include "handle.h"
 #include "host.h"
 #include "log.h"
 #include "params.h"
@@ -36,7 +37,7 @@
 #include "ops/op.h"
 #include "ops/shuffle.h"
 #include "ops/source.h"
-#include "ops/state.h"
+#include "state_handle.h"
 #include "ops/window.h"
 
 #endif /* SLUICE_INTERNAL_H */

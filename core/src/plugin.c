@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <sluice/plugin.h>
+#include <sluice/sluice.h>
 
 #include "error.h"
 #include "host.h"

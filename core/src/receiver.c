@@ -28,10 +28,10 @@
 #include <sluice/sluice.h>
 
 #include "clock.h"
-#include "context.h"
 #include "error.h"
-#include "host.h"
+#include "handle.h"
 #include "receiver.h"
+#include "value.h"
 
 void sl__block_free(sl__block *b) {
     while (b) {
@@ -174,11 +174,11 @@ static void wake(sl__receiver *r) {
 }
 
 int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n) {
-    sl_context *ctx = h->ctx;
+    const atomic_bool *stop = h->stop;
     pthread_mutex_lock(&r->lock);
     if (r->buffered >= r->limit) {
         int64_t t0 = sl__mono_ms();
-        while (r->buffered >= r->limit && !atomic_load(&ctx->stop_requested)) {
+        while (r->buffered >= r->limit && !(stop && atomic_load(stop))) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 50 * 1000000L;
@@ -190,7 +190,7 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
         }
         r->blocked_ms += sl__mono_ms() - t0;
     }
-    if (atomic_load(&ctx->stop_requested)) {
+    if (stop && atomic_load(stop)) {
         pthread_mutex_unlock(&r->lock);
         return SL_ESTOPPED;
     }

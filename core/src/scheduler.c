@@ -7,6 +7,10 @@
  * scheduling delay shows it. With the manual clock the next batch starts as
  * soon as the previous one ends (Spark's ManualClock, advanced by the loop).
  * Batches run one at a time, in order.
+ *
+ * The context's lifecycle lives here too: start (plan, create every
+ * function, resume from a checkpoint, start receivers and the thread),
+ * await, stop and free.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,19 +18,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
 #include "clock.h"
 #include "context.h"
+#include "error.h"
 #include "exec.h"
-#include "host.h"
+#include "handle.h"
 #include "log.h"
+#include "plan.h"
 #include "recovery.h"
 #include "scheduler.h"
+#include "ops/op.h"
 #include "ops/shuffle.h"
 
 /* "12:00:05" (local time) of a batch time in ms. */
@@ -281,4 +290,198 @@ void *sl__scheduler_main(void *arg) {
     pthread_cond_broadcast(&ctx->done_cond);
     pthread_mutex_unlock(&ctx->lock);
     return NULL;
+}
+
+/* ---- lifecycle: start, await, stop, free ------------------------------------------ */
+
+static int start_fail(sl_context *ctx, const sl_error *err) {
+    sl__ctx_fail_err(ctx, err, NULL);
+    atomic_store(&ctx->stop_requested, true);
+    for (size_t i = 0; i < ctx->nstreams; i++)
+        if (ctx->streams[i]->recv)
+            sl__receiver_free(ctx->streams[i]->recv);
+    ctx->state = SL__DONE;
+    ctx->done = true;
+    ctx->result = err->code;
+    return err->code;
+}
+
+/* Create every instance; start direct sources, then receivers, then the
+ * scheduler. */
+int sl_context_start(sl_context *ctx) {
+    if (!ctx)
+        return SL_EINVAL;
+    if (ctx->errcode)
+        return ctx->errcode;
+    if (ctx->state != SL__NEW) {
+        sl__ctx_fail(ctx, SL_ESTATE, NULL, "the context was already started");
+        return SL_ESTATE;
+    }
+    sl_error err = {0, ""};
+    if (sl__plan(ctx, &err)) {
+        sl__ctx_fail_err(ctx, &err, NULL);
+        return err.code;
+    }
+    int workers = ctx->workers ? ctx->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    ctx->pool = sl__pool_new(workers > 0 ? workers : 1);
+    workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
+    ctx->warena = workers ? calloc((size_t)workers, sizeof *ctx->warena) : NULL;
+    if (!ctx->pool || !ctx->warena) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
+    for (int w = 0; w < workers; w++)
+        sl__arena_init(&ctx->warena[w], 1 << 20);
+    ctx->status = ctx->status_mode > 0 || (ctx->status_mode < 0 && isatty(STDERR_FILENO));
+    ctx->state = SL__RUNNING;
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (sl__func_create(&s->fn, &err) || sl__func_create(&s->filter, &err))
+            return start_fail(ctx, &err);
+    }
+    for (size_t i = 0; i < ctx->noutputs; i++)
+        if (sl__func_create(&ctx->outputs[i].fn, &err))
+            return start_fail(ctx, &err);
+    /* state and source positions from the newest checkpoint, before any
+     * source starts */
+    if (sl__checkpoint_resume(ctx, &err))
+        return start_fail(ctx, &err);
+    sl__plan_early(ctx);
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        if (!sl__stream_is(s, SL__OPF_SOURCE))
+            continue;
+        if (s->fn.source.start && s->fn.source.start(s->fn.inst, &err) < 0)
+            return start_fail(ctx, &err);
+        if (s->fn.source.mode == SL_SOURCE_RECEIVER) {
+            s->recv = calloc(1, sizeof *s->recv);
+            if (!s->recv) {
+                sl__error_set(&err, SL_ENOMEM, "out of memory");
+                return start_fail(ctx, &err);
+            }
+            sl__wake *wake = s->early_target ? &ctx->wake : NULL;
+            if (sl__receiver_start(s->recv, &s->fn, ctx->recv_buffer, wake, &err)) {
+                free(s->recv);
+                s->recv = NULL;
+                return start_fail(ctx, &err);
+            }
+        }
+    }
+    if (pthread_create(&ctx->thread, NULL, sl__scheduler_main, ctx) != 0) {
+        sl__error_set(&err, SL_ENOMEM, "cannot start the scheduler thread");
+        return start_fail(ctx, &err);
+    }
+    ctx->thread_started = true;
+    return 0;
+}
+
+/* Join the scheduler once it is done; returns the run's result. */
+static int finish(sl_context *ctx) {
+    /* several threads may await (or stop) at once: one of them joins */
+    pthread_mutex_lock(&ctx->join_lock);
+    if (ctx->thread_started) {
+        pthread_join(ctx->thread, NULL);
+        ctx->thread_started = false;
+    }
+    ctx->state = SL__DONE;
+    pthread_mutex_unlock(&ctx->join_lock);
+    return ctx->result;
+}
+
+int sl_context_await_termination_or_timeout(sl_context *ctx, int64_t timeout_ms) {
+    if (!ctx)
+        return SL_EINVAL;
+    if (ctx->state == SL__NEW) {
+        sl__ctx_fail(ctx, SL_ESTATE, NULL, "await: the context was not started");
+        return SL_ESTATE;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    if (timeout_ms < 0) {
+        while (!ctx->done)
+            pthread_cond_wait(&ctx->done_cond, &ctx->lock);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(timeout_ms / 1000);
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        while (!ctx->done)
+            if (pthread_cond_timedwait(&ctx->done_cond, &ctx->lock, &ts) != 0)
+                break;
+    }
+    bool done = ctx->done;
+    pthread_mutex_unlock(&ctx->lock);
+    if (!done)
+        return 0;
+    int rc = finish(ctx);
+    return rc < 0 ? rc : 1;
+}
+
+int sl_context_await_termination(sl_context *ctx) {
+    int rc = sl_context_await_termination_or_timeout(ctx, -1);
+    return rc == 1 ? 0 : rc;
+}
+
+void sl_context_request_stop(sl_context *ctx) {
+    if (ctx)
+        atomic_store(&ctx->stop_requested, true);
+}
+
+int sl_context_stop(sl_context *ctx) {
+    if (!ctx)
+        return SL_EINVAL;
+    if (ctx->state == SL__NEW)
+        return 0;
+    sl_context_request_stop(ctx);
+    return sl_context_await_termination(ctx);
+}
+
+static void release_all(sl_context *ctx) {
+    for (size_t i = 0; i < ctx->noutputs; i++) {
+        sl__func_destroy(&ctx->outputs[i].fn);
+        free(ctx->outputs[i].label);
+    }
+    free(ctx->outputs);
+    for (size_t i = 0; i < ctx->nstreams; i++) {
+        sl_stream *s = ctx->streams[i];
+        sl__func_destroy(&s->fn);
+        sl__func_destroy(&s->filter);
+        if (s->cls->free)
+            s->cls->free(s);
+        if (s->opstate_free)
+            s->opstate_free(s->opstate);
+        free(s->initial_state);
+        sl__dataset_free(&s->data);
+        sl__block_free(s->blocks);
+        free(s->recv);
+        free(s->name);
+        free(s);
+    }
+    free(ctx->streams);
+    int workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
+    for (int w = 0; w < workers; w++)
+        sl__arena_free(&ctx->warena[w]);
+    free(ctx->warena);
+    sl__pool_free(ctx->pool);
+}
+
+void sl_context_free(sl_context *ctx) {
+    if (!ctx)
+        return;
+    if (ctx->state == SL__RUNNING)
+        sl_context_stop(ctx);
+    release_all(ctx);
+    if (ctx->ckpt_lock >= 0)
+        sl__ckpt_unlock(ctx->ckpt_lock);
+    free(ctx->ckpt_dir);
+    sl__registry_free(&ctx->reg); /* unloads plugins: after every destroy() */
+    pthread_mutex_destroy(&ctx->lock);
+    pthread_mutex_destroy(&ctx->join_lock);
+    pthread_cond_destroy(&ctx->done_cond);
+    pthread_mutex_destroy(&ctx->wake.lock);
+    pthread_cond_destroy(&ctx->wake.cond);
+    free(ctx);
 }

@@ -20,7 +20,7 @@ static void fixture_init(recv_fixture *f) {
     memset(f, 0, sizeof *f);
     f->ctx = sl_context_new(1000);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f->ctx);
-    f->h = sl__handle_new(f->ctx, "lines", "test");
+    f->h = sl__handle_new(&f->ctx->stop_requested, "lines", "test");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f->h);
     pthread_mutex_init(&f->r.lock, NULL);
     pthread_cond_init(&f->r.cond, NULL);

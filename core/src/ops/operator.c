@@ -13,7 +13,7 @@
 #include "codec.h"
 #include "context.h"
 #include "error.h"
-#include "host.h"
+#include "handle.h"
 #include "ops/op.h"
 
 /* The whole batch through the operator, on the engine thread. */

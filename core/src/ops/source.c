@@ -19,7 +19,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "error.h"
-#include "host.h"
+#include "handle.h"
 #include "log.h"
 #include "ops/op.h"
 #include "ops/source.h"

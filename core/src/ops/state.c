@@ -29,8 +29,8 @@
 #include "error.h"
 #include "log.h"
 #include "state.h"
+#include "state_handle.h"
 #include "ops/op.h"
-#include "ops/state.h"
 
 /* ---- the store ---------------------------------------------------------------------- */
 
@@ -353,48 +353,6 @@ static int run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 }
 
 /* ---- map_with_state -------------------------------------------------------------------- */
-
-/* The handle a map() call gets on its key's state. */
-struct sl_state {
-    sl__state_store *store;
-    uint64_t hash;
-    const sl_value *key;
-    int64_t now;
-    bool timing_out;
-    sl__state_item *item; /* while timing out: the store's entry */
-    sl_error *err;
-    int rc; /* the first failure of set (reported after the call) */
-};
-
-const sl_value *sl__state_handle_get(sl_state *st) {
-    if (!st)
-        return NULL;
-    if (st->item)
-        return st->item->exists ? &st->item->value : NULL;
-    return sl__state_get(st->store, st->hash, st->key, NULL);
-}
-
-int sl__state_handle_set(sl_state *st, const sl_value *v) {
-    if (!st || !v)
-        return SL_EINVAL;
-    if (st->timing_out)
-        return sl__error_set(st->err, SL_ESTATE,
-                             "map_with_state: a timing-out key's state cannot be updated (it is "
-                             "removed after this call)");
-    int rc = sl__state_put(st->store, st->hash, st->key, v, st->now, st->err);
-    if (rc && !st->rc)
-        st->rc = rc;
-    return rc;
-}
-
-void sl__state_handle_remove(sl_state *st) {
-    if (st && !st->timing_out)
-        sl__state_remove(st->store, st->hash, st->key);
-}
-
-int sl__state_handle_timing_out(sl_state *st) {
-    return st && st->timing_out;
-}
 
 typedef struct mws_job {
     sl_stream *s;

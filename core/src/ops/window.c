@@ -37,10 +37,9 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
-#include "codec.h"
 #include "context.h"
 #include "error.h"
-#include "host.h"
+#include "handle.h"
 #include "log.h"
 #include "ops/join.h"
 #include "ops/op.h"
