@@ -90,9 +90,11 @@ static void duration_text(int64_t ms, char *buf, size_t cap) {
 }
 
 static const char *fn_label(const sl__func *f) {
-    if (f->comp)
-        return f->handle ? f->handle->ref : f->comp->name;
-    return f->batch_fn ? "foreach_batch (C function)" : "(C function)";
+    if (!f->comp)
+        return "(C function)";
+    if (f->kind == SL_COMPONENT_SINK && !f->params)
+        return "foreach_batch (C function)"; /* the internal component */
+    return f->handle ? f->handle->ref : f->comp->name;
 }
 
 char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
@@ -110,8 +112,7 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
         for (size_t i = 0; i < ctx->nstreams; i++) {
             sl_stream *s = ctx->streams[i];
             sb_printf(&b, "  s%d [label=\"%s\\n%s%s%s\"%s];\n", s->id, s->name, sl__op_name(s->op),
-                      s->fn.comp || s->fn.map_fn || s->fn.reduce_fn ? " " : "",
-                      s->fn.comp || s->fn.map_fn || s->fn.reduce_fn ? fn_label(&s->fn) : "",
+                      s->fn.kind ? " " : "", s->fn.kind ? fn_label(&s->fn) : "",
                       sl__stream_is(s, SL__OPF_SOURCE) ? ", shape=cds" : "");
             for (int k = 0; k < s->nin; k++)
                 sb_printf(&b, "  s%d -> s%d;\n", s->in[k]->id, s->id);
@@ -129,7 +130,7 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         char op[160];
-        bool has_fn = s->fn.comp || s->fn.map_fn || s->fn.reduce_fn;
+        bool has_fn = s->fn.kind;
         snprintf(op, sizeof op, "%s%s%s", sl__op_name(s->op), has_fn ? " " : "",
                  has_fn ? fn_label(&s->fn) : "");
         if (s->op == SL_OP_REPARTITION || (s->partitions && !sl__stream_is(s, SL__OPF_SOURCE)))

@@ -58,19 +58,6 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) {
     const sl_dataset *d = &o->from->data;
     sl__func *f = &o->fn;
-    if (f->batch_fn) {
-        sl_recvec all;
-        bool owned;
-        if (sl__dataset_gather(d, &all, &owned))
-            return sl__error_set(err, SL_ENOMEM, "out of memory");
-        int rc = f->batch_fn(f->ud, t, all.v, all.n, err);
-        if (owned)
-            sl__recvec_free(&all);
-        if (rc < 0 && !err->msg[0])
-            sl__error_set(err, rc, "%s: foreach_batch callback failed: %s", o->label,
-                          sl_strerror(rc));
-        return rc < 0 ? rc : 0;
-    }
     int rc = 0;
     for (int attempt = 0;; attempt++) {
         err->code = 0;
@@ -139,7 +126,7 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
             rc = run_output(ctx, &ctx->outputs[i], t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++) {
         sl__func *f = &ctx->outputs[i].fn;
-        if (f->comp && f->sink.commit && ctx->outputs[i].from->active)
+        if (f->sink.commit && ctx->outputs[i].from->active)
             rc = f->sink.commit(f->inst, t, err);
     }
     for (size_t i = 0; i < ctx->nstreams && !rc; i++) {

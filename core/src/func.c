@@ -13,6 +13,7 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
+#include "dataset.h"
 #include "func.h"
 #include "handle.h"
 #include "params.h"
@@ -24,12 +25,13 @@ static void copy_ops(void *dst, size_t dst_size, const void *src) {
     memcpy(dst, src, n < dst_size ? n : dst_size);
 }
 
-/* Create the instance of a component-backed function. C functions have
- * nothing to create. */
+/* Create the instance of a component-backed function. C functions (and
+ * foreach_batch) are created when they are given. */
 int sl__func_create(sl__func *f, sl_error *err) {
     if (!f->comp || f->created)
         return 0;
     const sl_component *c = f->comp;
+    f->kind = c->kind;
     switch (c->kind) {
     case SL_COMPONENT_SOURCE:
         copy_ops(&f->source, sizeof f->source, c->ops);
@@ -78,32 +80,159 @@ void sl__func_destroy(sl__func *f) {
     f->handle = NULL;
 }
 
+/* Say which stream and component failed: "stream counts (agg.sum): cannot
+ * add bytes value". A message the function did not write becomes the code's
+ * text. Only on the error path. */
+int sl__func_fail(const sl__func *f, int rc, sl_error *err) {
+    if (!err)
+        return rc;
+    char msg[sizeof err->msg];
+    const char *stream = f->handle ? f->handle->stream : "?";
+    const char *ref = f->handle ? f->handle->ref : "C function";
+    if (err->msg[0] && strncmp(err->msg, "stream ", 7) == 0)
+        return rc; /* already said (a function calling another's adapter) */
+    const char *what = err->msg[0] ? err->msg : sl_strerror(rc);
+    int n = snprintf(msg, sizeof msg, "stream %.200s (%.200s): ", stream, ref);
+    size_t used = n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0;
+    size_t len = strlen(what);
+    if (len > sizeof msg - 1 - used)
+        len = sizeof msg - 1 - used;
+    memcpy(msg + used, what, len);
+    msg[used + len] = 0;
+    memcpy(err->msg, msg, sizeof msg);
+    err->code = rc;
+    return rc;
+}
+
 int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error *err) {
-    if (f->map_fn)
-        return f->map_fn(f->ud, in, out, err);
     return f->map.process(f->inst, in, out, err);
 }
 
 int sl__reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
-    if (f->reduce_fn)
-        return f->reduce_fn(f->ud, acc, v, mem, err);
-    return f->reduce.combine(f->inst, acc, v, mem, err);
+    int rc = f->reduce.combine(f->inst, acc, v, mem, err);
+    return rc;
 }
 
 int sl__reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
-    if (f->reduce_fn)
-        return f->reduce_fn(f->ud, acc, v, mem, err);
-    if (f->reduce.merge)
-        return f->reduce.merge(f->inst, acc, v, mem, err);
-    return f->reduce.combine(f->inst, acc, v, mem, err);
+    int rc = f->reduce.merge ? f->reduce.merge(f->inst, acc, v, mem, err)
+                             : f->reduce.combine(f->inst, acc, v, mem, err);
+    return rc;
 }
 
 /* The first value of a key: zero (+) v when the reduction has a zero. */
 int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
-    if (!f->reduce_fn && f->reduce.zero) {
-        int rc = f->reduce.zero(f->inst, acc, err);
-        return rc ? rc : f->reduce.combine(f->inst, acc, v, mem, err);
+    if (!f->reduce.zero) {
+        *acc = *v;
+        return 0;
     }
-    *acc = *v;
+    int rc = f->reduce.zero(f->inst, acc, err);
+    if (!rc)
+        rc = f->reduce.combine(f->inst, acc, v, mem, err);
+    return rc;
+}
+
+int sl__func_update(sl__func *f, const sl_value *key, const sl_value *values, size_t n,
+                    const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
+    int rc = f->update.update(f->inst, key, values, n, state, out, mem, err);
+    return rc;
+}
+
+int sl__func_map_state(sl__func *f, const sl_value *key, const sl_value *value, sl_state *st,
+                       sl_emitter *out, sl_error *err) {
+    int rc = f->update.map(f->inst, key, value, st, out, err);
+    return rc;
+}
+
+/* ---- C functions: the function is the callback, `ud` its instance -------------- */
+
+/* A C function's handle: its stream's name, for messages and counters. */
+static int c_func(sl__func *f, int kind, const atomic_bool *stop, const char *label, void *ud) {
+    f->kind = kind;
+    f->inst = ud;
+    f->created = true; /* nothing to create */
+    f->handle = sl__handle_new(stop, label, "C function");
+    return f->handle ? 0 : SL_ENOMEM;
+}
+
+int sl__func_c_map(sl__func *f, sl_map_func fn, void *ud, const atomic_bool *stop,
+                   const char *label) {
+    f->map = (sl_map_ops){.struct_size = sizeof f->map, .shape = SL_MAP_MANY, .process = fn};
+    return c_func(f, SL_COMPONENT_MAP, stop, label, ud);
+}
+
+int sl__func_c_reduce(sl__func *f, sl_reduce_func fn, void *ud, const atomic_bool *stop,
+                      const char *label) {
+    f->reduce = (sl_reduce_ops){.struct_size = sizeof f->reduce, .combine = fn};
+    return c_func(f, SL_COMPONENT_REDUCE, stop, label, ud);
+}
+
+int sl__func_c_update(sl__func *f, sl_update_func fn, void *ud, const atomic_bool *stop,
+                      const char *label) {
+    f->update = (sl_update_ops){.struct_size = sizeof f->update, .update = fn};
+    return c_func(f, SL_COMPONENT_UPDATE, stop, label, ud);
+}
+
+/* foreach_batch: an internal SINK component that gathers the batch and
+ * hands it to the C function at end(). */
+typedef struct foreach_sink {
+    sl_batch_func fn;
+    void *ud;
+    sl_recvec all;
+} foreach_sink;
+
+static int foreach_begin(void *inst, int64_t t, sl_error *err) {
+    ((foreach_sink *)inst)->all.n = 0;
     return 0;
+}
+
+static int foreach_write(void *inst, const sl_chunk *c, sl_error *err) {
+    foreach_sink *fs = inst;
+    return sl__recvec_append(&fs->all, c->records, c->count) ? SL_ENOMEM : 0;
+}
+
+static int foreach_end(void *inst, int64_t t, sl_error *err) {
+    foreach_sink *fs = inst;
+    int rc = fs->fn(fs->ud, t, fs->all.v, fs->all.n, err);
+    if (fs->all.cap > 65536) { /* keep a big batch's array for one batch only */
+        sl__recvec_free(&fs->all);
+    }
+    return rc;
+}
+
+static void foreach_destroy(void *inst) {
+    foreach_sink *fs = inst;
+    sl__recvec_free(&fs->all);
+    free(fs);
+}
+
+static const sl_sink_ops foreach_ops = {
+    .struct_size = sizeof(sl_sink_ops),
+    .begin = foreach_begin,
+    .write = foreach_write,
+    .end = foreach_end,
+};
+
+static const sl_component foreach_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_SINK,
+    .name = "foreach_batch",
+    .doc = "a C function that gets every batch (sl_foreach_batch)",
+    .destroy = foreach_destroy,
+    .ops = &foreach_ops,
+};
+
+int sl__func_c_foreach(sl__func *f, sl_batch_func fn, void *ud, const atomic_bool *stop,
+                       const char *label) {
+    foreach_sink *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return SL_ENOMEM;
+    fs->fn = fn;
+    fs->ud = ud;
+    f->comp = &foreach_component;
+    f->sink = foreach_ops;
+    f->kind = SL_COMPONENT_SINK;
+    f->inst = fs;
+    f->created = true;
+    f->handle = sl__handle_new(stop, label, "foreach_batch");
+    return f->handle ? 0 : SL_ENOMEM;
 }

@@ -46,6 +46,7 @@ int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
         return rc;
     }
     f->comp = c;
+    f->kind = c->kind;
     f->handle = sl__handle_new(&ctx->stop_requested, label, ref);
     if (!f->handle) {
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
@@ -154,9 +155,10 @@ static sl_stream *map_like_fn(sl_stream *in, sl__op op, sl_map_func fn, void *ud
         return NULL;
     }
     sl_stream *s = sl__stream_new(in->ctx, op, in, NULL);
-    if (s) {
-        s->fn.map_fn = fn;
-        s->fn.ud = ud;
+    if (s && sl__func_c_map(&s->fn, fn, ud, &in->ctx->stop_requested, s->name)) {
+        sl__ctx_fail(in->ctx, SL_ENOMEM, NULL, "out of memory");
+        sl__stream_drop(in->ctx, s);
+        return NULL;
     }
     return s;
 }
@@ -218,9 +220,10 @@ static sl_stream *reduce_like_fn(sl_stream *in, sl__op op, sl_reduce_func fn, vo
         return NULL;
     }
     sl_stream *s = sl__stream_new(in->ctx, op, in, NULL);
-    if (s) {
-        s->fn.reduce_fn = fn;
-        s->fn.ud = ud;
+    if (s && sl__func_c_reduce(&s->fn, fn, ud, &in->ctx->stop_requested, s->name)) {
+        sl__ctx_fail(in->ctx, SL_ENOMEM, NULL, "out of memory");
+        sl__stream_drop(in->ctx, s);
+        return NULL;
     }
     return s;
 }
@@ -479,7 +482,7 @@ sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, 
     sl_stream *s = two_inputs(a, b, SL_OP_TRANSFORM_WITH);
     if (s) {
         s->fn.transform2_fn = fn;
-        s->fn.ud = ud;
+        s->fn.inst = ud;
     }
     return s;
 }
@@ -585,8 +588,12 @@ int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
     sl__output *o = output_new(s);
     if (!o)
         return s->ctx->errcode;
-    o->fn.batch_fn = fn;
-    o->fn.ud = ud;
+    if (sl__func_c_foreach(&o->fn, fn, ud, &s->ctx->stop_requested, o->label)) {
+        sl__func_destroy(&o->fn);
+        free(o->label);
+        sl__ctx_fail(s->ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
     s->ctx->noutputs++;
     return 0;
 }
@@ -641,9 +648,10 @@ sl_stream *sl_update_state_by_key_fn(sl_stream *in, sl_update_func fn, void *ud)
         return NULL;
     }
     sl_stream *s = state_stream(in);
-    if (s) {
-        s->fn.update_fn = fn;
-        s->fn.ud = ud;
+    if (s && sl__func_c_update(&s->fn, fn, ud, &in->ctx->stop_requested, s->name)) {
+        sl__ctx_fail(in->ctx, SL_ENOMEM, NULL, "out of memory");
+        sl__stream_drop(in->ctx, s);
+        return NULL;
     }
     return s;
 }

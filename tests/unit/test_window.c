@@ -42,8 +42,8 @@ static int positive(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err
  * takes FILTER components only, and no built-in plugin filters numbers. */
 static void set_c_filter(sl_stream *s, sl_map_func fn) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    s->filter.map_fn = fn;
-    s->filter.ud = NULL;
+    CU_ASSERT_EQUAL_FATAL(sl__func_c_map(&s->filter, fn, NULL, &s->ctx->stop_requested, s->name),
+                          0);
 }
 
 /* ---- window ------------------------------------------------------------------------- */

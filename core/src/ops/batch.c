@@ -50,11 +50,8 @@ static int run_reduce(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
             const sl_value *v = &in->parts[p].v[i].value;
             int rc = have ? sl__reduce_combine(&s->fn, &acc, v, &mem, err)
                           : sl__reduce_first(&s->fn, &acc, v, &mem, err);
-            if (rc < 0) {
-                if (!err->msg[0])
-                    sl__error_set(err, rc, "%s (reduce): %s", s->name, sl_strerror(rc));
-                return rc;
-            }
+            if (rc < 0)
+                return sl__func_fail(&s->fn, rc, err);
             have = true;
         }
     }

@@ -116,9 +116,7 @@ static int run_op(task *tk, int i, const sl_chunk *in, sl_emitter *out) {
         rc = run_values(&s->fn, in, out, tk->err);
     else
         rc = sl__func_process(&s->fn, in, out, tk->err);
-    if (rc < 0 && !tk->err->msg[0])
-        sl__error_set(tk->err, rc, "%s (%s): %s", s->name, sl__stream_op(s), sl_strerror(rc));
-    return rc;
+    return rc < 0 ? sl__func_fail(&s->fn, rc, tk->err) : rc;
 }
 
 /* ---- sinks of a stage ------------------------------------------------------------ */
@@ -192,11 +190,8 @@ static int combine_records(task *tk, const sl_record *recs, size_t n) {
                 rc = sl__reduce_first(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
             else
                 rc = sl__reduce_combine(&t->fn, &e->acc, &r->value, &tk->mem, tk->err);
-            if (rc < 0) {
-                if (!tk->err->msg[0])
-                    sl__error_set(tk->err, rc, "%s (reduce_by_key): %s", t->name, sl_strerror(rc));
-                return rc;
-            }
+            if (rc < 0)
+                return sl__func_fail(&t->fn, rc, tk->err);
         }
     }
     return 0;

@@ -276,7 +276,7 @@ static int run_transform_with(sl_context *ctx, sl_stream *s, int64_t t, sl_error
         sl_chunk cb = {b.v, b.n, t, 0, SL_CHUNK_WHOLE_BATCH};
         err->code = 0;
         err->msg[0] = 0;
-        rc = s->fn.transform2_fn(s->fn.ud, &ca, &cb, &em, err);
+        rc = s->fn.transform2_fn(s->fn.inst, &ca, &cb, &em, err);
         if (rc >= 0 && sl__recvec_flush(&em))
             rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     }

@@ -54,7 +54,7 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
             else
                 rc = sl__reduce_merge(&t->fn, &e->acc, &oe->acc, &mem, err);
             if (rc < 0)
-                return rc;
+                return sl__func_fail(&t->fn, rc, err);
         }
     }
     sl_recvec *out = &t->data.parts[j];
@@ -128,8 +128,7 @@ static bool tables_keep_no_input(const sl_stream *target) {
     if (sl__stream_is(target, SL__OPF_BY_ELEMENT))
         return true;
     const sl__func *f = &target->fn;
-    return f->comp && !f->reduce_fn && f->reduce.zero &&
-           (f->reduce.flags & SL_REDUCE_NO_INPUT_REFS);
+    return f->reduce.zero && (f->reduce.flags & SL_REDUCE_NO_INPUT_REFS);
 }
 
 #define EARLY_MAX 64 /* blocks per early pass, at most */

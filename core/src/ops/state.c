@@ -181,11 +181,12 @@ static int call_update(part_task *pt, const sl_value *key, const group *g, const
     }
     const sl_value *vals = g ? g->values : NULL;
     size_t n = g ? g->n : 0;
-    int rc = f->update_fn ? f->update_fn(f->ud, key, vals, n, state, out, &pt->mem, pt->err)
-                          : f->update.update(f->inst, key, vals, n, state, out, &pt->mem, pt->err);
+    int rc = sl__func_update(f, key, vals, n, state, out, &pt->mem, pt->err);
     if (rc < 0 && !pt->err->msg[0])
         sl__error_set(pt->err, rc, "%s (update_state_by_key): the update function failed: %s",
                       s->name, sl_strerror(rc));
+    else if (rc < 0)
+        sl__func_fail(f, rc, pt->err);
     return rc;
 }
 
@@ -272,7 +273,7 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
     memset(&pt, 0, sizeof pt);
     pt.s = s;
     pt.err = err;
-    pt.reduce = !s->fn.update_fn && s->fn.comp && s->fn.comp->kind == SL_COMPONENT_REDUCE;
+    pt.reduce = s->fn.kind == SL_COMPONENT_REDUCE;
     sl__arena_mem(&ctx->warena[worker], &pt.mem);
     const sl_recvec *in = &job->dealt[j];
     int rc = sl__table_init(&pt.index, in->n / 4 + 16) ? SL_ENOMEM : 0;
@@ -383,7 +384,7 @@ static int time_out(void *ud, sl__state_item *item) {
     if (item->last_update > tc->t - s->timeout)
         return 0;
     sl_state st = {NULL, 0, item->key, tc->t, true, item, tc->err, 0};
-    int rc = s->fn.update.map(s->fn.inst, item->key, NULL, &st, tc->em, tc->err);
+    int rc = sl__func_map_state(&s->fn, item->key, NULL, &st, tc->em, tc->err);
     item->remove = true;
     return rc < 0 ? rc : 0;
 }
@@ -401,7 +402,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
     for (size_t i = 0; i < in->n && !rc; i++) {
         const sl_record *r = &in->v[i];
         sl_state st = {s->store, sl__value_hash(&r->key), &r->key, job->t, false, NULL, err, 0};
-        rc = s->fn.update.map(s->fn.inst, &r->key, &r->value, &st, &em, err);
+        rc = sl__func_map_state(&s->fn, &r->key, &r->value, &st, &em, err);
         if (!rc && st.rc)
             rc = st.rc;
         if (!rc && s->timeout)

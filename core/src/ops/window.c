@@ -632,7 +632,7 @@ static int emit_incremental(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t
     }
     sl_recvec cand = {NULL, 0, 0}, kept = {NULL, 0, 0};
     int rc = candidates(ctx, s, ws, t, &cand, err);
-    if (!rc && (s->filter.comp || s->filter.map_fn)) {
+    if (!rc && s->filter.kind) {
         rc = run_filter(ctx, s, &cand, t, &kept, err);
     } else if (!rc) {
         kept = cand;
