@@ -35,10 +35,10 @@ typedef struct jsonl_sink {
 } jsonl_sink;
 
 static const sl_param_spec jsonl_params[] = {
-    {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL},
+    {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL, NULL},
     {"append", SL_PARAM_BOOL, "false", 0, "append to the file instead of truncating it at startup",
-     NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+     NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static void jsonl_destroy(void *instance) {
     jsonl_sink *s = instance;

@@ -133,6 +133,8 @@ static int parse_bool(const char *s, int64_t *out) {
     return SL_EINVAL;
 }
 
+static int convert_type(param_item *it, const char *what, sl_error *err);
+
 static bool enum_has(const char *choices, const char *s) {
     size_t len = strlen(s);
     const char *c = choices;
@@ -146,8 +148,97 @@ static bool enum_has(const char *choices, const char *s) {
     return false;
 }
 
-/* Convert it->raw according to its type; 0 or SL_EINVAL with a message. */
+/* Parse one end of a range ("" = open) in the units of `type` into *v:
+ * INT, DURATION (ms) and SIZE (bytes) exactly, DOUBLE as a double. */
+static int range_end(int type, const char *text, size_t len, double *v, int64_t *i) {
+    char buf[64];
+    if (len >= sizeof buf)
+        return SL_EINVAL;
+    memcpy(buf, text, len);
+    buf[len] = 0;
+    char *end;
+    uint64_t b;
+    errno = 0;
+    switch (type) {
+    case SL_PARAM_INT:
+        *i = strtoll(buf, &end, 10);
+        *v = (double)*i;
+        return end == buf || *end || errno ? SL_EINVAL : 0;
+    case SL_PARAM_DOUBLE:
+        *v = strtod(buf, &end);
+        return end == buf || *end || errno ? SL_EINVAL : 0;
+    case SL_PARAM_DURATION:
+        if (sl_parse_duration(buf, i))
+            return SL_EINVAL;
+        *v = (double)*i;
+        return 0;
+    case SL_PARAM_SIZE:
+        if (sl_parse_size(buf, &b) || b > INT64_MAX)
+            return SL_EINVAL;
+        *i = (int64_t)b;
+        *v = (double)*i;
+        return 0;
+    default:
+        return SL_EINVAL;
+    }
+}
+
+/* Is the converted value of `it` inside its spec's range ("lo..hi", either
+ * end open)? 1 inside, 0 outside, SL_EINVAL for a malformed range. */
+static int range_holds(const param_item *it) {
+    const char *r = it->spec->range, *dots = strstr(r, "..");
+    if (!dots)
+        return SL_EINVAL;
+    int type = it->spec->type;
+    double lo = 0, hi = 0;
+    int64_t ilo = 0, ihi = 0;
+    size_t nlo = (size_t)(dots - r), nhi = strlen(dots + 2);
+    if ((!nlo && !nhi) || (nlo && range_end(type, r, nlo, &lo, &ilo)) ||
+        (nhi && range_end(type, dots + 2, nhi, &hi, &ihi)))
+        return SL_EINVAL;
+    if (type == SL_PARAM_DOUBLE)
+        return (!nlo || it->d >= lo) && (!nhi || it->d <= hi);
+    return (!nlo || it->i >= ilo) && (!nhi || it->i <= ihi);
+}
+
+/* Check a converted value against its spec's range: 0, SL_EINVAL naming the
+ * range, or SL_EPLUGIN when the plugin wrote a range that does not parse. */
+static int check_range(const param_item *it, const char *what, sl_error *err) {
+    const sl_param_spec *s = it->spec;
+    if (!s->range)
+        return 0;
+    int in = s->type == SL_PARAM_INT || s->type == SL_PARAM_DOUBLE ||
+                     s->type == SL_PARAM_DURATION || s->type == SL_PARAM_SIZE
+                 ? range_holds(it)
+                 : SL_EINVAL;
+    if (in < 0)
+        return sl__error_set(err, SL_EPLUGIN,
+                             "%s: the plugin's range '%s' for parameter '%s' (%s) is invalid "
+                             "(expected like 1..65535, 0.., ..100 or 1s..1h)",
+                             what, s->range, s->name, sl__param_type_name(s->type));
+    if (in)
+        return 0;
+    const char *r = s->range, *dots = strstr(r, "..");
+    size_t nlo = (size_t)(dots - r);
+    if (!nlo)
+        return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' must be at most %s, got '%s'",
+                             what, s->name, dots + 2, it->raw);
+    if (!dots[2])
+        return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' must be at least %.*s, got '%s'",
+                             what, s->name, (int)nlo, r, it->raw);
+    return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' must be between %.*s and %s, got '%s'",
+                         what, s->name, (int)nlo, r, dots + 2, it->raw);
+}
+
+/* Convert it->raw according to its type, then check its range; 0 or an
+ * error with a message. */
 static int convert(param_item *it, const char *what, sl_error *err) {
+    int rc = convert_type(it, what, err);
+    return rc ? rc : check_range(it, what, err);
+}
+
+/* Convert it->raw according to its type; 0 or SL_EINVAL with a message. */
+static int convert_type(param_item *it, const char *what, sl_error *err) {
     const sl_param_spec *s = it->spec;
     const char *raw = it->raw;
     char *end;
@@ -334,4 +425,34 @@ int sl__param_bool(const sl_params *p, const char *name) {
 int sl__param_is_set(const sl_params *p, const char *name) {
     const param_item *it = find(p, name);
     return it && it->set;
+}
+
+/* Copy component `c` of a plugin built against ABI 1.`minor` into one
+ * host-owned block: the component (zero past its struct_size), then its
+ * parameter schema read with that ABI's stride (specs were 48 bytes up to
+ * 1.2) and widened to this host's sl_param_spec (range NULL before 1.3), so
+ * that the rest of the host reads every schema alike. *out is freed with
+ * free() by sl__plugin_unload. Returns 0 or SL_ENOMEM. */
+int sl__component_import(const sl_component *c, unsigned minor, const sl_component **out,
+                         sl_error *err) {
+    size_t stride = minor < 3 ? offsetof(sl_param_spec, range) : sizeof(sl_param_spec);
+    const char *raw = (const char *)c->params;
+    size_t n = 0;
+    for (const char *name = NULL; raw; n++) {
+        memcpy(&name, raw + n * stride, sizeof name); /* `name` comes first in every ABI */
+        if (!name)
+            break;
+    }
+    sl_component *copy = calloc(1, sizeof *copy + (raw ? n + 1 : 0) * sizeof(sl_param_spec));
+    if (!copy)
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    memcpy(copy, c, c->struct_size < sizeof *copy ? c->struct_size : sizeof *copy);
+    if (raw) {
+        sl_param_spec *specs = (sl_param_spec *)(copy + 1);
+        for (size_t i = 0; i < n; i++)
+            memcpy(&specs[i], raw + i * stride, stride);
+        copy->params = specs; /* specs[n] is the zeroed terminator */
+    }
+    *out = copy;
+    return 0;
 }

@@ -6,15 +6,15 @@
 
 /* A schema with every parameter type. */
 static const sl_param_spec schema[] = {
-    {"name", SL_PARAM_STRING, NULL, 1, "who to greet", NULL},
-    {"count", SL_PARAM_INT, "3", 0, "how many", NULL},
-    {"ratio", SL_PARAM_DOUBLE, "0.5", 0, "a fraction", NULL},
-    {"verbose", SL_PARAM_BOOL, "false", 0, "talk more", NULL},
-    {"timeout", SL_PARAM_DURATION, "5s", 0, "how long", NULL},
-    {"buffer", SL_PARAM_SIZE, "64KiB", 0, "how big", NULL},
-    {"mode", SL_PARAM_ENUM, "fast", 0, "how", "fast|slow|auto"},
-    {"label", SL_PARAM_STRING, NULL, 0, "optional, no default", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+    {"name", SL_PARAM_STRING, NULL, 1, "who to greet", NULL, NULL},
+    {"count", SL_PARAM_INT, "3", 0, "how many", NULL, NULL},
+    {"ratio", SL_PARAM_DOUBLE, "0.5", 0, "a fraction", NULL, NULL},
+    {"verbose", SL_PARAM_BOOL, "false", 0, "talk more", NULL, NULL},
+    {"timeout", SL_PARAM_DURATION, "5s", 0, "how long", NULL, NULL},
+    {"buffer", SL_PARAM_SIZE, "64KiB", 0, "how big", NULL, NULL},
+    {"mode", SL_PARAM_ENUM, "fast", 0, "how", "fast|slow|auto", NULL},
+    {"label", SL_PARAM_STRING, NULL, 0, "optional, no default", NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static sl_params *params;
 static sl_error err;
@@ -188,8 +188,8 @@ static void test_key_without_value(void) {
 
 /* A plugin whose own default does not parse is blamed as the plugin's fault. */
 static void test_bad_default(void) {
-    static const sl_param_spec broken[] = {{"n", SL_PARAM_INT, "lots", 0, NULL, NULL},
-                                           {NULL, 0, NULL, 0, NULL, NULL}};
+    static const sl_param_spec broken[] = {{"n", SL_PARAM_INT, "lots", 0, NULL, NULL, NULL},
+                                           {NULL, 0, NULL, 0, NULL, NULL, NULL}};
     sl_params *p = NULL;
     ASSERT_INT_EQ(sl__params_build(broken, NULL, "demo.broken", &p, &err, NULL), SL_EPLUGIN);
     CU_ASSERT_PTR_NULL(p);
