@@ -121,6 +121,7 @@ int sl_parse_size(const char *text, uint64_t *bytes) {
     return 0;
 }
 
+/* The one boolean syntax of parameters, settings and stream keys. */
 static int parse_bool(const char *s, int64_t *out) {
     static const char *const yes[] = {"true", "yes", "on", "1", NULL};
     static const char *const no[] = {"false", "no", "off", "0", NULL};
@@ -131,6 +132,14 @@ static int parse_bool(const char *s, int64_t *out) {
         if (strcasecmp(s, no[i]) == 0)
             return (*out = 0), 0;
     return SL_EINVAL;
+}
+
+int sl_parse_bool(const char *text, int *on) {
+    int64_t v;
+    if (!text || parse_bool(text, &v))
+        return SL_EINVAL;
+    *on = (int)v;
+    return 0;
 }
 
 static int convert_type(param_item *it, const char *what, sl_error *err);
@@ -215,19 +224,24 @@ static int check_range(const param_item *it, const char *what, sl_error *err) {
         return sl__error_set(err, SL_EPLUGIN,
                              "%s: the plugin's range '%s' for parameter '%s' (%s) is invalid "
                              "(expected like 1..65535, 0.., ..100 or 1s..1h)",
-                             what, s->range, s->name, sl__param_type_name(s->type));
+                             what ? what : "sluice", s->range, s->name,
+                             sl__param_type_name(s->type));
     if (in)
         return 0;
     const char *r = s->range, *dots = strstr(r, "..");
-    size_t nlo = (size_t)(dots - r);
+    int nlo = (int)(dots - r);
+    char head[256], bound[160];
+    if (what)
+        snprintf(head, sizeof head, "%s: parameter '%s'", what, s->name);
+    else
+        snprintf(head, sizeof head, "%s:", s->name);
     if (!nlo)
-        return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' must be at most %s, got '%s'",
-                             what, s->name, dots + 2, it->raw);
-    if (!dots[2])
-        return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' must be at least %.*s, got '%s'",
-                             what, s->name, (int)nlo, r, it->raw);
-    return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' must be between %.*s and %s, got '%s'",
-                         what, s->name, (int)nlo, r, dots + 2, it->raw);
+        snprintf(bound, sizeof bound, "at most %s", dots + 2);
+    else if (!dots[2])
+        snprintf(bound, sizeof bound, "at least %.*s", nlo, r);
+    else
+        snprintf(bound, sizeof bound, "between %.*s and %s", nlo, r, dots + 2);
+    return sl__error_set(err, SL_EINVAL, "%s must be %s, got '%s'", head, bound, it->raw);
 }
 
 /* Convert it->raw according to its type, then check its range; 0 or an
@@ -237,61 +251,71 @@ static int convert(param_item *it, const char *what, sl_error *err) {
     return rc ? rc : check_range(it, what, err);
 }
 
+/* "a, b or c" for the choices "a|b|c" (at most cap bytes). */
+static void choices_text(const char *choices, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (const char *c = choices; c && *c && len < cap;) {
+        const char *bar = strchr(c, '|');
+        int n = bar ? (int)(bar - c) : (int)strlen(c);
+        const char *sep = len == 0 ? "" : bar ? ", " : " or ";
+        len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", sep, n, c);
+        c = bar ? bar + 1 : NULL;
+    }
+}
+
+/* Fill err for a value that is not of the parameter's type (`expected` says
+ * what it takes): a component's "demo.x: parameter 'n' expects an integer,
+ * got 'v'", or an engine setting's (what NULL) "n: expected an integer, got
+ * 'v'". Returns SL_EINVAL. */
+static int bad_type(const param_item *it, const char *what, const char *expected, sl_error *err) {
+    if (what)
+        return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects %s, got '%s'", what,
+                             it->spec->name, expected, it->raw);
+    return sl__error_set(err, SL_EINVAL, "%s: expected %s, got '%s'", it->spec->name, expected,
+                         it->raw);
+}
+
 /* Convert it->raw according to its type; 0 or SL_EINVAL with a message. */
 static int convert_type(param_item *it, const char *what, sl_error *err) {
     const sl_param_spec *s = it->spec;
     const char *raw = it->raw;
-    char *end;
+    char *end, list[256];
+    uint64_t b;
+    errno = 0;
     switch (s->type) {
     case SL_PARAM_STRING:
         return 0;
     case SL_PARAM_INT:
-        errno = 0;
         it->i = strtoll(raw, &end, 10);
-        if (end == raw || *end || errno)
-            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects an integer, got '%s'",
-                                 what, s->name, raw);
         it->d = (double)it->i;
-        return 0;
+        return end == raw || *end || errno ? bad_type(it, what, "an integer", err) : 0;
     case SL_PARAM_DOUBLE:
-        errno = 0;
         it->d = strtod(raw, &end);
-        if (end == raw || *end || errno)
-            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects a number, got '%s'",
-                                 what, s->name, raw);
         it->i = (int64_t)it->d;
-        return 0;
+        return end == raw || *end || errno ? bad_type(it, what, "a number", err) : 0;
     case SL_PARAM_BOOL:
-        if (parse_bool(raw, &it->i))
-            return sl__error_set(err, SL_EINVAL,
-                                 "%s: parameter '%s' expects true or false, got '%s'", what,
-                                 s->name, raw);
-        return 0;
+        return parse_bool(raw, &it->i) ? bad_type(it, what, "true or false", err) : 0;
     case SL_PARAM_DURATION:
-        if (sl_parse_duration(raw, &it->i))
-            return sl__error_set(err, SL_EINVAL,
-                                 "%s: parameter '%s' expects a duration like 500ms, 5s or 1m, "
-                                 "got '%s'",
-                                 what, s->name, raw);
-        return 0;
-    case SL_PARAM_SIZE: {
-        uint64_t b;
+        return sl_parse_duration(raw, &it->i)
+                   ? bad_type(it, what, "a duration like 500ms, 5s or 1m", err)
+                   : 0;
+    case SL_PARAM_SIZE:
         if (sl_parse_size(raw, &b) || b > INT64_MAX)
-            return sl__error_set(err, SL_EINVAL,
-                                 "%s: parameter '%s' expects a size like 4096, 64KiB or 1MiB, "
-                                 "got '%s'",
-                                 what, s->name, raw);
+            return bad_type(it, what, "a size like 4096, 64KiB or 1MiB", err);
         it->i = (int64_t)b;
         return 0;
-    }
     case SL_PARAM_ENUM:
-        if (!enum_has(s->choices, raw))
-            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects one of %s, got '%s'",
-                                 what, s->name, s->choices ? s->choices : "(none)", raw);
-        return 0;
+        if (enum_has(s->choices, raw))
+            return 0;
+        if (what)
+            snprintf(list, sizeof list, "one of %s", s->choices ? s->choices : "(none)");
+        else
+            choices_text(s->choices, list, sizeof list);
+        return bad_type(it, what, list, err);
     default:
-        return sl__error_set(err, SL_EPLUGIN, "%s: parameter '%s' has an unknown type %d", what,
-                             s->name, s->type);
+        return sl__error_set(err, SL_EPLUGIN, "%s: parameter '%s' has an unknown type %d",
+                             what ? what : "sluice", s->name, s->type);
     }
 }
 
@@ -306,6 +330,7 @@ static void names_of(const sl_param_spec *schema, char *buf, size_t cap) {
 
 int sl__params_build(const sl_param_spec *schema, const char *const *kv, const char *what,
                      sl_params **out, sl_error *err, const char **bad_key) {
+    const char *who = what ? what : "settings"; /* what NULL: engine settings' messages */
     size_t n = 0;
     for (const sl_param_spec *s = schema; s && s->name; s++)
         n++;
@@ -333,16 +358,15 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
             names_of(schema, names, sizeof names);
             if (n)
                 rc = sl__error_set(err, SL_EINVAL,
-                                   "%s: unknown parameter '%s' (expected one of: %s)", what, key,
+                                   "%s: unknown parameter '%s' (expected one of: %s)", who, key,
                                    names);
             else
-                rc =
-                    sl__error_set(err, SL_EINVAL,
-                                  "%s: unknown parameter '%s' (it takes no parameters)", what, key);
+                rc = sl__error_set(err, SL_EINVAL,
+                                   "%s: unknown parameter '%s' (it takes no parameters)", who, key);
         } else if (!val) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' has no value", what, key);
+            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' has no value", who, key);
         } else if (items[i].set) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' given twice", what, key);
+            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' given twice", who, key);
         } else {
             free(items[i].raw);
             items[i].raw = strdup(val);
@@ -364,7 +388,7 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
         if (it->set)
             continue;
         if (it->spec->required) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)", what,
+            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)", who,
                                it->spec->name, sl__param_type_name(it->spec->type),
                                it->spec->doc ? ": " : "", it->spec->doc ? it->spec->doc : "");
         } else if (it->spec->default_value) {
@@ -373,7 +397,7 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
                 rc = sl__error_set(err, SL_ENOMEM, "out of memory");
             else if ((rc = convert(it, what, err)))
                 rc = sl__error_set(err, SL_EPLUGIN, "%s: the plugin's default for '%s' is invalid",
-                                   what, it->spec->name);
+                                   who, it->spec->name);
         }
     }
     if (rc) {

@@ -396,15 +396,23 @@ static void test_bad_duration(void) {
 
 /* Settings are checked at their values. */
 static void test_bad_settings(void) {
-    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nworkers: -1\n", NAME ":2:10: workers: expected");
+    /* a value out of the setting's range names the range (sl_settings_schema) */
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nworkers: -1\n",
+                      NAME ":2:10: workers: must be between 0 and 1024, got '-1'");
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nclock: fast\n",
                              NAME ":2:8: clock: expected system or manual, got 'fast'");
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 1.5\n",
                              NAME ":2:18: receiver_buffer: expected");
-    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 0\n",
-                             NAME ":2:18: receiver_buffer: expected");
-    ASSERT_LOAD_ERROR("batch_interval: 1s\nearly_combine: yes\n",
-                      NAME ":2:16: early_combine: expected true or false, got 'yes'");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nreceiver_buffer: 0\n",
+                      NAME ":2:18: receiver_buffer: must be at least 4KiB, got '0'");
+    /* one boolean syntax: yes is true here as in a plugin's parameters */
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nearly_combine: maybe\n",
+                      NAME ":2:16: early_combine: expected true or false, got 'maybe'");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_keep: 0\n",
+                      NAME ":2:18: checkpoint_keep: must be between 1 and 1000, got '0'");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_interval: 1500ms\n",
+                      NAME ":2:22: checkpoint_interval: the checkpoint interval (1500 ms) must be "
+                           "a positive multiple of the batch interval (1000 ms)");
 }
 
 /* ---- errors: streams ------------------------------------------------------------------ */
@@ -449,20 +457,23 @@ static void test_wrong_param_type(void) {
     ASSERT_LOAD_ERROR("batch_interval: 1s\n"
                       "streams:\n"
                       "  lines: {source: queue, path: /x, on_end: sometimes}\n",
-                      NAME ":3:44: queue: parameter 'on_end' expects one of idle|stop, got "
+                      NAME ":3:44: stream 'lines' (queue): parameter 'on_end' expects one of idle|stop, got "
                            "'sometimes'");
     ASSERT_LOAD_ERROR(HEAD "  errs:\n"
                            "    filter: text.contains\n"
                            "    from: lines\n"
                            "    pattern: ERROR\n"
                            "    invert: perhaps\n",
-                      NAME ":8:13: text.contains: parameter 'invert' expects true or false, got "
+                      NAME ":8:13: stream 'errs' (text.contains): parameter 'invert' expects true or "
+                           "false, got "
                            "'perhaps'");
     ASSERT_LOAD_ERROR(HEAD "  top: {transform: kv.sort, from: lines, limit: many}\n",
-                      NAME ":4:49: kv.sort: parameter 'limit' expects an integer, got 'many'");
+                      NAME ":4:49: stream 'top' (kv.sort): parameter 'limit' expects an integer, got "
+                           "'many'");
     /* a missing required parameter names no value: the operation's value */
     ASSERT_LOAD_ERROR_PREFIX(HEAD "  errs: {filter: text.contains, from: lines}\n",
-                             NAME ":4:18: text.contains: missing required parameter 'pattern'");
+                             NAME ":4:18: stream 'errs' (text.contains): missing required "
+                                  "parameter 'pattern'");
     /* a parameter must be a scalar */
     ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: [a]}\n",
                       NAME ":4:51: expected a scalar value for parameter 'sep', got a list");
