@@ -146,8 +146,10 @@ int sl__pool_run(sl__pool *p, size_t n, sl__task_fn fn, void *arg, sl_error *err
 
 /* ---- params.c ------------------------------------------------------------------ */
 
-/* Validate key/value strings against a schema; defaults filled in. On error,
- * *bad_key (if given) points at the offending key inside kv (or NULL). */
+/* Validate key/value strings against a schema (types and ranges); defaults
+ * filled in. `what` names the component in errors ("queue: parameter 'x'
+ * ..."); NULL words them as engine settings do ("workers: must be ...").
+ * On error, *bad_key (if given) points at the offending key inside kv. */
 int sl__params_build(const sl_param_spec *schema, const char *const *kv, const char *what,
                      sl_params **out, sl_error *err, const char **bad_key);
 void sl__params_free(sl_params *p);

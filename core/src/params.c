@@ -157,7 +157,7 @@ static bool enum_has(const char *choices, const char *s) {
     return false;
 }
 
-/* Parse one end of a range ("" = open) in the units of `type` into *v:
+/* Parse one end of a range (non-empty) in the units of `type` into *v:
  * INT, DURATION (ms) and SIZE (bytes) exactly, DOUBLE as a double. */
 static int range_end(int type, const char *text, size_t len, double *v, int64_t *i) {
     char buf[64];
