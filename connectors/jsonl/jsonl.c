@@ -7,18 +7,25 @@
  * elements; key and value are written by host->value_format in JSON style.
  *
  * path "-" is stdout (shared with other sinks, so its buffering is left
- * alone). A file is opened at create — truncated, or appended to with
- * append: true — with a JSONL_IOBUF-byte stdio buffer; both are flushed at
+ * alone). A file is opened at create, so that a wrong path fails before the
+ * pipeline starts, with a JSONL_IOBUF-byte stdio buffer; both are flushed at
  * the end of every batch, so a batch is on disk (in the page cache) when the
  * next one starts. No fsync: this sink is at-least-once output.
+ *
+ * Create leaves no trace, because `sluice validate` creates and destroys
+ * every component: the file is truncated (unless append: true) when the
+ * first batch begins, not at create, and a file that create made and no
+ * batch used is removed again by destroy.
  *
  * A sink is called by one thread at a time, so the instance owns a growable
  * line buffer reused across records.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sluice/plugin.h>
 
@@ -32,13 +39,16 @@ typedef struct jsonl_sink {
     char *iobuf;      /* the file's stdio buffer (sl_api->malloc); NULL for stdout */
     char *line;       /* line buffer (sl_api->malloc) */
     size_t cap;
+    int truncate; /* truncate the file when the first batch begins */
+    int made;     /* create made the file: destroy removes it if unused */
+    int used;     /* a batch began */
 } jsonl_sink;
 
 static const sl_param_spec jsonl_params[] = {
-    {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL},
+    {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL, NULL},
     {"append", SL_PARAM_BOOL, "false", 0, "append to the file instead of truncating it at startup",
-     NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+     NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static void jsonl_destroy(void *instance) {
     jsonl_sink *s = instance;
@@ -48,9 +58,34 @@ static void jsonl_destroy(void *instance) {
         fclose(s->fp);
     else if (s->fp)
         fflush(stdout);
+    if (s->made && !s->used)
+        unlink(s->path); /* only checked (sluice validate): leave no trace */
     sl_api->free(s->iobuf);
     sl_api->free(s->line);
     sl_api->free(s);
+}
+
+/* Open the file for writing without truncating it (jsonl_begin does, for
+ * the first batch), noting whether this call made it. NULL with errno set. */
+static FILE *jsonl_open(jsonl_sink *s, int append) {
+    int flags = O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0);
+    int fd = open(s->path, flags | O_CREAT | O_EXCL, 0666);
+    s->made = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = open(s->path, flags);
+    if (fd < 0)
+        return NULL;
+    FILE *fp = fdopen(fd, append ? "a" : "w");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        if (s->made)
+            unlink(s->path);
+        errno = e;
+        return NULL;
+    }
+    s->truncate = !append;
+    return fp;
 }
 
 /* Open the output (so that a wrong path fails at startup) and allocate the
@@ -79,7 +114,7 @@ static int jsonl_create(sl_handle *h, const sl_params *params, void **instance, 
         return 0;
     }
     s->name = path;
-    s->fp = fopen(path, append ? "ae" : "we");
+    s->fp = jsonl_open(s, append);
     if (!s->fp) {
         int e = errno;
         jsonl_destroy(s);
@@ -161,6 +196,19 @@ static int jsonl_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     return 0;
 }
 
+/* A batch begins: the first one truncates the file (see the top). */
+static int jsonl_begin(void *instance, int64_t batch_time, sl_error *err) {
+    (void)batch_time;
+    jsonl_sink *s = instance;
+    s->used = 1;
+    if (s->truncate) {
+        s->truncate = 0;
+        if (ftruncate(fileno(s->fp), 0) != 0)
+            return jsonl_io_error(s, err);
+    }
+    return 0;
+}
+
 /* Flush the batch to the file (or stdout). */
 static int jsonl_end(void *instance, int64_t batch_time, sl_error *err) {
     (void)batch_time;
@@ -173,7 +221,7 @@ static int jsonl_end(void *instance, int64_t batch_time, sl_error *err) {
 
 static const sl_sink_ops jsonl_ops = {
     .struct_size = sizeof(sl_sink_ops),
-    .begin = NULL,
+    .begin = jsonl_begin,
     .write = jsonl_write,
     .end = jsonl_end,
     .commit = NULL,

@@ -37,8 +37,8 @@ typedef struct pprint_sink {
 } pprint_sink;
 
 static const sl_param_spec pprint_params[] = {
-    {"num", SL_PARAM_INT, "10", 0, "number of elements printed per batch", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+    {"num", SL_PARAM_INT, "10", 0, "number of elements printed per batch", NULL, "0.."},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static int pprint_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;

@@ -68,10 +68,11 @@ typedef struct queue_source {
 } queue_source;
 
 static const sl_param_spec queue_params[] = {
-    {"path", SL_PARAM_STRING, NULL, 1, "JSON Lines file: one JSON array (a batch) per line", NULL},
+    {"path", SL_PARAM_STRING, NULL, 1, "JSON Lines file: one JSON array (a batch) per line", NULL,
+     NULL},
     {"on_end", SL_PARAM_ENUM, "idle", 0,
-     "after the last batch: emit empty batches forever, or stop the engine", "idle|stop"},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+     "after the last batch: emit empty batches forever, or stop the engine", "idle|stop", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 /* Open the file now, so that a wrong path fails at startup. */
 static int queue_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {

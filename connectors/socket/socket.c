@@ -65,17 +65,19 @@ typedef struct socket_source {
 } socket_source;
 
 static const sl_param_spec socket_params[] = {
-    {"host", SL_PARAM_STRING, "localhost", 0, "host name or address of the TCP server", NULL},
-    {"port", SL_PARAM_INT, NULL, 1, "TCP port of the server (1-65535)", NULL},
+    {"host", SL_PARAM_STRING, "localhost", 0, "host name or address of the TCP server", NULL, NULL},
+    {"port", SL_PARAM_INT, NULL, 1, "TCP port of the server (1-65535)", NULL, "1..65535"},
     {"max_line_bytes", SL_PARAM_SIZE, "1MiB", 0,
      "longest line kept whole; longer lines are cut to this size (counted in lines_truncated)",
-     NULL},
-    {"reconnect_min", SL_PARAM_DURATION, "100ms", 0, "first delay before reconnecting", NULL},
-    {"reconnect_max", SL_PARAM_DURATION, "5s", 0, "longest delay between reconnect attempts", NULL},
+     NULL, "1..1GiB"},
+    {"reconnect_min", SL_PARAM_DURATION, "100ms", 0, "first delay before reconnecting", NULL,
+     "1ms.."},
+    {"reconnect_max", SL_PARAM_DURATION, "5s", 0, "longest delay between reconnect attempts", NULL,
+     "1ms.."},
     {"on_eof", SL_PARAM_ENUM, "reconnect", 0,
      "when the peer closes the connection: reconnect, or stop the stream after its last batch",
-     "reconnect|stop"},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+     "reconnect|stop", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 /* Validate the parameters, then allocate the instance and its read buffer. */
 static int socket_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {

@@ -37,11 +37,12 @@ enum { DEF_NEW = 0, DEF_BUILDING = 1, DEF_BUILT = 2 };
 
 /* One entry under `streams:`. */
 typedef struct stream_def {
-    const char *name;  /* the key, as written */
-    yaml_node_t *key;  /* the name's node */
-    yaml_node_t *body; /* the definition (a mapping) */
-    int state;         /* DEF_* */
-    sl_stream *stream; /* once built */
+    const char *name;   /* the key, as written */
+    yaml_node_t *key;   /* the name's node */
+    yaml_node_t *body;  /* the definition (a mapping) */
+    yaml_node_t *opval; /* the operation's value ("queue" in source: queue) */
+    int state;          /* DEF_* */
+    sl_stream *stream;  /* once built */
 } stream_def;
 
 typedef struct loader {
@@ -58,6 +59,8 @@ typedef struct loader {
     stream_def **stack; /* streams being built, for cycle reports */
     size_t depth;
     int noutputs;
+    yaml_node_t **sinks; /* each output's `sink:` value, for check errors */
+    int check;           /* sl_config_check_file: also create every component */
 } loader;
 
 /* The parameters of one component, as the builders take them. */
@@ -354,144 +357,50 @@ static void join_names(char *buf, size_t cap, const char *const *names, size_t n
 
 /* ---- top level -------------------------------------------------------------- */
 
-static const char *const top_keys[] = {
-    "batch_interval",  "workers",     "clock",      "receiver_buffer",
-    "early_combine",   "plugin_path", "checkpoint", "checkpoint_interval",
-    "checkpoint_keep", "streams",     "outputs"};
-#define N_TOP_KEYS (sizeof top_keys / sizeof top_keys[0])
+/* The top level is the engine's settings (sl_settings_schema(), validated
+ * by sl_context_set like plugin parameters), then `streams` and `outputs`. */
 
-/* Reject unknown top-level keys. */
+/* Reject unknown top-level keys, listing the valid ones. */
 static int check_top_keys(loader *L, yaml_node_t *root) {
     if (check_keys(L, root, "the top level") < 0)
         return -1;
+    const sl_param_spec *settings = sl_settings_schema();
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = node_get(L, p->key);
-        size_t i = 0;
-        while (i < N_TOP_KEYS && strcmp(raw_text(k), top_keys[i]) != 0)
-            i++;
-        if (i == N_TOP_KEYS) {
-            char list[256];
-            join_names(list, sizeof list, top_keys, N_TOP_KEYS);
-            fail(L, k, "unknown top-level key '%s' (expected one of: %s)", raw_text(k), list);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Read batch_interval (required) into *ms. */
-static int read_interval(loader *L, yaml_node_t *root, int64_t *ms) {
-    yaml_node_t *n = map_get(L, root, "batch_interval");
-    if (!n) {
-        fail(L, root, "missing required key 'batch_interval' (a duration like 500ms, 5s or 1m)");
-        return -1;
-    }
-    const char *v = scalar_value(L, n, "batch_interval", "a duration like 500ms, 5s or 1m");
-    if (!v)
-        return -1;
-    if (sl_parse_duration(v, ms) != 0) {
-        fail(L, n, "batch_interval: expected a duration like 500ms, 5s or 1m, got '%s'", v);
-        return -1;
-    }
-    if (*ms <= 0) {
-        fail(L, n, "batch_interval: must be at least 1ms, got '%s'", v);
+        const char *key = raw_text(k);
+        const sl_param_spec *s = settings;
+        while (s->name && strcmp(key, s->name) != 0)
+            s++;
+        if (s->name || strcmp(key, "streams") == 0 || strcmp(key, "outputs") == 0)
+            continue;
+        const char *names[64];
+        size_t n = 0;
+        for (s = settings; s->name && n < 62; s++)
+            names[n++] = s->name;
+        names[n++] = "streams";
+        names[n++] = "outputs";
+        char list[512];
+        join_names(list, sizeof list, names, n);
+        fail(L, k, "unknown top-level key '%s' (expected one of: %s)", key, list);
         return -1;
     }
     return 0;
 }
 
-/* Apply workers, clock, checkpoint settings, receiver_buffer and
- * early_combine, when given. */
+/* Apply the settings the file gives, in the schema's order (batch_interval
+ * first: checkpoint_interval is checked against it), each at its value's
+ * position. plugin_path, which may be a list, is add_plugin_dirs' job. */
 static int apply_settings(loader *L, yaml_node_t *root) {
-    yaml_node_t *n;
-    const char *v;
-    if ((n = map_get(L, root, "workers"))) {
-        long w;
-        const char *exp = "a number of worker threads (0 = one per core)";
-        if (!(v = scalar_value(L, n, "workers", exp)))
+    for (const sl_param_spec *s = sl_settings_schema(); s->name; s++) {
+        yaml_node_t *n = map_get(L, root, s->name);
+        if (!n || strcmp(s->name, "plugin_path") == 0)
+            continue;
+        const char *v = scalar_value(L, n, s->name, "a single value");
+        if (!v)
             return -1;
-        if (parse_int(v, 0, INT_MAX, &w) < 0) {
-            fail(L, n, "workers: expected %s, got '%s'", exp, v);
-            return -1;
-        }
-        if (sl_context_set_workers(L->ctx, (int)w) < 0) {
-            fail(L, n, "workers: %s", ctx_message(L));
-            return -1;
-        }
-    }
-    if ((n = map_get(L, root, "clock"))) {
-        if (!(v = scalar_value(L, n, "clock", "system or manual")))
-            return -1;
-        sl_clock_kind k;
-        if (strcmp(v, "system") == 0)
-            k = SL_CLOCK_SYSTEM;
-        else if (strcmp(v, "manual") == 0)
-            k = SL_CLOCK_MANUAL;
-        else {
-            fail(L, n, "clock: expected system or manual, got '%s'", v);
-            return -1;
-        }
-        if (sl_context_set_clock(L->ctx, k) < 0) {
-            fail(L, n, "clock: %s", ctx_message(L));
-            return -1;
-        }
-    }
-    if ((n = map_get(L, root, "checkpoint"))) {
-        if (!(v = scalar_value(L, n, "checkpoint", "a directory")))
-            return -1;
-        if (!*v || sl_context_checkpoint(L->ctx, v) < 0) {
-            fail(L, n, "checkpoint: %s", *v ? ctx_message(L) : "expected a directory");
-            return -1;
-        }
-    }
-    if ((n = map_get(L, root, "checkpoint_interval"))) {
-        int64_t ms;
-        const char *exp = "a duration like 10s or 1m";
-        if (!(v = scalar_value(L, n, "checkpoint_interval", exp)))
-            return -1;
-        if (sl_parse_duration(v, &ms) != 0 || ms <= 0) {
-            fail(L, n, "checkpoint_interval: expected %s, got '%s'", exp, v);
-            return -1;
-        }
-        if (sl_context_set_checkpoint_interval(L->ctx, ms) < 0) {
-            fail(L, n, "checkpoint_interval: %s", ctx_message(L));
-            return -1;
-        }
-    }
-    if ((n = map_get(L, root, "checkpoint_keep"))) {
-        long k;
-        const char *exp = "how many checkpoints to keep (1 or more)";
-        if (!(v = scalar_value(L, n, "checkpoint_keep", exp)))
-            return -1;
-        if (parse_int(v, 1, 1000, &k) < 0 || sl_context_set_checkpoint_keep(L->ctx, (int)k) < 0) {
-            fail(L, n, "checkpoint_keep: expected %s, got '%s'", exp, v);
-            return -1;
-        }
-    }
-    if ((n = map_get(L, root, "receiver_buffer"))) {
-        uint64_t bytes;
-        const char *exp = "a size like 65536, 512KiB, 64MiB or 1GiB";
-        if (!(v = scalar_value(L, n, "receiver_buffer", exp)))
-            return -1;
-        if (sl_parse_size(v, &bytes) != 0 || bytes == 0 || bytes > SIZE_MAX) {
-            fail(L, n, "receiver_buffer: expected %s, got '%s'", exp, v);
-            return -1;
-        }
-        if (sl_context_set_receiver_buffer(L->ctx, (size_t)bytes) < 0) {
-            fail(L, n, "receiver_buffer: %s", ctx_message(L));
-            return -1;
-        }
-    }
-    if ((n = map_get(L, root, "early_combine"))) {
-        if (!(v = scalar_value(L, n, "early_combine", "true or false")))
-            return -1;
-        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
-            fail(L, n, "early_combine: expected true or false, got '%s'", v);
-            return -1;
-        }
-        if (sl_context_set_early_combine(L->ctx, strcmp(v, "true") == 0) < 0) {
-            fail(L, n, "early_combine: %s", ctx_message(L));
+        if (sl_context_set(L->ctx, s->name, v) < 0) {
+            fail(L, n, "%s", ctx_message(L));
             return -1;
         }
     }
@@ -787,14 +696,22 @@ static int sort_keys(loader *L, yaml_node_t *body, const char *opkey, unsigned k
 }
 
 /* Report a failed builder: at the value of the parameter the engine blames,
- * if it is one we passed, else at `fallback` (the operation's value). */
-static void fail_builder(loader *L, const param_list *pl, yaml_node_t *fallback) {
+ * if it is one we passed, else at `fallback` (the operation's value). A
+ * message about the component `ref` ("queue: parameter 'path' ...") names
+ * the stream or output too: "stream 'lines' (queue): parameter ...". */
+static void fail_builder(loader *L, const param_list *pl, yaml_node_t *fallback, const char *where,
+                         const char *ref) {
     const char *bad = sl_context_errparam(L->ctx);
+    const char *msg = ctx_message(L);
     yaml_node_t *at = fallback;
     for (size_t i = 0; bad && pl && i < pl->n; i++)
         if (strcmp(pl->kv[2 * i], bad) == 0)
             at = pl->nodes[i];
-    fail(L, at, "%s", ctx_message(L));
+    size_t n = ref ? strlen(ref) : 0;
+    if (n && strncmp(msg, ref, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        fail(L, at, "%s (%s): %s", where, ref, msg + n + 2);
+    else
+        fail(L, at, "%s", msg);
 }
 
 /* Read `partitions: N` (a positive integer). */
@@ -900,13 +817,14 @@ static int read_window_keys(loader *L, const engine_vals *ev, win_args *wa) {
         }
     }
     if (ev->v[6]) {
+        int on;
         if (!(v = scalar_value(L, ev->v[6], "inverse", "true or false")))
             return -1;
-        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+        if (sl_parse_bool(v, &on) != 0) {
             fail(L, ev->v[6], "inverse: expected true or false, got '%s'", v);
             return -1;
         }
-        wa->inverse = v[0] == 't';
+        wa->inverse = on != 0;
     }
     if (ev->v[7]) {
         if (!(wa->filter =
@@ -1047,7 +965,7 @@ static sl_stream *build_component_op(loader *L, stream_def *d, const op_info *op
     }
     sl_stream *s = call_builder(L, op->id, in, comp, pl.kv, &wa);
     if (!s) {
-        fail_builder(L, &pl, window_blame(L, &ev, opval));
+        fail_builder(L, &pl, window_blame(L, &ev, opval), where, comp);
         return NULL;
     }
     int n;
@@ -1195,6 +1113,7 @@ static sl_stream *build_stream(loader *L, stream_def *d) {
     const op_info *op = find_op(L, d, &opval);
     if (!op)
         return NULL;
+    d->opval = opval;
     char where[256];
     snprintf(where, sizeof where, "stream '%s'", d->name);
     sl_stream *s;
@@ -1289,6 +1208,7 @@ static int build_output(loader *L, yaml_node_t *body, int index) {
     const char *sink = scalar_value(L, sinkval, "sink", "a component name like pprint");
     if (!sink)
         return -1;
+    L->sinks[index - 1] = sinkval;
     const sl_component *c = sl_context_component(L->ctx, sink, SL_COMPONENT_SINK);
     if (!c) {
         fail(L, sinkval, "%s", ctx_message(L));
@@ -1308,7 +1228,7 @@ static int build_output(loader *L, yaml_node_t *body, int index) {
     if (!s)
         return -1;
     if (sl_output(s, sink, pl.kv) < 0) {
-        fail_builder(L, &pl, sinkval);
+        fail_builder(L, &pl, sinkval, where, sink);
         return -1;
     }
     return 0;
@@ -1332,10 +1252,35 @@ static int build_outputs(loader *L, yaml_node_t *root) {
              list->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(list));
         return -1;
     }
+    if (!(L->sinks = pool_alloc(L, (size_t)(top - start) * sizeof *L->sinks))) {
+        fail_oom(L);
+        return -1;
+    }
     for (yaml_node_item_t *it = start; it < top; it++)
         if (build_output(L, node_get(L, *it), ++L->noutputs) < 0)
             return -1;
     return 0;
+}
+
+/* Create and destroy every component (sl_context_check) and report a
+ * failure at the operation of the stream, or the sink of the output, that
+ * the engine blames. */
+static int check_components(loader *L) {
+    if (sl_context_check(L->ctx) == 0)
+        return 0;
+    const char *who = sl_context_errstream(L->ctx);
+    yaml_node_t *at = NULL;
+    for (size_t i = 0; who && i < L->ndefs && !at; i++)
+        if (strcmp(L->defs[i].name, who) == 0)
+            at = L->defs[i].opval ? L->defs[i].opval : L->defs[i].key;
+    int k = who && strncmp(who, "output-", 7) == 0 ? atoi(who + 7) : 0;
+    if (!at && k >= 1 && k <= L->noutputs)
+        at = L->sinks[k - 1];
+    if (at)
+        fail(L, at, "%s", ctx_message(L));
+    else
+        fail_plain(L, "%s: %s", L->name, ctx_message(L));
+    return -1;
 }
 
 /* ---- parsing ------------------------------------------------------------------- */
@@ -1416,14 +1361,15 @@ out:
 static sl_context *load(loader *L, const char *text, size_t len, const char *const *dirs) {
     int parsed = parse(L, text, len) == 0;
     yaml_node_t *root = parsed ? yaml_document_get_root_node(&L->doc) : NULL;
-    int64_t interval = 0;
-    if (root && check_top_keys(L, root) == 0 && read_interval(L, root, &interval) == 0) {
-        L->ctx = sl_context_new(interval);
+    if (root && check_top_keys(L, root) == 0 && !map_get(L, root, "batch_interval"))
+        fail(L, root, "missing required key 'batch_interval' (a duration like 500ms, 5s or 1m)");
+    else if (root && !L->failed) {
+        L->ctx = sl_context_new(1000); /* the file's batch_interval is the first setting */
         if (!L->ctx)
             fail_oom(L);
         else if (apply_settings(L, root) == 0 && add_plugin_dirs(L, root, dirs) == 0 &&
-                 build_streams(L, root) == 0)
-            build_outputs(L, root);
+                 build_streams(L, root) == 0 && build_outputs(L, root) == 0 && L->check)
+            check_components(L);
     }
     if (L->failed) {
         sl_context_free(L->ctx);
@@ -1498,8 +1444,9 @@ fail:
 
 /* ---- public API ---------------------------------------------------------------- */
 
-SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
-                                       size_t errcap) {
+/* Load the file `path`, with sl_context_check too when `check` is set. */
+static sl_context *load_file(const char *path, const char *const *plugin_dirs, int check, char *err,
+                             size_t errcap) {
     if (err && errcap)
         err[0] = '\0';
     if (!path) {
@@ -1523,11 +1470,22 @@ SL_API sl_context *sl_config_load_file(const char *path, const char *const *plug
     } else {
         loader L;
         loader_init(&L, path, dir, err, errcap);
+        L.check = check;
         ctx = load(&L, text, len, plugin_dirs);
     }
     free(dir);
     free(text);
     return ctx;
+}
+
+SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
+                                       size_t errcap) {
+    return load_file(path, plugin_dirs, 0, err, errcap);
+}
+
+SL_API sl_context *sl_config_check_file(const char *path, const char *const *plugin_dirs, char *err,
+                                        size_t errcap) {
+    return load_file(path, plugin_dirs, 1, err, errcap);
 }
 
 /* Load from memory; relative plugin_path entries resolve against the

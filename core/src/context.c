@@ -80,6 +80,7 @@ void sl_context_clear_error(sl_context *ctx) {
         ctx->errcode = 0;
         ctx->errmsg[0] = 0;
         ctx->errparam[0] = 0;
+        ctx->errstream[0] = 0;
     }
 }
 

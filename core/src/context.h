@@ -55,6 +55,7 @@ struct sl_context {
     int errcode;
     char errmsg[1024];
     char errparam[128];
+    char errstream[128]; /* the stream or output sl_context_check blamed */
 
     /* runtime */
     sl__state state;

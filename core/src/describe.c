@@ -184,6 +184,55 @@ static void json_str(strbuf *b, const char *s) {
     free(big);
 }
 
+/* A parameter schema as a JSON array of {name, type, required, default,
+ * [choices,] [range,] doc} (plugins' parameters and the engine's settings). */
+static void describe_params_json(strbuf *b, const sl_param_spec *params) {
+    sb_printf(b, "[");
+    for (const sl_param_spec *p = params; p && p->name; p++) {
+        sb_printf(b, "%s{\"name\": ", p == params ? "" : ", ");
+        json_str(b, p->name);
+        sb_printf(b, ", \"type\": ");
+        json_str(b, sl__param_type_name(p->type));
+        sb_printf(b, ", \"required\": %s, \"default\": ", p->required ? "true" : "false");
+        if (p->default_value)
+            json_str(b, p->default_value);
+        else
+            sb_printf(b, "null");
+        if (p->choices) {
+            sb_printf(b, ", \"choices\": ");
+            json_str(b, p->choices);
+        }
+        if (p->range) {
+            sb_printf(b, ", \"range\": ");
+            json_str(b, p->range);
+        }
+        sb_printf(b, ", \"doc\": ");
+        json_str(b, p->doc);
+        sb_printf(b, "}");
+    }
+    sb_printf(b, "]");
+}
+
+/* A parameter schema as text: name, type, required/default/range, doc. */
+static void describe_params_text(strbuf *b, const sl_param_spec *params) {
+    for (const sl_param_spec *p = params; p && p->name; p++) {
+        char type[160];
+        snprintf(type, sizeof type, "%s",
+                 p->type == SL_PARAM_ENUM && p->choices ? p->choices
+                                                        : sl__param_type_name(p->type));
+        char what[256];
+        int n = snprintf(what, sizeof what, "%s", p->required ? "required" : "");
+        if (p->default_value && n >= 0 && (size_t)n < sizeof what)
+            n += snprintf(what + n, sizeof what - (size_t)n, "%sdefault %s", n ? "; " : "",
+                          p->default_value);
+        if (p->range && n >= 0 && (size_t)n < sizeof what)
+            snprintf(what + n, sizeof what - (size_t)n, "%srange %s", n ? "; " : "", p->range);
+        sb_printf(b, "      %-18s %-14s %s\n", p->name, type, what);
+        if (p->doc)
+            sb_printf(b, "      %-18s %-14s %s\n", "", "", p->doc);
+    }
+}
+
 static void describe_component(strbuf *b, const char *plugin, const sl_component *c, bool json,
                                bool first) {
     if (json) {
@@ -195,26 +244,9 @@ static void describe_component(strbuf *b, const char *plugin, const sl_component
         json_str(b, sl__kind_name(c->kind));
         sb_printf(b, ", \"doc\": ");
         json_str(b, c->doc);
-        sb_printf(b, ", \"params\": [");
-        for (const sl_param_spec *p = c->params; p && p->name; p++) {
-            sb_printf(b, "%s{\"name\": ", p == c->params ? "" : ", ");
-            json_str(b, p->name);
-            sb_printf(b, ", \"type\": ");
-            json_str(b, sl__param_type_name(p->type));
-            sb_printf(b, ", \"required\": %s, \"default\": ", p->required ? "true" : "false");
-            if (p->default_value)
-                json_str(b, p->default_value);
-            else
-                sb_printf(b, "null");
-            if (p->choices) {
-                sb_printf(b, ", \"choices\": ");
-                json_str(b, p->choices);
-            }
-            sb_printf(b, ", \"doc\": ");
-            json_str(b, p->doc);
-            sb_printf(b, "}");
-        }
-        sb_printf(b, "]}");
+        sb_printf(b, ", \"params\": ");
+        describe_params_json(b, c->params);
+        sb_printf(b, "}");
         return;
     }
     bool same = strcmp(plugin, c->name) == 0;
@@ -222,17 +254,7 @@ static void describe_component(strbuf *b, const char *plugin, const sl_component
               same ? ")" : "", sl__kind_name(c->kind));
     if (c->doc)
         sb_printf(b, "      %s\n", c->doc);
-    for (const sl_param_spec *p = c->params; p && p->name; p++) {
-        char type[160];
-        snprintf(type, sizeof type, "%s",
-                 p->type == SL_PARAM_ENUM && p->choices ? p->choices
-                                                        : sl__param_type_name(p->type));
-        sb_printf(b, "      %-18s %-14s %s%s%s%s\n", p->name, type, p->required ? "required. " : "",
-                  p->default_value ? "default " : "", p->default_value ? p->default_value : "",
-                  p->default_value ? ". " : "");
-        if (p->doc)
-            sb_printf(b, "      %-18s %-14s %s\n", "", "", p->doc);
-    }
+    describe_params_text(b, c->params);
 }
 
 static int name_cmp(const void *a, const void *b) {
@@ -321,8 +343,15 @@ char *sl_context_describe_plugins(sl_context *ctx, int json) {
         }
         first = false;
     }
-    if (json)
-        sb_printf(&b, "\n  ]\n}\n");
+    /* the engine's own settings (the YAML top level), in the same form */
+    if (json) {
+        sb_printf(&b, "\n  ],\n  \"settings\": ");
+        describe_params_json(&b, sl_settings_schema());
+        sb_printf(&b, "\n}\n");
+    } else {
+        sb_printf(&b, "\nengine settings (the top level of a pipeline file)\n");
+        describe_params_text(&b, sl_settings_schema());
+    }
     for (size_t i = 0; i < nnames; i++)
         free(names[i]);
     free(names);

@@ -128,6 +128,7 @@ int sl_parse_size(const char *text, uint64_t *bytes) {
     return 0;
 }
 
+/* The one boolean syntax of parameters, settings and stream keys. */
 static int parse_bool(const char *s, int64_t *out) {
     static const char *const yes[] = {"true", "yes", "on", "1", NULL};
     static const char *const no[] = {"false", "no", "off", "0", NULL};
@@ -139,6 +140,16 @@ static int parse_bool(const char *s, int64_t *out) {
             return (*out = 0), 0;
     return SL_EINVAL;
 }
+
+int sl_parse_bool(const char *text, int *on) {
+    int64_t v;
+    if (!text || parse_bool(text, &v))
+        return SL_EINVAL;
+    *on = (int)v;
+    return 0;
+}
+
+static int convert_type(param_item *it, const char *what, sl_error *err);
 
 static bool enum_has(const char *choices, const char *s) {
     size_t len = strlen(s);
@@ -153,61 +164,165 @@ static bool enum_has(const char *choices, const char *s) {
     return false;
 }
 
-/* Convert it->raw according to its type; 0 or SL_EINVAL with a message. */
+/* Parse one end of a range (non-empty) in the units of `type` into *v:
+ * INT, DURATION (ms) and SIZE (bytes) exactly, DOUBLE as a double. */
+static int range_end(int type, const char *text, size_t len, double *v, int64_t *i) {
+    char buf[64];
+    if (len >= sizeof buf)
+        return SL_EINVAL;
+    memcpy(buf, text, len);
+    buf[len] = 0;
+    char *end;
+    uint64_t b;
+    errno = 0;
+    switch (type) {
+    case SL_PARAM_INT:
+        *i = strtoll(buf, &end, 10);
+        *v = (double)*i;
+        return end == buf || *end || errno ? SL_EINVAL : 0;
+    case SL_PARAM_DOUBLE:
+        *v = strtod(buf, &end);
+        return end == buf || *end || errno ? SL_EINVAL : 0;
+    case SL_PARAM_DURATION:
+        if (sl_parse_duration(buf, i))
+            return SL_EINVAL;
+        *v = (double)*i;
+        return 0;
+    case SL_PARAM_SIZE:
+        if (sl_parse_size(buf, &b) || b > INT64_MAX)
+            return SL_EINVAL;
+        *i = (int64_t)b;
+        *v = (double)*i;
+        return 0;
+    default:
+        return SL_EINVAL;
+    }
+}
+
+/* Is the converted value of `it` inside its spec's range ("lo..hi", either
+ * end open)? 1 inside, 0 outside, SL_EINVAL for a malformed range. */
+static int range_holds(const param_item *it) {
+    const char *r = it->spec->range, *dots = strstr(r, "..");
+    if (!dots)
+        return SL_EINVAL;
+    int type = it->spec->type;
+    double lo = 0, hi = 0;
+    int64_t ilo = 0, ihi = 0;
+    size_t nlo = (size_t)(dots - r), nhi = strlen(dots + 2);
+    if ((!nlo && !nhi) || (nlo && range_end(type, r, nlo, &lo, &ilo)) ||
+        (nhi && range_end(type, dots + 2, nhi, &hi, &ihi)))
+        return SL_EINVAL;
+    if (type == SL_PARAM_DOUBLE)
+        return (!nlo || it->d >= lo) && (!nhi || it->d <= hi);
+    return (!nlo || it->i >= ilo) && (!nhi || it->i <= ihi);
+}
+
+/* Check a converted value against its spec's range: 0, SL_EINVAL naming the
+ * range, or SL_EPLUGIN when the plugin wrote a range that does not parse. */
+static int check_range(const param_item *it, const char *what, sl_error *err) {
+    const sl_param_spec *s = it->spec;
+    if (!s->range)
+        return 0;
+    int in = s->type == SL_PARAM_INT || s->type == SL_PARAM_DOUBLE ||
+                     s->type == SL_PARAM_DURATION || s->type == SL_PARAM_SIZE
+                 ? range_holds(it)
+                 : SL_EINVAL;
+    if (in < 0)
+        return sl__error_set(err, SL_EPLUGIN,
+                             "%s: the plugin's range '%s' for parameter '%s' (%s) is invalid "
+                             "(expected like 1..65535, 0.., ..100 or 1s..1h)",
+                             what ? what : "sluice", s->range, s->name,
+                             sl__param_type_name(s->type));
+    if (in)
+        return 0;
+    const char *r = s->range, *dots = strstr(r, "..");
+    int nlo = (int)(dots - r);
+    char head[256], bound[160];
+    if (what)
+        snprintf(head, sizeof head, "%s: parameter '%s'", what, s->name);
+    else
+        snprintf(head, sizeof head, "%s:", s->name);
+    if (!nlo)
+        snprintf(bound, sizeof bound, "at most %s", dots + 2);
+    else if (!dots[2])
+        snprintf(bound, sizeof bound, "at least %.*s", nlo, r);
+    else
+        snprintf(bound, sizeof bound, "between %.*s and %s", nlo, r, dots + 2);
+    return sl__error_set(err, SL_EINVAL, "%s must be %s, got '%s'", head, bound, it->raw);
+}
+
+/* Convert it->raw according to its type, then check its range; 0 or an
+ * error with a message. */
 static int convert(param_item *it, const char *what, sl_error *err) {
+    int rc = convert_type(it, what, err);
+    return rc ? rc : check_range(it, what, err);
+}
+
+/* "a, b or c" for the choices "a|b|c" (at most cap bytes). */
+static void choices_text(const char *choices, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (const char *c = choices; c && *c && len < cap;) {
+        const char *bar = strchr(c, '|');
+        int n = bar ? (int)(bar - c) : (int)strlen(c);
+        const char *sep = len == 0 ? "" : bar ? ", " : " or ";
+        len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", sep, n, c);
+        c = bar ? bar + 1 : NULL;
+    }
+}
+
+/* Fill err for a value that is not of the parameter's type (`expected` says
+ * what it takes): a component's "demo.x: parameter 'n' expects an integer,
+ * got 'v'", or an engine setting's (what NULL) "n: expected an integer, got
+ * 'v'". Returns SL_EINVAL. */
+static int bad_type(const param_item *it, const char *what, const char *expected, sl_error *err) {
+    if (what)
+        return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects %s, got '%s'", what,
+                             it->spec->name, expected, it->raw);
+    return sl__error_set(err, SL_EINVAL, "%s: expected %s, got '%s'", it->spec->name, expected,
+                         it->raw);
+}
+
+/* Convert it->raw according to its type; 0 or SL_EINVAL with a message. */
+static int convert_type(param_item *it, const char *what, sl_error *err) {
     const sl_param_spec *s = it->spec;
     const char *raw = it->raw;
-    char *end;
+    char *end, list[256];
+    uint64_t b;
+    errno = 0;
     switch (s->type) {
     case SL_PARAM_STRING:
         return 0;
     case SL_PARAM_INT:
-        errno = 0;
         it->i = strtoll(raw, &end, 10);
-        if (end == raw || *end || errno)
-            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects an integer, got '%s'",
-                                 what, s->name, raw);
         it->d = (double)it->i;
-        return 0;
+        return end == raw || *end || errno ? bad_type(it, what, "an integer", err) : 0;
     case SL_PARAM_DOUBLE:
-        errno = 0;
         it->d = strtod(raw, &end);
-        if (end == raw || *end || errno)
-            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects a number, got '%s'",
-                                 what, s->name, raw);
         it->i = (int64_t)it->d;
-        return 0;
+        return end == raw || *end || errno ? bad_type(it, what, "a number", err) : 0;
     case SL_PARAM_BOOL:
-        if (parse_bool(raw, &it->i))
-            return sl__error_set(err, SL_EINVAL,
-                                 "%s: parameter '%s' expects true or false, got '%s'", what,
-                                 s->name, raw);
-        return 0;
+        return parse_bool(raw, &it->i) ? bad_type(it, what, "true or false", err) : 0;
     case SL_PARAM_DURATION:
-        if (sl_parse_duration(raw, &it->i))
-            return sl__error_set(err, SL_EINVAL,
-                                 "%s: parameter '%s' expects a duration like 500ms, 5s or 1m, "
-                                 "got '%s'",
-                                 what, s->name, raw);
-        return 0;
-    case SL_PARAM_SIZE: {
-        uint64_t b;
+        return sl_parse_duration(raw, &it->i)
+                   ? bad_type(it, what, "a duration like 500ms, 5s or 1m", err)
+                   : 0;
+    case SL_PARAM_SIZE:
         if (sl_parse_size(raw, &b) || b > INT64_MAX)
-            return sl__error_set(err, SL_EINVAL,
-                                 "%s: parameter '%s' expects a size like 4096, 64KiB or 1MiB, "
-                                 "got '%s'",
-                                 what, s->name, raw);
+            return bad_type(it, what, "a size like 4096, 64KiB or 1MiB", err);
         it->i = (int64_t)b;
         return 0;
-    }
     case SL_PARAM_ENUM:
-        if (!enum_has(s->choices, raw))
-            return sl__error_set(err, SL_EINVAL, "%s: parameter '%s' expects one of %s, got '%s'",
-                                 what, s->name, s->choices ? s->choices : "(none)", raw);
-        return 0;
+        if (enum_has(s->choices, raw))
+            return 0;
+        if (what)
+            snprintf(list, sizeof list, "one of %s", s->choices ? s->choices : "(none)");
+        else
+            choices_text(s->choices, list, sizeof list);
+        return bad_type(it, what, list, err);
     default:
-        return sl__error_set(err, SL_EPLUGIN, "%s: parameter '%s' has an unknown type %d", what,
-                             s->name, s->type);
+        return sl__error_set(err, SL_EPLUGIN, "%s: parameter '%s' has an unknown type %d",
+                             what ? what : "sluice", s->name, s->type);
     }
 }
 
@@ -222,6 +337,7 @@ static void names_of(const sl_param_spec *schema, char *buf, size_t cap) {
 
 int sl__params_build(const sl_param_spec *schema, const char *const *kv, const char *what,
                      sl_params **out, sl_error *err, const char **bad_key) {
+    const char *who = what ? what : "settings"; /* what NULL: engine settings' messages */
     size_t n = 0;
     for (const sl_param_spec *s = schema; s && s->name; s++)
         n++;
@@ -249,16 +365,15 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
             names_of(schema, names, sizeof names);
             if (n)
                 rc = sl__error_set(err, SL_EINVAL,
-                                   "%s: unknown parameter '%s' (expected one of: %s)", what, key,
+                                   "%s: unknown parameter '%s' (expected one of: %s)", who, key,
                                    names);
             else
-                rc =
-                    sl__error_set(err, SL_EINVAL,
-                                  "%s: unknown parameter '%s' (it takes no parameters)", what, key);
+                rc = sl__error_set(err, SL_EINVAL,
+                                   "%s: unknown parameter '%s' (it takes no parameters)", who, key);
         } else if (!val) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' has no value", what, key);
+            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' has no value", who, key);
         } else if (items[i].set) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' given twice", what, key);
+            rc = sl__error_set(err, SL_EINVAL, "%s: parameter '%s' given twice", who, key);
         } else {
             free(items[i].raw);
             items[i].raw = strdup(val);
@@ -280,7 +395,7 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
         if (it->set)
             continue;
         if (it->spec->required) {
-            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)", what,
+            rc = sl__error_set(err, SL_EINVAL, "%s: missing required parameter '%s' (%s%s%s)", who,
                                it->spec->name, sl__param_type_name(it->spec->type),
                                it->spec->doc ? ": " : "", it->spec->doc ? it->spec->doc : "");
         } else if (it->spec->default_value) {
@@ -289,7 +404,7 @@ int sl__params_build(const sl_param_spec *schema, const char *const *kv, const c
                 rc = sl__error_set(err, SL_ENOMEM, "out of memory");
             else if ((rc = convert(it, what, err)))
                 rc = sl__error_set(err, SL_EPLUGIN, "%s: the plugin's default for '%s' is invalid",
-                                   what, it->spec->name);
+                                   who, it->spec->name);
         }
     }
     if (rc) {
@@ -341,4 +456,34 @@ int sl__param_bool(const sl_params *p, const char *name) {
 int sl__param_is_set(const sl_params *p, const char *name) {
     const param_item *it = find(p, name);
     return it && it->set;
+}
+
+/* Copy component `c` of a plugin built against ABI 1.`minor` into one
+ * host-owned block: the component (zero past its struct_size), then its
+ * parameter schema read with that ABI's stride (specs were 48 bytes up to
+ * 1.2) and widened to this host's sl_param_spec (range NULL before 1.3), so
+ * that the rest of the host reads every schema alike. *out is freed with
+ * free() by sl__plugin_unload. Returns 0 or SL_ENOMEM. */
+int sl__component_import(const sl_component *c, unsigned minor, const sl_component **out,
+                         sl_error *err) {
+    size_t stride = minor < 3 ? offsetof(sl_param_spec, range) : sizeof(sl_param_spec);
+    const char *raw = (const char *)c->params;
+    size_t n = 0;
+    for (const char *name = NULL; raw; n++) {
+        memcpy(&name, raw + n * stride, sizeof name); /* `name` comes first in every ABI */
+        if (!name)
+            break;
+    }
+    sl_component *copy = calloc(1, sizeof *copy + (raw ? n + 1 : 0) * sizeof(sl_param_spec));
+    if (!copy)
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    memcpy(copy, c, c->struct_size < sizeof *copy ? c->struct_size : sizeof *copy);
+    if (raw) {
+        sl_param_spec *specs = (sl_param_spec *)(copy + 1);
+        for (size_t i = 0; i < n; i++)
+            memcpy(&specs[i], raw + i * stride, stride);
+        copy->params = specs; /* specs[n] is the zeroed terminator */
+    }
+    *out = copy;
+    return 0;
 }

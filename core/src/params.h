@@ -10,8 +10,10 @@
 
 #include <sluice/plugin.h>
 
-/* Validate key/value strings against a schema; defaults filled in. On error,
- * *bad_key (if given) points at the offending key inside kv (or NULL). */
+/* Validate key/value strings against a schema (types and ranges); defaults
+ * filled in. `what` names the component in errors ("queue: parameter 'x'
+ * ..."); NULL words them as engine settings do ("workers: must be ...").
+ * On error, *bad_key (if given) points at the offending key inside kv. */
 int sl__params_build(const sl_param_spec *schema, const char *const *kv, const char *what,
                      sl_params **out, sl_error *err, const char **bad_key);
 void sl__params_free(sl_params *p);
@@ -21,5 +23,9 @@ double sl__param_double(const sl_params *p, const char *name);
 int sl__param_bool(const sl_params *p, const char *name);
 int sl__param_is_set(const sl_params *p, const char *name);
 const char *sl__param_type_name(int type);
+/* A host-owned copy of a plugin's component with its schema read at the
+ * stride of ABI 1.`minor` (plugin.c, at load); freed with free(). */
+int sl__component_import(const sl_component *c, unsigned minor, const sl_component **out,
+                         sl_error *err);
 
 #endif /* SLUICE_PARAMS_H */

@@ -27,6 +27,7 @@
 
 #include "error.h"
 #include "host.h"
+#include "params.h"
 #include "registry.h"
 
 #define MIN_DESC_SIZE (offsetof(sl_plugin, components) + sizeof(void *))
@@ -216,7 +217,7 @@ static int check_components(const char *path, sl__plugin *p, sl_error *err) {
     size_t n = 0;
     while (p->desc.components[n])
         n++;
-    p->comps = calloc(n ? n : 1, sizeof *p->comps);
+    p->comps = calloc(n + 1, sizeof *p->comps); /* NULL-terminated for unload */
     if (!p->comps)
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -232,7 +233,9 @@ static int check_components(const char *path, sl__plugin *p, sl_error *err) {
         if (!c->ops)
             return sl__error_set(err, SL_EABI, "%s: component '%s' has no operations", path,
                                  c->name);
-        p->comps[i] = c;
+        int rc = sl__component_import(c, p->desc.abi_minor, &p->comps[i], err);
+        if (rc)
+            return rc;
     }
     p->ncomps = n;
     return 0;
@@ -297,6 +300,8 @@ void sl__plugin_unload(sl__plugin *p) {
     if (p->dl && !getenv("SLUICE_NO_DLCLOSE"))
         dlclose(p->dl);
 #endif
+    for (size_t i = 0; p->comps && p->comps[i]; i++)
+        free((void *)p->comps[i]); /* sl__component_import's copies */
     free(p->comps);
     free(p->name);
     free(p->path);

@@ -389,17 +389,17 @@ static void dd_expire(dd_table *t, int64_t cutoff) {
 
 static const sl_param_spec dd_params[] = {
     {"within", SL_PARAM_DURATION, NULL, 1,
-     "drop a record whose key was seen less than this long ago, in batch time (e.g. 10s, 1h)",
-     NULL},
+     "drop a record whose key was seen less than this long ago, in batch time (e.g. 10s, 1h)", NULL,
+     "1ms.."},
     {"max_keys", SL_PARAM_INT, "1000000", 0,
      "remember at most this many keys (bounds memory); beyond it the oldest are forgotten and "
      "counted as 'evicted'",
-     NULL},
+     NULL, "1..1073741824"},
     {"by", SL_PARAM_ENUM, "key", 0,
      "what must repeat: the key of a pair (a plain element: itself), or the whole element "
      "(key and value)",
-     "key|element"},
-    {NULL, 0, NULL, 0, NULL, NULL},
+     "key|element", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 
 /* Free an instance and its table. */

@@ -63,8 +63,8 @@ typedef struct kv_pair {
 
 static const sl_param_spec kv_pair_params[] = {
     {"value", SL_PARAM_STRING, "1", 0,
-     "the value of every pair, as JSON: 1, 2.5, \"x\", null, [1, 2]", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+     "the value of every pair, as JSON: 1, 2.5, \"x\", null, [1, 2]", NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 /* sl_mem allocator for instance-owned memory: one sl_api->malloc block per
  * allocation, chained for destroy. Only used at create. */
@@ -207,10 +207,10 @@ typedef struct kv_sort {
 } kv_sort;
 
 static const sl_param_spec kv_sort_params[] = {
-    {"by", SL_PARAM_ENUM, "value", 0, "sort by the key or by the value", "key|value"},
-    {"order", SL_PARAM_ENUM, "desc", 0, "descending or ascending", "asc|desc"},
-    {"limit", SL_PARAM_INT, "0", 0, "emit only the first N records (0: all)", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+    {"by", SL_PARAM_ENUM, "value", 0, "sort by the key or by the value", "key|value", NULL},
+    {"order", SL_PARAM_ENUM, "desc", 0, "descending or ascending", "asc|desc", NULL},
+    {"limit", SL_PARAM_INT, "0", 0, "emit only the first N records (0: all)", NULL, "0.."},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static int kv_sort_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;

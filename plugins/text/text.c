@@ -94,8 +94,8 @@ static const sl_param_spec text_split_params[] = {
     {"sep", SL_PARAM_STRING, NULL, 0,
      "split on every occurrence of this string, keeping empty pieces (Python str.split(sep)); "
      "omitted: split on runs of whitespace, dropping empty pieces (str.split())",
-     NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+     NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static int text_split_create(sl_handle *h, const sl_params *params, void **instance,
                              sl_error *err) {
@@ -404,10 +404,11 @@ typedef struct text_contains {
 
 static const sl_param_spec text_contains_params[] = {
     {"pattern", SL_PARAM_STRING, NULL, 1, "substring to look for (the empty string matches all)",
+     NULL, NULL},
+    {"invert", SL_PARAM_BOOL, "false", 0, "keep the records that do NOT contain it", NULL, NULL},
+    {"ignore_case", SL_PARAM_BOOL, "false", 0, "compare ASCII letters case-insensitively", NULL,
      NULL},
-    {"invert", SL_PARAM_BOOL, "false", 0, "keep the records that do NOT contain it", NULL},
-    {"ignore_case", SL_PARAM_BOOL, "false", 0, "compare ASCII letters case-insensitively", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static int text_contains_create(sl_handle *h, const sl_params *params, void **instance,
                                 sl_error *err) {
@@ -478,10 +479,10 @@ typedef struct text_grep {
 } text_grep;
 
 static const sl_param_spec text_grep_params[] = {
-    {"pattern", SL_PARAM_STRING, NULL, 1, "POSIX extended regular expression", NULL},
-    {"invert", SL_PARAM_BOOL, "false", 0, "keep the records that do NOT match", NULL},
-    {"ignore_case", SL_PARAM_BOOL, "false", 0, "match case-insensitively", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+    {"pattern", SL_PARAM_STRING, NULL, 1, "POSIX extended regular expression", NULL, NULL},
+    {"invert", SL_PARAM_BOOL, "false", 0, "keep the records that do NOT match", NULL, NULL},
+    {"ignore_case", SL_PARAM_BOOL, "false", 0, "match case-insensitively", NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static int text_grep_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;

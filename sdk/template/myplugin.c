@@ -61,8 +61,8 @@ static const char *type_name(const sl_value *v) {
  * (one line for `sluice plugins`), choices (SL_PARAM_ENUM only: "a|b|c").
  */
 static const sl_param_spec prefix_params[] = {
-    {"prefix", SL_PARAM_STRING, NULL, 1, "text put in front of every value", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL},
+    {"prefix", SL_PARAM_STRING, NULL, 1, "text put in front of every value", NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 
 /*

@@ -265,4 +265,118 @@ c = [c for p in doc["plugins"] for c in p["components"] if c["name"] == "socket.
 port = [q for q in c["params"] if q["name"] == "port"][0]
 sys.exit(0 if port["type"] == "int" and port["required"] in (True, 1) else 1)'
 
+# plugins --json: ranges of parameters, and the engine's settings in the same
+# form (type, default, range, doc), beside the unchanged "plugins" array.
+check "plugins --json: socket's port has range 1..65535" python3 -c '
+import json, sys
+doc = json.load(open("plugins.json"))
+c = [c for p in doc["plugins"] for c in p["components"] if c["name"] == "socket.socket"][0]
+port = [q for q in c["params"] if q["name"] == "port"][0]
+sys.exit(0 if port.get("range") == "1..65535" else 1)'
+check "plugins --json: settings list the top-level keys with types and ranges" python3 -c '
+import json, sys
+s = {q["name"]: q for q in json.load(open("plugins.json"))["settings"]}
+ok = (list(s)[:2] == ["batch_interval", "workers"] and s["batch_interval"]["required"] is True
+      and s["batch_interval"]["type"] == "duration" and s["workers"]["range"] == "0..1024"
+      and s["early_combine"]["type"] == "bool" and s["early_combine"]["default"] == "true"
+      and s["clock"]["choices"] == "system|manual" and s["checkpoint_keep"]["default"] == "3")
+sys.exit(0 if ok else 1)'
+check_contains "plugins (text) lists the engine settings" plugins.out "engine settings"
+
+# ---- what run would refuse, validate refuses too (issue 7, point 5) ---------------------
+
+# A value outside its parameter's range, at the value, naming the stream.
+YAML='batch_interval: 1s
+streams:
+  lines:
+    source: socket
+    port: 99999
+outputs:
+  - {sink: pprint, from: lines}
+'
+expect_config_error range 5:11 \
+    "stream 'lines' (socket): parameter 'port' must be between 1 and 65535, got '99999'"
+expect_config_error range 5:11 "parameter 'port' must be between 1 and 65535" run
+
+# A negative count, in an output.
+YAML='batch_interval: 1s
+streams:
+  lines: {source: socket, port: 9999}
+outputs:
+  - {sink: pprint, from: lines, num: -3}
+'
+expect_config_error count 5:38 "output 1 (pprint): parameter 'num' must be at least 0, got '-3'"
+
+# A queue file that does not exist: only create() knows, at the operation.
+YAML='batch_interval: 1s
+streams:
+  events:
+    source: queue
+    path: /nonexistent/sluice-events.jsonl
+outputs:
+  - {sink: pprint, from: events}
+'
+expect_config_error queuefile 4:13 \
+    "stream 'events' (queue): cannot open '/nonexistent/sluice-events.jsonl' (No such file or directory)"
+
+# A bad separator: text.split refuses an empty one at create.
+YAML='batch_interval: 1s
+streams:
+  lines: {source: socket, port: 9999}
+  words: {flat_map: text.split, from: lines, sep: ""}
+outputs:
+  - {sink: pprint, from: words}
+'
+expect_config_error separator 4:21 "stream 'words' (text.split): sep must not be empty"
+
+# A sink that cannot open its file, at the output's sink.
+YAML='batch_interval: 1s
+streams:
+  lines: {source: socket, port: 9999}
+outputs:
+  - {sink: pprint, from: lines}
+  - sink: jsonl
+    from: lines
+    path: /nonexistent/dir/out.jsonl
+'
+expect_config_error sinkfile 6:11 "output 2 (jsonl): cannot open '/nonexistent/dir/out.jsonl' for writing"
+
+# validate creates a source without connecting (nothing listens on the port),
+# and leaves a sink's files as they were: an existing one keeps its content,
+# a missing one is not created.
+echo 'keep me' >kept.jsonl
+YAML='batch_interval: 1s
+early_combine: no
+workers: 2
+streams:
+  lines: {source: socket, port: 1}
+outputs:
+  - {sink: jsonl, from: lines, path: kept.jsonl}
+  - {sink: jsonl, from: lines, path: fresh.jsonl}
+'
+printf '%s' "$YAML" >notrace.yaml
+timeout -k 2 30 "$SLUICE_BIN" validate notrace.yaml >notrace.out 2>notrace.err
+check_eq "validate notrace.yaml exits 0" "$?" 0
+check_eq "validate notrace.yaml: ok" "$(cat notrace.out)" "notrace.yaml: ok (1 stream, 2 outputs)"
+check_eq "validate leaves an existing output file alone" "$(cat kept.jsonl)" "keep me"
+check "validate creates no output file" test ! -e fresh.jsonl
+
+# One boolean syntax: a setting takes what a plugin's bool takes.
+YAML='batch_interval: 1s
+early_combine: maybe
+streams:
+  lines: {source: socket, port: 9999}
+outputs:
+  - {sink: pprint, from: lines}
+'
+expect_config_error boolean 2:16 "early_combine: expected true or false, got 'maybe'"
+YAML='batch_interval: 1s
+workers: 5000
+streams:
+  lines: {source: socket, port: 9999}
+outputs:
+  - {sink: pprint, from: lines}
+'
+expect_config_error workers 2:10 "workers: must be between 0 and 1024, got '5000'"
+
 finish

@@ -4,7 +4,8 @@
  * its sl_source_ops is the 1.0 size (no snapshot/restore), its descriptor
  * says 1.0, and the host must read no further than what the plugin declared.
  *
- *   abi10.numbers  a direct source: batch k holds the ints k*10 .. k*10+2
+ *   abi10.numbers  a direct source: batch k holds the ints k*base .. k*base+count-1
+ *                  (base 10, count 3 by default: a schema of 48-byte 1.0 specs)
  *   abi10.double   a map: v -> 2 * v
  */
 #include <sluice/plugin.h>
@@ -14,15 +15,23 @@
 #endif
 
 typedef struct numbers {
-    int64_t next;
+    int64_t next, base, count;
 } numbers;
+
+/* Three entries, so that a host reading them at another stride would miss. */
+static const sl_param_spec numbers_params[] = {
+    {"base", SL_PARAM_INT, "10", 0, "batch k starts at k*base", NULL},
+    {"count", SL_PARAM_INT, "3", 0, "ints per batch", NULL},
+    {"label", SL_PARAM_STRING, NULL, 0, "unused", NULL},
+    {NULL, 0, NULL, 0, NULL, NULL}};
 
 static int numbers_create(sl_handle *h, const sl_params *p, void **inst, sl_error *err) {
     (void)h;
-    (void)p;
     numbers *n = sl_api->calloc(1, sizeof *n);
     if (!n)
         return sl_api->error_set(err, SL_ENOMEM, "abi10: out of memory");
+    n->base = sl_api->param_int(p, "base");
+    n->count = sl_api->param_int(p, "count");
     *inst = n;
     return 0;
 }
@@ -34,8 +43,8 @@ static void numbers_destroy(void *inst) {
 static int numbers_poll(void *inst, int64_t t, sl_emitter *out, sl_error *err) {
     numbers *n = inst;
     (void)err;
-    for (int i = 0; i < 3; i++) {
-        int rc = sl_emit_kv(out, sl_null(), sl_int(n->next * 10 + i), t);
+    for (int64_t i = 0; i < n->count; i++) {
+        int rc = sl_emit_kv(out, sl_null(), sl_int(n->next * n->base + i), t);
         if (rc < 0)
             return rc;
     }
@@ -46,9 +55,14 @@ static int numbers_poll(void *inst, int64_t t, sl_emitter *out, sl_error *err) {
 static const sl_source_ops numbers_ops = {
     sizeof(sl_source_ops), SL_SOURCE_DIRECT, NULL, NULL, numbers_poll, NULL};
 
-static const sl_component numbers_component = {
-    sizeof(sl_component), SL_COMPONENT_SOURCE, "numbers",   "ints k*10 .. k*10+2 per batch", NULL,
-    numbers_create,       numbers_destroy,     &numbers_ops};
+static const sl_component numbers_component = {sizeof(sl_component),
+                                               SL_COMPONENT_SOURCE,
+                                               "numbers",
+                                               "ints k*base .. k*base+count-1 per batch",
+                                               numbers_params,
+                                               numbers_create,
+                                               numbers_destroy,
+                                               &numbers_ops};
 
 static int double_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
     (void)inst;

@@ -51,4 +51,33 @@ static void test_runs(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("abi", {"a 1.0 plugin loads", test_loads}, {"a 1.0 plugin runs", test_runs})
+/* The 1.0 plugin's schema (48-byte specs) is read at its own stride: every
+ * name is found, values validate, and the source sees them. */
+static void test_params_10(void) {
+    sl_context *ctx = sl_context_new(1000);
+    CU_ASSERT_FATAL(ctx != NULL);
+    sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+    sl_stream *bad = sl_source(ctx, "abi10.numbers", (const char *[]){"colour", "red", NULL});
+    CU_ASSERT_PTR_NULL(bad);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "expected one of: base, count, label");
+    sl_context_clear_error(ctx);
+    sl_context_set_clock(ctx, SL_CLOCK_MANUAL);
+    sl_context_set_max_batches(ctx, 2);
+    sl_stream *s = sl_source(ctx, "abi10.numbers",
+                             (const char *[]){"count", "2", "base", "100", "label", "x", NULL});
+    unit_check(s != NULL, __FILE__, __LINE__, "source (%s)", sl_context_errmsg(ctx));
+    sl_foreach_batch(s, collect_ints, NULL);
+    ngot = 0;
+    int rc = sl_context_start(ctx);
+    unit_check(rc == 0, __FILE__, __LINE__, "start (%s)", sl_context_errmsg(ctx));
+    if (rc == 0)
+        ASSERT_INT_EQ(sl_context_await_termination(ctx), 0);
+    static const int64_t want[] = {0, 1, 100, 101};
+    ASSERT_INT_EQ(ngot, 4);
+    for (size_t i = 0; i < 4 && i < ngot; i++)
+        ASSERT_INT_EQ(got[i], want[i]);
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("abi", {"a 1.0 plugin loads", test_loads}, {"a 1.0 plugin runs", test_runs},
+          {"a 1.0 plugin's parameters validate", test_params_10})

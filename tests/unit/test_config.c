@@ -396,15 +396,23 @@ static void test_bad_duration(void) {
 
 /* Settings are checked at their values. */
 static void test_bad_settings(void) {
-    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nworkers: -1\n", NAME ":2:10: workers: expected");
+    /* a value out of the setting's range names the range (sl_settings_schema) */
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nworkers: -1\n",
+                      NAME ":2:10: workers: must be between 0 and 1024, got '-1'");
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nclock: fast\n",
                              NAME ":2:8: clock: expected system or manual, got 'fast'");
     ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 1.5\n",
                              NAME ":2:18: receiver_buffer: expected");
-    ASSERT_LOAD_ERROR_PREFIX("batch_interval: 1s\nreceiver_buffer: 0\n",
-                             NAME ":2:18: receiver_buffer: expected");
-    ASSERT_LOAD_ERROR("batch_interval: 1s\nearly_combine: yes\n",
-                      NAME ":2:16: early_combine: expected true or false, got 'yes'");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nreceiver_buffer: 0\n",
+                      NAME ":2:18: receiver_buffer: must be at least 4KiB, got '0'");
+    /* one boolean syntax: yes is true here as in a plugin's parameters */
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nearly_combine: maybe\n",
+                      NAME ":2:16: early_combine: expected true or false, got 'maybe'");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_keep: 0\n",
+                      NAME ":2:18: checkpoint_keep: must be between 1 and 1000, got '0'");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_interval: 1500ms\n",
+                      NAME ":2:22: checkpoint_interval: the checkpoint interval (1500 ms) must be "
+                           "a positive multiple of the batch interval (1000 ms)");
 }
 
 /* ---- errors: streams ------------------------------------------------------------------ */
@@ -446,23 +454,28 @@ static void test_unknown_component(void) {
 
 /* A parameter of the wrong type is refused at the parameter's value. */
 static void test_wrong_param_type(void) {
-    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
-                      "streams:\n"
-                      "  lines: {source: queue, path: /x, on_end: sometimes}\n",
-                      NAME ":3:44: queue: parameter 'on_end' expects one of idle|stop, got "
-                           "'sometimes'");
+    ASSERT_LOAD_ERROR(
+        "batch_interval: 1s\n"
+        "streams:\n"
+        "  lines: {source: queue, path: /x, on_end: sometimes}\n",
+        NAME ":3:44: stream 'lines' (queue): parameter 'on_end' expects one of idle|stop, got "
+             "'sometimes'");
     ASSERT_LOAD_ERROR(HEAD "  errs:\n"
                            "    filter: text.contains\n"
                            "    from: lines\n"
                            "    pattern: ERROR\n"
                            "    invert: perhaps\n",
-                      NAME ":8:13: text.contains: parameter 'invert' expects true or false, got "
-                           "'perhaps'");
-    ASSERT_LOAD_ERROR(HEAD "  top: {transform: kv.sort, from: lines, limit: many}\n",
-                      NAME ":4:49: kv.sort: parameter 'limit' expects an integer, got 'many'");
+                      NAME
+                      ":8:13: stream 'errs' (text.contains): parameter 'invert' expects true or "
+                      "false, got "
+                      "'perhaps'");
+    ASSERT_LOAD_ERROR(HEAD "  top: {transform: kv.sort, from: lines, limit: many}\n", NAME
+                      ":4:49: stream 'top' (kv.sort): parameter 'limit' expects an integer, got "
+                      "'many'");
     /* a missing required parameter names no value: the operation's value */
     ASSERT_LOAD_ERROR_PREFIX(HEAD "  errs: {filter: text.contains, from: lines}\n",
-                             NAME ":4:18: text.contains: missing required parameter 'pattern'");
+                             NAME ":4:18: stream 'errs' (text.contains): missing required "
+                                  "parameter 'pattern'");
     /* a parameter must be a scalar */
     ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: [a]}\n",
                       NAME ":4:51: expected a scalar value for parameter 'sep', got a list");
@@ -673,6 +686,197 @@ static void test_error_buffer(void) {
     ASSERT_STR_EQ(err, "/nonexistent/wc.yaml: cannot read: No such file or directory");
 }
 
+/* ---- settings: one schema (issue 7, point 4) ------------------------------------------- */
+
+/* The schema's defaults are those of a new context, and its names are the
+ * top-level keys in the order docs/config.md gives them. */
+static void test_settings_schema(void) {
+    const sl_param_spec *s = sl_settings_schema();
+    static const char *const names[] = {
+        "batch_interval",  "workers",     "clock",      "receiver_buffer",
+        "early_combine",   "plugin_path", "checkpoint", "checkpoint_interval",
+        "checkpoint_keep", NULL};
+    for (int i = 0; names[i]; i++)
+        ASSERT_STR_EQ(s[i].name, names[i]);
+    CU_ASSERT_PTR_NULL(s[9].name);
+    sl_context *ctx = sl_context_new(1000);
+    CU_ASSERT_FATAL(ctx != NULL);
+    uint64_t bytes = 0;
+    int on = -1;
+    ASSERT_STR_EQ(s[1].default_value, "0");
+    ASSERT_INT_EQ(ctx->workers, 0);
+    ASSERT_STR_EQ(s[2].default_value, "system");
+    ASSERT_INT_EQ(ctx->clock, SL_CLOCK_SYSTEM);
+    ASSERT_INT_EQ(sl_parse_size(s[3].default_value, &bytes), 0);
+    ASSERT_INT_EQ(bytes, ctx->recv_buffer);
+    ASSERT_INT_EQ(sl_parse_bool(s[4].default_value, &on), 0);
+    ASSERT_INT_EQ(on, ctx->early_combine);
+    ASSERT_STR_EQ(s[8].default_value, "3"); /* recovery.c: ckpt_keep 0 means 3 */
+    ASSERT_INT_EQ(ctx->ckpt_keep, 0);
+    ASSERT_INT_EQ(s[0].required, 1);
+    ASSERT_STR_EQ(s[0].range, "1ms..");
+    sl_context_free(ctx);
+}
+
+/* One boolean syntax: yes/no/on/off/1/0 in settings and in stream keys, as
+ * in a plugin's bool parameters. */
+static void test_settings_booleans(void) {
+    static const char *const spellings[][2] = {{"yes", "1"}, {"no", "0"},   {"On", "1"},
+                                               {"off", "0"}, {"true", "1"}, {"0", "0"}};
+    for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof yaml,
+                 "batch_interval: 1s\nearly_combine: %s\nstreams:\n"
+                 "  lines: {source: queue, path: \"%s\"}\n"
+                 "  w: {window: lines, length: 2s}\n"
+                 "  s: {reduce_by_key_and_window: agg.sum, from: lines, length: 2s, "
+                 "inverse: %s}\n"
+                 "outputs:\n  - {sink: pprint, from: s}\n",
+                 spellings[i][0], unit_queue_file("[]\n"), spellings[i][0]);
+        sl_context *ctx = load(yaml);
+        unit_check(ctx != NULL, __FILE__, __LINE__, "early_combine: %s loads (%s)", spellings[i][0],
+                   errbuf);
+        if (ctx)
+            ASSERT_INT_EQ(ctx->early_combine, spellings[i][1][0] == '1');
+        sl_context_free(ctx);
+    }
+    ASSERT_LOAD_ERROR(HEAD "  s: {reduce_by_key_and_window: agg.sum, from: lines, length: 2s, "
+                           "inverse: perhaps}\n",
+                      NAME ":4:76: inverse: expected true or false, got 'perhaps'");
+}
+
+/* sl_context_set: a C program sets what the YAML sets, through the same
+ * schema; the typed setters keep working beside it. */
+static void test_context_set(void) {
+    sl_context *ctx = sl_context_new(1000);
+    CU_ASSERT_FATAL(ctx != NULL);
+    ASSERT_INT_EQ(sl_context_set(ctx, "early_combine", "off"), 0);
+    ASSERT_INT_EQ(ctx->early_combine, false);
+    ASSERT_INT_EQ(sl_context_set(ctx, "batch_interval", "250ms"), 0);
+    ASSERT_INT_EQ(ctx->interval, 250);
+    ASSERT_INT_EQ(sl_context_set(ctx, "receiver_buffer", "1MiB"), 0);
+    ASSERT_INT_EQ(ctx->recv_buffer, 1 << 20);
+    ASSERT_INT_EQ(sl_context_set(ctx, "clock", "manual"), 0);
+    ASSERT_INT_EQ(ctx->clock, SL_CLOCK_MANUAL);
+    ASSERT_INT_EQ(sl_context_set_workers(ctx, 3), 0);
+    ASSERT_INT_EQ(ctx->workers, 3);
+    ASSERT_INT_EQ(sl_context_set(ctx, "workers", "2000"), SL_EINVAL);
+    ASSERT_STR_EQ(sl_context_errmsg(ctx), "workers: must be between 0 and 1024, got '2000'");
+    ASSERT_STR_EQ(sl_context_errparam(ctx), "workers");
+    ASSERT_INT_EQ(ctx->workers, 3);
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_set(ctx, "checkpoint_interval", "300ms"), SL_EINVAL);
+    ASSERT_STR_EQ(sl_context_errmsg(ctx), "checkpoint_interval: the checkpoint interval (300 ms) "
+                                          "must be a positive multiple of the batch interval "
+                                          "(250 ms)");
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_set(ctx, "wokers", "2"), SL_EINVAL);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "unknown setting 'wokers' (expected one of: "
+                                            "batch_interval, workers,");
+    sl_context_clear_error(ctx);
+    CU_ASSERT_PTR_NOT_NULL(sl_queue_stream(ctx, unit_queue_file("[]\n")));
+    ASSERT_INT_EQ(sl_context_set(ctx, "batch_interval", "2s"), SL_ESTATE);
+    ASSERT_INT_EQ(ctx->interval, 250);
+    sl_context_free(ctx);
+}
+
+/* ---- validate: create and destroy every component (issue 7, point 5) ------------------- */
+
+static char checkpath[4096];
+
+/* sl_config_check_file on `yaml` written to a file; the error in errbuf. */
+static sl_context *check_yaml(const char *yaml) {
+    const char *q = unit_queue_file(yaml); /* any file in the test's directory */
+    snprintf(checkpath, sizeof checkpath, "%s", q);
+    errbuf[0] = 0;
+    return sl_config_check_file(checkpath, NULL, errbuf, sizeof errbuf);
+}
+
+/* `yaml` passes sl_config_load but fails sl_config_check_file with `want`
+ * after "PATH:" (the file's path). */
+#define ASSERT_CHECK_ERROR(yaml, want)                                                             \
+    do {                                                                                           \
+        sl_context *ctx_ = load(yaml);                                                             \
+        unit_check(ctx_ != NULL, __FILE__, __LINE__, "loads without the check (%s)", errbuf);      \
+        sl_context_free(ctx_);                                                                     \
+        ctx_ = check_yaml(yaml);                                                                   \
+        CU_ASSERT_PTR_NULL(ctx_);                                                                  \
+        sl_context_free(ctx_);                                                                     \
+        char want_[8192];                                                                          \
+        snprintf(want_, sizeof want_, "%s:%s", checkpath, want);                                   \
+        ASSERT_STR_EQ(errbuf, want_);                                                              \
+    } while (0)
+
+/* What only create() knows fails the check at the stream's operation (or
+ * the output's sink), with the stream's name. */
+static void test_check_create_errors(void) {
+    ASSERT_CHECK_ERROR("batch_interval: 1s\n"
+                       "streams:\n"
+                       "  events:\n"
+                       "    source: queue\n"
+                       "    path: /nonexistent/e.jsonl\n"
+                       "outputs:\n"
+                       "  - {sink: pprint, from: events}\n",
+                       "4:13: stream 'events' (queue): cannot open '/nonexistent/e.jsonl' (No "
+                       "such file or directory)");
+    ASSERT_CHECK_ERROR("batch_interval: 1s\n"
+                       "streams:\n"
+                       "  lines: {source: socket, port: 9}\n"
+                       "  words: {flat_map: text.split, from: lines, sep: \"\"}\n"
+                       "outputs:\n"
+                       "  - {sink: pprint, from: words}\n",
+                       "4:21: stream 'words' (text.split): sep must not be empty (omit it to "
+                       "split on whitespace)");
+    ASSERT_CHECK_ERROR("batch_interval: 1s\n"
+                       "streams:\n"
+                       "  lines: {source: socket, port: 9}\n"
+                       "outputs:\n"
+                       "  - {sink: pprint, from: lines}\n"
+                       "  - {sink: jsonl, from: lines, path: /nonexistent/x/out.jsonl}\n",
+                       "6:12: output 2 (jsonl): cannot open '/nonexistent/x/out.jsonl' for "
+                       "writing (No such file or directory)");
+}
+
+/* Ranges fail at load already (so at run too), at the value, naming the
+ * stream or the output. */
+static void test_check_ranges(void) {
+    ASSERT_LOAD_ERROR("batch_interval: 1s\n"
+                      "streams:\n"
+                      "  lines: {source: socket, port: 99999}\n",
+                      NAME ":3:33: stream 'lines' (socket): parameter 'port' must be between 1 "
+                           "and 65535, got '99999'");
+    ASSERT_LOAD_ERROR(HEAD "  top: {transform: kv.sort, from: lines, limit: -1}\n"
+                           "outputs:\n  - {sink: pprint, from: top}\n",
+                      NAME ":4:49: stream 'top' (kv.sort): parameter 'limit' must be at least 0, "
+                           "got '-1'");
+    ASSERT_LOAD_ERROR(HEAD "outputs:\n  - {sink: pprint, from: lines, num: -1}\n",
+                      NAME ":5:38: output 1 (pprint): parameter 'num' must be at least 0, got "
+                           "'-1'");
+}
+
+/* A file that passes the check can still run, with the same results. */
+static void test_check_then_run(void) {
+    const char *q = unit_queue_file("[\"a b\", \"b\"]\n");
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "batch_interval: 1s\nstreams:\n  lines: {source: queue, path: \"%s\"}\n"
+             "  words: {flat_map: text.split, from: lines, sep: \" \"}\n"
+             "  counts: {count_by_value: words}\n"
+             "outputs:\n  - {sink: pprint, from: counts}\n",
+             q);
+    sl_context *ctx = check_yaml(yaml);
+    unit_check(ctx != NULL, __FILE__, __LINE__, "checks (%s)", errbuf);
+    if (!ctx)
+        return;
+    ASSERT_INT_EQ(sl_context_check(ctx), 0); /* twice is fine */
+    unit_collect c = {0};
+    ASSERT_INT_EQ(run_collect(ctx, "counts", &c, 1), 0);
+    ASSERT_INT_EQ(c.nb, 1);
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 0), "('a', 1), ('b', 2)");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
 UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"forward references and stream operations", test_forward_refs_and_stream_ops},
           {"plugin_path relative to the file", test_plugin_path_relative},
@@ -689,4 +893,10 @@ UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"anchors work, merge keys do not", test_anchors_and_merge_keys},
           {"union errors", test_union_errors}, {"environment expansion", test_env_expansion},
           {"environment errors", test_env_errors}, {"error buffer", test_error_buffer},
-          {"state, windows, joins and operators", test_stateful_ops})
+          {"state, windows, joins and operators", test_stateful_ops},
+          {"settings: one schema with the context's defaults", test_settings_schema},
+          {"settings: one boolean syntax", test_settings_booleans},
+          {"settings: sl_context_set", test_context_set},
+          {"check: create errors at the stream, named", test_check_create_errors},
+          {"check: ranges at the value, named", test_check_ranges},
+          {"check: a checked file still runs", test_check_then_run})

@@ -6,15 +6,15 @@
 
 /* A schema with every parameter type. */
 static const sl_param_spec schema[] = {
-    {"name", SL_PARAM_STRING, NULL, 1, "who to greet", NULL},
-    {"count", SL_PARAM_INT, "3", 0, "how many", NULL},
-    {"ratio", SL_PARAM_DOUBLE, "0.5", 0, "a fraction", NULL},
-    {"verbose", SL_PARAM_BOOL, "false", 0, "talk more", NULL},
-    {"timeout", SL_PARAM_DURATION, "5s", 0, "how long", NULL},
-    {"buffer", SL_PARAM_SIZE, "64KiB", 0, "how big", NULL},
-    {"mode", SL_PARAM_ENUM, "fast", 0, "how", "fast|slow|auto"},
-    {"label", SL_PARAM_STRING, NULL, 0, "optional, no default", NULL},
-    {NULL, 0, NULL, 0, NULL, NULL}};
+    {"name", SL_PARAM_STRING, NULL, 1, "who to greet", NULL, NULL},
+    {"count", SL_PARAM_INT, "3", 0, "how many", NULL, NULL},
+    {"ratio", SL_PARAM_DOUBLE, "0.5", 0, "a fraction", NULL, NULL},
+    {"verbose", SL_PARAM_BOOL, "false", 0, "talk more", NULL, NULL},
+    {"timeout", SL_PARAM_DURATION, "5s", 0, "how long", NULL, NULL},
+    {"buffer", SL_PARAM_SIZE, "64KiB", 0, "how big", NULL, NULL},
+    {"mode", SL_PARAM_ENUM, "fast", 0, "how", "fast|slow|auto", NULL},
+    {"label", SL_PARAM_STRING, NULL, 0, "optional, no default", NULL, NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 static sl_params *params;
 static sl_error err;
@@ -188,8 +188,8 @@ static void test_key_without_value(void) {
 
 /* A plugin whose own default does not parse is blamed as the plugin's fault. */
 static void test_bad_default(void) {
-    static const sl_param_spec broken[] = {{"n", SL_PARAM_INT, "lots", 0, NULL, NULL},
-                                           {NULL, 0, NULL, 0, NULL, NULL}};
+    static const sl_param_spec broken[] = {{"n", SL_PARAM_INT, "lots", 0, NULL, NULL, NULL},
+                                           {NULL, 0, NULL, 0, NULL, NULL, NULL}};
     sl_params *p = NULL;
     ASSERT_INT_EQ(sl__params_build(broken, NULL, "demo.broken", &p, &err, NULL), SL_EPLUGIN);
     CU_ASSERT_PTR_NULL(p);
@@ -340,6 +340,112 @@ static void test_size_whole_bytes(void) {
     ASSERT_NOT_SIZE("1.5B");
 }
 
+/* ---- ranges (ABI 1.3) ---------------------------------------------------------------- */
+
+static const sl_param_spec ranged[] = {{"port", SL_PARAM_INT, NULL, 0, NULL, NULL, "1..65535"},
+                                       {"count", SL_PARAM_INT, "0", 0, NULL, NULL, "0.."},
+                                       {"pct", SL_PARAM_DOUBLE, NULL, 0, NULL, NULL, "..100"},
+                                       {"every", SL_PARAM_DURATION, NULL, 0, NULL, NULL, "1s..1h"},
+                                       {"buf", SL_PARAM_SIZE, NULL, 0, NULL, NULL, "1KiB..1MiB"},
+                                       {NULL, 0, NULL, 0, NULL, NULL, NULL}};
+
+/* Build `ranged` with one key/value; returns the code, err filled. */
+static int build_ranged(const char *key, const char *val) {
+    const char *kv[] = {key, val, NULL};
+    sl_params *p = NULL;
+    memset(&err, 0, sizeof err);
+    bad = NULL;
+    int rc = sl__params_build(ranged, kv, "demo.ranged", &p, &err, &bad);
+    sl__params_free(p);
+    return rc;
+}
+
+/* Values inside a range pass, both ends included, in the parameter's units. */
+static void test_range_inside(void) {
+    ASSERT_INT_EQ(build_ranged("port", "1"), 0);
+    ASSERT_INT_EQ(build_ranged("port", "65535"), 0);
+    ASSERT_INT_EQ(build_ranged("count", "123456789"), 0);
+    ASSERT_INT_EQ(build_ranged("pct", "-5.5"), 0);
+    ASSERT_INT_EQ(build_ranged("pct", "100"), 0);
+    ASSERT_INT_EQ(build_ranged("every", "1s"), 0);
+    ASSERT_INT_EQ(build_ranged("every", "60m"), 0);
+    ASSERT_INT_EQ(build_ranged("buf", "1024"), 0);
+    ASSERT_INT_EQ(build_ranged("buf", "1MiB"), 0);
+}
+
+/* Values outside are refused with a message that names the parameter, the
+ * bound and the value, and blames the key. */
+static void test_range_outside(void) {
+    ASSERT_INT_EQ(build_ranged("port", "99999"), SL_EINVAL);
+    ASSERT_STR_EQ(err.msg, "demo.ranged: parameter 'port' must be between 1 and 65535, got "
+                           "'99999'");
+    ASSERT_STR_EQ(bad, "port");
+    ASSERT_INT_EQ(build_ranged("port", "0"), SL_EINVAL);
+    ASSERT_INT_EQ(build_ranged("count", "-1"), SL_EINVAL);
+    ASSERT_STR_EQ(err.msg, "demo.ranged: parameter 'count' must be at least 0, got '-1'");
+    ASSERT_INT_EQ(build_ranged("pct", "100.5"), SL_EINVAL);
+    ASSERT_STR_EQ(err.msg, "demo.ranged: parameter 'pct' must be at most 100, got '100.5'");
+    ASSERT_INT_EQ(build_ranged("every", "999ms"), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "between 1s and 1h, got '999ms'");
+    ASSERT_INT_EQ(build_ranged("every", "61m"), SL_EINVAL);
+    ASSERT_INT_EQ(build_ranged("buf", "1023"), SL_EINVAL);
+    ASSERT_INT_EQ(build_ranged("buf", "2MiB"), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "between 1KiB and 1MiB");
+}
+
+/* A range the plugin wrote wrong is the plugin's fault, named as such. */
+static void test_range_broken(void) {
+    static const sl_param_spec broken[] = {{"a", SL_PARAM_INT, NULL, 0, NULL, NULL, "1-10"},
+                                           {"b", SL_PARAM_STRING, NULL, 0, NULL, NULL, "1..2"},
+                                           {"c", SL_PARAM_INT, NULL, 0, NULL, NULL, ".."},
+                                           {NULL, 0, NULL, 0, NULL, NULL, NULL}};
+    const char *names[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        const char *kv[] = {names[i], "1", NULL};
+        sl_params *p = NULL;
+        ASSERT_INT_EQ(sl__params_build(broken, kv, "demo.broken", &p, &err, NULL), SL_EPLUGIN);
+        CU_ASSERT_PTR_NULL(p);
+        ASSERT_CONTAINS(err.msg, "the plugin's range");
+    }
+}
+
+/* A component of a 1.2 plugin (48-byte specs) is copied with full-size
+ * specs whose range is NULL; a 1.3 one keeps its ranges. */
+static void test_import_stride(void) {
+    /* three 1.2 specs laid out at 48 bytes each, then the terminator */
+    static sl_param_spec wide[4];
+    unsigned char old[4 * 48];
+    memset(old, 0, sizeof old);
+    const char *names[] = {"x", "y", "z"};
+    for (int i = 0; i < 3; i++) {
+        sl_param_spec s = {names[i], SL_PARAM_INT, "1", 0, "doc", NULL, NULL};
+        memcpy(old + i * 48, &s, 48);
+    }
+    sl_component c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    c.kind = SL_COMPONENT_MAP;
+    c.name = "m";
+    c.params = (const sl_param_spec *)(void *)old;
+    const sl_component *copy = NULL;
+    ASSERT_INT_EQ(sl__component_import(&c, 2, &copy, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    ASSERT_STR_EQ(copy->name, "m");
+    for (int i = 0; i < 3; i++) {
+        ASSERT_STR_EQ(copy->params[i].name, names[i]);
+        ASSERT_STR_EQ(copy->params[i].default_value, "1");
+        CU_ASSERT_PTR_NULL(copy->params[i].range);
+    }
+    CU_ASSERT_PTR_NULL(copy->params[3].name);
+    free((void *)copy);
+    wide[0] = (sl_param_spec){"p", SL_PARAM_INT, NULL, 0, NULL, NULL, "1..9"};
+    c.params = wide;
+    ASSERT_INT_EQ(sl__component_import(&c, 3, &copy, &err), 0);
+    ASSERT_STR_EQ(copy->params[0].range, "1..9");
+    CU_ASSERT_PTR_NULL(copy->params[1].name);
+    free((void *)copy);
+}
+
 UNIT_MAIN("params", {"defaults", test_defaults}, {"given values", test_given_values},
           {"bools", test_bools}, {"required missing", test_required_missing},
           {"unknown key", test_unknown_key}, {"wrong type", test_wrong_type},
@@ -348,4 +454,7 @@ UNIT_MAIN("params", {"defaults", test_defaults}, {"given values", test_given_val
           {"durations", test_durations},
           {"durations: no signs, exponents or inner spaces", test_durations_strict_syntax},
           {"sizes", test_sizes}, {"sizes: no overflow", test_size_overflow},
-          {"sizes: whole bytes only", test_size_whole_bytes})
+          {"sizes: whole bytes only", test_size_whole_bytes}, {"ranges: inside", test_range_inside},
+          {"ranges: outside", test_range_outside},
+          {"ranges: a broken range is the plugin's fault", test_range_broken},
+          {"import: a 1.2 schema is read at 48 bytes a spec", test_import_stride})

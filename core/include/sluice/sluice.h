@@ -323,6 +323,33 @@ SL_API size_t sl_context_output_count(const sl_context *ctx);
 /* Batches completed so far. */
 SL_API int64_t sl_context_batches_done(const sl_context *ctx);
 
+/* ---- settings by name -------------------------------------------------------- */
+
+/* The engine's settings — the top level of a YAML pipeline (docs/config.md):
+ * batch_interval, workers, clock, receiver_buffer, early_combine,
+ * plugin_path, checkpoint, checkpoint_interval, checkpoint_keep — as a
+ * parameter schema like a plugin's (type, default, range, doc), terminated
+ * by a NULL name. Static: do not free. `sluice plugins` lists it. */
+SL_API const sl_param_spec *sl_settings_schema(void);
+/* Set one setting from its text, validated against sl_settings_schema()
+ * exactly as a plugin parameter is (so "early_combine", "yes" works, and
+ * "workers", "-1" is refused naming the range), then applied through the
+ * setter above it stands for (plugin_path adds one directory;
+ * batch_interval only before the first stream). Returns 0 or a negative
+ * SL_E* code; sl_context_errmsg says why, starting with the setting's name. */
+SL_API int sl_context_set(sl_context *ctx, const char *name, const char *value);
+
+/* Create and destroy every component instance of the graph — sources,
+ * functions, sinks — without starting anything (a source's create does not
+ * connect), after checking the graph as sl_context_graph does: what
+ * sl_context_start would refuse about a component fails here. Returns 0 or
+ * the first error; its message names the stream or output ("stream 'lines'
+ * (socket): ..."), and sl_context_errstream() returns that name. */
+SL_API int sl_context_check(sl_context *ctx);
+/* When the last error concerns one stream or output, its name (an output's
+ * is "output-N", N counted from 1 in definition order); else NULL. */
+SL_API const char *sl_context_errstream(const sl_context *ctx);
+
 /* ---- configuration files ------------------------------------------------------ */
 
 /* Build a context from a YAML pipeline (docs/config.md) through this same
@@ -334,6 +361,11 @@ SL_API sl_context *sl_config_load_file(const char *path, const char *const *plug
 /* The same from a string; `name` stands for the file name in errors. */
 SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,
                                          const char *const *plugin_dirs, char *err, size_t errcap);
+/* As sl_config_load_file, then sl_context_check, reporting a component that
+ * cannot be created at its stream's or output's line, with the stream's
+ * name: what `sluice validate` does. */
+SL_API sl_context *sl_config_check_file(const char *path, const char *const *plugin_dirs, char *err,
+                                        size_t errcap);
 
 /* ---- introspection -------------------------------------------------------------- */
 
@@ -358,6 +390,10 @@ SL_API int sl_parse_duration(const char *text, int64_t *ms);
 /* Parse a size: "512", "64KiB", "1MiB", "2GiB", "10KB"/"10MB"/"10GB"
  * (powers of 1000), "1k"/"1m"/"1g" (powers of 1024). Returns 0 or SL_EINVAL. */
 SL_API int sl_parse_size(const char *text, uint64_t *bytes);
+
+/* Parse a boolean as parameters and settings take it: true/false, yes/no,
+ * on/off, 1/0 (any case). Returns 0 (*on set to 1 or 0) or SL_EINVAL. */
+SL_API int sl_parse_bool(const char *text, int *on);
 
 /* The text of an SL_E* code ("invalid argument"). */
 SL_API const char *sl_strerror(int code);

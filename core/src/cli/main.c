@@ -81,7 +81,9 @@ static const char validate_help[] =
     "usage: sluice validate FILE [--plugin-path DIR]...\n"
     "\n"
     "Load the pipeline in FILE, find every component (loading its plugin), check every\n"
-    "parameter and the graph, without starting anything. Prints\n"
+    "setting, parameter (type and range) and the graph, then create and destroy every\n"
+    "component without starting anything (no source connects): what run would refuse\n"
+    "(a missing queue file, an empty separator) is refused here too. Prints\n"
     "  FILE: ok (N streams, M outputs)\n"
     "and exits 0, or prints the first error as FILE:LINE:COL: message and exits 2.\n"
     "\n"
@@ -313,6 +315,16 @@ static sl_context *load_file(const common_args *ca) {
     return ctx;
 }
 
+/* Load the file as load_file does, then create and destroy every component
+ * (sl_config_check_file), so that validate refuses what run would. */
+static sl_context *check_file(const common_args *ca) {
+    char err[1024];
+    sl_context *ctx = sl_config_check_file(ca->file, ca->dirs, err, sizeof err);
+    if (!ctx)
+        fprintf(stderr, "%s\n", err);
+    return ctx;
+}
+
 /* ---- run ---------------------------------------------------------------------------- */
 
 typedef struct run_args {
@@ -476,7 +488,7 @@ static int cmd_validate(int argc, char **argv) {
         sl__cli_usage_error("validate", "missing the pipeline FILE");
         goto out;
     }
-    sl_context *ctx = load_file(&ca);
+    sl_context *ctx = check_file(&ca);
     if (!ctx)
         goto out;
     char *graph = sl_context_graph(ctx, SL_GRAPH_TEXT); /* checks the graph */

@@ -38,7 +38,8 @@ extern "C" {
 
 #define SL_PLUGIN_MAGIC 0x534c5543u /* "SLUC" */
 #define SL_ABI_MAJOR 1
-#define SL_ABI_MINOR 2 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags */
+/* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges */
+#define SL_ABI_MINOR 3
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -90,9 +91,13 @@ typedef enum sl_param_type {
 } sl_param_type;
 
 /* One entry of a component's parameter schema. The host validates the
- * configuration against it before create(): it rejects unknown keys and
- * values of the wrong type, and fills in defaults. The schema is an array
- * terminated by an entry whose `name` is NULL. */
+ * configuration against it before create(): it rejects unknown keys, values
+ * of the wrong type and values out of `range`, and fills in defaults. The
+ * schema is an array terminated by an entry whose `name` is NULL.
+ *
+ * The host reads a plugin's schema with the stride of the ABI the plugin was
+ * built against (48 bytes up to 1.2 on 64-bit machines, sizeof from 1.3), so
+ * a plugin built against an older SDK keeps working unchanged. */
 typedef struct sl_param_spec {
     const char *name;
     int type;                  /* sl_param_type */
@@ -100,6 +105,11 @@ typedef struct sl_param_spec {
     int required;              /* nonzero: must be given */
     const char *doc;           /* one line for `sluice plugins` */
     const char *choices;       /* SL_PARAM_ENUM: "a|b|c"; else NULL */
+    /* 1.3: the allowed values of an INT, DOUBLE, DURATION or SIZE, both ends
+     * included and written in the parameter's own syntax: "1..65535", "0..",
+     * "..100", "1s..1h", "1..1GiB"; NULL: any. The host refuses a value
+     * outside it (at `sluice validate` already), naming the range. */
+    const char *range;
 } sl_param_spec;
 
 /* Validated parameters of one instance (host-owned; valid until destroy). */
@@ -421,7 +431,8 @@ _Static_assert(sizeof(sl_chunk) == 32, "sl_chunk layout is ABI");
 _Static_assert(sizeof(sl_mem) == 16, "sl_mem layout is ABI");
 _Static_assert(sizeof(sl_emitter) == 40, "sl_emitter layout is ABI");
 _Static_assert(sizeof(sl_error) == 516, "sl_error layout is ABI");
-_Static_assert(sizeof(sl_param_spec) == 48, "sl_param_spec layout is ABI");
+_Static_assert(sizeof(sl_param_spec) == 56, "sl_param_spec layout is ABI");
+_Static_assert(offsetof(sl_param_spec, range) == 48, "1.0 part of sl_param_spec unchanged");
 _Static_assert(sizeof(sl_plugin) == 56, "sl_plugin layout is ABI");
 _Static_assert(sizeof(sl_component) == 64, "sl_component layout is ABI");
 _Static_assert(offsetof(sl_plugin, struct_size) == 8, "sl_plugin header is ABI");
