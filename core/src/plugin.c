@@ -102,6 +102,9 @@ static int dir_open_checked(const char *dir, sl_error *err);
  * checks: then it is left out of the search path with one warning, so that
  * a squatted directory never hides or blocks the plugins of the others. */
 static int push_implicit(sl__registry *r, const char *dir, size_t len) {
+    for (size_t i = 0; i < r->ndirs; i++)
+        if (strlen(r->dirs[i]) == len && strncmp(r->dirs[i], dir, len) == 0)
+            return 0; /* there already (explicit: checked when used) */
     char *copy = strndup(dir, len);
     if (!copy)
         return SL_ENOMEM;
@@ -265,23 +268,28 @@ static int file_open_checked(int dfd, const char *name, const char *path, struct
         return sl__error_set(err, errno == ENOENT ? SL_ENOTFOUND : SL_EIO, "%s: %s", path,
                              strerror(errno));
     }
-    const char *why = NULL;
-    if (fstat(fd, st) != 0)
-        why = strerror(errno);
-    else if (!S_ISREG(st->st_mode))
+    const char *why = NULL, *fix = "";
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        return sl__error_set(err, SL_EIO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st->st_mode)) {
         why = "not a regular file";
-    else if (st->st_mode & (S_IWGRP | S_IWOTH))
+    } else if (st->st_mode & (S_IWGRP | S_IWOTH)) {
         why = "refusing to load a group- or world-writable plugin";
-    else if (st->st_uid != geteuid() && st->st_uid != 0)
+        fix = "; fix with: chmod go-w ";
+    } else if (st->st_uid != geteuid() && st->st_uid != 0) {
         why = "refusing to load a plugin owned by another user (only your own files or root's "
               "are loaded)";
+        fix = "; fix with: chown root (or yourself) ";
+    }
     if (!why)
         return fd;
     close(fd);
     return sl__error_set(err, SL_EABI, "%s: %s (mode %04o, uid %u)%s%s", path, why,
-                         (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid,
-                         S_ISREG(st->st_mode) ? "; fix with: chmod go-w " : "",
-                         S_ISREG(st->st_mode) ? path : "");
+                         (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, fix,
+                         *fix ? path : "");
 }
 
 /* Read the ELF and program headers from fd and check that they describe a
