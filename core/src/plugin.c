@@ -1,21 +1,30 @@
 /*
  * plugin.c — finding, checking and loading plugins.
  *
- * A plugin "text" is the file text.so in one of the plugin directories.
- * Before dlopen, the file is opened without following symlinks and checked:
- * a regular file, owned by the user or root, not group- or world-writable.
- * It is then loaded with RTLD_NOW | RTLD_LOCAL, and the path must still name
- * the inode that was checked. The descriptor is checked field by field and
- * never read past its declared struct_size (the host copies it into a
- * zero-filled struct of its own size).
+ * A plugin "text" is the file text.so in one of the plugin directories. A
+ * plugin directory is trusted only if it, and every directory above it, is
+ * owned by the user or root and not writable by others (a sticky bit is
+ * enough above the plugin directory, not for it); it is walked from "/" with
+ * O_NOFOLLOW. The file is opened once, in that directory, without following
+ * symlinks, and the descriptor is checked: a regular file, owned by the user
+ * or root, not group- or world-writable, an ELF shared object whose segments
+ * lie in the file. Then that descriptor is loaded, through /proc/self/fd/N,
+ * with RTLD_NOW | RTLD_LOCAL: what is loaded is what was checked, whatever
+ * the path names by then. The descriptor is checked field by field and never
+ * read past its declared struct_size (the host copies it into a zero-filled
+ * struct of its own size). docs/decisions.md (entry 1) has the rules.
  */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +36,7 @@
 
 #include "error.h"
 #include "host.h"
+#include "log.h"
 #include "params.h"
 #include "registry.h"
 
@@ -67,28 +77,63 @@ void sl__registry_free(sl__registry *r) {
     for (size_t i = 0; i < r->ndirs; i++)
         free(r->dirs[i]);
     free(r->dirs);
+    free(r->implicit);
     pthread_mutex_destroy(&r->lock);
     memset(r, 0, sizeof *r);
 }
 
-static int push_dir(sl__registry *r, const char *dir, size_t len) {
+/* Append dir (len bytes) to the search path unless it is there already. An
+ * explicit directory (added by the context) stays explicit; see
+ * registry_plugin for what that changes. */
+static int push_dir(sl__registry *r, const char *dir, size_t len, bool implicit) {
     if (len == 0)
         return 0;
     for (size_t i = 0; i < r->ndirs; i++)
-        if (strlen(r->dirs[i]) == len && strncmp(r->dirs[i], dir, len) == 0)
+        if (strlen(r->dirs[i]) == len && strncmp(r->dirs[i], dir, len) == 0) {
+            r->implicit[i] = r->implicit[i] && implicit;
             return 0;
+        }
     char **d = realloc(r->dirs, (r->ndirs + 1) * sizeof *d);
     if (!d)
         return SL_ENOMEM;
     r->dirs = d;
+    bool *imp = realloc(r->implicit, (r->ndirs + 1) * sizeof *imp);
+    if (!imp)
+        return SL_ENOMEM;
+    r->implicit = imp;
     if (!(d[r->ndirs] = strndup(dir, len)))
         return SL_ENOMEM;
-    r->ndirs++;
+    imp[r->ndirs++] = implicit;
     return 0;
 }
 
+static int dir_open_checked(const char *dir, sl_error *err);
+
+/* Append an implicit directory, unless it exists and fails the directory
+ * checks: then it is left out of the search path with one warning, so that
+ * a squatted directory never hides or blocks the plugins of the others. */
+static int push_implicit(sl__registry *r, const char *dir, size_t len) {
+    for (size_t i = 0; i < r->ndirs; i++)
+        if (strlen(r->dirs[i]) == len && strncmp(r->dirs[i], dir, len) == 0)
+            return 0; /* there already (explicit: checked when used) */
+    char *copy = strndup(dir, len);
+    if (!copy)
+        return SL_ENOMEM;
+    sl_error err = {0, ""};
+    int fd = len ? dir_open_checked(copy, &err) : SL_ENOTFOUND;
+    int rc = 0;
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0 || fd == SL_ENOTFOUND)
+        rc = push_dir(r, dir, len, true);
+    else
+        sl__log(SL_LOG_WARN, "%s; it is left out of the plugin search path", err.msg);
+    free(copy);
+    return rc;
+}
+
 int sl__registry_add_dir(sl__registry *r, const char *dir) {
-    return push_dir(r, dir, strlen(dir));
+    return push_dir(r, dir, strlen(dir), false);
 }
 
 /* The directory "<dir of libsluice>/sluice/plugins", found with dladdr, so
@@ -105,23 +150,24 @@ static int push_lib_dir(sl__registry *r) {
                      info.dli_fname);
     if (n <= 0 || (size_t)n >= sizeof path)
         return 0;
-    return push_dir(r, path, (size_t)n);
+    return push_implicit(r, path, (size_t)n);
 }
 
 /* The effective search path. The implicit directories ($SLUICE_PLUGIN_PATH,
  * next to libsluice, the install dir) are appended once, at first use, after
- * the ones the context added. */
+ * the ones the context added; those that fail the directory checks are left
+ * out with a warning. */
 char **sl__registry_path(sl__registry *r, size_t *n) {
     if (!r->resolved) {
         const char *env = getenv("SLUICE_PLUGIN_PATH");
         while (env && *env) {
             const char *colon = strchr(env, ':');
             size_t len = colon ? (size_t)(colon - env) : strlen(env);
-            push_dir(r, env, len);
+            push_implicit(r, env, len);
             env = colon ? colon + 1 : NULL;
         }
         push_lib_dir(r);
-        push_dir(r, SLUICE_PLUGIN_INSTALL_DIR, strlen(SLUICE_PLUGIN_INSTALL_DIR));
+        push_implicit(r, SLUICE_PLUGIN_INSTALL_DIR, strlen(SLUICE_PLUGIN_INSTALL_DIR));
         r->resolved = true;
     }
     *n = r->ndirs;
@@ -140,9 +186,92 @@ static bool valid_name(const char *name, size_t len) {
     return true;
 }
 
-/* Open and check the file; returns an fd or a negative code. */
-static int open_checked(const char *path, sl_error *err) {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+/* Test only: when set, called with the plugin's path after the file has been
+ * opened and checked and just before it is loaded, so that a test can swap
+ * the file at the worst moment and show that what is loaded is what was
+ * checked. NULL in production; not part of any public API. */
+void (*sl__plugin_checked_hook)(const char *path);
+
+/* Why a directory on the real path of a plugin directory cannot be trusted,
+ * or NULL. `leaf` is the plugin directory itself: there, a sticky bit does
+ * not help (others could still create files in it); above it, a sticky bit
+ * does (others cannot rename or remove what they do not own). */
+static const char *dir_unsafe(const struct stat *st, bool leaf) {
+    if (!S_ISDIR(st->st_mode))
+        return "is not a directory";
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return "is owned by another user";
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) && (leaf || !(st->st_mode & S_ISVTX)))
+        return leaf && (st->st_mode & S_ISVTX) ? "is group- or world-writable (even sticky, others "
+                                                 "can create files in it)"
+                                               : "is group- or world-writable";
+    return NULL;
+}
+
+/* Refuse plugin directory `dir` because of component `at` (its real path up
+ * to the component; `leaf`: the directory itself); SL_EABI. */
+static int dir_refused(sl_error *err, const char *dir, const char *at, bool leaf,
+                       const struct stat *st, const char *why) {
+    bool owner = st->st_uid != geteuid() && st->st_uid != 0;
+    return sl__error_set(err, SL_EABI,
+                         "plugin directory %s: refusing to load plugins from it: %s%s %s "
+                         "(mode %04o, uid %u), so %s could replace the plugins in it; fix "
+                         "with: %s %s",
+                         dir, leaf ? "" : "its parent ", at, why, (unsigned)(st->st_mode & 07777),
+                         (unsigned)st->st_uid, owner ? "that user" : "others",
+                         owner ? "chown root (or yourself)" : "chmod go-w", at);
+}
+
+/* Open plugin directory `dir` for openat(): resolve it once (realpath), then
+ * walk the real path down from "/" with O_NOFOLLOW, checking each component
+ * on the descriptor just opened, so that the directory returned is the one
+ * checked and nobody but us or root can change what it holds. Returns an
+ * O_PATH descriptor (the caller closes it), SL_ENOTFOUND when `dir` does not
+ * exist, or SL_EABI / SL_EIO with the reason in err. */
+static int dir_open_checked(const char *dir, sl_error *err) {
+    char real[PATH_MAX], at[PATH_MAX];
+    if (!realpath(dir, real))
+        return sl__error_set(err, errno == ENOENT || errno == ENOTDIR ? SL_ENOTFOUND : SL_EIO,
+                             "plugin directory %s: %s", dir, strerror(errno));
+    int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    size_t used = 0;
+    at[0] = '/';
+    at[1] = 0;
+    for (const char *p = real;;) {
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            int e = errno;
+            if (fd >= 0)
+                close(fd);
+            return sl__error_set(err, SL_EIO, "plugin directory %s: %s: %s", dir, at, strerror(e));
+        }
+        while (*p == '/')
+            p++;
+        const char *why = dir_unsafe(&st, *p == 0);
+        if (why) {
+            close(fd);
+            return dir_refused(err, dir, at, *p == 0, &st, why);
+        }
+        if (*p == 0)
+            return fd;
+        size_t len = strcspn(p, "/");
+        used += (size_t)snprintf(at + used, sizeof at - used, "/%.*s", (int)len, p);
+        char comp[NAME_MAX + 1];
+        snprintf(comp, sizeof comp, "%.*s", (int)len, p);
+        int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = next;
+        p += len;
+    }
+}
+
+/* Open `name` in the checked directory dfd without following a symlink (and
+ * without blocking on a FIFO), and check the descriptor: a regular file,
+ * owned by us or root, not group- or world-writable. Returns the descriptor
+ * with its stat in *st, SL_ENOTFOUND, or SL_EABI / SL_EIO with the reason. */
+static int file_open_checked(int dfd, const char *name, const char *path, struct stat *st,
+                             sl_error *err) {
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ELOOP)
             return sl__error_set(err, SL_EABI,
@@ -150,33 +279,60 @@ static int open_checked(const char *path, sl_error *err) {
         return sl__error_set(err, errno == ENOENT ? SL_ENOTFOUND : SL_EIO, "%s: %s", path,
                              strerror(errno));
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    const char *why = NULL, *fix = "";
+    if (fstat(fd, st) != 0) {
         int e = errno;
         close(fd);
         return sl__error_set(err, SL_EIO, "%s: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return sl__error_set(err, SL_EABI, "%s: not a regular file", path);
+    if (!S_ISREG(st->st_mode)) {
+        why = "not a regular file";
+    } else if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        why = "refusing to load a group- or world-writable plugin";
+        fix = "; fix with: chmod go-w ";
+    } else if (st->st_uid != geteuid() && st->st_uid != 0) {
+        why = "refusing to load a plugin owned by another user (only your own files or root's "
+              "are loaded)";
+        fix = "; fix with: chown root (or yourself) ";
     }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        close(fd);
-        return sl__error_set(err, SL_EABI,
-                             "%s: refusing to load a group- or world-writable plugin (mode %04o); "
-                             "fix with: chmod go-w %s",
-                             path, (unsigned)(st.st_mode & 07777), path);
-    }
-    if (st.st_uid != geteuid() && st.st_uid != 0) {
-        close(fd);
-        return sl__error_set(err, SL_EABI,
-                             "%s: refusing to load a plugin owned by uid %u (only your own files "
-                             "or root's are loaded)",
-                             path, (unsigned)st.st_uid);
-    }
-    return fd;
+    if (!why)
+        return fd;
+    close(fd);
+    return sl__error_set(err, SL_EABI, "%s: %s (mode %04o, uid %u)%s%s", path, why,
+                         (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, fix,
+                         *fix ? path : "");
 }
 
+/* Read the ELF and program headers from fd and check that they describe a
+ * shared object of our class whose loadable segments lie inside the file:
+ * random bytes and truncated objects are refused here with a reason, where
+ * dlopen would map past the end of the file and die of SIGBUS. 0 or SL_EABI. */
+static int elf_check(int fd, const struct stat *st, const char *path, sl_error *err) {
+    ElfW(Ehdr) eh;
+    const char *why = NULL;
+    uint64_t size = (uint64_t)st->st_size;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+        why = "not an ELF shared object";
+    else if (eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32))
+        why = "an ELF object of the wrong class (32/64-bit)";
+    else if (eh.e_type != ET_DYN)
+        why = "an ELF object that is not a shared object";
+    else if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0 || eh.e_phoff > size ||
+             (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr)) > size - eh.e_phoff)
+        why = "truncated or corrupt: its program headers are not in the file";
+    for (unsigned i = 0; !why && i < eh.e_phnum; i++) {
+        ElfW(Phdr) ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+            why = "truncated: cannot read its program headers";
+        else if ((ph.p_type == PT_LOAD || ph.p_type == PT_DYNAMIC) &&
+                 (ph.p_offset > size || ph.p_filesz > size - ph.p_offset))
+            why = "truncated or corrupt: a segment extends past the end of the file";
+    }
+    if (!why)
+        return 0;
+    return sl__error_set(err, SL_EABI, "%s: cannot load: %s (%llu bytes)", path, why,
+                         (unsigned long long)size);
+}
 /* Check the descriptor's header and copy it; 0 or SL_EABI. */
 static int check_descriptor(const char *path, const char *name, const sl_plugin *d, sl__plugin *p,
                             sl_error *err) {
@@ -241,27 +397,98 @@ static int check_components(const char *path, sl__plugin *p, sl_error *err) {
     return 0;
 }
 
-int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, sl_error *err) {
-    int fd = open_checked(path, err);
-    if (fd < 0)
-        return fd;
-    struct stat before, after;
-    fstat(fd, &before);
-    /* dlopen the checked path (glibc matches loaded objects by name, so a
-     * reused /proc/self/fd/N name would alias another plugin), then make
-     * sure the path still names the inode that was checked */
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+/* The file each /proc/self/fd/N name (N < 1024) was last given to dlopen
+ * for. glibc matches a dlopen name against the names of the objects already
+ * loaded before it opens anything, and keeps every name an object was opened
+ * under, so a reused fd number could return a resident object loaded under
+ * that name from another file. A resident object pins its inode, so when the
+ * name was last used for the file we are loading, it can only denote that
+ * file. ino 0: the name may denote several objects (see dlopen_fd). */
+static struct {
+    dev_t dev;
+    ino_t ino;
+    bool used;
+} fd_names[1024];
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* May "/proc/self/fd/<fd>" denote a resident object other than st's file? */
+static bool fd_name_stale(int fd, const struct stat *st) {
+    if (fd >= (int)(sizeof fd_names / sizeof *fd_names))
+        return true;
+    return fd_names[fd].used && (fd_names[fd].dev != st->st_dev || fd_names[fd].ino != st->st_ino);
+}
+
+/* dlopen the file open on fd — exactly that inode, whatever its path names
+ * now — through /proc/self/fd/N. If the name was last used for another file,
+ * RTLD_NOLOAD asks whether it still denotes a resident object (by name, or
+ * by our inode); if so, another fd number is tried. Fails closed when /proc
+ * is not mounted. Returns the handle, or NULL with err set. */
+static void *dlopen_fd(int fd, const struct stat *st, const char *path, sl_error *err) {
+    int cur = fd, dups[64], ndups = 0;
+    void *dl = NULL;
+    pthread_mutex_lock(&load_lock);
+    for (;;) {
+        char name[64];
+        struct stat pst;
+        snprintf(name, sizeof name, "/proc/self/fd/%d", cur);
+        int e = stat(name, &pst) != 0 ? errno : 0;
+        if (e || pst.st_ino != st->st_ino || pst.st_dev != st->st_dev) {
+            sl__error_set(err, SL_EIO,
+                          "%s: cannot load: %s does not name the checked file (%s); sluice loads "
+                          "plugins only through /proc/self/fd: is /proc mounted?",
+                          path, name, e ? strerror(e) : "it names another file");
+            break;
+        }
+        void *old =
+            fd_name_stale(cur, st) ? dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) : NULL;
+        if (old) { /* the name or our file is resident: try a name of our own */
+            dlclose(old);
+            /* a RTLD_NOLOAD that matched by inode added the name to that
+             * object too: from now on the name means "ask again" */
+            if (cur < (int)(sizeof fd_names / sizeof *fd_names))
+                fd_names[cur].ino = 0, fd_names[cur].dev = 0;
+            int next = ndups < 64 ? fcntl(fd, F_DUPFD_CLOEXEC, cur + 1) : -1;
+            if (next < 0) {
+                sl__error_set(err, SL_EIO, "%s: cannot load: no unused descriptor to load it by",
+                              path);
+                break;
+            }
+            cur = dups[ndups++] = next;
+            continue;
+        }
+        dlerror();
+        if (cur < (int)(sizeof fd_names / sizeof *fd_names)) {
+            fd_names[cur].dev = st->st_dev;
+            fd_names[cur].ino = st->st_ino;
+            fd_names[cur].used = true;
+        }
+        if (!(dl = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
+            const char *why = dlerror();
+            sl__error_set(err, SL_EABI, "%s: cannot load: %s", path, why ? why : "dlopen failed");
+        }
+        break;
+    }
+    pthread_mutex_unlock(&load_lock);
+    for (int i = 0; i < ndups; i++)
+        close(dups[i]);
+    return dl;
+}
+
+/* Load the checked file open on fd (which this closes) as plugin `name`:
+ * ELF sanity, dlopen by descriptor, entry function, descriptor and
+ * components. 0 with *out, or a negative code with err set. */
+static int load_fd(int fd, const struct stat *st, const char *path, const char *name,
+                   sl__plugin **out, sl_error *err) {
+    if (elf_check(fd, st, path, err)) {
+        close(fd);
+        return SL_EABI;
+    }
+    if (sl__plugin_checked_hook)
+        sl__plugin_checked_hook(path);
+    void *dl = dlopen_fd(fd, st, path, err);
     close(fd);
-    if (!dl) {
-        const char *why = dlerror();
-        return sl__error_set(err, SL_EABI, "%s: cannot load: %s", path,
-                             why ? why : "dlopen failed");
-    }
-    if (lstat(path, &after) != 0 || after.st_ino != before.st_ino ||
-        after.st_dev != before.st_dev) {
-        dlclose(dl);
-        return sl__error_set(err, SL_EABI, "%s: the file changed while it was being loaded", path);
-    }
+    if (!dl)
+        return err->code;
     sl__plugin *p = calloc(1, sizeof *p);
     if (!p) {
         dlclose(dl);
@@ -292,6 +519,24 @@ int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, s
     return 0;
 }
 
+/* Load one file as plugin `name`: its directory must pass the directory
+ * checks (any failure is an error here), the file the file checks. */
+int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, sl_error *err) {
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1,
+             slash ? path : ".");
+    int dfd = dir_open_checked(dir, err);
+    if (dfd < 0)
+        return dfd;
+    struct stat st;
+    int fd = file_open_checked(dfd, slash ? slash + 1 : path, path, &st, err);
+    close(dfd);
+    if (fd < 0)
+        return fd;
+    return load_fd(fd, &st, path, name, out, err);
+}
+
 void sl__plugin_unload(sl__plugin *p) {
     if (!p)
         return;
@@ -308,7 +553,40 @@ void sl__plugin_unload(sl__plugin *p) {
     free(p);
 }
 
-/* Find or load the plugin `name` (len bytes) from the search path. */
+/* Append dir to the "looked in" list of an unknown-plugin message. */
+static void looked_add(char *looked, size_t cap, size_t *used, const char *dir) {
+    size_t u = *used < cap ? *used : cap;
+    *used += (size_t)snprintf(looked + u, cap - u, "%s%s", *used ? ", " : "", dir);
+}
+
+/* Try plugin directory i of the search path for `pname`.so: its directory
+ * checks, then the file's. Returns the checked file's descriptor (stat in
+ * *st), SL_ENOTFOUND when the directory or file is not there or an implicit
+ * directory is unsafe (with a warning), or a refusal (SL_EABI / SL_EIO; of
+ * an explicit directory when *dir_bad). */
+static int try_dir(sl__registry *r, size_t i, const char *pname, char *path, size_t cap,
+                   struct stat *st, bool *dir_bad, sl_error *err) {
+    snprintf(path, cap, "%s/%s.so", r->dirs[i], pname);
+    int dfd = dir_open_checked(r->dirs[i], err);
+    if (dfd < 0 && dfd != SL_ENOTFOUND && r->implicit[i]) {
+        sl__log(SL_LOG_WARN, "%s; it is skipped", err->msg);
+        return SL_ENOTFOUND;
+    }
+    *dir_bad = dfd < 0 && dfd != SL_ENOTFOUND;
+    if (dfd < 0)
+        return dfd;
+    char file[96];
+    snprintf(file, sizeof file, "%s.so", pname);
+    int fd = file_open_checked(dfd, file, path, st, err);
+    close(dfd);
+    return fd;
+}
+
+/* Find or load the plugin `name` (len bytes) from the search path: the first
+ * file that passes the checks wins. A file refused by the checks is skipped
+ * (with a warning, if a good one is found later; the refusal is the error if
+ * none is); an unsafe explicit directory is an error; a file that passes
+ * the checks but does not load is an error, not a reason to look further. */
 static int registry_plugin(sl__registry *r, const char *name, size_t len, sl__plugin **out,
                            sl_error *err) {
     char pname[80];
@@ -325,27 +603,44 @@ static int registry_plugin(sl__registry *r, const char *name, size_t len, sl__pl
         }
     }
     size_t ndirs;
-    char **dirs = sl__registry_path(r, &ndirs);
+    sl__registry_path(r, &ndirs);
     char looked[1024];
     size_t used = 0;
     looked[0] = 0;
+    sl_error refused = {0, ""};
     for (size_t i = 0; i < ndirs; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s.so", dirs[i], pname);
-        if (access(path, F_OK) != 0) {
-            used += (size_t)snprintf(looked + (used < sizeof looked ? used : sizeof looked),
-                                     used < sizeof looked ? sizeof looked - used : 0, "%s%s",
-                                     used ? ", " : "", dirs[i]);
+        struct stat st;
+        sl_error e = {0, ""};
+        bool dir_bad = false;
+        int fd = try_dir(r, i, pname, path, sizeof path, &st, &dir_bad, &e);
+        if (fd == SL_ENOTFOUND) {
+            looked_add(looked, sizeof looked, &used, r->dirs[i]);
+            continue;
+        }
+        if (dir_bad) {
+            *err = e;
+            return fd;
+        }
+        if (fd < 0) {
+            if (!refused.code)
+                refused = e;
             continue;
         }
         sl__plugin *p;
-        int rc = sl__plugin_load_file(path, pname, &p, err);
+        int rc = load_fd(fd, &st, path, pname, &p, err);
         if (rc)
             return rc;
+        if (refused.code)
+            sl__log(SL_LOG_WARN, "%s; loaded %s instead", refused.msg, path);
         p->next = r->loaded;
         r->loaded = p;
         *out = p;
         return 0;
+    }
+    if (refused.code) {
+        *err = refused;
+        return refused.code;
     }
     return sl__error_set(err, SL_ENOTFOUND,
                          "unknown plugin '%s': no %s.so in the plugin path (looked in: %s); "

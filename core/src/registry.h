@@ -23,7 +23,8 @@ typedef struct sl__plugin {
 } sl__plugin;
 
 typedef struct sl__registry {
-    char **dirs; /* search order, resolved at first use */
+    char **dirs;    /* search order, resolved at first use */
+    bool *implicit; /* per dir: from the environment or built in (skipped if unsafe) */
     size_t ndirs;
     bool resolved; /* implicit directories appended */
     sl__plugin *loaded;
@@ -39,6 +40,8 @@ char **sl__registry_path(sl__registry *r, size_t *n);
 /* Load one file as a plugin named `name` (checks, dlopen, descriptor). */
 int sl__plugin_load_file(const char *path, const char *name, sl__plugin **out, sl_error *err);
 void sl__plugin_unload(sl__plugin *p);
+/* Test only: called with the path after the checks, just before dlopen. */
+extern void (*sl__plugin_checked_hook)(const char *path);
 /* Find (loading it if needed) the plugin `name` on the search path. */
 int sl__registry_plugin(sl__registry *r, const char *name, sl__plugin **out, sl_error *err);
 /* Find a component by "plugin.component" (or "plugin"), loading as needed. */

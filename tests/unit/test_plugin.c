@@ -3,7 +3,10 @@
  * purpose-built plugins of tests/plugins/ (each wrong in one way), and the
  * registry's search path and component lookup.
  */
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -424,6 +427,328 @@ static void test_describe_plugins_json(void) {
     sl_context_free(ctx);
 }
 
+/* A fresh directory under a fresh 0755 parent, with a copy of good.so (mode
+ * 0644) in it: parent and dir in the buffers. 0 or -1. */
+static int good_tree(char *parent, size_t pcap, char *dir, size_t dcap) {
+    char good[4096], copy[4096];
+    if (!unit_mkdtemp(parent, pcap) || chmod(parent, 0755) != 0)
+        return -1;
+    snprintf(dir, dcap, "%s/plugins", parent);
+    snprintf(copy, sizeof copy, "%s/good.so", dir);
+    bad_path("good", good, sizeof good);
+    return mkdir(dir, 0755) == 0 && copy_file(good, copy, 0644) == 0 ? 0 : -1;
+}
+
+/* Load dir/good.so directly: 0, or the code with the message in err. */
+static int load_good_in(const char *dir, sl_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/good.so", dir);
+    sl__plugin *p = NULL;
+    int rc = sl__plugin_load_file(path, "good", &p, err);
+    if (rc == 0)
+        sl__plugin_unload(p);
+    return rc;
+}
+
+/* Expect dir/good.so refused because of directory `culprit`, with `why`. */
+static void expect_dir_refused(const char *dir, const char *culprit, const char *why,
+                               unsigned line) {
+    sl_error err = {0, ""};
+    int rc = load_good_in(dir, &err);
+    unit_check(rc == SL_EABI, __FILE__, line, "refused with SL_EABI (got %d: %s)", rc, err.msg);
+    unit_check(strstr(err.msg, culprit) && strstr(err.msg, why), __FILE__, line,
+               "message names %s and says '%s' (got: %s)", culprit, why, err.msg);
+    /* an explicit directory that fails the checks is an error */
+    sl__registry r;
+    sl__registry_init(&r);
+    sl__registry_add_dir(&r, dir);
+    CU_ASSERT_PTR_NULL(sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, &err));
+    unit_check(err.code == SL_EABI && strstr(err.msg, "plugin directory"), __FILE__, line,
+               "registry: explicit unsafe directory is an error (got %d: %s)", err.code, err.msg);
+    sl__registry_free(&r);
+}
+
+/* A plugin directory that others can write to (group, world, or world with
+ * the sticky bit: others can still create files in it) is refused; 0755
+ * loads. */
+static void test_dir_writable_refused(void) {
+    char parent[256], dir[512];
+    CU_ASSERT_EQUAL_FATAL(good_tree(parent, sizeof parent, dir, sizeof dir), 0);
+    static const mode_t modes[] = {0775, 0757, 0777, 01777, 0770};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        CU_ASSERT_EQUAL(chmod(dir, modes[i]), 0);
+        expect_dir_refused(dir, dir, "group- or world-writable", __LINE__);
+    }
+    CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
+    sl_error err = {0, ""};
+    ASSERT_INT_EQ(load_good_in(dir, &err), 0);
+    unit_rmtree(parent);
+}
+
+/* A world- or group-writable parent is refused, naming it; a sticky one
+ * (like /tmp) is accepted above the plugin directory. */
+static void test_parent_writable_refused(void) {
+    char parent[256], dir[512];
+    CU_ASSERT_EQUAL_FATAL(good_tree(parent, sizeof parent, dir, sizeof dir), 0);
+    CU_ASSERT_EQUAL(chmod(parent, 0777), 0);
+    expect_dir_refused(dir, parent, "its parent", __LINE__);
+    CU_ASSERT_EQUAL(chmod(parent, 0775), 0);
+    expect_dir_refused(dir, parent, "group- or world-writable", __LINE__);
+    CU_ASSERT_EQUAL(chmod(parent, 01777), 0);
+    sl_error err = {0, ""};
+    int rc = load_good_in(dir, &err);
+    unit_check(rc == 0, __FILE__, __LINE__, "sticky parent accepted (got %d: %s)", rc, err.msg);
+    /* through a symlink to the directory: the real path is checked */
+    char link[600];
+    snprintf(link, sizeof link, "%s/link", parent);
+    CU_ASSERT_EQUAL(symlink(dir, link), 0);
+    CU_ASSERT_EQUAL(chmod(parent, 0755), 0);
+    CU_ASSERT_EQUAL(chmod(dir, 0777), 0);
+    expect_dir_refused(link, dir, "group- or world-writable", __LINE__);
+    unit_rmtree(parent);
+}
+
+/* The uid of "nobody", to own files as another user (the tests run as root
+ * in CI; chown needs it). */
+static uid_t nobody_uid(void) {
+    struct passwd *pw = getpwnam("nobody");
+    return pw ? pw->pw_uid : 65534;
+}
+
+/* A plugin directory, a parent, or a plugin owned by another user is refused. */
+static void test_other_owner_refused(void) {
+    char parent[256], dir[512], path[600];
+    CU_ASSERT_EQUAL_FATAL(good_tree(parent, sizeof parent, dir, sizeof dir), 0);
+    unit_check(geteuid() == 0, __FILE__, __LINE__, "runs as root, to chown to nobody");
+    CU_ASSERT_EQUAL_FATAL(chown(dir, nobody_uid(), (gid_t)-1), 0);
+    expect_dir_refused(dir, dir, "owned by another user", __LINE__);
+    CU_ASSERT_EQUAL(chown(dir, 0, (gid_t)-1), 0);
+    CU_ASSERT_EQUAL(chown(parent, nobody_uid(), (gid_t)-1), 0);
+    expect_dir_refused(dir, parent, "owned by another user", __LINE__);
+    CU_ASSERT_EQUAL(chown(parent, 0, (gid_t)-1), 0);
+    snprintf(path, sizeof path, "%s/good.so", dir);
+    CU_ASSERT_EQUAL(chown(path, nobody_uid(), (gid_t)-1), 0);
+    sl_error err = {0, ""};
+    ASSERT_INT_EQ(load_good_in(dir, &err), SL_EABI);
+    ASSERT_CONTAINS(err.msg, "owned by another user");
+    ASSERT_CONTAINS(err.msg, path);
+    unit_rmtree(parent);
+}
+
+/* Set $SLUICE_PLUGIN_PATH to `value` (NULL: unset); returns the old value
+ * (to free). */
+static char *swap_env_path(const char *value) {
+    const char *old = getenv("SLUICE_PLUGIN_PATH");
+    char *saved = old ? strdup(old) : NULL;
+    if (value)
+        setenv("SLUICE_PLUGIN_PATH", value, 1);
+    else
+        unsetenv("SLUICE_PLUGIN_PATH");
+    return saved;
+}
+
+/* The path good.identity is loaded from through the registry (explicit dir
+ * `first` if not NULL, then the environment), in buf; "" when it fails. */
+static const char *loaded_from(const char *first, char *buf, size_t cap, sl_error *err) {
+    sl__registry r;
+    sl__registry_init(&r);
+    if (first)
+        sl__registry_add_dir(&r, first);
+    buf[0] = 0;
+    if (sl__registry_component(&r, "good.identity", SL_COMPONENT_MAP, err) && r.loaded)
+        snprintf(buf, cap, "%s", r.loaded->path);
+    sl__registry_free(&r);
+    return buf;
+}
+
+/* A squatted directory (world-writable, sticky, like /tmp) on the implicit
+ * path, before or after the real plugin's directory, neither hides nor
+ * blocks it, and is left out of the search path; a good.so refused by the
+ * file checks earlier on the path does not block the good one after it. */
+static void test_squatted_does_not_block(void) {
+    char parent[256], dir[512], squat[256], want[600], got[4096], env[1024], bad[600];
+    CU_ASSERT_EQUAL_FATAL(good_tree(parent, sizeof parent, dir, sizeof dir), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(squat, sizeof squat));
+    char good[4096];
+    bad_path("good", good, sizeof good);
+    snprintf(bad, sizeof bad, "%s/good.so", squat);
+    CU_ASSERT_EQUAL_FATAL(copy_file(good, bad, 0644), 0);
+    CU_ASSERT_EQUAL(chmod(squat, 01777), 0);
+    snprintf(want, sizeof want, "%s/good.so", dir);
+    sl_error err = {0, ""};
+    snprintf(env, sizeof env, "%s:%s", squat, dir);
+    char *saved = swap_env_path(env);
+    ASSERT_STR_EQ(loaded_from(NULL, got, sizeof got, &err), want);
+    sl__registry r;
+    sl__registry_init(&r);
+    size_t n;
+    char **dirs = sl__registry_path(&r, &n);
+    for (size_t i = 0; i < n; i++)
+        unit_check(strcmp(dirs[i], squat) != 0, __FILE__, __LINE__,
+                   "squatted %s left out of the path", squat);
+    sl__registry_free(&r);
+    snprintf(env, sizeof env, "%s:%s", dir, squat);
+    setenv("SLUICE_PLUGIN_PATH", env, 1);
+    ASSERT_STR_EQ(loaded_from(NULL, got, sizeof got, &err), want);
+    /* a refused file earlier (explicit, safe dir) is skipped; alone, it is the error */
+    CU_ASSERT_EQUAL(chmod(squat, 0755), 0);
+    CU_ASSERT_EQUAL(chmod(bad, 0666), 0);
+    setenv("SLUICE_PLUGIN_PATH", dir, 1);
+    ASSERT_STR_EQ(loaded_from(squat, got, sizeof got, &err), want);
+    unsetenv("SLUICE_PLUGIN_PATH");
+    ASSERT_STR_EQ(loaded_from(squat, got, sizeof got, &err), "");
+    ASSERT_INT_EQ(err.code, SL_EABI);
+    ASSERT_CONTAINS(err.msg, "writable");
+    ASSERT_CONTAINS(err.msg, bad);
+    /* a symlinked good.so earlier is skipped too */
+    unlink(bad);
+    CU_ASSERT_EQUAL(symlink(want, bad), 0);
+    setenv("SLUICE_PLUGIN_PATH", dir, 1);
+    ASSERT_STR_EQ(loaded_from(squat, got, sizeof got, &err), want);
+    free(swap_env_path(saved));
+    free(saved);
+    unit_rmtree(parent);
+    unit_rmtree(squat);
+}
+
+/* Random bytes, a truncated ELF and an ELF that is not a shared object are
+ * refused with the file and a reason (a truncated one used to kill the
+ * process with SIGBUS inside dlopen). */
+static void test_garbage_refused(void) {
+    char parent[256], dir[512], path[600], good[4096];
+    CU_ASSERT_EQUAL_FATAL(good_tree(parent, sizeof parent, dir, sizeof dir), 0);
+    bad_path("good", good, sizeof good);
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(good, &st), 0);
+    static const struct {
+        const char *name, *why;
+        long size; /* < 0: random bytes */
+    } cases[] = {{"random", "not an ELF", -1},
+                 {"half", "truncated", 0},
+                 {"headers", "truncated", 200},
+                 {"tiny", "not an ELF", 10}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(path, sizeof path, "%s/%s.so", dir, cases[i].name);
+        FILE *f = fopen(path, "wb");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        if (cases[i].size < 0) {
+            for (int b = 0; b < 4096; b++)
+                fputc((b * 7919 + 13) & 0xff, f);
+        } else {
+            FILE *in = fopen(good, "rb");
+            long n = cases[i].size ? cases[i].size : (long)st.st_size / 2;
+            for (long b = 0; in && b < n; b++)
+                fputc(fgetc(in), f);
+            if (in)
+                fclose(in);
+        }
+        fclose(f);
+        sl__plugin *p = NULL;
+        sl_error err = {0, ""};
+        int rc = sl__plugin_load_file(path, cases[i].name, &p, &err);
+        unit_check(rc == SL_EABI, __FILE__, __LINE__, "%s.so refused (got %d: %s)", cases[i].name,
+                   rc, err.msg);
+        if (rc == 0)
+            sl__plugin_unload(p);
+        ASSERT_CONTAINS(err.msg, path);
+        ASSERT_CONTAINS(err.msg, cases[i].why);
+    }
+    unit_rmtree(parent);
+}
+
+static char race_evil[4096];
+
+/* The race: after the checks, rename evil.so over the checked good.so. */
+static void swap_in_evil(const char *path) {
+    unit_check(rename(race_evil, path) == 0, __FILE__, __LINE__, "swapped %s in for %s", race_evil,
+               path);
+}
+
+/* What is loaded is the file that was checked: a file swapped in between
+ * the checks and the load is not loaded (its constructor does not run). */
+static void test_swap_after_check(void) {
+    char parent[256], dir[512], path[600], evil[4096];
+    CU_ASSERT_EQUAL_FATAL(good_tree(parent, sizeof parent, dir, sizeof dir), 0);
+    bad_path("evil", evil, sizeof evil);
+    snprintf(race_evil, sizeof race_evil, "%s/evil.tmp", dir);
+    CU_ASSERT_EQUAL_FATAL(copy_file(evil, race_evil, 0644), 0);
+    snprintf(path, sizeof path, "%s/good.so", dir);
+    unsetenv("SLUICE_TEST_EVIL_RAN");
+    sl__plugin_checked_hook = swap_in_evil;
+    sl__plugin *p = NULL;
+    sl_error err = {0, ""};
+    int rc = sl__plugin_load_file(path, "good", &p, &err);
+    sl__plugin_checked_hook = NULL;
+    unit_check(rc == 0, __FILE__, __LINE__, "the checked good.so loads (got %d: %s)", rc, err.msg);
+    unit_check(getenv("SLUICE_TEST_EVIL_RAN") == NULL, __FILE__, __LINE__,
+               "the swapped-in file's constructor did not run");
+    if (rc == 0) {
+        ASSERT_STR_EQ(p->desc.version, "0.1.0");
+        sl__plugin_unload(p);
+    }
+    /* the swap did happen: loading the path now loads evil.so */
+    rc = sl__plugin_load_file(path, "good", &p, &err);
+    ASSERT_INT_EQ(rc, 0);
+    if (rc == 0) {
+        ASSERT_STR_EQ(p->desc.version, "evil");
+        sl__plugin_unload(p);
+    }
+    CU_ASSERT_PTR_NOT_NULL(getenv("SLUICE_TEST_EVIL_RAN"));
+    unit_rmtree(parent);
+}
+
+/* Loading through /proc/self/fd/N: while good.so is loaded (under some
+ * /proc/self/fd name), another plugin opened on the same fd number is still
+ * itself, not good.so (glibc matches dlopen names before files). */
+static void test_fd_name_reuse(void) {
+    char good[4096], abi10[4096];
+    bad_path("good", good, sizeof good);
+    bad_path("abi10", abi10, sizeof abi10);
+    sl__plugin *g = NULL, *a = NULL, *g2 = NULL;
+    sl_error err = {0, ""};
+    ASSERT_INT_EQ(sl__plugin_load_file(good, "good", &g, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        int rc = sl__plugin_load_file(abi10, "abi10", &a, &err);
+        unit_check(rc == 0, __FILE__, __LINE__, "abi10.so loads beside good.so (got %d: %s)", rc,
+                   err.msg);
+        if (rc == 0) {
+            ASSERT_STR_EQ(a->desc.name, "abi10");
+            sl__plugin_unload(a);
+        }
+        rc = sl__plugin_load_file(good, "good", &g2, &err);
+        unit_check(rc == 0, __FILE__, __LINE__, "good.so again (got %d: %s)", rc, err.msg);
+        if (rc == 0) {
+            CU_ASSERT(g2->dl == g->dl); /* the same file: the same object */
+            sl__plugin_unload(g2);
+        }
+    }
+    sl__plugin_unload(g);
+}
+
+/* A RTLD_NOLOAD that finds our file resident by inode also gives it the
+ * name asked for: abi10 loaded through fd N, unloaded; good loaded through
+ * another fd, then again through fd N (now a name of good's object too);
+ * abi10 through fd N once more must still be abi10. */
+static void test_fd_name_added_by_inode(void) {
+    char good[4096], abi10[4096];
+    bad_path("good", good, sizeof good);
+    bad_path("abi10", abi10, sizeof abi10);
+    sl__plugin *a = NULL, *g = NULL, *g2 = NULL;
+    sl_error err = {0, ""};
+    ASSERT_INT_EQ(sl__plugin_load_file(abi10, "abi10", &a, &err), 0);
+    sl__plugin_unload(a);
+    int hold = open("/dev/null", O_RDONLY | O_CLOEXEC); /* takes fd N: good gets another */
+    ASSERT_INT_EQ(sl__plugin_load_file(good, "good", &g, &err), 0);
+    close(hold);
+    ASSERT_INT_EQ(sl__plugin_load_file(good, "good", &g2, &err), 0); /* through fd N */
+    sl__plugin_unload(g2);
+    int rc = sl__plugin_load_file(abi10, "abi10", &a, &err);
+    unit_check(rc == 0, __FILE__, __LINE__, "abi10.so is still abi10 (got %d: %s)", rc, err.msg);
+    if (rc == 0)
+        sl__plugin_unload(a);
+    sl__plugin_unload(g);
+}
+
 /* Kind names, as used in messages. */
 static void test_kind_names(void) {
     ASSERT_STR_EQ(sl__kind_name(SL_COMPONENT_SOURCE), "source");
@@ -446,4 +771,13 @@ UNIT_MAIN("plugin", {"noentry.so refused", test_noentry}, {"nullentry.so refused
           {"registry: invalid names", test_registry_invalid_name},
           {"registry: bad plugin error", test_registry_bad_plugin},
           {"registry: search order", test_registry_search_order},
-          {"describe plugins as JSON", test_describe_plugins_json}, {"kind names", test_kind_names})
+          {"describe plugins as JSON", test_describe_plugins_json},
+          {"writable plugin directory refused", test_dir_writable_refused},
+          {"writable parent directory refused", test_parent_writable_refused},
+          {"directory or file of another user refused", test_other_owner_refused},
+          {"squatted entries do not block the real plugin", test_squatted_does_not_block},
+          {"garbage .so refused, not a crash", test_garbage_refused},
+          {"the checked file is the one loaded", test_swap_after_check},
+          {"a reused /proc/self/fd name", test_fd_name_reuse},
+          {"a /proc/self/fd name added by inode", test_fd_name_added_by_inode},
+          {"kind names", test_kind_names})
