@@ -211,12 +211,25 @@ struct sl_handle {
     struct sl__receiver *recv;
     pthread_mutex_t lock;
     struct sl_counter *counters;
+    struct sl_stream *owner; /* an OPERATOR's stream: its keyed state (opstate.c) */
 };
 
 extern const sl_host sl__host;
 sl_handle *sl__handle_new(sl_context *ctx, const char *stream, const char *ref);
 void sl__handle_free(sl_handle *h);
 void sl__handle_log_counters(sl_handle *h, int level);
+
+/* ---- opstate.c: keyed state of OPERATOR instances (host->keyed_*, ABI 1.3) ---- */
+
+const sl_value *sl__opstate_get(sl_handle *h, const sl_value *key, int64_t *time);
+int sl__opstate_put(sl_handle *h, const sl_value *key, const sl_value *value, int64_t time,
+                    sl_error *err);
+int sl__opstate_remove(sl_handle *h, const sl_value *key);
+int sl__opstate_each(sl_handle *h, sl_keyed_fn fn, void *ud, sl_error *err);
+size_t sl__opstate_count(sl_handle *h);
+/* The operator stream's store, created empty if it has none (a checkpoint
+ * restore fills it before the first batch). 0, or the store's errors. */
+int sl__opstate_open(struct sl_stream *s, sl_error *err);
 
 /* ---- functions: a component instance or a C function pointer ------------- */
 
@@ -236,6 +249,7 @@ typedef struct sl__func {
     sl_batch_func batch_fn;
     sl_transform2_func transform2_fn;
     sl_update_func update_fn;
+    sl_update_time_func update_time_fn; /* the same with the batch time */
     sl_update_ops update;
     sl_operator_ops oper;
     void *ud;

@@ -258,8 +258,9 @@ static int restore_from(sl_context *ctx, const sl__ckpt *c, sl_error *err) {
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         snprintf(sec, sizeof sec, "state/%s/0", s->name);
-        if (sl__op_has_store(s->op) && sl__ckpt_find(c, sec, &len)) {
-            int rc = sl__state_store_of(ctx, s, false, err);
+        bool oper = s->op == SL_OP_OPERATOR; /* keyed operator state (opstate.c) */
+        if ((sl__op_has_store(s->op) || oper) && sl__ckpt_find(c, sec, &len)) {
+            int rc = oper ? sl__opstate_open(s, err) : sl__state_store_of(ctx, s, false, err);
             for (int j = 0; !rc; j++) {
                 snprintf(sec, sizeof sec, "state/%s/%d", s->name, j);
                 if (!(p = sl__ckpt_find(c, sec, &len)))

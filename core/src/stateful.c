@@ -50,8 +50,11 @@ sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *con
     }
     if (kind == SL_COMPONENT_UPDATE) {
         const sl_update_ops *ops = c->ops;
-        if (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
-            !ops->update) {
+        /* update_at (1.3) only where the plugin's struct_size covers it */
+        bool at = ops->struct_size >= offsetof(sl_update_ops, update_at) + sizeof ops->update_at &&
+                  ops->update_at;
+        if (!at && (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
+                    !ops->update)) {
             sl__ctx_fail(ctx, SL_EINVAL, NULL,
                          "%s has no update(): it is a map_with_state function, not an "
                          "update_state_by_key one",
@@ -76,6 +79,19 @@ sl_stream *sl_update_state_by_key_fn(sl_stream *in, sl_update_func fn, void *ud)
     return s;
 }
 
+sl_stream *sl_update_state_by_key_time_fn(sl_stream *in, sl_update_time_func fn, void *ud) {
+    if (in && !fn) {
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "update_state_by_key: the function pointer is NULL");
+        return NULL;
+    }
+    sl_stream *s = state_stream(in);
+    if (s) {
+        s->fn.update_time_fn = fn;
+        s->fn.ud = ud;
+    }
+    return s;
+}
+
 static bool is_stateful(const sl_stream *s) {
     return sl__op_has_store(s->op);
 }
@@ -83,10 +99,10 @@ static bool is_stateful(const sl_stream *s) {
 sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
     if (!s)
         return NULL;
-    if (!is_stateful(s)) {
+    if (!is_stateful(s) && s->op != SL_OP_OPERATOR) { /* operators: their keyed state */
         sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
-                     "stream '%s' (%s) keeps no state: only update_state_by_key and "
-                     "map_with_state have a memory limit",
+                     "stream '%s' (%s) keeps no state: only update_state_by_key, "
+                     "map_with_state and operators have a memory limit",
                      s->name, sl__op_name(s->op));
         return NULL;
     }
@@ -257,6 +273,7 @@ typedef struct part_task {
     size_t ngroups;
     sl_mem mem;
     sl_error *err;
+    int64_t t; /* the batch time, for update_at functions */
     bool reduce;
 } part_task;
 
@@ -280,8 +297,15 @@ static int call_update(part_task *pt, const sl_value *key, const group *g, const
     }
     const sl_value *vals = g ? g->values : NULL;
     size_t n = g ? g->n : 0;
-    int rc = f->update_fn ? f->update_fn(f->ud, key, vals, n, state, out, &pt->mem, pt->err)
-                          : f->update.update(f->inst, key, vals, n, state, out, &pt->mem, pt->err);
+    int rc;
+    if (f->update_fn)
+        rc = f->update_fn(f->ud, key, vals, n, state, out, &pt->mem, pt->err);
+    else if (f->update_time_fn)
+        rc = f->update_time_fn(f->ud, pt->t, key, vals, n, state, out, &pt->mem, pt->err);
+    else if (f->update.update_at)
+        rc = f->update.update_at(f->inst, pt->t, key, vals, n, state, out, &pt->mem, pt->err);
+    else
+        rc = f->update.update(f->inst, key, vals, n, state, out, &pt->mem, pt->err);
     if (rc < 0 && !pt->err->msg[0])
         sl__error_set(pt->err, rc, "%s (update_state_by_key): the update function failed: %s",
                       s->name, sl_strerror(rc));
@@ -371,7 +395,9 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
     memset(&pt, 0, sizeof pt);
     pt.s = s;
     pt.err = err;
-    pt.reduce = !s->fn.update_fn && s->fn.comp && s->fn.comp->kind == SL_COMPONENT_REDUCE;
+    pt.t = job->t;
+    pt.reduce = !s->fn.update_fn && !s->fn.update_time_fn && s->fn.comp &&
+                s->fn.comp->kind == SL_COMPONENT_REDUCE;
     sl__arena_mem(&ctx->warena[worker], &pt.mem);
     const sl_recvec *in = &job->dealt[j];
     int rc = sl__table_init(&pt.index, in->n / 4 + 16) ? SL_ENOMEM : 0;
@@ -675,6 +701,7 @@ sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *
         sl__stream_drop(ctx, s);
         return NULL;
     }
+    s->fn.handle->owner = s; /* host->keyed_* find the stream's store through it */
     return s;
 }
 
