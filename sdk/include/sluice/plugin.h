@@ -63,8 +63,10 @@ extern "C" {
 /* A compile-time check that C11 and C++11 both accept (C++ has no
  * _Static_assert, C before C23 has no static_assert keyword). */
 #ifdef __cplusplus
+#define SL_EXTERN_C extern "C" /* the entry function keeps its C name in C++ */
 #define SL_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #else
+#define SL_EXTERN_C
 #define SL_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
@@ -498,7 +500,7 @@ extern const sl_host *sl_api;
  * then call the host as sl_api->log(...), sl_api->error_set(...). */
 #define SL_PLUGIN_ENTRY(descriptor)                                                                \
     const sl_host *sl_api = NULL;                                                                  \
-    SL_EXPORT const sl_plugin *sluice_plugin_v1(const sl_host *host);                              \
+    SL_EXTERN_C SL_EXPORT const sl_plugin *sluice_plugin_v1(const sl_host *host);                  \
     const sl_plugin *sluice_plugin_v1(const sl_host *host) {                                       \
         sl_api = host;                                                                             \
         return &(descriptor);                                                                      \
