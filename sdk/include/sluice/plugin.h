@@ -486,6 +486,11 @@ typedef struct sl_plugin {
     const sl_component *const *components; /* terminated by NULL */
 } sl_plugin;
 
+/* The entry function's type. Each context that uses a plugin calls it when
+ * it loads the plugin, on the thread that builds the graph or lists plugins:
+ * one load at a time per context, but two contexts may call it at the same
+ * time, always with the same host table. Store the pointer and return the
+ * descriptor, nothing else (SL_PLUGIN_ENTRY does exactly that). */
 typedef const sl_plugin *(*sl_plugin_entry_fn)(const sl_host *host);
 
 /* The host table, set by SL_PLUGIN_ENTRY; declared here so that every file
