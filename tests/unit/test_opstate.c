@@ -83,6 +83,30 @@ static void test_keyed_misuse(void) {
     sl_context_free(ctx);
 }
 
+/* dedupe.by_key on the keyed state evicts the least recently seen key,
+ * across batches, with max_keys 2:
+ *   [a b]: a, b pass
+ *   [c a]: c evicts a (oldest), passes; a evicts b, passes again
+ *   [b]:   b evicts c, passes again
+ * and with room for all keys only first sightings pass: a b | c | -. */
+static void test_dedupe_evicts_oldest(void) {
+    const char *lines = "[\"a b\"]\n[\"c a\"]\n[\"b\"]\n";
+    for (int small = 1; small >= 0; small--) {
+        unit_collect c = {0};
+        sl_context *ctx = ctx_new(1);
+        sl_stream *s = sl_flat_map(queue(ctx, lines), "text.split", NULL);
+        collect(
+            sl_operator(s, "dedupe.by_key", P("within", "1h", "max_keys", small ? "2" : "1000")),
+            &c);
+        RUN(ctx, 3);
+        ASSERT_STR_EQ(BATCH(&c, 0), "'a', 'b'");
+        ASSERT_STR_EQ(BATCH(&c, 1), small ? "'c', 'a'" : "'c'");
+        ASSERT_STR_EQ(BATCH(&c, 2), small ? "'b'" : "");
+        unit_collect_free(&c);
+        sl_context_free(ctx);
+    }
+}
+
 /* A C update function with the batch time: state = [time, count]. */
 static int stamp_count(void *ud, int64_t batch_time, const sl_value *key, const sl_value *values,
                        size_t n, const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
@@ -136,6 +160,7 @@ static void test_update_time_fn_null(void) {
 UNIT_MAIN("opstate", {"keyed operator state across a restart", test_keyed_resume},
           {"keyed_each removes keys", test_keyed_each_removes},
           {"keyed state is refused to a MAP", test_keyed_misuse},
+          {"dedupe evicts the least recently seen", test_dedupe_evicts_oldest},
           {"a C update function gets the batch time", test_update_time_fn},
           {"a plugin's update_at gets the batch time", test_update_at_plugin},
           {"a NULL time function", test_update_time_fn_null})

@@ -537,6 +537,7 @@ SL_STATIC_ASSERT(offsetof(sl_host, mem_free) + sizeof(void *) == offsetof(sl_hos
 SL_STATIC_ASSERT(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_keyed_item) == 40, "sl_keyed_item layout is ABI");
 #endif
 
 #ifdef __cplusplus
