@@ -9,7 +9,8 @@
 set -euo pipefail
 
 packages=(
-    build-essential # gcc, make, libc headers
+    build-essential # gcc, g++, make, libc headers
+    clang           # clang++: the public headers compile as C++ (tests/install/cxx_test.sh)
     cmake
     pkg-config
     libyaml-dev     # config loader

@@ -131,10 +131,11 @@ int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
     return rc;
 }
 
-int sl__func_update(sl__func *f, const sl_value *key, const sl_value *values, size_t n,
+int sl__func_update(sl__func *f, int64_t t, const sl_value *key, const sl_value *values, size_t n,
                     const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
-    int rc = f->update.update(f->inst, key, values, n, state, out, mem, err);
-    return rc;
+    if (f->update.update_at) /* 1.3: read only where the plugin's struct_size covers it */
+        return f->update.update_at(f->inst, t, key, values, n, state, out, mem, err);
+    return f->update.update(f->inst, key, values, n, state, out, mem, err);
 }
 
 int sl__func_map_state(sl__func *f, const sl_value *key, const sl_value *value, sl_state *st,
@@ -169,6 +170,12 @@ int sl__func_c_reduce(sl__func *f, sl_reduce_func fn, void *ud, const atomic_boo
 int sl__func_c_update(sl__func *f, sl_update_func fn, void *ud, const atomic_bool *stop,
                       const char *label) {
     f->update = (sl_update_ops){.struct_size = sizeof f->update, .update = fn};
+    return c_func(f, SL_COMPONENT_UPDATE, stop, label, ud);
+}
+
+int sl__func_c_update_at(sl__func *f, sl_update_time_func fn, void *ud, const atomic_bool *stop,
+                         const char *label) {
+    f->update = (sl_update_ops){.struct_size = sizeof f->update, .update_at = fn};
     return c_func(f, SL_COMPONENT_UPDATE, stop, label, ud);
 }
 

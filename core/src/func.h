@@ -42,7 +42,8 @@ void sl__func_destroy(sl__func *f);
 int sl__func_fail(const sl__func *f, int rc, sl_error *err);
 /* The adapters: the one way the engine calls a function of each kind. */
 int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error *err);
-int sl__func_update(sl__func *f, const sl_value *key, const sl_value *values, size_t n,
+/* UPDATE: update_at (with the batch time t) when the function has it. */
+int sl__func_update(sl__func *f, int64_t t, const sl_value *key, const sl_value *values, size_t n,
                     const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err);
 int sl__func_map_state(sl__func *f, const sl_value *key, const sl_value *value, sl_state *st,
                        sl_emitter *out, sl_error *err);
@@ -57,6 +58,8 @@ int sl__func_c_reduce(sl__func *f, sl_reduce_func fn, void *ud, const atomic_boo
                       const char *label);
 int sl__func_c_update(sl__func *f, sl_update_func fn, void *ud, const atomic_bool *stop,
                       const char *label);
+int sl__func_c_update_at(sl__func *f, sl_update_time_func fn, void *ud, const atomic_bool *stop,
+                         const char *label);
 int sl__func_c_foreach(sl__func *f, sl_batch_func fn, void *ud, const atomic_bool *stop,
                        const char *label);
 

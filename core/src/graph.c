@@ -629,8 +629,11 @@ sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *con
     }
     if (kind == SL_COMPONENT_UPDATE) {
         const sl_update_ops *ops = c->ops;
-        if (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
-            !ops->update) {
+        /* update_at (1.3) only where the plugin's struct_size covers it */
+        bool at = ops->struct_size >= offsetof(sl_update_ops, update_at) + sizeof ops->update_at &&
+                  ops->update_at;
+        if (!at && (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
+                    !ops->update)) {
             sl__ctx_fail(ctx, SL_EINVAL, NULL,
                          "%s has no update(): it is a map_with_state function, not an "
                          "update_state_by_key one",
@@ -656,6 +659,20 @@ sl_stream *sl_update_state_by_key_fn(sl_stream *in, sl_update_func fn, void *ud)
     return s;
 }
 
+sl_stream *sl_update_state_by_key_time_fn(sl_stream *in, sl_update_time_func fn, void *ud) {
+    if (in && !fn) {
+        sl__ctx_fail(in->ctx, SL_EINVAL, NULL, "update_state_by_key: the function pointer is NULL");
+        return NULL;
+    }
+    sl_stream *s = state_stream(in);
+    if (s && sl__func_c_update_at(&s->fn, fn, ud, &in->ctx->stop_requested, s->name)) {
+        sl__ctx_fail(in->ctx, SL_ENOMEM, NULL, "out of memory");
+        sl__stream_drop(in->ctx, s);
+        return NULL;
+    }
+    return s;
+}
+
 static bool is_stateful(const sl_stream *s) {
     return sl__stream_is(s, SL__OPF_STATEFUL);
 }
@@ -663,10 +680,10 @@ static bool is_stateful(const sl_stream *s) {
 sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
     if (!s)
         return NULL;
-    if (!is_stateful(s)) {
+    if (!is_stateful(s) && s->op != SL_OP_OPERATOR) { /* operators: their keyed state */
         sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
-                     "stream '%s' (%s) keeps no state: only update_state_by_key and "
-                     "map_with_state have a memory limit",
+                     "stream '%s' (%s) keeps no state: only update_state_by_key, "
+                     "map_with_state and operators have a memory limit",
                      s->name, sl__op_name(s->op));
         return NULL;
     }
@@ -783,5 +800,6 @@ sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *
         sl__stream_drop(ctx, s);
         return NULL;
     }
+    s->fn.handle->owner = s; /* host->keyed_* find the stream's store through it */
     return s;
 }

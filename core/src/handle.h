@@ -30,6 +30,7 @@ struct sl_handle {
     struct sl__receiver *recv;
     pthread_mutex_t lock;
     struct sl_counter *counters;
+    struct sl_stream *owner; /* an OPERATOR's stream: its keyed state (opstate.c) */
 };
 
 /* A handle for the instance of `ref` in stream `stream` (copied), which

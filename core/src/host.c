@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <sluice/plugin.h>
+#include <sluice/sluice.h>
 
 #include "clock.h"
 #include "codec.h"
@@ -20,6 +21,7 @@
 #include "handle.h"
 #include "host.h"
 #include "log.h"
+#include "opstate.h"
 #include "params.h"
 #include "receiver.h"
 #include "state_handle.h"
@@ -141,6 +143,22 @@ static void host_mem_free(sl_mem *mem) {
     free(pa);
 }
 
+/* ---- ABI 1.3 --------------------------------------------------------------------- */
+
+static const char *host_value_type_name(uint32_t type) {
+    static const char *const names[] = {"null", "int", "double", "bytes", "list"};
+    return type < sizeof names / sizeof names[0] ? names[type] : "unknown";
+}
+
+static int host_value_copy(const sl_value *v, sl_value *out, sl_mem *mem) {
+    if (!v || !out || !mem)
+        return SL_EINVAL;
+    int rc = sl__value_copy(v, out, mem);
+    if (rc)
+        *out = sl_null();
+    return rc;
+}
+
 const sl_host sl__host = {
     .struct_size = sizeof(sl_host),
     .abi_major = SL_ABI_MAJOR,
@@ -178,4 +196,19 @@ const sl_host sl__host = {
     .mem_new = host_mem_new,
     .mem_reset = host_mem_reset,
     .mem_free = host_mem_free,
+    .value_type_name = host_value_type_name,
+    .value_copy = host_value_copy,
+    .strerror = sl_strerror,
+    .keyed_get = sl__opstate_get,
+    .keyed_put = sl__opstate_put,
+    .keyed_remove = sl__opstate_remove,
+    .keyed_each = sl__opstate_each,
+    .keyed_count = sl__opstate_count,
 };
+
+/* Strings the embedding API returns are malloc'd by this library: freeing
+ * them here keeps the allocator the library's even when the program's
+ * differs (another C runtime, a C++ operator new). */
+void sl_free(void *p) {
+    free(p);
+}

@@ -18,6 +18,7 @@
 #include "func.h"
 #include "graph.h"
 #include "handle.h"
+#include "opstate.h"
 #include "host.h"
 #include "log.h"
 #include "params.h"
@@ -37,6 +38,7 @@
 #include "ops/op.h"
 #include "ops/shuffle.h"
 #include "ops/source.h"
+#include "ops/state.h"
 #include "state_handle.h"
 #include "ops/window.h"
 

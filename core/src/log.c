@@ -3,7 +3,9 @@
  *
  * Lines look like "12:00:05.123 WARN  lines (socket): cannot connect ...".
  * When a status line is showing, a log line first clears it, so the two
- * never interleave on a terminal.
+ * never interleave on a terminal. An embedding program may take the lines
+ * instead (sl_set_log_callback): it then gets the level and the message
+ * without the time stamp, one call at a time.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -23,6 +25,15 @@
 int sl__log_level = SL_LOG_WARN;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool status_visible;
+static sl_log_func log_fn; /* guarded by log_lock */
+static void *log_ud;
+
+void sl_set_log_callback(sl_log_func fn, void *ud) {
+    pthread_mutex_lock(&log_lock);
+    log_fn = fn;
+    log_ud = fn ? ud : NULL;
+    pthread_mutex_unlock(&log_lock);
+}
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
@@ -56,6 +67,7 @@ void sl__vlog(int level, const char *prefix, const char *fmt, va_list ap) {
     localtime_r(&tv.tv_sec, &tm);
     int n = snprintf(line, sizeof line, "%02d:%02d:%02d.%03ld %-5s ", tm.tm_hour, tm.tm_min,
                      tm.tm_sec, (long)(tv.tv_usec / 1000), level_names[level]);
+    int msg = n; /* where the message starts: what a log callback gets */
     if (prefix && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "%s: ", prefix);
     if (n < (int)sizeof line)
@@ -64,6 +76,12 @@ void sl__vlog(int level, const char *prefix, const char *fmt, va_list ap) {
         n = (int)sizeof line - 2;
     line[n++] = '\n';
     pthread_mutex_lock(&log_lock);
+    if (log_fn) {
+        line[n - 1] = 0;
+        log_fn(log_ud, level, line + msg);
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
     if (status_visible) {
         fputs("\r\033[K", stderr);
         status_visible = false;

@@ -453,6 +453,7 @@ static void release_all(sl_context *ctx) {
             s->cls->free(s);
         if (s->opstate_free)
             s->opstate_free(s->opstate);
+        sl__state_free(s->store); /* stateful streams' and operators' keyed state */
         free(s->initial_state);
         sl__dataset_free(&s->data);
         sl__block_free(s->blocks);

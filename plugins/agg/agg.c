@@ -17,23 +17,6 @@
 
 /* ---- shared helpers ------------------------------------------------------------- */
 
-static const char *agg_type_name(uint32_t type) {
-    switch (type) {
-    case SL_NULL:
-        return "null";
-    case SL_INT:
-        return "int";
-    case SL_DOUBLE:
-        return "double";
-    case SL_BYTES:
-        return "bytes";
-    case SL_LIST:
-        return "list";
-    default:
-        return "unknown";
-    }
-}
-
 /* create() for all components: no parameters, no instance. */
 static int agg_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;
@@ -66,12 +49,12 @@ static int agg_add(const char *fn, sl_value *acc, const sl_value *v, int sign, s
         *acc = sl_int(0);
     if (!agg_is_number(acc))
         return sl_api->error_set(err, SL_ETYPE, "%s: cannot add to %s value", fn,
-                                 agg_type_name(acc->type));
+                                 sl_api->value_type_name(acc->type));
     if (v->type == SL_NULL)
         return 0;
     if (!agg_is_number(v))
         return sl_api->error_set(err, SL_ETYPE, "%s: cannot %s %s value", fn,
-                                 sign > 0 ? "add" : "subtract", agg_type_name(v->type));
+                                 sign > 0 ? "add" : "subtract", sl_api->value_type_name(v->type));
     if (acc->type == SL_INT && v->type == SL_INT) {
         int64_t r;
         int over = sign > 0 ? __builtin_add_overflow(acc->u.i, v->u.i, &r)
@@ -122,7 +105,7 @@ static int agg_count_merge(void *inst, sl_value *acc, const sl_value *other, sl_
     (void)mem;
     if (other->type != SL_INT && other->type != SL_NULL)
         return sl_api->error_set(err, SL_ETYPE, "agg.count: a partial count must be int, got %s",
-                                 agg_type_name(other->type));
+                                 sl_api->value_type_name(other->type));
     return agg_add("agg.count", acc, other, 1, err);
 }
 
@@ -132,7 +115,7 @@ static int agg_count_inverse(void *inst, sl_value *acc, const sl_value *other, s
     (void)mem;
     if (other->type != SL_INT && other->type != SL_NULL)
         return sl_api->error_set(err, SL_ETYPE, "agg.count: a partial count must be int, got %s",
-                                 agg_type_name(other->type));
+                                 sl_api->value_type_name(other->type));
     return agg_add("agg.count", acc, other, -1, err);
 }
 

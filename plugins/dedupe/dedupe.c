@@ -7,55 +7,43 @@
  * sighting counts, dropped duplicates included: a key that keeps coming
  * back more often than `within` passes once.
  *
- * State: an open-addressing hash table (linear probing, backward-shift
- * deletion, so no tombstones) over an array of entries. The entries also
- * form a doubly linked age list ordered by last-seen time, oldest first:
- * a sighting moves its entry to the newest end, so expiry pops from the
- * oldest end and stops at the first live entry, and eviction (more than
- * max_keys keys) removes the oldest in O(1). Keys are deep copies in an
- * arena from host->mem_new; arenas only grow, so when the bytes of removed
- * keys outweigh the live ones the live keys are copied into a fresh arena.
+ * State: the engine's keyed state (host->keyed_*, ABI 1.3): key -> (the
+ * sighting's number, the batch time of the last sighting). The engine saves
+ * and restores it with every checkpoint, so this file has no table and no
+ * snapshot code of its own. Sighting numbers grow with every record, so
+ * they order the keys from least to most recently seen:
+ *   - expiry is one pass over the keys, removing those last seen at or
+ *     before now - within; it runs only when the oldest sighting (a lower
+ *     bound kept here) has expired;
+ *   - eviction (more than max_keys keys) removes the least recently seen.
+ *     A batch that may need it first collects the `need` oldest keys (need:
+ *     the keys plus the batch's records beyond max_keys, a bound on what the
+ *     batch can evict), and this batch's sightings queue behind them; an
+ *     entry seen again since it was queued is skipped (its number changed).
  *
- * Threads: the host calls process, snapshot and restore on one thread, one
- * batch at a time, so the instance is mutated without locks.
+ * Threads: the host calls process and restore on one thread, one batch at a
+ * time, so the instance is mutated without locks.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sluice/plugin.h>
 
-#define DD_NONE UINT32_MAX
-#define DD_SNAPSHOT_VERSION 1
+#define DD_SNAPSHOT_VERSION 1 /* the format of sluice 0.1's own snapshots (dd_restore) */
 #define DD_MAX_KEYS_LIMIT (INT64_C(1) << 30)
-#define DD_MIN_SLOTS 64u
-#define DD_MIN_ENTRIES 64u
-#define DD_COMPACT_MIN ((size_t)256 * 1024) /* never rebuild an arena for less garbage */
 
-/* One remembered key. */
-typedef struct dd_entry {
-    sl_value key;  /* deep copy in the table's arena */
-    uint64_t hash; /* host->value_hash(&key) */
-    int64_t seen;  /* batch time of the last sighting, ms */
-    size_t size;   /* bytes the copy of the key takes in the arena */
-    uint32_t prev; /* age list: older neighbour, or DD_NONE */
-    uint32_t next; /* age list: newer neighbour; free list: next free entry */
-} dd_entry;
+/* A key that may be evicted, with its sighting number when it was queued. */
+typedef struct dd_cand {
+    sl_value key; /* a copy in the instance's batch memory */
+    int64_t seq;
+} dd_cand;
 
-/* The remembered keys. Everything here is owned by the table. */
-typedef struct dd_table {
-    sl_mem *mem;        /* the keys' bytes and items (host->mem_new) */
-    dd_entry *ent;      /* entries, sl_api->malloc */
-    uint32_t cap;       /* entries allocated */
-    uint32_t used;      /* entries ever handed out: [0, used) */
-    uint32_t free_head; /* free entries, linked through `next` */
-    uint32_t count;     /* live keys */
-    uint32_t oldest;    /* head of the age list */
-    uint32_t newest;    /* tail of the age list */
-    uint32_t *slots;    /* entry index + 1 per slot, 0: empty */
-    uint32_t mask;      /* slot count - 1 (a power of two) */
-    size_t live_bytes;  /* arena bytes of live keys */
-    size_t dead_bytes;  /* arena bytes of removed keys (garbage) */
-} dd_table;
+/* A sighting of this batch: the record and its number. */
+typedef struct dd_sight {
+    size_t rec;
+    int64_t seq;
+} dd_sight;
 
 /* An instance of dedupe.by_key. */
 typedef struct dd_inst {
@@ -64,63 +52,22 @@ typedef struct dd_inst {
     uint32_t max_keys;
     int by_element; /* by: element (else key) */
     int warned;     /* the eviction warning was logged */
+    int scanned;    /* seq, newest and oldest were read from the keyed state */
+    int64_t seq;    /* the next sighting's number */
+    int64_t newest; /* the latest sighting time, INT64_MIN: none */
+    int64_t oldest; /* at most the earliest sighting time; INT64_MAX: no keys */
     sl_counter *passed, *dropped, *evicted;
-    dd_table t;
+    sl_mem *mem;           /* this batch's candidate keys (host->mem_new) */
+    dd_cand *cand;         /* the oldest keys before the batch, oldest first */
+    size_t ncand, cand_at; /* ... how many, and the next to try */
+    dd_sight *sight;       /* this batch's sightings, in order */
+    size_t nsight, sight_cap, sight_at;
 } dd_inst;
 
 /* Counts of one call, added to the instance's counters at its end. */
 typedef struct dd_stats {
     int64_t passed, dropped, evicted;
 } dd_stats;
-
-/* ---- values ----------------------------------------------------------------------- */
-
-/* Round up to the arena's 16-byte alignment, for the byte accounting. */
-static size_t dd_round16(size_t n) {
-    return (n + 15) & ~(size_t)15;
-}
-
-/* The arena bytes a deep copy of `v` takes (as dd_value_copy allocates it). */
-static size_t dd_value_size(const sl_value *v) {
-    if (v->type == SL_BYTES)
-        return v->len ? dd_round16(v->len) : 0;
-    if (v->type != SL_LIST || v->len == 0)
-        return 0;
-    size_t n = dd_round16((size_t)v->len * sizeof(sl_value));
-    for (uint32_t i = 0; i < v->len; i++)
-        n += dd_value_size(&v->u.items[i]);
-    return n;
-}
-
-/* Deep-copy `v` into `mem`: bytes and list items are copied, scalars are
- * not. Returns 0 or SL_ENOMEM (what was copied so far stays in `mem`). */
-static int dd_value_copy(const sl_value *v, sl_value *out, sl_mem *mem) {
-    *out = *v;
-    if (v->type == SL_BYTES) {
-        if (v->len == 0) {
-            out->u.s = "";
-            return 0;
-        }
-        char *p = sl_alloc(mem, v->len);
-        if (!p)
-            return SL_ENOMEM;
-        memcpy(p, v->u.s, v->len);
-        out->u.s = p;
-        return 0;
-    }
-    if (v->type != SL_LIST || v->len == 0)
-        return 0;
-    sl_value *items = sl_alloc(mem, (size_t)v->len * sizeof *items);
-    if (!items)
-        return SL_ENOMEM;
-    for (uint32_t i = 0; i < v->len; i++) {
-        int rc = dd_value_copy(&v->u.items[i], &items[i], mem);
-        if (rc < 0)
-            return rc;
-    }
-    out->u.items = items;
-    return 0;
-}
 
 /* A pair's key as a plain value: a null key loses its "pair" mark. */
 static sl_value dd_plain(sl_value k) {
@@ -141,215 +88,6 @@ static sl_value dd_record_key(const dd_inst *d, const sl_record *r, sl_value ite
     return sl_list(items, 2);
 }
 
-/* ---- the table: slots ------------------------------------------------------------- */
-
-/* The entry holding a key equal to `key` (hash `h`), or DD_NONE. *slot is
- * where the search ended: the key's slot, or the empty slot to insert at. */
-static uint32_t dd_find(const dd_table *t, const sl_value *key, uint64_t h, uint32_t *slot) {
-    uint32_t i = (uint32_t)h & t->mask;
-    for (;; i = (i + 1) & t->mask) {
-        uint32_t s = t->slots[i];
-        if (s == 0)
-            break;
-        const dd_entry *e = &t->ent[s - 1];
-        if (e->hash == h && sl_api->value_compare(&e->key, key) == 0) {
-            *slot = i;
-            return s - 1;
-        }
-    }
-    *slot = i;
-    return DD_NONE;
-}
-
-/* Put entry `idx` into the first empty slot of its probe sequence. */
-static void dd_slot_put(dd_table *t, uint32_t idx) {
-    uint32_t i = (uint32_t)t->ent[idx].hash & t->mask;
-    while (t->slots[i])
-        i = (i + 1) & t->mask;
-    t->slots[i] = idx + 1;
-}
-
-/* Remove entry `idx` from the slots by backward shift: later members of the
- * probe run move up into the hole unless their home lies cyclically in
- * (hole, their position], so every key stays reachable without tombstones. */
-static void dd_slot_remove(dd_table *t, uint32_t idx) {
-    uint32_t i = (uint32_t)t->ent[idx].hash & t->mask;
-    while (t->slots[i] != idx + 1)
-        i = (i + 1) & t->mask;
-    for (uint32_t j = i;;) {
-        t->slots[i] = 0;
-        for (;;) {
-            j = (j + 1) & t->mask;
-            uint32_t s = t->slots[j];
-            if (s == 0)
-                return;
-            uint32_t home = (uint32_t)t->ent[s - 1].hash & t->mask;
-            if (((j - home) & t->mask) >= ((j - i) & t->mask))
-                break;
-        }
-        t->slots[i] = t->slots[j];
-        i = j;
-    }
-}
-
-/* Double the slots (or allocate the first ones) and re-insert every live
- * entry. Returns 0 or SL_ENOMEM (the table is unchanged then). */
-static int dd_slots_grow(dd_table *t) {
-    size_t n = t->slots ? ((size_t)t->mask + 1) * 2 : DD_MIN_SLOTS;
-    uint32_t *slots = sl_api->calloc(n, sizeof *slots);
-    if (!slots)
-        return SL_ENOMEM;
-    sl_api->free(t->slots);
-    t->slots = slots;
-    t->mask = (uint32_t)(n - 1);
-    for (uint32_t i = t->oldest; i != DD_NONE; i = t->ent[i].next)
-        dd_slot_put(t, i);
-    return 0;
-}
-
-/* ---- the table: entries and the age list --------------------------------------------- */
-
-/* Unlink entry `idx` from the age list. */
-static void dd_age_unlink(dd_table *t, uint32_t idx) {
-    dd_entry *e = &t->ent[idx];
-    if (e->prev != DD_NONE)
-        t->ent[e->prev].next = e->next;
-    else
-        t->oldest = e->next;
-    if (e->next != DD_NONE)
-        t->ent[e->next].prev = e->prev;
-    else
-        t->newest = e->prev;
-}
-
-/* Link entry `idx` at the newest end of the age list. */
-static void dd_age_append(dd_table *t, uint32_t idx) {
-    dd_entry *e = &t->ent[idx];
-    e->prev = t->newest;
-    e->next = DD_NONE;
-    if (t->newest != DD_NONE)
-        t->ent[t->newest].next = idx;
-    else
-        t->oldest = idx;
-    t->newest = idx;
-}
-
-/* A free entry index, growing the array up to `max` entries, or DD_NONE
- * when memory is exhausted. */
-static uint32_t dd_entry_alloc(dd_table *t, uint32_t max) {
-    if (t->free_head != DD_NONE) {
-        uint32_t idx = t->free_head;
-        t->free_head = t->ent[idx].next;
-        return idx;
-    }
-    if (t->used == t->cap) {
-        uint64_t want = t->cap ? (uint64_t)t->cap * 2 : DD_MIN_ENTRIES;
-        uint32_t cap = (uint32_t)(want < max ? want : max);
-        if (cap <= t->cap)
-            return DD_NONE;
-        dd_entry *ent = sl_api->realloc(t->ent, (size_t)cap * sizeof *ent);
-        if (!ent)
-            return DD_NONE;
-        t->ent = ent;
-        t->cap = cap;
-    }
-    return t->used++;
-}
-
-/* Forget entry `idx`: out of the slots and the age list, onto the free
- * list; its key's bytes become garbage in the arena. */
-static void dd_remove(dd_table *t, uint32_t idx) {
-    dd_entry *e = &t->ent[idx];
-    dd_slot_remove(t, idx);
-    dd_age_unlink(t, idx);
-    t->live_bytes -= e->size;
-    t->dead_bytes += e->size;
-    e->key = sl_null();
-    e->next = t->free_head;
-    t->free_head = idx;
-    t->count--;
-}
-
-/* Remember `key` (already in the table's arena, `size` bytes of it) as seen
- * at `seen`, at the newest end, in the empty slot `slot` dd_find returned.
- * The caller has made room (count < max) and grown the slots. Returns 0 or
- * SL_ENOMEM. */
-static int dd_insert(dd_table *t, uint32_t max, uint32_t slot, const sl_value *key, uint64_t h,
-                     size_t size, int64_t seen) {
-    uint32_t idx = dd_entry_alloc(t, max);
-    if (idx == DD_NONE)
-        return SL_ENOMEM;
-    dd_entry *e = &t->ent[idx];
-    e->key = *key;
-    e->hash = h;
-    e->seen = seen;
-    e->size = size;
-    dd_age_append(t, idx);
-    t->slots[slot] = idx + 1;
-    t->count++;
-    t->live_bytes += size;
-    return 0;
-}
-
-/* Nonzero when one more key would load the slots past one half. */
-static int dd_slots_full(const dd_table *t) {
-    return !t->slots || ((uint64_t)t->count + 1) * 2 > (uint64_t)t->mask + 1;
-}
-
-/* An empty table with its arena. Returns 0 or SL_ENOMEM. */
-static int dd_table_init(dd_table *t) {
-    memset(t, 0, sizeof *t);
-    t->free_head = t->oldest = t->newest = DD_NONE;
-    t->mem = sl_api->mem_new();
-    if (!t->mem)
-        return SL_ENOMEM;
-    return dd_slots_grow(t);
-}
-
-/* Free everything the table owns. */
-static void dd_table_free(dd_table *t) {
-    if (t->mem)
-        sl_api->mem_free(t->mem);
-    sl_api->free(t->ent);
-    sl_api->free(t->slots);
-    memset(t, 0, sizeof *t);
-}
-
-/* Copy the live keys into a fresh arena and drop the old one, once removed
- * keys take more of it than live ones (so the arena stays within about twice
- * the live bytes, and each rebuild is paid for by as many removed bytes).
- * Best effort: on out-of-memory the table keeps its old arena. */
-static void dd_compact(dd_table *t) {
-    if (t->dead_bytes < DD_COMPACT_MIN || t->dead_bytes <= t->live_bytes)
-        return;
-    if (t->count == 0) {
-        sl_api->mem_reset(t->mem);
-        t->dead_bytes = 0;
-        return;
-    }
-    sl_mem *mem = sl_api->mem_new();
-    sl_value *keys = sl_api->malloc((size_t)t->count * sizeof *keys);
-    size_t n = 0;
-    if (mem && keys) {
-        for (uint32_t i = t->oldest; i != DD_NONE; i = t->ent[i].next, n++)
-            if (dd_value_copy(&t->ent[i].key, &keys[n], mem) < 0)
-                break;
-    }
-    if (n == t->count) {
-        n = 0;
-        for (uint32_t i = t->oldest; i != DD_NONE; i = t->ent[i].next)
-            t->ent[i].key = keys[n++];
-        sl_api->mem_free(t->mem);
-        t->mem = mem;
-        t->dead_bytes = 0;
-    } else if (mem) {
-        sl_api->mem_free(mem);
-    }
-    sl_api->free(keys);
-}
-
-/* ---- the instance --------------------------------------------------------------------- */
-
 /* Add one call's counts to the instance's counters. */
 static void dd_count(dd_inst *d, const dd_stats *st) {
     if (st->passed && d->passed)
@@ -360,29 +98,171 @@ static void dd_count(dd_inst *d, const dd_stats *st) {
         sl_api->counter_add(d->evicted, st->evicted);
 }
 
-/* Make room for one more key in `t`: evict the oldest key when max_keys are
- * remembered (logging a warning the first time), and grow the slots when
- * they would be over half full. Returns 0 or SL_ENOMEM. */
-static int dd_make_room(dd_inst *d, dd_table *t, dd_stats *st) {
-    if (t->count >= d->max_keys) {
-        if (!d->warned) {
-            d->warned = 1;
-            sl_api->log(d->h, SL_LOG_WARN,
-                        "more than max_keys=%u keys seen within %lld ms: evicting the oldest "
-                        "(a duplicate of an evicted key passes again; see the 'evicted' counter)",
-                        d->max_keys, (long long)d->within);
-        }
-        dd_remove(t, t->oldest);
-        st->evicted++;
-    }
-    return dd_slots_full(t) ? dd_slots_grow(t) : 0;
+/* ---- the keyed state ------------------------------------------------------------------ */
+
+/* keyed_each: the next sighting number and the time bounds, after a restore. */
+static int dd_scan_one(void *ud, sl_keyed_item *it) {
+    dd_inst *d = ud;
+    if (it->value.u.i >= d->seq)
+        d->seq = it->value.u.i + 1;
+    if (it->time > d->newest)
+        d->newest = it->time;
+    if (it->time < d->oldest)
+        d->oldest = it->time;
+    return 0;
 }
 
-/* Forget the keys last seen at or before `cutoff`: they are the oldest end
- * of the age list. */
-static void dd_expire(dd_table *t, int64_t cutoff) {
-    while (t->oldest != DD_NONE && t->ent[t->oldest].seen <= cutoff)
-        dd_remove(t, t->oldest);
+/* Expiry, one pass: drop keys last seen at or before the cutoff, and find
+ * the earliest sighting of the others. */
+typedef struct dd_expiry {
+    int64_t cutoff, oldest;
+} dd_expiry;
+
+static int dd_expire_one(void *ud, sl_keyed_item *it) {
+    dd_expiry *x = ud;
+    if (it->time <= x->cutoff)
+        it->remove = 1;
+    else if (it->time < x->oldest)
+        x->oldest = it->time;
+    return 0;
+}
+
+static int dd_expire(dd_inst *d, int64_t cutoff, sl_error *err) {
+    if (d->oldest > cutoff)
+        return 0;
+    dd_expiry x = {cutoff, INT64_MAX};
+    int rc = sl_api->keyed_each(d->h, dd_expire_one, &x, err);
+    if (!rc)
+        d->oldest = x.oldest;
+    return rc;
+}
+
+/* Candidate collection: the sighting numbers of all keys, then the keys whose
+ * number is at most the need-th smallest. */
+typedef struct dd_collect {
+    dd_inst *d;
+    int64_t *seqs;
+    size_t n;
+    int64_t max_seq; /* collect keys up to this number (pass 2) */
+    int rc;
+} dd_collect;
+
+static int dd_collect_seq(void *ud, sl_keyed_item *it) {
+    dd_collect *c = ud;
+    c->seqs[c->n++] = it->value.u.i;
+    return 0;
+}
+
+static int dd_collect_key(void *ud, sl_keyed_item *it) {
+    dd_collect *c = ud;
+    dd_inst *d = c->d;
+    if (it->value.u.i > c->max_seq)
+        return 0;
+    dd_cand *k = &d->cand[d->ncand];
+    if (sl_api->value_copy(it->key, &k->key, d->mem) < 0)
+        return SL_ENOMEM;
+    k->seq = it->value.u.i;
+    d->ncand++;
+    return 0;
+}
+
+static int dd_cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int dd_cmp_cand(const void *a, const void *b) {
+    return dd_cmp_i64(&((const dd_cand *)a)->seq, &((const dd_cand *)b)->seq);
+}
+
+/* Queue the `need` least recently seen keys as eviction candidates, oldest
+ * first. Returns 0 or SL_ENOMEM. */
+static int dd_collect_oldest(dd_inst *d, size_t need, sl_error *err) {
+    size_t count = sl_api->keyed_count(d->h);
+    if (need > count)
+        need = count;
+    if (need == 0)
+        return 0;
+    dd_collect c = {d, sl_api->malloc(count * sizeof(int64_t)), 0, 0, 0};
+    d->cand = sl_api->malloc(need * sizeof *d->cand);
+    int rc = c.seqs && d->cand ? 0 : SL_ENOMEM;
+    if (!rc)
+        rc = sl_api->keyed_each(d->h, dd_collect_seq, &c, err);
+    if (!rc) {
+        qsort(c.seqs, c.n, sizeof *c.seqs, dd_cmp_i64);
+        c.max_seq = c.seqs[need - 1];
+        rc = sl_api->keyed_each(d->h, dd_collect_key, &c, err);
+    }
+    sl_api->free(c.seqs);
+    if (rc)
+        return rc == SL_ENOMEM ? sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory")
+                               : rc;
+    qsort(d->cand, d->ncand, sizeof *d->cand, dd_cmp_cand);
+    return 0;
+}
+
+/* Nonzero when `key` still has the sighting number `seq` (it was not seen
+ * again, nor evicted, since it was queued). */
+static int dd_unchanged(dd_inst *d, const sl_value *key, int64_t seq) {
+    const sl_value *v = sl_api->keyed_get(d->h, key, NULL);
+    return v && v->type == SL_INT && v->u.i == seq;
+}
+
+/* Forget the least recently seen key: the oldest queued candidate still
+ * unchanged, else the oldest unchanged sighting of this batch. Returns 1, or
+ * 0 when nothing was queued. */
+static int dd_evict_one(dd_inst *d, const sl_chunk *batch, dd_stats *st) {
+    if (!d->warned) {
+        d->warned = 1;
+        sl_api->log(d->h, SL_LOG_WARN,
+                    "more than max_keys=%u keys seen within %lld ms: evicting the oldest "
+                    "(a duplicate of an evicted key passes again; see the 'evicted' counter)",
+                    d->max_keys, (long long)d->within);
+    }
+    while (d->cand_at < d->ncand) {
+        const dd_cand *k = &d->cand[d->cand_at++];
+        if (dd_unchanged(d, &k->key, k->seq)) {
+            sl_api->keyed_remove(d->h, &k->key);
+            st->evicted++;
+            return 1;
+        }
+    }
+    while (d->sight_at < d->nsight) {
+        const dd_sight *s = &d->sight[d->sight_at++];
+        sl_value items[2];
+        sl_value key = dd_record_key(d, &batch->records[s->rec], items);
+        if (dd_unchanged(d, &key, s->seq)) {
+            sl_api->keyed_remove(d->h, &key);
+            st->evicted++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Note a sighting of record `rec` for eviction in this batch (only when the
+ * batch may evict). Returns 0 or SL_ENOMEM. */
+static int dd_note(dd_inst *d, size_t rec, int64_t seq, int evicting) {
+    if (!evicting)
+        return 0;
+    if (d->nsight == d->sight_cap) {
+        size_t cap = d->sight_cap ? d->sight_cap * 2 : 256;
+        dd_sight *s = sl_api->realloc(d->sight, cap * sizeof *s);
+        if (!s)
+            return SL_ENOMEM;
+        d->sight = s;
+        d->sight_cap = cap;
+    }
+    d->sight[d->nsight++] = (dd_sight){rec, seq};
+    return 0;
+}
+
+/* Forget this batch's eviction queues. */
+static void dd_batch_end(dd_inst *d) {
+    sl_api->free(d->cand);
+    d->cand = NULL;
+    d->ncand = d->cand_at = d->nsight = d->sight_at = 0;
+    sl_api->mem_reset(d->mem);
 }
 
 /* ---- dedupe.by_key -------------------------------------------------------------------- */
@@ -402,16 +282,19 @@ static const sl_param_spec dd_params[] = {
     {NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
 
-/* Free an instance and its table. */
+/* Free an instance. Its keys are the engine's. */
 static void dd_destroy(void *instance) {
     dd_inst *d = instance;
     if (!d)
         return;
-    dd_table_free(&d->t);
+    dd_batch_end(d);
+    if (d->mem)
+        sl_api->mem_free(d->mem);
+    sl_api->free(d->sight);
     sl_api->free(d);
 }
 
-/* Check the parameters and create an empty instance. */
+/* Check the parameters and create an instance (its keys: none yet). */
 static int dd_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     int64_t within = sl_api->param_int(params, "within");
     int64_t max_keys = sl_api->param_int(params, "max_keys");
@@ -426,93 +309,97 @@ static int dd_create(sl_handle *h, const sl_params *params, void **instance, sl_
                                  "dedupe.by_key: max_keys must be between 1 and %lld, got %lld",
                                  (long long)DD_MAX_KEYS_LIMIT, (long long)max_keys);
     dd_inst *d = sl_api->calloc(1, sizeof *d);
-    if (!d)
+    if (!d || !(d->mem = sl_api->mem_new())) {
+        dd_destroy(d);
         return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory");
+    }
     d->h = h;
     d->within = within;
     d->max_keys = (uint32_t)max_keys;
     d->by_element = by && strcmp(by, "element") == 0;
+    d->newest = INT64_MIN;
+    d->oldest = INT64_MAX;
     d->passed = sl_api->counter(h, "passed");
     d->dropped = sl_api->counter(h, "dropped");
     d->evicted = sl_api->counter(h, "evicted");
-    if (dd_table_init(&d->t) < 0) {
-        dd_destroy(d);
-        return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory");
-    }
     *instance = d;
     return 0;
 }
 
-/* Remember a record's key, new to the table, as seen at `seen`; `slot` is
- * where dd_find's search ended. Returns 0 or SL_ENOMEM. */
-static int dd_remember(dd_inst *d, const sl_value *key, uint64_t h, uint32_t slot, int64_t seen,
-                       dd_stats *st) {
-    dd_table *t = &d->t;
-    int moves = t->count >= d->max_keys || dd_slots_full(t); /* dd_make_room changes slots */
-    int rc = dd_make_room(d, t, st);
-    if (rc < 0)
+/* Before a batch: read the bounds after a restore, expire what is older
+ * than `within`, evict down to max_keys (it may have been lowered), and
+ * queue eviction candidates when the batch may overflow max_keys. */
+static int dd_prepare(dd_inst *d, const sl_chunk *batch, int *evicting, dd_stats *st,
+                      sl_error *err) {
+    int rc = 0;
+    if (!d->scanned && (rc = sl_api->keyed_each(d->h, dd_scan_one, d, err)) < 0)
         return rc;
-    if (moves)
-        dd_find(t, key, h, &slot);
-    sl_value copy;
-    size_t size = dd_value_size(key);
-    if (dd_value_copy(key, &copy, t->mem) < 0)
-        return SL_ENOMEM;
-    return dd_insert(t, d->max_keys, slot, &copy, h, size, seen);
+    d->scanned = 1;
+    int64_t cutoff;
+    if (__builtin_sub_overflow(batch->batch_time, d->within, &cutoff))
+        cutoff = INT64_MIN;
+    if ((rc = dd_expire(d, cutoff, err)) < 0)
+        return rc;
+    size_t count = sl_api->keyed_count(d->h);
+    *evicting = count + batch->count > d->max_keys;
+    if (*evicting && (rc = dd_collect_oldest(d, count + batch->count - d->max_keys, err)) < 0)
+        return rc;
+    while (sl_api->keyed_count(d->h) > d->max_keys && dd_evict_one(d, batch, st))
+        ;
+    return 0;
 }
 
-/* The operator: expire what is older than `within`, then pass each record
- * whose key is not remembered (and remember it) and drop the others; either
- * way the key counts as seen at the batch time. Emitted records are the
- * input's, unchanged (they point into the batch, which outlives the call).
- * Batch times only grow; should one ever go back, sightings are stamped
- * with the newest time remembered, so the age list stays in time order. */
-static int dd_process(void *inst, const sl_chunk *batch, sl_emitter *out, sl_error *err) {
-    dd_inst *d = inst;
-    dd_table *t = &d->t;
-    int64_t now = batch->batch_time, cutoff;
-    if (__builtin_sub_overflow(now, d->within, &cutoff))
-        cutoff = INT64_MIN;
-    dd_expire(t, cutoff);
-    if (t->newest != DD_NONE && t->ent[t->newest].seen > now)
-        now = t->ent[t->newest].seen;
-    dd_stats st = {0, 0, 0};
-    int rc = 0;
-    for (size_t i = 0; i < batch->count && rc == 0; i++) {
-        const sl_record *r = &batch->records[i];
-        sl_value items[2];
-        sl_value key = dd_record_key(d, r, items);
-        uint64_t h = sl_api->value_hash(&key);
-        uint32_t slot;
-        uint32_t idx = dd_find(t, &key, h, &slot);
-        if (idx != DD_NONE) {
-            t->ent[idx].seen = now;
-            dd_age_unlink(t, idx);
-            dd_age_append(t, idx);
-            st.dropped++;
-            continue;
-        }
-        rc = dd_remember(d, &key, h, slot, now, &st);
-        if (rc < 0) {
-            rc = sl_api->error_set(err, SL_ENOMEM,
-                                   "dedupe.by_key: out of memory remembering a new key (%u "
-                                   "keys remembered)",
-                                   t->count);
-            break;
-        }
-        rc = sl_emit(out, r);
-        st.passed += rc == 0;
+/* One record: pass it (and remember its key) if its key is new, else drop
+ * it; either way the key counts as seen at `now` with the next number. */
+static int dd_record(dd_inst *d, const sl_chunk *batch, size_t i, int64_t now, int evicting,
+                     sl_emitter *out, dd_stats *st, sl_error *err) {
+    const sl_record *r = &batch->records[i];
+    sl_value items[2];
+    sl_value key = dd_record_key(d, r, items);
+    int seen = sl_api->keyed_get(d->h, &key, NULL) != NULL;
+    if (!seen && sl_api->keyed_count(d->h) >= d->max_keys)
+        dd_evict_one(d, batch, st);
+    int64_t seq = d->seq++;
+    sl_value num = sl_int(seq);
+    int rc = sl_api->keyed_put(d->h, &key, &num, now, err);
+    if (rc == SL_ENOMEM)
+        return sl_api->error_set(err, SL_ENOMEM,
+                                 "dedupe.by_key: out of memory remembering a new key (%zu keys "
+                                 "remembered)",
+                                 sl_api->keyed_count(d->h));
+    if (rc < 0)
+        return rc;
+    if (dd_note(d, i, seq, evicting) < 0)
+        return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory");
+    if (seen) {
+        st->dropped++;
+        return 0;
     }
-    dd_count(d, &st);
-    dd_compact(t);
+    rc = sl_emit(out, r);
+    st->passed += rc == 0;
     return rc;
 }
 
-/* Write a signed time as 8 bytes, little-endian. */
-static void dd_put_i64(uint8_t b[8], int64_t v) {
-    uint64_t u = (uint64_t)v;
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(u >> (8 * i));
+/* The operator: expire, then pass each record whose key is not remembered
+ * and drop the others. Emitted records are the input's, unchanged (they
+ * point into the batch, which outlives the call). Batch times only grow;
+ * should one ever go back, sightings are stamped with the newest time
+ * remembered, so that the times keep the order of the sightings. */
+static int dd_process(void *inst, const sl_chunk *batch, sl_emitter *out, sl_error *err) {
+    dd_inst *d = inst;
+    dd_stats st = {0, 0, 0};
+    int evicting = 0;
+    int rc = dd_prepare(d, batch, &evicting, &st, err);
+    int64_t now = batch->batch_time > d->newest ? batch->batch_time : d->newest;
+    for (size_t i = 0; i < batch->count && rc == 0; i++)
+        rc = dd_record(d, batch, i, now, evicting, out, &st, err);
+    if (batch->count) {
+        d->newest = now;
+        d->oldest = now < d->oldest ? now : d->oldest;
+    }
+    dd_count(d, &st);
+    dd_batch_end(d);
+    return rc;
 }
 
 /* Read 8 little-endian bytes as a signed time. */
@@ -523,124 +410,42 @@ static int64_t dd_get_i64(const uint8_t *b) {
     return (int64_t)u;
 }
 
-/* Write the state: a version byte, the key count (8 bytes LE), then for
- * each key, oldest first, value_encode(key) and its last-seen time (8
- * bytes LE). Oldest first means restore rebuilds the age list by appending. */
-static int dd_snapshot(void *inst, int64_t batch_time, sl_buf *out, sl_error *err) {
-    const dd_inst *d = inst;
-    const dd_table *t = &d->t;
-    (void)batch_time;
-    uint8_t head[9], b[8];
-    head[0] = DD_SNAPSHOT_VERSION;
-    dd_put_i64(head + 1, (int64_t)t->count);
-    if (sl_api->buf_append(out, head, sizeof head) < 0)
-        return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory in snapshot");
-    for (uint32_t i = t->oldest; i != DD_NONE; i = t->ent[i].next) {
-        int rc = sl_api->value_encode(out, &t->ent[i].key);
-        if (rc < 0)
-            return sl_api->error_set(err, rc == SL_ENOMEM ? SL_ENOMEM : SL_ELIMIT,
-                                     "dedupe.by_key: cannot write a key into the snapshot (%s)",
-                                     rc == SL_ENOMEM ? "out of memory" : "nested too deeply");
-        dd_put_i64(b, t->ent[i].seen);
-        if (sl_api->buf_append(out, b, sizeof b) < 0)
-            return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory in snapshot");
-    }
-    return 0;
-}
-
-/* Read `count` keys of a snapshot from data[*off..len) into the empty table
- * `t`, checking that they are valid values, distinct and in time order.
- * More than max_keys keys (max_keys was lowered) evicts the oldest.
- * Returns 0 or fills `err`. */
-static int dd_restore_keys(dd_inst *d, dd_table *t, const uint8_t *data, size_t len, size_t *off,
-                           uint64_t count, dd_stats *st, sl_error *err) {
-    int64_t last = INT64_MIN;
-    for (uint64_t n = 0; n < count; n++) {
-        size_t at = *off;
-        sl_value key;
-        int rc = sl_api->value_decode(data, len, off, &key, t->mem);
-        if (rc == SL_ENOMEM)
-            return sl_api->error_set(err, SL_ENOMEM,
-                                     "dedupe.by_key: out of memory restoring key %llu of %llu",
-                                     (unsigned long long)n + 1, (unsigned long long)count);
-        if (rc < 0 || *off > len)
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "dedupe.by_key: corrupt snapshot: key %llu of %llu at byte "
-                                     "%zu is not a valid value",
-                                     (unsigned long long)n + 1, (unsigned long long)count, at);
-        if (len - *off < 8)
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "dedupe.by_key: corrupt snapshot: truncated in key %llu of "
-                                     "%llu (%zu bytes)",
-                                     (unsigned long long)n + 1, (unsigned long long)count, len);
-        int64_t seen = dd_get_i64(data + *off);
-        *off += 8;
-        if (seen < last)
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "dedupe.by_key: corrupt snapshot: key %llu of %llu is out of "
-                                     "time order (%lld after %lld)",
-                                     (unsigned long long)n + 1, (unsigned long long)count,
-                                     (long long)seen, (long long)last);
-        last = seen;
-        uint64_t h = sl_api->value_hash(&key);
-        uint32_t slot;
-        if (dd_find(t, &key, h, &slot) != DD_NONE)
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "dedupe.by_key: corrupt snapshot: key %llu of %llu appears "
-                                     "twice",
-                                     (unsigned long long)n + 1, (unsigned long long)count);
-        if (dd_make_room(d, t, st) < 0)
-            return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory in restore");
-        dd_find(t, &key, h, &slot);
-        if (dd_insert(t, d->max_keys, slot, &key, h, dd_value_size(&key), seen) < 0)
-            return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory in restore");
-    }
-    return 0;
-}
-
-/* Replace the state with what dd_snapshot wrote. The snapshot is checked
- * strictly (version, count against the bytes there, every key, time order,
- * no trailing bytes); on any error the current state is left untouched. */
+/* Checkpoints of sluice 0.1 hold the keys in dedupe's own snapshot ("operator/
+ * <stream>": a version byte, the key count (8 bytes LE), then per key, least
+ * recently seen first, value_encode(key) and its last-seen time (8 bytes
+ * LE)). Read them into the keyed state, numbering the sightings in order, so
+ * that such a checkpoint still resumes. Newer checkpoints carry the keyed
+ * state itself and never call this. */
 static int dd_restore(void *inst, const void *data, size_t len, sl_error *err) {
     dd_inst *d = inst;
     const uint8_t *p = data;
-    if (!p || len < 9)
-        return sl_api->error_set(
-            err, SL_EINVAL, "dedupe.by_key: corrupt snapshot: %zu bytes, expected at least 9", len);
-    if (p[0] != DD_SNAPSHOT_VERSION)
+    if (!p || len < 9 || p[0] != DD_SNAPSHOT_VERSION)
         return sl_api->error_set(err, SL_EINVAL,
-                                 "dedupe.by_key: snapshot version %u is not supported (expected "
-                                 "%u); was it written by a newer sluice?",
-                                 p[0], DD_SNAPSHOT_VERSION);
+                                 "dedupe.by_key: a corrupt or unknown snapshot (%zu bytes, "
+                                 "version %u; expected %u)",
+                                 len, p && len ? p[0] : 0, DD_SNAPSHOT_VERSION);
     uint64_t count = (uint64_t)dd_get_i64(p + 1);
     size_t off = 9;
-    if (count > (len - off) / 9) /* every key takes at least 1 + 8 bytes */
+    for (uint64_t n = 0; n < count; n++) {
+        sl_value key;
+        if (sl_api->value_decode(p, len, &off, &key, d->mem) < 0 || len - off < 8)
+            return sl_api->error_set(err, SL_EINVAL,
+                                     "dedupe.by_key: corrupt snapshot: key %llu of %llu at byte "
+                                     "%zu",
+                                     (unsigned long long)n + 1, (unsigned long long)count, off);
+        sl_value num = sl_int(d->seq++);
+        int rc = sl_api->keyed_put(d->h, &key, &num, dd_get_i64(p + off), err);
+        if (rc < 0)
+            return rc;
+        off += 8;
+    }
+    sl_api->mem_reset(d->mem);
+    if (off != len)
         return sl_api->error_set(err, SL_EINVAL,
-                                 "dedupe.by_key: corrupt snapshot: %llu keys cannot fit in %zu "
-                                 "bytes",
-                                 (unsigned long long)count, len);
-    dd_table t;
-    if (dd_table_init(&t) < 0) {
-        dd_table_free(&t);
-        return sl_api->error_set(err, SL_ENOMEM, "dedupe.by_key: out of memory in restore");
-    }
-    dd_stats st = {0, 0, 0};
-    int rc = dd_restore_keys(d, &t, p, len, &off, count, &st, err);
-    if (rc == 0 && off != len)
-        rc = sl_api->error_set(err, SL_EINVAL,
-                               "dedupe.by_key: corrupt snapshot: %zu bytes after the last key",
-                               len - off);
-    if (rc < 0) {
-        dd_table_free(&t);
-        return rc;
-    }
-    dd_table_free(&d->t);
-    d->t = t;
-    dd_count(d, &st);
-    dd_compact(&d->t);
-    if (sl_api->log_enabled(SL_LOG_INFO))
-        sl_api->log(d->h, SL_LOG_INFO, "restored %u keys from a %zu-byte snapshot", d->t.count,
-                    len);
+                                 "dedupe.by_key: corrupt snapshot: %zu bytes after the last key",
+                                 len - off);
+    sl_api->log(d->h, SL_LOG_INFO, "restored %llu keys from a sluice 0.1 snapshot",
+                (unsigned long long)count);
     return 0;
 }
 
@@ -649,7 +454,7 @@ static int dd_restore(void *inst, const void *data, size_t len, sl_error *err) {
 static const sl_operator_ops dd_ops = {
     .struct_size = sizeof(sl_operator_ops),
     .process = dd_process,
-    .snapshot = dd_snapshot,
+    .snapshot = NULL, /* the engine checkpoints the keyed state */
     .restore = dd_restore,
 };
 

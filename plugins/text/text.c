@@ -33,27 +33,10 @@ static const unsigned char text_ws[256] = {
 
 /* ---- shared helpers ------------------------------------------------------------- */
 
-static const char *text_type_name(uint32_t type) {
-    switch (type) {
-    case SL_NULL:
-        return "null";
-    case SL_INT:
-        return "int";
-    case SL_DOUBLE:
-        return "double";
-    case SL_BYTES:
-        return "bytes";
-    case SL_LIST:
-        return "list";
-    default:
-        return "an unknown type";
-    }
-}
-
 /* The error for a value that is not bytes; `fn` is "text.<component>". */
 static int text_type_error(sl_error *err, const char *fn, const sl_value *v) {
     return sl_api->error_set(err, SL_ETYPE, "%s: expected bytes, got %s", fn,
-                             text_type_name(v->type));
+                             sl_api->value_type_name(v->type));
 }
 
 static inline unsigned char text_lower_c(unsigned char c) {

@@ -30,24 +30,6 @@
  * Found through `pkg-config --cflags sluice-sdk` or find_package(Sluice). */
 #include <sluice/plugin.h>
 
-/* A readable name for a value's type, for error messages. */
-static const char *type_name(const sl_value *v) {
-    switch (v->type) {
-    case SL_NULL:
-        return "null";
-    case SL_INT:
-        return "int";
-    case SL_DOUBLE:
-        return "double";
-    case SL_BYTES:
-        return "bytes";
-    case SL_LIST:
-        return "list";
-    default:
-        return "unknown";
-    }
-}
-
 /* ==== myplugin.prefix: a MAP component ======================================= */
 
 /*
@@ -115,7 +97,7 @@ static int prefix_process(void *instance, const sl_chunk *in, sl_emitter *out, s
         if (r->value.type != SL_BYTES)
             return sl_api->error_set(err, SL_ETYPE,
                                      "myplugin.prefix: expected a bytes value, got %s",
-                                     type_name(&r->value));
+                                     sl_api->value_type_name(r->value.type));
         size_t n = pi->len + r->value.len;
         if (n > UINT32_MAX)
             return sl_api->error_set(err, SL_ELIMIT,
@@ -172,8 +154,9 @@ static int longest_combine(void *instance, sl_value *acc, const sl_value *v, sl_
     (void)instance; /* no state */
     (void)mem;      /* nothing new is allocated: the result is one of the inputs */
     if (acc->type != SL_BYTES || v->type != SL_BYTES)
-        return sl_api->error_set(err, SL_ETYPE, "myplugin.longest: expected bytes values, got %s",
-                                 type_name(acc->type != SL_BYTES ? acc : v));
+        return sl_api->error_set(
+            err, SL_ETYPE, "myplugin.longest: expected bytes values, got %s",
+            sl_api->value_type_name(acc->type != SL_BYTES ? acc->type : v->type));
     if (v->len > acc->len ||
         (v->len == acc->len && v->len > 0 && memcmp(v->u.s, acc->u.s, v->len) < 0))
         *acc = *v;

@@ -1,6 +1,7 @@
 /*
- * test_abi.c — compatibility across ABI minors: a plugin built against the
- * ABI 1.0 headers (tests/plugins/abi10.c) loads and runs in this host.
+ * test_abi.c — compatibility across ABI minors: plugins built against the
+ * ABI 1.0 and 1.2 headers (tests/plugins/abi10.c, abi12.c) load and run in
+ * this host.
  */
 #include <stdlib.h>
 
@@ -79,5 +80,43 @@ static void test_params_10(void) {
     sl_context_free(ctx);
 }
 
+/* v -> ("k", v): every value under one key. */
+static int one_key(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)ud;
+    (void)err;
+    for (size_t i = 0; i < in->count; i++) {
+        int rc = sl_emit_kv(out, sl_cstr("k"), in->records[i].value, 0);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The 1.2 plugin's UPDATE function (sl_update_ops without 1.3's update_at)
+ * runs update_state_by_key: 0 1 2 | 10 11 12 summed under one key. */
+static void test_runs_12(void) {
+    sl_context *ctx = sl_context_new(1000);
+    CU_ASSERT_FATAL(ctx != NULL);
+    sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+    sl_context_set_clock(ctx, SL_CLOCK_MANUAL);
+    sl_context_set_max_batches(ctx, 2);
+    const sl_component *c = sl_context_component(ctx, "abi12.total", SL_COMPONENT_UPDATE);
+    unit_check(c != NULL, __FILE__, __LINE__, "abi12.total found (%s)", sl_context_errmsg(ctx));
+    if (c)
+        ASSERT_INT_EQ(((const sl_update_ops *)c->ops)->struct_size, 24); /* the 1.2 size */
+    sl_stream *s = sl_map_fn(sl_source(ctx, "abi10.numbers", NULL), one_key, NULL);
+    sl_foreach_batch(sl_update_state_by_key(s, "abi12.total", NULL), collect_ints, NULL);
+    ngot = 0;
+    int rc = sl_context_start(ctx);
+    unit_check(rc == 0, __FILE__, __LINE__, "start (%s)", sl_context_errmsg(ctx));
+    if (rc == 0)
+        ASSERT_INT_EQ(sl_context_await_termination(ctx), 0);
+    ASSERT_INT_EQ(ngot, 2);
+    ASSERT_INT_EQ(got[0], 3);  /* 0 + 1 + 2 */
+    ASSERT_INT_EQ(got[1], 36); /* 3 + 10 + 11 + 12 */
+    sl_context_free(ctx);
+}
+
 UNIT_MAIN("abi", {"a 1.0 plugin loads", test_loads}, {"a 1.0 plugin runs", test_runs},
-          {"a 1.0 plugin's parameters validate", test_params_10})
+          {"a 1.0 plugin's parameters validate", test_params_10},
+          {"a 1.2 UPDATE plugin runs", test_runs_12})

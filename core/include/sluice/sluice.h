@@ -28,7 +28,15 @@
  * sl_context_errmsg() says what went wrong.
  *
  * Threads: build and start from one thread. sl_context_stop() may be called
- * from any thread (or a signal handler via sl_context_request_stop()).
+ * from any thread (or a signal handler via sl_context_request_stop()). A
+ * started context runs its batches on its own engine thread, one at a time,
+ * spreading a batch's partitions over worker threads; each callback type
+ * below says which of them calls it and whether calls may overlap.
+ *
+ * Ownership: strings the API returns are either the library's for as long
+ * as the comment says (sl_context_errmsg, sl_stream_name, sl_strerror: do
+ * not free them) or malloc'd for the caller (sl_context_graph,
+ * sl_context_describe_plugins: release them with sl_free()).
  */
 #ifndef SLUICE_SLUICE_H
 #define SLUICE_SLUICE_H
@@ -93,11 +101,25 @@ SL_API int sl_context_set_status_line(sl_context *ctx, int mode);
 
 /* Logging is process-wide: level is an sl_log_level (default SL_LOG_WARN). */
 SL_API void sl_log_set_level(int level);
+/* Where log lines go (process-wide; default: stderr, with a time stamp).
+ * With a callback set, every line at or above the log level goes to it
+ * instead: `level` is an sl_log_level, `line` the message without time stamp
+ * or newline ("counts (agg.sum): ..."), valid for the call. It is called on
+ * whichever thread logs (the caller of an API function, the engine thread,
+ * a worker or a receiver thread), one call at a time (under a lock): it must
+ * not call sluice functions itself. NULL goes back to stderr. */
+typedef void (*sl_log_func)(void *ud, int level, const char *line);
+SL_API void sl_set_log_callback(sl_log_func fn, void *ud);
+/* Free memory the API returned to the caller (sl_context_graph,
+ * sl_context_describe_plugins). NULL is a no-op. */
+SL_API void sl_free(void *p);
 SL_API int sl_log_level_parse(const char *name); /* "info" -> SL_LOG_INFO; -1 if unknown */
 
 /* The last error: a message a user can act on, and its SL_E* code. When the
  * error concerns one parameter of a component, sl_context_errparam names it
- * (the YAML loader uses it to point at the right line); else NULL. */
+ * (the YAML loader uses it to point at the right line); else NULL. Both
+ * strings belong to the context: valid until the next error, clear_error or
+ * sl_context_free; do not free them. */
 SL_API const char *sl_context_errmsg(const sl_context *ctx);
 SL_API int sl_context_errcode(const sl_context *ctx);
 SL_API const char *sl_context_errparam(const sl_context *ctx);
@@ -114,9 +136,14 @@ SL_API sl_stream *sl_queue_stream(sl_context *ctx, const char *path);
 
 /* ---- transformations ------------------------------------------------------------ */
 
-/* A C function over a chunk, as a MAP component's process(). */
+/* A C function over a chunk, as a MAP component's process(). Called from the
+ * worker threads concurrently with the same `ud` (and from the engine thread
+ * for sl_transform_fn, which alone sees whole batches one at a time): keep
+ * `ud` read-only or guard it. */
 typedef int (*sl_map_func)(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err);
-/* A C reduction: acc = acc (+) v. No zero: the first value starts the sum. */
+/* A C reduction: acc = acc (+) v. No zero: the first value starts the sum.
+ * Called from the worker threads and the engine thread concurrently with the
+ * same `ud`, each call on its own accumulator. */
 typedef int (*sl_reduce_func)(void *ud, sl_value *acc, const sl_value *v, sl_mem *mem,
                               sl_error *err);
 
@@ -199,7 +226,8 @@ SL_API sl_stream *sl_right_outer_join(sl_stream *a, sl_stream *b);
 SL_API sl_stream *sl_full_outer_join(sl_stream *a, sl_stream *b);
 /* (k, [[a's values], [b's values]]) for every key of either. */
 SL_API sl_stream *sl_cogroup(sl_stream *a, sl_stream *b);
-/* Spark's transformWith: `fn` sees the whole batch of a and of b. */
+/* Spark's transformWith: `fn` sees the whole batch of a and of b, on the
+ * engine thread, one batch at a time. */
 typedef int (*sl_transform2_func)(void *ud, const sl_chunk *a, const sl_chunk *b, sl_emitter *out,
                                   sl_error *err);
 SL_API sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, void *ud);
@@ -208,9 +236,16 @@ SL_API sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_fu
 
 /* A C update function, as an UPDATE component's update(): the key's values
  * of this batch (n may be 0) and its previous state (NULL if none) -> the
- * new state in *out (return 0), or SL_REMOVE to drop the key. */
+ * new state in *out (return 0), or SL_REMOVE to drop the key. Called from
+ * the worker threads, one task per state partition, concurrently with the
+ * same `ud` (each call on its own key). */
 typedef int (*sl_update_func)(void *ud, const sl_value *key, const sl_value *values, size_t n,
                               const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err);
+/* The same with the batch's time in ms since the epoch (Spark's
+ * updateStateByKey((time, values, state) => ...)); threads as above. */
+typedef int (*sl_update_time_func)(void *ud, int64_t batch_time, const sl_value *key,
+                                   const sl_value *values, size_t n, const sl_value *state,
+                                   sl_value *out, sl_mem *mem, sl_error *err);
 
 /* Spark's updateStateByKey: every batch, every key in the state or in the
  * batch gets update(values of this batch, previous state); the stream's
@@ -219,6 +254,7 @@ typedef int (*sl_update_func)(void *ud, const sl_value *key, const sl_value *val
  * state = reduce(state, values) and keys are never removed. */
 SL_API sl_stream *sl_update_state_by_key(sl_stream *s, const char *fn, const char *const *params);
 SL_API sl_stream *sl_update_state_by_key_fn(sl_stream *s, sl_update_func fn, void *ud);
+SL_API sl_stream *sl_update_state_by_key_time_fn(sl_stream *s, sl_update_time_func fn, void *ud);
 /* Spark's mapWithState: for each (key, value) of a batch, in order, `fn`
  * (an UPDATE component with map()) reads and changes the key's state through
  * host->state_get/state_set/state_remove and emits what the mapping returns;
@@ -233,10 +269,12 @@ SL_API sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms);
  * after each batch. */
 SL_API sl_stream *sl_state_snapshots(sl_stream *mapped);
 /* A custom stateful transformation: an OPERATOR component sees every whole
- * batch and keeps its own state, saved in checkpoints. */
+ * batch and keeps its own state (its snapshot/restore, or the engine's keyed
+ * state through host->keyed_*), saved in checkpoints. */
 SL_API sl_stream *sl_operator(sl_stream *s, const char *component, const char *const *params);
 
-/* Bound the memory of a stateful stream's state (default: none). A batch
+/* Bound the memory of a stateful stream's state (default: none): of
+ * update_state_by_key, map_with_state, and an operator's keyed state. A batch
  * that would exceed it fails with an error naming the stream and the limit. */
 SL_API sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes);
 /* Start a stateful stream's state from a JSON Lines file of
@@ -265,6 +303,8 @@ SL_API int sl_context_set_fresh(sl_context *ctx, int fresh);
 /* Name a stream (names appear in logs, graphs and, later, checkpoints).
  * Unique within the context; returns `s`, or NULL on error. */
 SL_API sl_stream *sl_stream_set_name(sl_stream *s, const char *name);
+/* The stream's name: the context's string, valid until the stream is
+ * renamed or the context freed; do not free it. */
 SL_API const char *sl_stream_name(const sl_stream *s);
 /* Number of partitions of a shuffle (reduce_by_key, count_by_value);
  * default: the number of workers. Returns `s`, or NULL on error. */
@@ -279,7 +319,8 @@ SL_API int sl_pprint(sl_stream *s, int num);
 /* Send every batch to a SINK component, e.g. sl_output(s, "jsonl", ...). */
 SL_API int sl_output(sl_stream *s, const char *sink, const char *const *params);
 /* Spark's foreachRDD: `fn` gets every batch's records (engine-owned, valid
- * for the call) on the engine thread. Return 0 or a negative SL_E* code. */
+ * for the call) on the engine thread, one batch at a time (never
+ * concurrently). Return 0 or a negative SL_E* code. */
 typedef int (*sl_batch_func)(void *ud, int64_t batch_time, const sl_record *recs, size_t n,
                              sl_error *err);
 SL_API int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud);
@@ -296,7 +337,8 @@ typedef struct sl_batch_info {
     int64_t total_delay;      /* batch time -> end */
 } sl_batch_info;
 
-/* Called on the engine thread after every batch (StreamingListener). */
+/* Called on the engine thread after every batch (StreamingListener), one
+ * call at a time; `info` is valid for the call. */
 typedef void (*sl_batch_listener)(void *ud, const sl_batch_info *info);
 SL_API int sl_context_set_batch_listener(sl_context *ctx, sl_batch_listener fn, void *ud);
 
@@ -371,13 +413,13 @@ SL_API sl_context *sl_config_check_file(const char *path, const char *const *plu
 
 typedef enum sl_graph_format { SL_GRAPH_TEXT = 0, SL_GRAPH_DOT = 1 } sl_graph_format;
 
-/* The DStream graph as text or Graphviz DOT, in a malloc'd string that the
- * caller frees. Returns NULL on error. Validates the graph first. */
+/* The DStream graph as text or Graphviz DOT, in a string the caller
+ * releases with sl_free(). Returns NULL on error. Validates the graph first. */
 SL_API char *sl_context_graph(sl_context *ctx, sl_graph_format format);
 
 /* Every plugin found in the plugin directories with its components and
- * their parameter schemas, as text or JSON (malloc'd; caller frees). Plugins
- * that fail to load are listed with the reason. */
+ * their parameter schemas, as text or JSON, in a string the caller releases
+ * with sl_free(). Plugins that fail to load are listed with the reason. */
 SL_API char *sl_context_describe_plugins(sl_context *ctx, int json);
 
 /* Look up a component (loading its plugin) and return its descriptor, or
@@ -395,7 +437,7 @@ SL_API int sl_parse_size(const char *text, uint64_t *bytes);
  * on/off, 1/0 (any case). Returns 0 (*on set to 1 or 0) or SL_EINVAL. */
 SL_API int sl_parse_bool(const char *text, int *on);
 
-/* The text of an SL_E* code ("invalid argument"). */
+/* The text of an SL_E* code ("invalid argument"): a static string. */
 SL_API const char *sl_strerror(int code);
 
 #ifdef __cplusplus

@@ -31,6 +31,7 @@
 #include "state.h"
 #include "state_handle.h"
 #include "ops/op.h"
+#include "ops/state.h"
 
 /* ---- the store ---------------------------------------------------------------------- */
 
@@ -158,6 +159,7 @@ typedef struct part_task {
     size_t ngroups;
     sl_mem mem;
     sl_error *err;
+    int64_t t; /* the batch time, for update_at functions */
     bool reduce;
 } part_task;
 
@@ -181,7 +183,7 @@ static int call_update(part_task *pt, const sl_value *key, const group *g, const
     }
     const sl_value *vals = g ? g->values : NULL;
     size_t n = g ? g->n : 0;
-    int rc = sl__func_update(f, key, vals, n, state, out, &pt->mem, pt->err);
+    int rc = sl__func_update(f, pt->t, key, vals, n, state, out, &pt->mem, pt->err);
     if (rc < 0 && !pt->err->msg[0])
         sl__error_set(pt->err, rc, "%s (update_state_by_key): the update function failed: %s",
                       s->name, sl_strerror(rc));
@@ -273,6 +275,7 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
     memset(&pt, 0, sizeof pt);
     pt.s = s;
     pt.err = err;
+    pt.t = job->t;
     pt.reduce = s->fn.kind == SL_COMPONENT_REDUCE;
     sl__arena_mem(&ctx->warena[worker], &pt.mem);
     const sl_recvec *in = &job->dealt[j];
@@ -459,9 +462,8 @@ static int run_state_snapshots(sl_context *ctx, sl_stream *s, int64_t t, sl_erro
 
 /* ---- checkpoints -------------------------------------------------------------------- */
 
-/* The store's partitions, "state/<stream>/<j>". */
-static int snapshot_store(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *bytes,
-                          sl_error *err) {
+/* The store's partitions, "state/<stream>/<j>" (ops/state.h). */
+int sl__store_write(sl_stream *s, sl__ckpt_writer *w, size_t *bytes, sl_error *err) {
     sl__buf b = {0};
     char name[300];
     int rc = 0;
@@ -477,15 +479,20 @@ static int snapshot_store(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *b
     return rc;
 }
 
-/* The store, rebuilt from the checkpoint's partitions (any number of them). */
-static int restore_store(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_error *err) {
+bool sl__store_in(const sl_stream *s, const sl__ckpt *c) {
+    char sec[300];
+    size_t len;
+    snprintf(sec, sizeof sec, "state/%s/0", s->name);
+    return sl__ckpt_find(c, sec, &len) != NULL;
+}
+
+/* Every "state/<stream>/<j>" of the checkpoint into the stream's store
+ * (ops/state.h). */
+int sl__store_read(sl_stream *s, const sl__ckpt *c, sl_error *err) {
     char sec[300];
     size_t len;
     const uint8_t *p;
-    snprintf(sec, sizeof sec, "state/%s/0", s->name);
-    if (!sl__ckpt_find(c, sec, &len))
-        return 0;
-    int rc = store_of(ctx, s, false, err);
+    int rc = 0;
     for (int j = 0; !rc; j++) {
         snprintf(sec, sizeof sec, "state/%s/%d", s->name, j);
         if (!(p = sl__ckpt_find(c, sec, &len)))
@@ -498,9 +505,17 @@ static int restore_store(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_er
     return rc;
 }
 
-static void free_store(sl_stream *s) {
-    sl__state_free(s->store);
-    s->store = NULL;
+static int snapshot_store(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *bytes,
+                          sl_error *err) {
+    return sl__store_write(s, w, bytes, err);
+}
+
+/* The store, rebuilt from the checkpoint's partitions (any number of them). */
+static int restore_store(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_error *err) {
+    if (!sl__store_in(s, c))
+        return 0;
+    int rc = store_of(ctx, s, false, err);
+    return rc ? rc : sl__store_read(s, c, err);
 }
 
 const sl__op_class sl__op_update_state_by_key = {
@@ -509,7 +524,6 @@ const sl__op_class sl__op_update_state_by_key = {
     .run = run_state,
     .snapshot = snapshot_store,
     .restore = restore_store,
-    .free = free_store,
 };
 
 const sl__op_class sl__op_map_with_state = {
@@ -518,7 +532,6 @@ const sl__op_class sl__op_map_with_state = {
     .run = run_map_with_state,
     .snapshot = snapshot_store,
     .restore = restore_store,
-    .free = free_store,
 };
 
 const sl__op_class sl__op_state_snapshots = {

@@ -22,6 +22,13 @@
  *
  * Lifecycle of a component instance:
  *   create -> start -> (run | poll | process | combine | write)* -> commit* -> destroy
+ *
+ * Threads. The engine has three kinds of threads: the thread that calls
+ * sl_context_start() and sl_context_free() (the CLI's main thread), the
+ * engine thread (the scheduler: it runs the batches one at a time, in order),
+ * its worker threads (a pool that runs one batch's partitions in parallel),
+ * and one thread per receiver. Each callback below says which calls it and
+ * whether calls on one instance may run at the same time.
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
@@ -38,7 +45,8 @@ extern "C" {
 
 #define SL_PLUGIN_MAGIC 0x534c5543u /* "SLUC" */
 #define SL_ABI_MAJOR 1
-/* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges */
+/* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges,
+ * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time) */
 #define SL_ABI_MINOR 3
 
 /* The name of the one exported entry function. */
@@ -50,6 +58,16 @@ extern "C" {
 #else
 #define SL_EXPORT
 #define SL_PRINTF(f, a)
+#endif
+
+/* A compile-time check that C11 and C++11 both accept (C++ has no
+ * _Static_assert, C before C23 has no static_assert keyword). */
+#ifdef __cplusplus
+#define SL_EXTERN_C extern "C" /* the entry function keeps its C name in C++ */
+#define SL_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define SL_EXTERN_C
+#define SL_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
 /* ---- error codes ------------------------------------------------------------ */
@@ -128,6 +146,19 @@ typedef struct sl_buf sl_buf;
 /* map_with_state's handle on one key's state, valid for one call (1.1). */
 typedef struct sl_state sl_state;
 
+/* One key of an OPERATOR's keyed state, as host->keyed_each shows it (1.3).
+ * The callback may replace `value` (the host copies it in; it may point
+ * anywhere, the old value's bytes included), change `time`, or set `remove`. */
+typedef struct sl_keyed_item {
+    const sl_value *key; /* the stored key: valid for the call */
+    sl_value value;      /* in: the key's state; out: its new state */
+    int64_t time;        /* in/out: the key's time (what keyed_put stored) */
+    int remove;          /* out: nonzero drops the key */
+} sl_keyed_item;
+
+/* Return 0 to go on, or a negative SL_E* code to stop keyed_each with it. */
+typedef int (*sl_keyed_fn)(void *ud, sl_keyed_item *item);
+
 /* ---- the host function table ------------------------------------------------ */
 
 typedef enum sl_log_level {
@@ -143,7 +174,9 @@ typedef enum sl_format_style {
 } sl_format_style;
 
 /* The engine's services, in an append-only table whose first member is its
- * size: a plugin built against an older SDK sees a prefix of it. */
+ * size: a plugin built against an older SDK sees a prefix of it. Any thread
+ * may call them, at the same time, except where a comment narrows it
+ * (store, state_*, keyed_*). */
 typedef struct sl_host {
     size_t struct_size;
     uint32_t abi_major;
@@ -228,6 +261,44 @@ typedef struct sl_host {
     sl_mem *(*mem_new)(void);
     void (*mem_reset)(sl_mem *mem);
     void (*mem_free)(sl_mem *mem);
+
+    /* ---- ABI 1.3 ---- */
+
+    /* The name of an sl_type for messages: "null", "int", "double", "bytes",
+     * "list"; "unknown" for anything else. A static string. */
+    const char *(*value_type_name)(uint32_t type);
+    /* Deep-copy `v` into `mem` (an sl_mem from host->mem_new, an emitter's,
+     * or a callback's): the bytes of SL_BYTES and the items of SL_LIST, at
+     * every depth, so *out no longer refers to the memory of `v`. Returns 0
+     * or SL_ENOMEM (*out is then SL_NULL; what was copied stays in mem). */
+    int (*value_copy)(const sl_value *v, sl_value *out, sl_mem *mem);
+    /* The text of an SL_E* code, as sluice prints it ("invalid argument"). */
+    const char *(*strerror)(int code);
+
+    /* Keyed state of an OPERATOR instance: key -> (value, time), kept in the
+     * engine's state store, saved in every checkpoint and restored before
+     * the first batch of a resumed run, with no snapshot code in the plugin.
+     * `h` is the handle create() got; call these only from the operator's
+     * process, snapshot and restore (the engine thread), never concurrently.
+     * Keys and values are deep-copied in; `time` is the plugin's (dedupe
+     * keeps the batch time a key was last seen). A stream's memory_limit
+     * bounds the store: keyed_put then fails with SL_ELIMIT.
+     *   keyed_get:    the key's value (NULL if none), valid until the next
+     *                 keyed_put/remove/each; its time in *time if given.
+     *   keyed_put:    insert or replace: 0, SL_ELIMIT, SL_ENOMEM, SL_ESTATE
+     *                 (not an OPERATOR's handle); err filled.
+     *   keyed_remove: 0, or SL_ENOTFOUND if the key had no state.
+     *   keyed_each:   call fn for every key, in no particular order, applying
+     *                 what it asks (replace, time, remove) before the next
+     *                 call; fn must not call keyed_* itself. Returns 0, fn's
+     *                 first error, or keyed_put's errors.
+     *   keyed_count:  the number of keys. */
+    const sl_value *(*keyed_get)(sl_handle *h, const sl_value *key, int64_t *time);
+    int (*keyed_put)(sl_handle *h, const sl_value *key, const sl_value *value, int64_t time,
+                     sl_error *err);
+    int (*keyed_remove)(sl_handle *h, const sl_value *key);
+    int (*keyed_each)(sl_handle *h, sl_keyed_fn fn, void *ud, sl_error *err);
+    size_t (*keyed_count)(sl_handle *h);
 } sl_host;
 
 /* ---- components -------------------------------------------------------------- */
@@ -254,30 +325,37 @@ typedef enum sl_source_mode {
 typedef struct sl_source_ops {
     size_t struct_size;
     uint32_t mode; /* sl_source_mode */
-    /* Optional: called once before the first batch, on the engine thread. */
+    /* Optional: called once before the first batch, on the thread that
+     * calls sl_context_start. */
     int (*start)(void *inst, sl_error *err);
-    /* RECEIVER: loop on the host's thread until host->stopping() or until
+    /* RECEIVER: loop on the receiver's own thread (one per instance, so
+     * never concurrent with itself) until host->stopping() or until
      * the input is finished. Return 0 when stopped, SL_EOF when the input
      * has ended for good (the engine then stops after its last batch), or
      * an error (the engine stops with it). */
     int (*run)(void *inst, sl_error *err);
     /* DIRECT: emit the records of the batch at `batch_time`. Return 0, or
      * SL_EOF when there will never be more records (what was emitted in
-     * this call still counts). */
+     * this call still counts). On the engine thread, one batch at a time. */
     int (*poll)(void *inst, int64_t batch_time, sl_emitter *out, sl_error *err);
-    /* Optional: the batch at `batch_time` is complete (outputs done). */
+    /* Optional: the batch at `batch_time` is complete (outputs done). On the
+     * engine thread; it may run while a receiver's run() is busy on its own
+     * thread, so a RECEIVER shares what both touch under a lock. */
     int (*commit)(void *inst, int64_t batch_time, sl_error *err);
     /* 1.1, optional: the position after the last batch polled, for a
      * checkpoint (a DIRECT source that can replay: the queue's line number,
-     * Kafka's offsets). */
+     * Kafka's offsets). On the engine thread, between batches. */
     int (*snapshot)(void *inst, sl_buf *out, sl_error *err);
     /* 1.1, optional: go back to a position snapshot() wrote (called after
-     * create, before start, when a pipeline resumes from a checkpoint). */
+     * create, before start, when a pipeline resumes from a checkpoint, on
+     * the thread that calls sl_context_start). */
     int (*restore)(void *inst, const void *data, size_t len, sl_error *err);
 } sl_source_ops;
 
 /* --- SINK --- */
 
+/* All four callbacks run on the engine thread, one batch at a time and in
+ * the order of the outputs: calls on one instance never overlap. */
 typedef struct sl_sink_ops {
     size_t struct_size;
     /* Optional: a batch starts; called even when the batch is empty. */
@@ -299,7 +377,8 @@ typedef enum sl_map_shape {
 } sl_map_shape;
 
 /* A function from a chunk of records to emitted records. The engine calls
- * process() concurrently from several worker threads on the same instance:
+ * process() concurrently from several worker threads on the same instance
+ * (and from the engine thread: transform, a window's filter, early combine):
  * keep the instance read-only after create(), and per-call state on the
  * stack. Emit with sl_emit(); return what it returns if it fails. */
 typedef struct sl_map_ops {
@@ -314,7 +393,10 @@ typedef struct sl_map_ops {
  *   acc = zero ? zero() : first value;  acc = combine(acc, v) ...;
  *   partial results merge with merge(acc, other) (combine if NULL);
  *   windows with an inverse subtract a partial: inverse(acc, other).
- * Results may point into the bytes of `acc` or `v`, or into `mem`. */
+ * Results may point into the bytes of `acc` or `v`, or into `mem`.
+ * Threads: every callback runs on the worker threads and the engine thread,
+ * concurrently on one instance (each call on its own accumulator): keep the
+ * instance read-only after create(). */
 typedef struct sl_reduce_ops {
     size_t struct_size;
     /* Optional: the identity (sum: 0, count: 0). */
@@ -337,7 +419,10 @@ typedef struct sl_reduce_ops {
 
 /* --- UPDATE (1.1) --- */
 
-/* Per-key state functions. A component fills one or both callbacks. */
+/* Per-key state functions. A component fills update (or update_at), map,
+ * or both. Threads: the engine calls update and map from its worker
+ * threads, one task per state partition, concurrently on one instance (each
+ * call on its own key): keep the instance read-only after create(). */
 typedef struct sl_update_ops {
     size_t struct_size;
     /* update_state_by_key (Spark's updateFunc): called every batch for every
@@ -354,6 +439,13 @@ typedef struct sl_update_ops {
      * host->state_get/state_set/state_remove; emit the mapped records. */
     int (*map)(void *inst, const sl_value *key, const sl_value *value, sl_state *state,
                sl_emitter *out, sl_error *err);
+    /* ---- ABI 1.3 ---- */
+    /* update with the batch time (Spark's updateStateByKey((time, values,
+     * state) => ...)): `batch_time` is the batch's time in ms since the
+     * epoch, the rest as in update. When set, the engine calls it instead of
+     * update. */
+    int (*update_at)(void *inst, int64_t batch_time, const sl_value *key, const sl_value *values,
+                     size_t n, const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err);
 } sl_update_ops;
 
 /* --- OPERATOR (1.1) --- */
@@ -361,7 +453,10 @@ typedef struct sl_update_ops {
 /* A whole transformation with its own state: it sees every batch of its
  * input (one chunk flagged SL_CHUNK_WHOLE_BATCH, batch_time set), emits its
  * output, and saves and restores its state through the host for
- * checkpoints. process() runs on the engine thread, one batch at a time. */
+ * checkpoints, by hand (snapshot/restore) or through the engine's keyed
+ * state (host->keyed_*, 1.3). process() and snapshot() run on the engine
+ * thread, one batch at a time; restore() on the thread that calls
+ * sl_context_start, before the first batch: calls never overlap. */
 typedef struct sl_operator_ops {
     size_t struct_size;
     int (*process)(void *inst, const sl_chunk *batch, sl_emitter *out, sl_error *err);
@@ -379,7 +474,8 @@ typedef struct sl_component {
     const char *doc;             /* one paragraph for `sluice plugins` */
     const sl_param_spec *params; /* NULL or terminated by a NULL name */
     /* Create an instance from validated parameters. `h` stays valid until
-     * destroy. Store the instance in *instance. */
+     * destroy. Store the instance in *instance. create and destroy run on
+     * the thread that calls sl_context_start / sl_context_free. */
     int (*create)(sl_handle *h, const sl_params *params, void **instance, sl_error *err);
     void (*destroy)(void *instance); /* optional */
     const void *ops;                 /* sl_source_ops, sl_sink_ops, sl_map_ops, sl_reduce_ops,
@@ -399,6 +495,11 @@ typedef struct sl_plugin {
     const sl_component *const *components; /* terminated by NULL */
 } sl_plugin;
 
+/* The entry function's type. Each context that uses a plugin calls it when
+ * it loads the plugin, on the thread that builds the graph or lists plugins:
+ * one load at a time per context, but two contexts may call it at the same
+ * time, always with the same host table. Store the pointer and return the
+ * descriptor, nothing else (SL_PLUGIN_ENTRY does exactly that). */
 typedef const sl_plugin *(*sl_plugin_entry_fn)(const sl_host *host);
 
 /* The host table, set by SL_PLUGIN_ENTRY; declared here so that every file
@@ -413,7 +514,7 @@ extern const sl_host *sl_api;
  * then call the host as sl_api->log(...), sl_api->error_set(...). */
 #define SL_PLUGIN_ENTRY(descriptor)                                                                \
     const sl_host *sl_api = NULL;                                                                  \
-    SL_EXPORT const sl_plugin *sluice_plugin_v1(const sl_host *host);                              \
+    SL_EXTERN_C SL_EXPORT const sl_plugin *sluice_plugin_v1(const sl_host *host);                  \
     const sl_plugin *sluice_plugin_v1(const sl_host *host) {                                       \
         sl_api = host;                                                                             \
         return &(descriptor);                                                                      \
@@ -425,24 +526,28 @@ extern const sl_host *sl_api;
 /* ---- layout checks: these sizes are the ABI ---------------------------------- */
 
 #if defined(__x86_64__) || defined(__aarch64__)
-_Static_assert(sizeof(sl_value) == 16, "sl_value layout is ABI");
-_Static_assert(sizeof(sl_record) == 40, "sl_record layout is ABI");
-_Static_assert(sizeof(sl_chunk) == 32, "sl_chunk layout is ABI");
-_Static_assert(sizeof(sl_mem) == 16, "sl_mem layout is ABI");
-_Static_assert(sizeof(sl_emitter) == 40, "sl_emitter layout is ABI");
-_Static_assert(sizeof(sl_error) == 516, "sl_error layout is ABI");
-_Static_assert(sizeof(sl_param_spec) == 56, "sl_param_spec layout is ABI");
-_Static_assert(offsetof(sl_param_spec, range) == 48, "1.0 part of sl_param_spec unchanged");
-_Static_assert(sizeof(sl_plugin) == 56, "sl_plugin layout is ABI");
-_Static_assert(sizeof(sl_component) == 64, "sl_component layout is ABI");
-_Static_assert(offsetof(sl_plugin, struct_size) == 8, "sl_plugin header is ABI");
-_Static_assert(sizeof(sl_source_ops) == 64, "sl_source_ops layout is ABI");
-_Static_assert(offsetof(sl_source_ops, snapshot) == 48, "1.0 part of sl_source_ops unchanged");
-_Static_assert(sizeof(sl_update_ops) == 24, "sl_update_ops layout is ABI");
-_Static_assert(sizeof(sl_operator_ops) == 32, "sl_operator_ops layout is ABI");
-_Static_assert(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
-_Static_assert(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
-_Static_assert(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_value) == 16, "sl_value layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_record) == 40, "sl_record layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_chunk) == 32, "sl_chunk layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_mem) == 16, "sl_mem layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_emitter) == 40, "sl_emitter layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_error) == 516, "sl_error layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_param_spec) == 56, "sl_param_spec layout is ABI");
+SL_STATIC_ASSERT(offsetof(sl_param_spec, range) == 48, "1.0 part of sl_param_spec unchanged");
+SL_STATIC_ASSERT(sizeof(sl_plugin) == 56, "sl_plugin layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_component) == 64, "sl_component layout is ABI");
+SL_STATIC_ASSERT(offsetof(sl_plugin, struct_size) == 8, "sl_plugin header is ABI");
+SL_STATIC_ASSERT(sizeof(sl_source_ops) == 64, "sl_source_ops layout is ABI");
+SL_STATIC_ASSERT(offsetof(sl_source_ops, snapshot) == 48, "1.0 part of sl_source_ops unchanged");
+SL_STATIC_ASSERT(sizeof(sl_update_ops) == 32, "sl_update_ops layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_operator_ops) == 32, "sl_operator_ops layout is ABI");
+SL_STATIC_ASSERT(offsetof(sl_update_ops, update_at) == 24, "1.1 part of sl_update_ops unchanged");
+SL_STATIC_ASSERT(offsetof(sl_host, mem_free) + sizeof(void *) == offsetof(sl_host, value_type_name),
+                 "ABI 1.3 fields of sl_host follow the 1.1 ones");
+SL_STATIC_ASSERT(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_keyed_item) == 40, "sl_keyed_item layout is ABI");
 #endif
 
 #ifdef __cplusplus
