@@ -17,14 +17,14 @@
 
 #define ALIGN 16u
 
-void sl__arena_init(sl_arena *a, size_t block_size) {
+void sl__arena_init(sl__arena *a, size_t block_size) {
     a->head = a->spare = NULL;
     a->block_size = block_size ? block_size : 64 * 1024;
     a->total = a->spare_bytes = 0;
 }
 
 /* Allocate a new block of at least `n` usable bytes and make it the head. */
-static sl__arena_block *arena_grow(sl_arena *a, size_t n) {
+static sl__arena_block *arena_grow(sl__arena *a, size_t n) {
     size_t cap = a->block_size;
     if (cap < n)
         cap = n;
@@ -39,7 +39,7 @@ static sl__arena_block *arena_grow(sl_arena *a, size_t n) {
     return b;
 }
 
-void *sl__arena_alloc(sl_arena *a, size_t n) {
+void *sl__arena_alloc(sl__arena *a, size_t n) {
     sl__arena_block *b = a->head;
     size_t need = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (need < n)
@@ -67,7 +67,7 @@ void *sl__arena_alloc(sl_arena *a, size_t n) {
  * a page fault each, and a batch's memory is much like the previous one's. */
 #define SPARE_MAX (64u << 20)
 
-void sl__arena_reset(sl_arena *a) {
+void sl__arena_reset(sl__arena *a) {
     sl__arena_block *b = a->head;
     while (b) {
         sl__arena_block *next = b->next;
@@ -92,7 +92,7 @@ static void free_list(sl__arena_block *b) {
     }
 }
 
-void sl__arena_free(sl_arena *a) {
+void sl__arena_free(sl__arena *a) {
     free_list(a->head);
     free_list(a->spare);
     a->head = a->spare = NULL;
@@ -100,17 +100,17 @@ void sl__arena_free(sl_arena *a) {
 }
 
 static void *arena_mem_alloc(sl_mem *m, size_t size) {
-    return sl__arena_alloc((sl_arena *)m->host_data, size);
+    return sl__arena_alloc((sl__arena *)m->host_data, size);
 }
 
-void sl__arena_mem(sl_arena *a, sl_mem *m) {
+void sl__arena_mem(sl__arena *a, sl_mem *m) {
     m->alloc = arena_mem_alloc;
     m->host_data = a;
 }
 
 /* ---- record vectors ------------------------------------------------------------ */
 
-static int recvec_reserve(sl_recvec *rv, size_t need) {
+static int recvec_reserve(sl__recvec *rv, size_t need) {
     if (need <= rv->cap)
         return 0;
     size_t cap = rv->cap ? rv->cap * 2 : 256;
@@ -124,14 +124,14 @@ static int recvec_reserve(sl_recvec *rv, size_t need) {
     return 0;
 }
 
-int sl__recvec_push(sl_recvec *rv, const sl_record *r) {
+int sl__recvec_push(sl__recvec *rv, const sl_record *r) {
     if (rv->n == rv->cap && recvec_reserve(rv, rv->n + 1))
         return SL_ENOMEM;
     rv->v[rv->n++] = *r;
     return 0;
 }
 
-int sl__recvec_append(sl_recvec *rv, const sl_record *r, size_t n) {
+int sl__recvec_append(sl__recvec *rv, const sl_record *r, size_t n) {
     if (recvec_reserve(rv, rv->n + n))
         return SL_ENOMEM;
     if (n)
@@ -140,19 +140,19 @@ int sl__recvec_append(sl_recvec *rv, const sl_record *r, size_t n) {
     return 0;
 }
 
-void sl__recvec_free(sl_recvec *rv) {
+void sl__recvec_free(sl__recvec *rv) {
     free(rv->v);
     rv->v = NULL;
     rv->n = rv->cap = 0;
 }
 
-int sl__dataset_init(sl_dataset *d, size_t nparts) {
+int sl__dataset_init(sl__dataset *d, size_t nparts) {
     d->parts = nparts ? calloc(nparts, sizeof *d->parts) : NULL;
     d->nparts = d->parts ? nparts : 0;
     return (nparts && !d->parts) ? SL_ENOMEM : 0;
 }
 
-void sl__dataset_free(sl_dataset *d) {
+void sl__dataset_free(sl__dataset *d) {
     for (size_t i = 0; i < d->nparts; i++)
         sl__recvec_free(&d->parts[i]);
     free(d->parts);
@@ -160,7 +160,7 @@ void sl__dataset_free(sl_dataset *d) {
     d->nparts = 0;
 }
 
-size_t sl__dataset_count(const sl_dataset *d) {
+size_t sl__dataset_count(const sl__dataset *d) {
     size_t n = 0;
     for (size_t i = 0; i < d->nparts; i++)
         n += d->parts[i].n;
@@ -169,7 +169,7 @@ size_t sl__dataset_count(const sl_dataset *d) {
 
 /* All records of a dataset in one array: the dataset's own when it has one
  * partition (*owned false), else a new array the caller frees. */
-int sl__dataset_gather(const sl_dataset *d, sl_recvec *out, bool *owned) {
+int sl__dataset_gather(const sl__dataset *d, sl__recvec *out, bool *owned) {
     if (d->nparts == 1) {
         *out = d->parts[0];
         *owned = false;
@@ -185,7 +185,7 @@ int sl__dataset_gather(const sl_dataset *d, sl_recvec *out, bool *owned) {
 
 /* Move `all` into `d`: one partition, or several of at most `max` records,
  * so that narrow operations downstream run on several workers. */
-int sl__dataset_take(sl_dataset *d, sl_recvec *all, size_t max) {
+int sl__dataset_take(sl__dataset *d, sl__recvec *all, size_t max) {
     size_t nparts = all->n <= max ? 1 : (all->n + max - 1) / max;
     if (sl__dataset_init(d, nparts))
         return SL_ENOMEM;
@@ -204,7 +204,7 @@ int sl__dataset_take(sl_dataset *d, sl_recvec *all, size_t max) {
     return 0;
 }
 
-/* An emitter's flush that appends to the sl_recvec in em->host_data. */
+/* An emitter's flush that appends to the sl__recvec in em->host_data. */
 int sl__recvec_flush(sl_emitter *em) {
     int rc = sl__recvec_append(em->host_data, em->buf, em->count);
     em->count = 0;

@@ -22,7 +22,7 @@
 #include "receiver.h"
 #include "registry.h"
 
-typedef enum sl__state { SL__NEW, SL__RUNNING, SL__DONE } sl__state;
+typedef enum sl__ctx_state { SL__NEW, SL__RUNNING, SL__DONE } sl__ctx_state;
 
 struct sl_context {
     int64_t interval;
@@ -58,7 +58,7 @@ struct sl_context {
     char errstream[128]; /* the stream or output sl_context_check blamed */
 
     /* runtime */
-    sl__state state;
+    sl__ctx_state state;
     pthread_t thread;
     bool thread_started;
     atomic_bool stop_requested;
@@ -68,7 +68,7 @@ struct sl_context {
     bool done;
     int result;
     sl__pool *pool;
-    sl_arena *warena; /* one per worker, reset after every batch */
+    sl__arena *warena; /* one per worker, reset after every batch */
     sl_batch_listener listener;
     void *listener_ud;
     sl_batch_info last;

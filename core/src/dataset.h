@@ -14,25 +14,25 @@
 
 #define SL__CHUNK 4096 /* records per chunk */
 
-typedef struct sl_recvec {
+typedef struct sl__recvec {
     sl_record *v;
     size_t n, cap;
-} sl_recvec;
+} sl__recvec;
 
-int sl__recvec_push(sl_recvec *rv, const sl_record *r);
-int sl__recvec_append(sl_recvec *rv, const sl_record *r, size_t n);
-void sl__recvec_free(sl_recvec *rv);
+int sl__recvec_push(sl__recvec *rv, const sl_record *r);
+int sl__recvec_append(sl__recvec *rv, const sl_record *r, size_t n);
+void sl__recvec_free(sl__recvec *rv);
 
-typedef struct sl_dataset {
-    sl_recvec *parts;
+typedef struct sl__dataset {
+    sl__recvec *parts;
     size_t nparts;
-} sl_dataset;
+} sl__dataset;
 
-int sl__dataset_init(sl_dataset *d, size_t nparts);
-void sl__dataset_free(sl_dataset *d);
-size_t sl__dataset_count(const sl_dataset *d);
-int sl__dataset_gather(const sl_dataset *d, sl_recvec *out, bool *owned);
-int sl__dataset_take(sl_dataset *d, sl_recvec *all, size_t max);
-int sl__recvec_flush(sl_emitter *em); /* appends to the sl_recvec in host_data */
+int sl__dataset_init(sl__dataset *d, size_t nparts);
+void sl__dataset_free(sl__dataset *d);
+size_t sl__dataset_count(const sl__dataset *d);
+int sl__dataset_gather(const sl__dataset *d, sl__recvec *out, bool *owned);
+int sl__dataset_take(sl__dataset *d, sl__recvec *all, size_t max);
+int sl__recvec_flush(sl_emitter *em); /* appends to the sl__recvec in host_data */
 
 #endif /* SLUICE_DATASET_H */

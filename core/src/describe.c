@@ -133,7 +133,7 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
         bool has_fn = s->fn.kind;
         snprintf(op, sizeof op, "%s%s%s", sl__op_name(s->op), has_fn ? " " : "",
                  has_fn ? fn_label(&s->fn) : "");
-        if (s->op == SL_OP_REPARTITION || (s->partitions && !sl__stream_is(s, SL__OPF_SOURCE)))
+        if (s->op == SL__OP_REPARTITION || (s->partitions && !sl__stream_is(s, SL__OPF_SOURCE)))
             snprintf(op + strlen(op), sizeof op - strlen(op), " (%d partitions)", s->partitions);
         if (sl__stream_is(s, SL__OPF_WINDOW)) {
             char w[32], sl[32];

@@ -56,7 +56,7 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 /* ---- outputs ------------------------------------------------------------------------ */
 
 static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) {
-    const sl_dataset *d = &o->from->data;
+    const sl__dataset *d = &o->from->data;
     sl__func *f = &o->fn;
     int rc = 0;
     for (int attempt = 0;; attempt++) {

@@ -184,7 +184,7 @@ int sl__func_c_update_at(sl__func *f, sl_update_time_func fn, void *ud, const at
 typedef struct foreach_sink {
     sl_batch_func fn;
     void *ud;
-    sl_recvec all;
+    sl__recvec all;
 } foreach_sink;
 
 static int foreach_begin(void *inst, int64_t t, sl_error *err) {

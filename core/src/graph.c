@@ -116,12 +116,12 @@ static int check_shape(sl_context *ctx, sl__op op, const char *ref, const sl_com
     }
     bool ok = true;
     const char *use = "flat_map";
-    if (op == SL_OP_MAP || op == SL_OP_MAP_VALUES)
+    if (op == SL__OP_MAP || op == SL__OP_MAP_VALUES)
         ok = shape == SL_MAP_ONE;
-    else if (op == SL_OP_FILTER)
+    else if (op == SL__OP_FILTER)
         ok = shape == SL_MAP_FILTER;
     if (shape == SL_MAP_ONE)
-        use = op == SL_OP_FILTER ? "map" : use;
+        use = op == SL__OP_FILTER ? "map" : use;
     if (shape == SL_MAP_FILTER)
         use = "filter";
     if (!ok) {
@@ -164,40 +164,40 @@ static sl_stream *map_like_fn(sl_stream *in, sl__op op, sl_map_func fn, void *ud
 }
 
 sl_stream *sl_map(sl_stream *s, const char *fn, const char *const *p) {
-    return map_like(s, SL_OP_MAP, fn, p);
+    return map_like(s, SL__OP_MAP, fn, p);
 }
 sl_stream *sl_flat_map(sl_stream *s, const char *fn, const char *const *p) {
-    return map_like(s, SL_OP_FLAT_MAP, fn, p);
+    return map_like(s, SL__OP_FLAT_MAP, fn, p);
 }
 sl_stream *sl_filter(sl_stream *s, const char *fn, const char *const *p) {
-    return map_like(s, SL_OP_FILTER, fn, p);
+    return map_like(s, SL__OP_FILTER, fn, p);
 }
 sl_stream *sl_map_values(sl_stream *s, const char *fn, const char *const *p) {
-    return map_like(s, SL_OP_MAP_VALUES, fn, p);
+    return map_like(s, SL__OP_MAP_VALUES, fn, p);
 }
 sl_stream *sl_flat_map_values(sl_stream *s, const char *fn, const char *const *p) {
-    return map_like(s, SL_OP_FLAT_MAP_VALUES, fn, p);
+    return map_like(s, SL__OP_FLAT_MAP_VALUES, fn, p);
 }
 sl_stream *sl_transform(sl_stream *s, const char *fn, const char *const *p) {
-    return map_like(s, SL_OP_TRANSFORM, fn, p);
+    return map_like(s, SL__OP_TRANSFORM, fn, p);
 }
 sl_stream *sl_map_fn(sl_stream *s, sl_map_func fn, void *ud) {
-    return map_like_fn(s, SL_OP_MAP, fn, ud);
+    return map_like_fn(s, SL__OP_MAP, fn, ud);
 }
 sl_stream *sl_flat_map_fn(sl_stream *s, sl_map_func fn, void *ud) {
-    return map_like_fn(s, SL_OP_FLAT_MAP, fn, ud);
+    return map_like_fn(s, SL__OP_FLAT_MAP, fn, ud);
 }
 sl_stream *sl_filter_fn(sl_stream *s, sl_map_func fn, void *ud) {
-    return map_like_fn(s, SL_OP_FILTER, fn, ud);
+    return map_like_fn(s, SL__OP_FILTER, fn, ud);
 }
 sl_stream *sl_map_values_fn(sl_stream *s, sl_map_func fn, void *ud) {
-    return map_like_fn(s, SL_OP_MAP_VALUES, fn, ud);
+    return map_like_fn(s, SL__OP_MAP_VALUES, fn, ud);
 }
 sl_stream *sl_flat_map_values_fn(sl_stream *s, sl_map_func fn, void *ud) {
-    return map_like_fn(s, SL_OP_FLAT_MAP_VALUES, fn, ud);
+    return map_like_fn(s, SL__OP_FLAT_MAP_VALUES, fn, ud);
 }
 sl_stream *sl_transform_fn(sl_stream *s, sl_map_func fn, void *ud) {
-    return map_like_fn(s, SL_OP_TRANSFORM, fn, ud);
+    return map_like_fn(s, SL__OP_TRANSFORM, fn, ud);
 }
 
 static sl_stream *reduce_like(sl_stream *in, sl__op op, const char *ref,
@@ -229,24 +229,24 @@ static sl_stream *reduce_like_fn(sl_stream *in, sl__op op, sl_reduce_func fn, vo
 }
 
 sl_stream *sl_reduce_by_key(sl_stream *s, const char *fn, const char *const *p) {
-    return reduce_like(s, SL_OP_REDUCE_BY_KEY, fn, p);
+    return reduce_like(s, SL__OP_REDUCE_BY_KEY, fn, p);
 }
 sl_stream *sl_reduce_by_key_fn(sl_stream *s, sl_reduce_func fn, void *ud) {
-    return reduce_like_fn(s, SL_OP_REDUCE_BY_KEY, fn, ud);
+    return reduce_like_fn(s, SL__OP_REDUCE_BY_KEY, fn, ud);
 }
 sl_stream *sl_reduce(sl_stream *s, const char *fn, const char *const *p) {
-    return reduce_like(s, SL_OP_REDUCE, fn, p);
+    return reduce_like(s, SL__OP_REDUCE, fn, p);
 }
 sl_stream *sl_reduce_fn(sl_stream *s, sl_reduce_func fn, void *ud) {
-    return reduce_like_fn(s, SL_OP_REDUCE, fn, ud);
+    return reduce_like_fn(s, SL__OP_REDUCE, fn, ud);
 }
 
 sl_stream *sl_count(sl_stream *s) {
-    return s ? sl__stream_new(s->ctx, SL_OP_COUNT, s, NULL) : NULL;
+    return s ? sl__stream_new(s->ctx, SL__OP_COUNT, s, NULL) : NULL;
 }
 
 sl_stream *sl_count_by_value(sl_stream *s) {
-    return s ? sl__stream_new(s->ctx, SL_OP_COUNT_BY_VALUE, s, NULL) : NULL;
+    return s ? sl__stream_new(s->ctx, SL__OP_COUNT_BY_VALUE, s, NULL) : NULL;
 }
 
 sl_stream *sl_union(sl_stream *a, sl_stream *b) {
@@ -256,7 +256,7 @@ sl_stream *sl_union(sl_stream *a, sl_stream *b) {
         sl__ctx_fail(a->ctx, SL_EINVAL, NULL, "union: the streams belong to different contexts");
         return NULL;
     }
-    return sl__stream_new(a->ctx, SL_OP_UNION, a, b);
+    return sl__stream_new(a->ctx, SL__OP_UNION, a, b);
 }
 
 sl_stream *sl_repartition(sl_stream *s, int n) {
@@ -267,7 +267,7 @@ sl_stream *sl_repartition(sl_stream *s, int n) {
                      "repartition: the number of partitions must be 1..65536, got %d", n);
         return NULL;
     }
-    sl_stream *r = sl__stream_new(s->ctx, SL_OP_REPARTITION, s, NULL);
+    sl_stream *r = sl__stream_new(s->ctx, SL__OP_REPARTITION, s, NULL);
     if (r)
         r->partitions = n;
     return r;
@@ -322,8 +322,8 @@ sl_context *sl_stream_context(const sl_stream *s) {
 sl_stream *sl_stream_set_partitions(sl_stream *s, int n) {
     if (!s)
         return NULL;
-    if (s->op != SL_OP_REDUCE_BY_KEY && s->op != SL_OP_COUNT_BY_VALUE &&
-        s->op != SL_OP_REPARTITION) {
+    if (s->op != SL__OP_REDUCE_BY_KEY && s->op != SL__OP_COUNT_BY_VALUE &&
+        s->op != SL__OP_REPARTITION) {
         sl__ctx_fail(s->ctx, SL_EINVAL, "partitions",
                      "stream '%s' (%s) has no partitions setting: only reduce_by_key, "
                      "count_by_value and repartition do",
@@ -372,19 +372,19 @@ static sl_stream *window_new(sl_stream *in, sl__op op, int64_t window, int64_t s
 }
 
 sl_stream *sl_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
-    return window_new(s, SL_OP_WINDOW, window_ms, slide_ms);
+    return window_new(s, SL__OP_WINDOW, window_ms, slide_ms);
 }
 
 sl_stream *sl_count_by_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
-    return window_new(s, SL_OP_COUNT_BY_WINDOW, window_ms, slide_ms);
+    return window_new(s, SL__OP_COUNT_BY_WINDOW, window_ms, slide_ms);
 }
 
 sl_stream *sl_count_by_value_and_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
-    return window_new(s, SL_OP_COUNT_BY_VALUE_AND_WINDOW, window_ms, slide_ms);
+    return window_new(s, SL__OP_COUNT_BY_VALUE_AND_WINDOW, window_ms, slide_ms);
 }
 
 sl_stream *sl_group_by_key_and_window(sl_stream *s, int64_t window_ms, int64_t slide_ms) {
-    return window_new(s, SL_OP_GROUP_BY_KEY_AND_WINDOW, window_ms, slide_ms);
+    return window_new(s, SL__OP_GROUP_BY_KEY_AND_WINDOW, window_ms, slide_ms);
 }
 
 /* A window stream with a REDUCE function. */
@@ -400,19 +400,19 @@ static sl_stream *window_reduce(sl_stream *in, sl__op op, const char *fn, const 
 
 sl_stream *sl_reduce_by_window(sl_stream *s, const char *fn, const char *const *params,
                                int64_t window_ms, int64_t slide_ms) {
-    return window_reduce(s, SL_OP_REDUCE_BY_WINDOW, fn, params, window_ms, slide_ms);
+    return window_reduce(s, SL__OP_REDUCE_BY_WINDOW, fn, params, window_ms, slide_ms);
 }
 
 sl_stream *sl_reduce_by_key_and_window(sl_stream *s, const char *fn, const char *const *params,
                                        int64_t window_ms, int64_t slide_ms) {
-    return window_reduce(s, SL_OP_REDUCE_BY_KEY_AND_WINDOW, fn, params, window_ms, slide_ms);
+    return window_reduce(s, SL__OP_REDUCE_BY_KEY_AND_WINDOW, fn, params, window_ms, slide_ms);
 }
 
 sl_stream *sl_reduce_by_key_and_window_inv(sl_stream *in, const char *fn, const char *const *params,
                                            int64_t window_ms, int64_t slide_ms, const char *filter,
                                            const char *const *filter_params) {
     sl_stream *s =
-        window_reduce(in, SL_OP_REDUCE_BY_KEY_AND_WINDOW, fn, params, window_ms, slide_ms);
+        window_reduce(in, SL__OP_REDUCE_BY_KEY_AND_WINDOW, fn, params, window_ms, slide_ms);
     if (!s)
         return NULL;
     sl_context *ctx = s->ctx;
@@ -429,7 +429,7 @@ sl_stream *sl_reduce_by_key_and_window_inv(sl_stream *in, const char *fn, const 
     s->inverse = true;
     if (filter &&
         (sl__func_resolve(ctx, &s->filter, filter, SL_COMPONENT_MAP, filter_params, s->name) ||
-         check_shape(ctx, SL_OP_FILTER, filter, s->filter.comp))) {
+         check_shape(ctx, SL__OP_FILTER, filter, s->filter.comp))) {
         sl__func_destroy(&s->filter);
         sl__stream_drop(ctx, s);
         return NULL;
@@ -451,27 +451,27 @@ static sl_stream *two_inputs(sl_stream *a, sl_stream *b, sl__op op) {
 }
 
 sl_stream *sl_group_by_key(sl_stream *s) {
-    return s ? sl__stream_new(s->ctx, SL_OP_GROUP_BY_KEY, s, NULL) : NULL;
+    return s ? sl__stream_new(s->ctx, SL__OP_GROUP_BY_KEY, s, NULL) : NULL;
 }
 
 sl_stream *sl_join(sl_stream *a, sl_stream *b) {
-    return two_inputs(a, b, SL_OP_JOIN);
+    return two_inputs(a, b, SL__OP_JOIN);
 }
 
 sl_stream *sl_left_outer_join(sl_stream *a, sl_stream *b) {
-    return two_inputs(a, b, SL_OP_LEFT_OUTER_JOIN);
+    return two_inputs(a, b, SL__OP_LEFT_OUTER_JOIN);
 }
 
 sl_stream *sl_right_outer_join(sl_stream *a, sl_stream *b) {
-    return two_inputs(a, b, SL_OP_RIGHT_OUTER_JOIN);
+    return two_inputs(a, b, SL__OP_RIGHT_OUTER_JOIN);
 }
 
 sl_stream *sl_full_outer_join(sl_stream *a, sl_stream *b) {
-    return two_inputs(a, b, SL_OP_FULL_OUTER_JOIN);
+    return two_inputs(a, b, SL__OP_FULL_OUTER_JOIN);
 }
 
 sl_stream *sl_cogroup(sl_stream *a, sl_stream *b) {
-    return two_inputs(a, b, SL_OP_COGROUP);
+    return two_inputs(a, b, SL__OP_COGROUP);
 }
 
 sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, void *ud) {
@@ -479,7 +479,7 @@ sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, 
         sl__ctx_fail(a->ctx, SL_EINVAL, NULL, "transform_with: the function pointer is NULL");
         return NULL;
     }
-    sl_stream *s = two_inputs(a, b, SL_OP_TRANSFORM_WITH);
+    sl_stream *s = two_inputs(a, b, SL__OP_TRANSFORM_WITH);
     if (s) {
         s->fn.transform2_fn = fn;
         s->fn.inst = ud;
@@ -492,7 +492,7 @@ sl_stream *sl_transform_with(sl_stream *a, sl_stream *b, sl_transform2_func fn, 
 sl_stream *sl_source(sl_context *ctx, const char *component, const char *const *params) {
     if (!ctx)
         return NULL;
-    sl_stream *s = sl__stream_new(ctx, SL_OP_SOURCE, NULL, NULL);
+    sl_stream *s = sl__stream_new(ctx, SL__OP_SOURCE, NULL, NULL);
     if (!s)
         return NULL;
     if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_SOURCE, params, s->name)) {
@@ -601,7 +601,7 @@ int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
 /* ---- state ----------------------------------------------------------------------------- */
 
 static sl_stream *state_stream(sl_stream *in) {
-    return in ? sl__stream_new(in->ctx, SL_OP_UPDATE_STATE_BY_KEY, in, NULL) : NULL;
+    return in ? sl__stream_new(in->ctx, SL__OP_UPDATE_STATE_BY_KEY, in, NULL) : NULL;
 }
 
 sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *const *params) {
@@ -680,7 +680,7 @@ static bool is_stateful(const sl_stream *s) {
 sl_stream *sl_stream_set_state_limit(sl_stream *s, size_t bytes) {
     if (!s)
         return NULL;
-    if (!is_stateful(s) && s->op != SL_OP_OPERATOR) { /* operators: their keyed state */
+    if (!is_stateful(s) && s->op != SL__OP_OPERATOR) { /* operators: their keyed state */
         sl__ctx_fail(s->ctx, SL_EINVAL, "memory_limit",
                      "stream '%s' (%s) keeps no state: only update_state_by_key, "
                      "map_with_state and operators have a memory limit",
@@ -737,7 +737,7 @@ sl_stream *sl_map_with_state(sl_stream *in, const char *fn, const char *const *p
         sl__ctx_fail(ctx, SL_EINVAL, "timeout", "map_with_state: a negative timeout");
         return NULL;
     }
-    sl_stream *s = sl__stream_new(ctx, SL_OP_MAP_WITH_STATE, in, NULL);
+    sl_stream *s = sl__stream_new(ctx, SL__OP_MAP_WITH_STATE, in, NULL);
     if (!s)
         return NULL;
     if (sl__func_resolve(ctx, &s->fn, fn, SL_COMPONENT_UPDATE, params, s->name)) {
@@ -760,7 +760,7 @@ sl_stream *sl_map_with_state(sl_stream *in, const char *fn, const char *const *p
 sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms) {
     if (!s)
         return NULL;
-    if (s->op != SL_OP_MAP_WITH_STATE || timeout_ms < 0) {
+    if (s->op != SL__OP_MAP_WITH_STATE || timeout_ms < 0) {
         sl__ctx_fail(s->ctx, SL_EINVAL, "timeout",
                      "stream '%s' (%s): only map_with_state has a timeout (>= 0)", s->name,
                      sl__op_name(s->op));
@@ -773,20 +773,20 @@ sl_stream *sl_stream_set_timeout(sl_stream *s, int64_t timeout_ms) {
 sl_stream *sl_state_snapshots(sl_stream *mapped) {
     if (!mapped)
         return NULL;
-    if (mapped->op != SL_OP_MAP_WITH_STATE) {
+    if (mapped->op != SL__OP_MAP_WITH_STATE) {
         sl__ctx_fail(mapped->ctx, SL_EINVAL, NULL,
                      "state_snapshots: '%s' is a %s stream, not map_with_state", mapped->name,
                      sl__op_name(mapped->op));
         return NULL;
     }
-    return sl__stream_new(mapped->ctx, SL_OP_STATE_SNAPSHOTS, mapped, NULL);
+    return sl__stream_new(mapped->ctx, SL__OP_STATE_SNAPSHOTS, mapped, NULL);
 }
 
 sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *params) {
     if (!in)
         return NULL;
     sl_context *ctx = in->ctx;
-    sl_stream *s = sl__stream_new(ctx, SL_OP_OPERATOR, in, NULL);
+    sl_stream *s = sl__stream_new(ctx, SL__OP_OPERATOR, in, NULL);
     if (!s)
         return NULL;
     if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_OPERATOR, params, s->name)) {

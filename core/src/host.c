@@ -118,7 +118,7 @@ static int host_value_decode(const void *data, size_t len, size_t *off, sl_value
  * plugin holds is the arena's. */
 typedef struct plugin_arena {
     sl_mem mem;
-    sl_arena arena;
+    sl__arena arena;
 } plugin_arena;
 
 static sl_mem *host_mem_new(void) {

@@ -26,7 +26,7 @@
 
 /* The operator stream behind a handle, or NULL (not an operator's handle). */
 static sl_stream *owner_of(sl_handle *h) {
-    return h && h->owner && h->owner->op == SL_OP_OPERATOR ? h->owner : NULL;
+    return h && h->owner && h->owner->op == SL__OP_OPERATOR ? h->owner : NULL;
 }
 
 int sl__opstate_open(sl_stream *s, sl_error *err) {

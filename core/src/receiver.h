@@ -24,8 +24,8 @@
 
 typedef struct sl__block {
     struct sl__block *next;
-    sl_arena arena;
-    sl_recvec recs;
+    sl__arena arena;
+    sl__recvec recs;
     size_t bytes; /* payload: the records' key and value bytes (input metrics) */
     size_t mem;   /* what the records take: payload, bytes between lines, records */
 } sl__block;

@@ -157,7 +157,7 @@ static int write_checkpoint(sl_context *ctx, int64_t t, sl_error *err) {
     return rc;
 }
 
-int sl__checkpoint_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) {
+int sl__ckpt_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) {
     if (!ctx->ckpt_dir)
         return 0;
     if (!final && (t - ctx->zero_time) % ckpt_every(ctx) != 0)
@@ -262,7 +262,7 @@ static int remove_all(sl_context *ctx, sl_error *err) {
     return rc;
 }
 
-int sl__checkpoint_resume(sl_context *ctx, sl_error *err) {
+int sl__ckpt_resume(sl_context *ctx, sl_error *err) {
     ctx->ckpt_lock = -1;
     if (!ctx->ckpt_dir)
         return 0;

@@ -15,7 +15,7 @@
 
 /* Checkpoints (recovery.c): resume at start (after create, before start);
  * write after the batch at t when due (or always, at the end). */
-int sl__checkpoint_resume(sl_context *ctx, sl_error *err);
-int sl__checkpoint_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err);
+int sl__ckpt_resume(sl_context *ctx, sl_error *err);
+int sl__ckpt_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err);
 
 #endif /* SLUICE_RECOVERY_H */

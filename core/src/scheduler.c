@@ -90,7 +90,7 @@ static bool receivers_ended(sl_context *ctx) {
     bool any = false;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
-        if (s->op != SL_OP_SOURCE)
+        if (s->op != SL__OP_SOURCE)
             continue;
         if (!s->recv || !atomic_load(&s->recv->finished))
             return false;
@@ -117,7 +117,7 @@ static void sleep_or_wake(sl_context *ctx, uint64_t seen, int64_t max_ms) {
 /* Wait (system clock) until wall time reaches t; 0 when it has, 1 if
  * stopped first, or a negative code if combining early failed (err filled).
  * While waiting, the blocks that receivers seal for the batch at t are
- * combined early (sl__batch_early). When the input has ended for good, the
+ * combined early (sl__shuffle_early). When the input has ended for good, the
  * final batch runs at once: its content cannot change by waiting, and its
  * batch time stays t. */
 static int wait_until(sl_context *ctx, int64_t t, sl_error *err) {
@@ -132,7 +132,7 @@ static int wait_until(sl_context *ctx, int64_t t, sl_error *err) {
         pthread_mutex_lock(&ctx->wake.lock);
         uint64_t seen = ctx->wake.seq;
         pthread_mutex_unlock(&ctx->wake.lock);
-        int n = sl__batch_early(ctx, t, err);
+        int n = sl__shuffle_early(ctx, t, err);
         if (n < 0)
             return n;
         if (n == 0)
@@ -246,7 +246,7 @@ void *sl__scheduler_main(void *arg) {
         }
         bool all_finished = false;
         if ((rc = run_batch(ctx, t, &all_finished, &err)) ||
-            (rc = sl__checkpoint_maybe(ctx, t, false, &err)))
+            (rc = sl__ckpt_maybe(ctx, t, false, &err)))
             break;
         last = t;
         int64_t done = atomic_load(&ctx->batches_done);
@@ -276,7 +276,7 @@ void *sl__scheduler_main(void *arg) {
     /* a final checkpoint of the last completed batch (not after a failure:
      * the failed batch may have changed part of the state) */
     if (!rc && last)
-        rc = sl__checkpoint_maybe(ctx, last, true, &err);
+        rc = sl__ckpt_maybe(ctx, last, true, &err);
     free_receivers(ctx);
     pthread_mutex_lock(&ctx->lock);
     if (rc) {
@@ -344,7 +344,7 @@ int sl_context_start(sl_context *ctx) {
             return start_fail(ctx, &err);
     /* state and source positions from the newest checkpoint, before any
      * source starts */
-    if (sl__checkpoint_resume(ctx, &err))
+    if (sl__ckpt_resume(ctx, &err))
         return start_fail(ctx, &err);
     sl__plan_early(ctx);
     for (size_t i = 0; i < ctx->nstreams; i++) {

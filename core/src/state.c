@@ -887,7 +887,7 @@ int sl__state_restore(sl__state_store *s, sl__reader *r, int64_t now, sl_error *
                              "state of stream '%s': snapshot at byte %zu has format %u flags "
                              "%#x; this engine reads format %d",
                              s->name, start, format, flags, SNAP_FORMAT);
-    sl_arena scratch;
+    sl__arena scratch;
     sl_mem mem;
     sl__arena_init(&scratch, 64 * 1024);
     sl__arena_mem(&scratch, &mem);

@@ -50,7 +50,6 @@
 #include <sluice/plugin.h>
 #include <sluice/record.h>
 
-/* (Not `sl__state`: internal.h uses that name for the context's run state.) */
 typedef struct sl__state_store sl__state_store;
 
 /* One entry as a callback sees it (sl__state_upsert, sl__state_update_each).

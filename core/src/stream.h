@@ -24,40 +24,40 @@
 #include "table.h"
 
 typedef enum sl__op {
-    SL_OP_SOURCE,
-    SL_OP_MAP,
-    SL_OP_FLAT_MAP,
-    SL_OP_FILTER,
-    SL_OP_MAP_VALUES,
-    SL_OP_FLAT_MAP_VALUES,
-    SL_OP_TRANSFORM,
-    SL_OP_REDUCE_BY_KEY,
-    SL_OP_REDUCE,
-    SL_OP_COUNT,
-    SL_OP_COUNT_BY_VALUE,
-    SL_OP_UNION,
-    SL_OP_REPARTITION,
+    SL__OP_SOURCE,
+    SL__OP_MAP,
+    SL__OP_FLAT_MAP,
+    SL__OP_FILTER,
+    SL__OP_MAP_VALUES,
+    SL__OP_FLAT_MAP_VALUES,
+    SL__OP_TRANSFORM,
+    SL__OP_REDUCE_BY_KEY,
+    SL__OP_REDUCE,
+    SL__OP_COUNT,
+    SL__OP_COUNT_BY_VALUE,
+    SL__OP_UNION,
+    SL__OP_REPARTITION,
     /* windows (ops/window.c) */
-    SL_OP_WINDOW,
-    SL_OP_COUNT_BY_WINDOW,
-    SL_OP_REDUCE_BY_WINDOW,
-    SL_OP_REDUCE_BY_KEY_AND_WINDOW,
-    SL_OP_COUNT_BY_VALUE_AND_WINDOW,
-    SL_OP_GROUP_BY_KEY_AND_WINDOW,
+    SL__OP_WINDOW,
+    SL__OP_COUNT_BY_WINDOW,
+    SL__OP_REDUCE_BY_WINDOW,
+    SL__OP_REDUCE_BY_KEY_AND_WINDOW,
+    SL__OP_COUNT_BY_VALUE_AND_WINDOW,
+    SL__OP_GROUP_BY_KEY_AND_WINDOW,
     /* grouping and joins (ops/join.c) */
-    SL_OP_GROUP_BY_KEY,
-    SL_OP_JOIN,
-    SL_OP_LEFT_OUTER_JOIN,
-    SL_OP_RIGHT_OUTER_JOIN,
-    SL_OP_FULL_OUTER_JOIN,
-    SL_OP_COGROUP,
-    SL_OP_TRANSFORM_WITH,
+    SL__OP_GROUP_BY_KEY,
+    SL__OP_JOIN,
+    SL__OP_LEFT_OUTER_JOIN,
+    SL__OP_RIGHT_OUTER_JOIN,
+    SL__OP_FULL_OUTER_JOIN,
+    SL__OP_COGROUP,
+    SL__OP_TRANSFORM_WITH,
     /* state (ops/state.c, ops/operator.c) */
-    SL_OP_UPDATE_STATE_BY_KEY,
-    SL_OP_MAP_WITH_STATE,
-    SL_OP_STATE_SNAPSHOTS,
-    SL_OP_OPERATOR,
-    SL__OP_COUNT /* the number of operations: the size of ops/table.c */
+    SL__OP_UPDATE_STATE_BY_KEY,
+    SL__OP_MAP_WITH_STATE,
+    SL__OP_STATE_SNAPSHOTS,
+    SL__OP_OPERATOR,
+    SL__OP_N /* the number of operations: the size of ops/table.c */
 } sl__op;
 
 struct sl_stream {
@@ -97,7 +97,7 @@ struct sl_stream {
     int consumers;
     bool materialize;
     /* per batch */
-    sl_dataset data;
+    sl__dataset data;
     bool computed;
     sl__block *blocks; /* source: the batch's blocks (own the bytes) */
     /* early combine (plan): a receiver source's blocks may run, before the

@@ -33,7 +33,7 @@ static bool has_double(const sl_value *v) {
 static long accepted;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 4096);
     sl_mem mem;
     sl__arena_mem(&a, &mem);

@@ -4,7 +4,7 @@
 #include "unit.h"
 
 /* Count the blocks an arena holds. */
-static size_t block_count(const sl_arena *a) {
+static size_t block_count(const sl__arena *a) {
     size_t n = 0;
     for (const sl__arena_block *b = a->head; b; b = b->next)
         n++;
@@ -14,7 +14,7 @@ static size_t block_count(const sl_arena *a) {
 /* Every allocation is 16-byte aligned (internal.h and sl_mem promise it),
  * whatever the sizes requested before, in new and large blocks alike. */
 static void test_alignment(void) {
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 1024);
     size_t misaligned = 0, failed = 0;
     for (size_t n = 0; n < 200; n++) {
@@ -25,7 +25,7 @@ static void test_alignment(void) {
     ASSERT_INT_EQ(failed, 0);
     ASSERT_INT_EQ(misaligned, 0);
     /* the first allocation of a fresh block, too */
-    sl_arena b;
+    sl__arena b;
     sl__arena_init(&b, 64);
     void *first = sl__arena_alloc(&b, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(first);
@@ -46,7 +46,7 @@ static void test_alignment(void) {
 /* Many small allocations are distinct, writable, don't overlap, and keep
  * their contents as the arena grows into new blocks. */
 static void test_many_small(void) {
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 4096);
     enum { N = 10000 };
     unsigned char **ptrs = calloc(N, sizeof *ptrs);
@@ -72,7 +72,7 @@ static void test_many_small(void) {
 /* A request bigger than the block size gets a block of its own, fully usable,
  * and the arena keeps serving small requests afterwards. */
 static void test_large_alloc(void) {
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 1024);
     char *small = sl__arena_alloc(&a, 10);
     CU_ASSERT_PTR_NOT_NULL_FATAL(small);
@@ -92,7 +92,7 @@ static void test_large_alloc(void) {
 
 /* A zero block size falls back to a default instead of looping or failing. */
 static void test_default_block_size(void) {
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 0);
     CU_ASSERT(a.block_size > 0);
     CU_ASSERT_PTR_NOT_NULL(sl__arena_alloc(&a, 1));
@@ -103,7 +103,7 @@ static void test_default_block_size(void) {
  * (it reuses what it kept), and it does not keep everything: a huge batch's
  * memory is given back. */
 static void test_reset(void) {
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 256);
     size_t failed = 0;
     for (int i = 0; i < 100; i++)
@@ -129,14 +129,14 @@ static void test_reset(void) {
     ASSERT_INT_EQ(a.total, 0);
 
     /* reset of an empty arena is harmless */
-    sl_arena e;
+    sl__arena e;
     sl__arena_init(&e, 256);
     sl__arena_reset(&e);
     CU_ASSERT_PTR_NOT_NULL(sl__arena_alloc(&e, 10));
     sl__arena_free(&e);
 
     /* 100 MiB in 1 MiB blocks (never touched): a reset frees some of it */
-    sl_arena big;
+    sl__arena big;
     sl__arena_init(&big, 1u << 20);
     for (int i = 0; i < 100; i++)
         failed += sl__arena_alloc(&big, 1u << 20) == NULL;
@@ -150,7 +150,7 @@ static void test_reset(void) {
 
 /* The sl_mem view allocates from the arena, aligned, through sl_alloc(). */
 static void test_mem_view(void) {
-    sl_arena a;
+    sl__arena a;
     sl_mem m;
     sl__arena_init(&a, 1024);
     sl__arena_mem(&a, &m);
@@ -166,7 +166,7 @@ static void test_mem_view(void) {
 
 /* recvec_push grows one record at a time and keeps every record. */
 static void test_recvec_push(void) {
-    sl_recvec rv = {0};
+    sl__recvec rv = {0};
     for (int64_t i = 0; i < 5000; i++) {
         sl_record r = {sl_null(), sl_int(i), i};
         ASSERT_INT_EQ(sl__recvec_push(&rv, &r), 0);
@@ -186,7 +186,7 @@ static void test_recvec_push(void) {
 /* recvec_append copies whole runs, grows past its capacity in one call, and
  * accepts an empty run. */
 static void test_recvec_append(void) {
-    sl_recvec rv = {0};
+    sl__recvec rv = {0};
     enum { RUN = 1000 };
     sl_record run[RUN];
     for (int i = 0; i < RUN; i++)
@@ -205,7 +205,7 @@ static void test_recvec_append(void) {
 /* A dataset has n empty partitions, counts records over all of them, and
  * frees everything (0 partitions included). */
 static void test_dataset(void) {
-    sl_dataset d;
+    sl__dataset d;
     ASSERT_INT_EQ(sl__dataset_init(&d, 4), 0);
     ASSERT_INT_EQ(d.nparts, 4);
     ASSERT_INT_EQ(sl__dataset_count(&d), 0);
@@ -218,7 +218,7 @@ static void test_dataset(void) {
     ASSERT_INT_EQ(d.nparts, 0);
     CU_ASSERT_PTR_NULL(d.parts);
 
-    sl_dataset z;
+    sl__dataset z;
     ASSERT_INT_EQ(sl__dataset_init(&z, 0), 0);
     ASSERT_INT_EQ(z.nparts, 0);
     ASSERT_INT_EQ(sl__dataset_count(&z), 0);

@@ -162,7 +162,7 @@ static int load_quiet(const char *dir, sl__ckpt *c) {
 /* An sl_mem over an arena that counts what it hands out. */
 typedef struct count_mem {
     sl_mem mem;
-    sl_arena arena;
+    sl__arena arena;
     size_t total;
 } count_mem;
 
@@ -356,7 +356,7 @@ static bool same(const sl_value *a, const sl_value *b) {
 static void round_trip(sl_value v) {
     sl__buf b = {0};
     CU_ASSERT_EQUAL_FATAL(sl__value_encode(&b, &v), 0);
-    sl_arena a;
+    sl__arena a;
     sl_mem mem;
     sl__arena_init(&a, 0);
     sl__arena_mem(&a, &mem);
@@ -404,7 +404,7 @@ static void test_value_null_key(void) {
     sl__buf b = {0};
     sl__value_encode(&b, &k);
     sl__value_encode(&b, &n);
-    sl_arena a;
+    sl__arena a;
     sl_mem mem;
     sl__arena_init(&a, 0);
     sl__arena_mem(&a, &mem);
@@ -678,7 +678,7 @@ static void test_values_in_checkpoint(void) {
     size_t len = 0;
     const uint8_t *p = sl__ckpt_find(&c, "state/counts", &len);
     CU_ASSERT_FATAL(p != NULL);
-    sl_arena a;
+    sl__arena a;
     sl_mem mem;
     sl__arena_init(&a, 0);
     sl__arena_mem(&a, &mem);

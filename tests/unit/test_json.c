@@ -9,7 +9,7 @@
 
 #include "unit.h"
 
-static sl_arena arena;
+static sl__arena arena;
 static sl_mem mem;
 static sl_error err;
 static sl_value out;

@@ -10,7 +10,7 @@
 /* Every operation has a class with a distinct name and a run(); the flags
  * the executor and the planner rely on are where they belong. */
 static void test_table(void) {
-    for (int op = 0; op < SL__OP_COUNT; op++) {
+    for (int op = 0; op < SL__OP_N; op++) {
         const sl__op_class *c = sl__op_class_of((sl__op)op);
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         CU_ASSERT_PTR_NOT_NULL(c->name);
@@ -20,20 +20,20 @@ static void test_table(void) {
                 unit_check(false, __FILE__, __LINE__, "operations %d and %d are both '%s'", o, op,
                            c->name);
     }
-    ASSERT_STR_EQ(sl__op_name(SL_OP_REDUCE_BY_KEY), "reduce_by_key");
-    ASSERT_STR_EQ(sl__op_name(SL_OP_GROUP_BY_KEY_AND_WINDOW), "group_by_key_and_window");
-    CU_ASSERT(sl__op_class_of(SL_OP_MAP_VALUES)->flags & SL__OPF_VALUES);
-    CU_ASSERT(sl__op_class_of(SL_OP_MAP)->flags & SL__OPF_NARROW);
-    CU_ASSERT(sl__op_class_of(SL_OP_COUNT_BY_VALUE)->flags & SL__OPF_BY_ELEMENT);
-    CU_ASSERT(sl__op_class_of(SL_OP_REDUCE_BY_KEY)->flags & SL__OPF_SHUFFLE);
-    CU_ASSERT(sl__op_class_of(SL_OP_WINDOW)->flags & SL__OPF_WINDOW);
-    CU_ASSERT(sl__op_class_of(SL_OP_UPDATE_STATE_BY_KEY)->flags & SL__OPF_STATEFUL);
-    CU_ASSERT(!(sl__op_class_of(SL_OP_OPERATOR)->flags & SL__OPF_STATEFUL));
-    CU_ASSERT_PTR_NOT_NULL(sl__op_class_of(SL_OP_SOURCE)->snapshot);
-    CU_ASSERT_PTR_NOT_NULL(sl__op_class_of(SL_OP_WINDOW)->restore);
-    CU_ASSERT_PTR_NULL(sl__op_class_of(SL_OP_MAP)->snapshot);
+    ASSERT_STR_EQ(sl__op_name(SL__OP_REDUCE_BY_KEY), "reduce_by_key");
+    ASSERT_STR_EQ(sl__op_name(SL__OP_GROUP_BY_KEY_AND_WINDOW), "group_by_key_and_window");
+    CU_ASSERT(sl__op_class_of(SL__OP_MAP_VALUES)->flags & SL__OPF_VALUES);
+    CU_ASSERT(sl__op_class_of(SL__OP_MAP)->flags & SL__OPF_NARROW);
+    CU_ASSERT(sl__op_class_of(SL__OP_COUNT_BY_VALUE)->flags & SL__OPF_BY_ELEMENT);
+    CU_ASSERT(sl__op_class_of(SL__OP_REDUCE_BY_KEY)->flags & SL__OPF_SHUFFLE);
+    CU_ASSERT(sl__op_class_of(SL__OP_WINDOW)->flags & SL__OPF_WINDOW);
+    CU_ASSERT(sl__op_class_of(SL__OP_UPDATE_STATE_BY_KEY)->flags & SL__OPF_STATEFUL);
+    CU_ASSERT(!(sl__op_class_of(SL__OP_OPERATOR)->flags & SL__OPF_STATEFUL));
+    CU_ASSERT_PTR_NOT_NULL(sl__op_class_of(SL__OP_SOURCE)->snapshot);
+    CU_ASSERT_PTR_NOT_NULL(sl__op_class_of(SL__OP_WINDOW)->restore);
+    CU_ASSERT_PTR_NULL(sl__op_class_of(SL__OP_MAP)->snapshot);
     /* out of range: the source's class, never a wild read */
-    CU_ASSERT_PTR_EQUAL(sl__op_class_of((sl__op)SL__OP_COUNT), sl__op_class_of(SL_OP_SOURCE));
+    CU_ASSERT_PTR_EQUAL(sl__op_class_of((sl__op)SL__OP_N), sl__op_class_of(SL__OP_SOURCE));
 }
 
 /* A failing reduction in a shuffle, in a whole-batch reduce and in a fused

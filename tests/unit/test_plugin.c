@@ -405,7 +405,7 @@ static void test_describe_plugins_json(void) {
     ASSERT_INT_EQ(sl_context_add_plugin_dir(ctx, dir), 0);
     char *json = sl_context_describe_plugins(ctx, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
-    sl_arena a;
+    sl__arena a;
     sl_mem m;
     sl__arena_init(&a, 1 << 16);
     sl__arena_mem(&a, &m);

@@ -143,7 +143,7 @@ static void test_list_keys(void) {
  * accumulator afterwards, and iteration visits every entry exactly once. */
 static void test_growth(void) {
     enum { N = 100000 };
-    sl_arena a;
+    sl__arena a;
     sl_mem mem;
     sl__arena_init(&a, 1 << 16);
     sl__arena_mem(&a, &mem);
@@ -241,7 +241,7 @@ static void test_collisions(void) {
 /* Without mem the table references the caller's key; with mem it copies it,
  * so changing the source afterwards leaves the stored key unchanged. */
 static void test_reference_vs_copy(void) {
-    sl_arena a;
+    sl__arena a;
     sl_mem mem;
     sl__arena_init(&a, 1024);
     sl__arena_mem(&a, &mem);

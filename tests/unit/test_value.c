@@ -417,7 +417,7 @@ static void test_hash_spread(void) {
 /* A deep copy owns its bytes and items: changing the source afterwards does
  * not change the copy. */
 static void test_copy_deep(void) {
-    sl_arena a;
+    sl__arena a;
     sl_mem m;
     sl__arena_init(&a, 1024);
     sl__arena_mem(&a, &m);

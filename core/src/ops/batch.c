@@ -17,7 +17,7 @@
 #include "ops/op.h"
 
 static int run_transform(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    sl_recvec all;
+    sl__recvec all;
     bool owned;
     if (sl__dataset_init(&s->data, 1) || sl__dataset_gather(&s->in[0]->data, &all, &owned))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
@@ -40,7 +40,7 @@ static int run_transform(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err
 static int run_reduce(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     if (sl__dataset_init(&s->data, 1))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
-    const sl_dataset *in = &s->in[0]->data;
+    const sl__dataset *in = &s->in[0]->data;
     sl_mem mem;
     sl__arena_mem(&ctx->warena[0], &mem);
     sl_value acc = sl_null();
@@ -71,11 +71,11 @@ static int run_count(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 }
 
 static int run_union(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    const sl_dataset *a = &s->in[0]->data, *b = &s->in[1]->data;
+    const sl__dataset *a = &s->in[0]->data, *b = &s->in[1]->data;
     if (sl__dataset_init(&s->data, a->nparts + b->nparts))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < a->nparts + b->nparts; i++) {
-        const sl_recvec *src = i < a->nparts ? &a->parts[i] : &b->parts[i - a->nparts];
+        const sl__recvec *src = i < a->nparts ? &a->parts[i] : &b->parts[i - a->nparts];
         if (sl__recvec_append(&s->data.parts[i], src->v, src->n))
             return sl__error_set(err, SL_ENOMEM, "out of memory");
     }
@@ -83,7 +83,7 @@ static int run_union(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 }
 
 static int run_repartition(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    const sl_dataset *in = &s->in[0]->data;
+    const sl__dataset *in = &s->in[0]->data;
     size_t n = (size_t)s->partitions, k = 0;
     if (sl__dataset_init(&s->data, n))
         return sl__error_set(err, SL_ENOMEM, "out of memory");

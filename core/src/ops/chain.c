@@ -230,7 +230,7 @@ static int stage_task(void *arg, size_t p, int worker, sl_error *err) {
         lv->em.mem = &tk.mem;
         lv->em.host_data = lv;
     }
-    const sl_recvec *in = &st->input->parts[p];
+    const sl__recvec *in = &st->input->parts[p];
     for (size_t off = 0; off < in->n; off += SL__CHUNK) {
         size_t n = in->n - off < SL__CHUNK ? in->n - off : SL__CHUNK;
         int rc;
@@ -278,7 +278,7 @@ int sl__stage_chain(stage *st, sl_stream *from, bool include_from, sl_error *err
 }
 
 /* Run a stage's chain over every partition of `input`, in the pool. */
-int sl__stage_exec(stage *st, const sl_dataset *input, sl_error *err) {
+int sl__stage_exec(stage *st, const sl__dataset *input, sl_error *err) {
     int workers = sl__pool_workers(st->ctx->pool);
     if (st->nchain) {
         st->bufs = malloc((size_t)workers * (size_t)st->nchain * SL__CHUNK * sizeof(sl_record));

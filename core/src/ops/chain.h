@@ -30,8 +30,8 @@ typedef struct sl__stage {
     sl_context *ctx;
     int64_t t;
     sl_stream *root;
-    const sl_dataset *input; /* the root's partitions to run (its data, or early blocks) */
-    size_t part_base;        /* partition numbers the functions see start here */
+    const sl__dataset *input; /* the root's partitions to run (its data, or early blocks) */
+    size_t part_base;         /* partition numbers the functions see start here */
     sl_stream *chain[SL__MAX_CHAIN];
     int nchain;
     int sink;
@@ -48,7 +48,7 @@ typedef struct sl__stage {
  * function: a materialized narrow stream computing its own partitions. */
 int sl__stage_chain(sl__stage *st, sl_stream *from, bool include_from, sl_error *err);
 /* Run a stage's chain over every partition of `input`, in the pool. */
-int sl__stage_exec(sl__stage *st, const sl_dataset *input, sl_error *err);
+int sl__stage_exec(sl__stage *st, const sl__dataset *input, sl_error *err);
 /* sl__stage_chain, then sl__stage_exec over the root's batch (computed). */
 int sl__stage_run(sl__stage *st, sl_stream *from, bool include_from, sl_error *err);
 

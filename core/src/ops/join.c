@@ -35,7 +35,7 @@
 
 /* One side of the cogroup: its records, as a list of record vectors. */
 typedef struct side {
-    const sl_recvec *parts;
+    const sl__recvec *parts;
     size_t nparts;
 } side;
 
@@ -150,7 +150,7 @@ static int cogroup_build(cogroup *cg, const side *sides, int nsides, sl_mem *mem
 /* ---- emitting ------------------------------------------------------------------------ */
 
 /* Append (key, value) at batch time t. */
-static int put(sl_recvec *out, sl_value key, sl_value value, int64_t t) {
+static int put(sl__recvec *out, sl_value key, sl_value value, int64_t t) {
     sl_record r = {sl_key(key), value, t};
     return sl__recvec_push(out, &r);
 }
@@ -168,9 +168,9 @@ static sl_value pair_of(sl_mem *mem, sl_value a, sl_value b) {
 /* The joined pairs of one key, as the op asks: the cross product of both
  * sides' values, and with a side missing the other side's values paired
  * with None (outer joins). */
-static int emit_join(sl__op op, const group *g, sl_mem *mem, int64_t t, sl_recvec *out) {
-    bool left = op == SL_OP_LEFT_OUTER_JOIN || op == SL_OP_FULL_OUTER_JOIN;
-    bool right = op == SL_OP_RIGHT_OUTER_JOIN || op == SL_OP_FULL_OUTER_JOIN;
+static int emit_join(sl__op op, const group *g, sl_mem *mem, int64_t t, sl__recvec *out) {
+    bool left = op == SL__OP_LEFT_OUTER_JOIN || op == SL__OP_FULL_OUTER_JOIN;
+    bool right = op == SL__OP_RIGHT_OUTER_JOIN || op == SL__OP_FULL_OUTER_JOIN;
     size_t na = g->n[0], nb = g->n[1];
     if (na && !nb && left) {
         for (size_t i = 0; i < na; i++) {
@@ -197,13 +197,13 @@ static int emit_join(sl__op op, const group *g, sl_mem *mem, int64_t t, sl_recve
 
 /* One output record per group (group_by_key, cogroup), or the joined
  * pairs of every group (the joins). */
-static int emit_groups(sl__op op, const cogroup *cg, sl_mem *mem, int64_t t, sl_recvec *out) {
+static int emit_groups(sl__op op, const cogroup *cg, sl_mem *mem, int64_t t, sl__recvec *out) {
     for (size_t i = 0; i < cg->ng; i++) {
         const group *g = &cg->g[i];
         int rc = 0;
-        if (op == SL_OP_GROUP_BY_KEY) {
+        if (op == SL__OP_GROUP_BY_KEY) {
             rc = put(out, g->key, sl_list(g->vals[0], g->n[0]), t);
-        } else if (op == SL_OP_COGROUP) {
+        } else if (op == SL__OP_COGROUP) {
             sl_value v = pair_of(mem, sl_list(g->vals[0], g->n[0]), sl_list(g->vals[1], g->n[1]));
             rc = v.type != SL_LIST ? SL_ENOMEM : put(out, g->key, v, t);
         } else {
@@ -215,12 +215,12 @@ static int emit_groups(sl__op op, const cogroup *cg, sl_mem *mem, int64_t t, sl_
     return 0;
 }
 
-int sl__group_records(const sl_recvec *parts, size_t nparts, int64_t t, sl_mem *mem, sl_recvec *out,
-                      sl_error *err) {
+int sl__join_group(const sl__recvec *parts, size_t nparts, int64_t t, sl_mem *mem, sl__recvec *out,
+                   sl_error *err) {
     side sd = {parts, nparts};
     cogroup cg;
     int rc = cogroup_build(&cg, &sd, 1, mem, err);
-    if (!rc && emit_groups(SL_OP_GROUP_BY_KEY, &cg, mem, t, out))
+    if (!rc && emit_groups(SL__OP_GROUP_BY_KEY, &cg, mem, t, out))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     cogroup_free(&cg);
     return rc;
@@ -245,7 +245,7 @@ static int run_cogroup(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
         sides[k].nparts = s->in[k]->data.nparts;
     }
     cogroup cg;
-    sl_recvec all = {NULL, 0, 0};
+    sl__recvec all = {NULL, 0, 0};
     int rc = cogroup_build(&cg, sides, s->nin, &mem, err);
     if (!rc && emit_groups(s->op, &cg, &mem, t, &all))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
@@ -261,7 +261,7 @@ static int run_cogroup(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
 /* Spark's transformWith: the function sees both whole batches at once and
  * emits into one partition, as transform does. */
 static int run_transform_with(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    sl_recvec a = {NULL, 0, 0}, b = {NULL, 0, 0};
+    sl__recvec a = {NULL, 0, 0}, b = {NULL, 0, 0};
     bool own_a = false, own_b = false;
     sl_record *buf = malloc(SL__CHUNK * sizeof *buf);
     int rc = 0;
@@ -292,14 +292,14 @@ static int run_join(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     err->code = 0;
     err->msg[0] = 0;
     switch (s->op) {
-    case SL_OP_GROUP_BY_KEY:
-    case SL_OP_JOIN:
-    case SL_OP_LEFT_OUTER_JOIN:
-    case SL_OP_RIGHT_OUTER_JOIN:
-    case SL_OP_FULL_OUTER_JOIN:
-    case SL_OP_COGROUP:
+    case SL__OP_GROUP_BY_KEY:
+    case SL__OP_JOIN:
+    case SL__OP_LEFT_OUTER_JOIN:
+    case SL__OP_RIGHT_OUTER_JOIN:
+    case SL__OP_FULL_OUTER_JOIN:
+    case SL__OP_COGROUP:
         return run_cogroup(ctx, s, t, err);
-    case SL_OP_TRANSFORM_WITH:
+    case SL__OP_TRANSFORM_WITH:
         return run_transform_with(ctx, s, t, err);
     default:
         return sl__error_set(err, SL_ESTATE, "%s: %s is not a grouping or a join", s->name,

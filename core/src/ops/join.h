@@ -14,7 +14,7 @@
 
 /* Group the records of `parts` by key: (k, [values in order]) per key, in
  * order of first appearance, lists from `mem`, appended to `out`. */
-int sl__group_records(const sl_recvec *parts, size_t nparts, int64_t t, sl_mem *mem, sl_recvec *out,
-                      sl_error *err);
+int sl__join_group(const sl__recvec *parts, size_t nparts, int64_t t, sl_mem *mem, sl__recvec *out,
+                   sl_error *err);
 
 #endif /* SLUICE_OPS_JOIN_H */

@@ -20,8 +20,8 @@
 
 /* The whole batch through the operator, on the engine thread. */
 static int run_operator(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
-    const sl_dataset *d = &s->in[0]->data;
-    sl_recvec all = {0};
+    const sl__dataset *d = &s->in[0]->data;
+    sl__recvec all = {0};
     for (size_t p = 0; p < d->nparts; p++)
         if (sl__recvec_append(&all, d->parts[p].v, d->parts[p].n))
             return sl__error_set(err, SL_ENOMEM, "out of memory");

@@ -57,7 +57,7 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
                 return sl__func_fail(&t->fn, rc, err);
         }
     }
-    sl_recvec *out = &t->data.parts[j];
+    sl__recvec *out = &t->data.parts[j];
     size_t pos = 0;
     for (sl__entry *e; (e = sl__table_next(base, &pos));) {
         sl_record r = {sl_key(e->key), e->acc, st->t};
@@ -152,10 +152,10 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
         target->early_recycled = 0;
         target->early_us = 0;
     }
-    sl_recvec parts[EARLY_MAX];
+    sl__recvec parts[EARLY_MAX];
     for (size_t i = 0; i < n; i++)
         parts[i] = blk[i]->recs;
-    sl_dataset view = {parts, n};
+    sl__dataset view = {parts, n};
     st.part_base = target->early_parts;
     int rc = sl__stage_chain(&st, target->in[0], false, err);
     if (!rc)
@@ -169,7 +169,7 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     return rc ? rc : (int)n;
 }
 
-int sl__batch_early(sl_context *ctx, int64_t t, sl_error *err) {
+int sl__shuffle_early(sl_context *ctx, int64_t t, sl_error *err) {
     int total = 0;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];

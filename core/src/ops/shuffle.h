@@ -14,6 +14,6 @@
 /* While waiting for the tick t: combine the blocks sealed so far of every
  * early source. Returns the number of blocks combined (0: none was ready) or
  * a negative code (err filled; the batch at t has failed). */
-int sl__batch_early(sl_context *ctx, int64_t t, sl_error *err);
+int sl__shuffle_early(sl_context *ctx, int64_t t, sl_error *err);
 
 #endif /* SLUICE_OPS_SHUFFLE_H */

@@ -27,17 +27,17 @@
 #define DIRECT_PART_RECORDS 16384 /* a direct source's partition size */
 
 typedef struct direct_sink {
-    sl_dataset *data;
+    sl__dataset *data;
     size_t cur;
 } direct_sink;
 
 static int direct_flush(sl_emitter *em) {
     direct_sink *ds = em->host_data;
-    sl_dataset *d = ds->data;
+    sl__dataset *d = ds->data;
     if (em->count == 0)
         return 0;
     if (d->nparts == 0 || d->parts[ds->cur].n >= DIRECT_PART_RECORDS) {
-        sl_recvec *parts = realloc(d->parts, (d->nparts + 1) * sizeof *parts);
+        sl__recvec *parts = realloc(d->parts, (d->nparts + 1) * sizeof *parts);
         if (!parts)
             return SL_ENOMEM;
         memset(&parts[d->nparts], 0, sizeof *parts);
@@ -142,7 +142,7 @@ static int pull_receiver(sl_stream *s, sl_batch_info *info, sl_error *err) {
     return 0;
 }
 
-static void add_input_metrics(const sl_dataset *d, sl_batch_info *info) {
+static void add_input_metrics(const sl__dataset *d, sl_batch_info *info) {
     for (size_t p = 0; p < d->nparts; p++) {
         info->records += (int64_t)d->parts[p].n;
         for (size_t i = 0; i < d->parts[p].n; i++)

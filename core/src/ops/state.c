@@ -41,7 +41,7 @@ static int load_initial(sl_stream *s, sl_error *err) {
     if (!f)
         return sl__error_set(err, SL_EIO, "%s: initial state %s: cannot open it", s->name,
                              s->initial_state);
-    sl_arena a;
+    sl__arena a;
     sl__arena_init(&a, 64 * 1024);
     sl_mem mem;
     sl__arena_mem(&a, &mem);
@@ -146,7 +146,7 @@ typedef struct group {
 
 typedef struct part_job {
     sl_stream *s;
-    sl_recvec *dealt;  /* the batch's records by partition */
+    sl__recvec *dealt; /* the batch's records by partition */
     uint64_t **hashes; /* and their keys' hashes */
     size_t *hcap;
     int64_t t;
@@ -252,7 +252,7 @@ static int update_existing(void *ud, sl__state_item *item) {
 
 /* An (key, state) into an output partition. */
 typedef struct emit_ctx {
-    sl_recvec *out;
+    sl__recvec *out;
     int64_t t;
     sl_error *err;
 } emit_ctx;
@@ -278,7 +278,7 @@ static int state_task(void *arg, size_t j, int worker, sl_error *err) {
     pt.t = job->t;
     pt.reduce = s->fn.kind == SL_COMPONENT_REDUCE;
     sl__arena_mem(&ctx->warena[worker], &pt.mem);
-    const sl_recvec *in = &job->dealt[j];
+    const sl__recvec *in = &job->dealt[j];
     int rc = sl__table_init(&pt.index, in->n / 4 + 16) ? SL_ENOMEM : 0;
     for (size_t i = 0; i < in->n && !rc; i++)
         rc = group_add(&pt, &in->v[i], job->hashes[j][i]);
@@ -313,13 +313,13 @@ static int run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     if (rc)
         return rc;
     int parts = sl__state_partitions(s->store);
-    part_job job = {s, calloc((size_t)parts, sizeof(sl_recvec)),
+    part_job job = {s, calloc((size_t)parts, sizeof(sl__recvec)),
                     calloc((size_t)parts, sizeof(uint64_t *)),
                     calloc((size_t)parts, sizeof(size_t)), t};
     if (!job.dealt || !job.hashes || !job.hcap || sl__dataset_init(&s->data, (size_t)parts))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     /* deal the batch's records into the state's partitions */
-    const sl_dataset *in = &s->in[0]->data;
+    const sl__dataset *in = &s->in[0]->data;
     for (size_t p = 0; p < in->nparts && !rc; p++) {
         for (size_t i = 0; i < in->parts[p].n && !rc; i++) {
             const sl_record *r = &in->parts[p].v[i];
@@ -360,7 +360,7 @@ static int run_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 
 typedef struct mws_job {
     sl_stream *s;
-    sl_recvec *dealt;
+    sl__recvec *dealt;
     int64_t t;
 } mws_job;
 
@@ -400,7 +400,7 @@ static int mws_task(void *arg, size_t j, int worker, sl_error *err) {
     sl__arena_mem(&s->ctx->warena[worker], &mem);
     sl_record buf[256];
     sl_emitter em = {buf, 0, 256, sl__recvec_flush, &mem, &s->data.parts[j]};
-    const sl_recvec *in = &job->dealt[j];
+    const sl__recvec *in = &job->dealt[j];
     int rc = 0;
     for (size_t i = 0; i < in->n && !rc; i++) {
         const sl_record *r = &in->v[i];
@@ -427,10 +427,10 @@ static int run_map_with_state(sl_context *ctx, sl_stream *s, int64_t t, sl_error
     if (rc)
         return rc;
     int parts = sl__state_partitions(s->store);
-    mws_job job = {s, calloc((size_t)parts, sizeof(sl_recvec)), t};
+    mws_job job = {s, calloc((size_t)parts, sizeof(sl__recvec)), t};
     if (!job.dealt || sl__dataset_init(&s->data, (size_t)parts))
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
-    const sl_dataset *in = &s->in[0]->data;
+    const sl__dataset *in = &s->in[0]->data;
     for (size_t p = 0; p < in->nparts && !rc; p++)
         for (size_t i = 0; i < in->parts[p].n && !rc; i++) {
             const sl_record *r = &in->parts[p].v[i];

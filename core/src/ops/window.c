@@ -50,12 +50,12 @@
 
 /* One batch of the parent, as the window keeps it. */
 typedef struct slot {
-    int64_t t;      /* the parent's batch time */
-    sl_arena arena; /* owns every byte the slot's values point to */
+    int64_t t;       /* the parent's batch time */
+    sl__arena arena; /* owns every byte the slot's values point to */
     /* window, group_by_key_and_window: the batch's records;
      * reduce_by_key_and_window: (k, partial) per key of the batch;
      * count_by_value_and_window: (element, n) per element */
-    sl_recvec recs;
+    sl__recvec recs;
     uint64_t *hashes; /* keyed slots: the hash of recs[i].key (in arena) */
     int64_t count;    /* count_by_window: records in the batch */
     sl_value partial; /* reduce_by_window: the batch's reduction, if have_partial */
@@ -75,7 +75,7 @@ typedef struct wstate {
     /* incremental reduce_by_key_and_window: the last window's result, in
      * state[cur] with its bytes in sarena[cur] (the other pair is rebuilt) */
     sl__table state[2];
-    sl_arena sarena[2];
+    sl__arena sarena[2];
     int cur;
 } wstate;
 
@@ -206,7 +206,7 @@ typedef struct reduce_job {
     sl_context *ctx;
     sl_stream *s;
     wstate *ws;
-    const sl_dataset *in;
+    const sl__dataset *in;
 } reduce_job;
 
 /* The element count_by_value_and_window counts: the value of a plain
@@ -234,25 +234,25 @@ static int reduce_task(void *arg, size_t p, int worker, sl_error *err) {
     sl__op op = j->s->op;
     sl_mem mem;
     sl__arena_mem(&j->ctx->warena[worker], &mem);
-    const sl_recvec *part = &j->in->parts[p];
+    const sl__recvec *part = &j->in->parts[p];
     sl__table *tab = &j->ws->wtab[worker];
     for (size_t i = 0; i < part->n; i++) {
         const sl_record *r = &part->v[i];
         int rc = 0;
-        if (op == SL_OP_REDUCE_BY_WINDOW) {
+        if (op == SL__OP_REDUCE_BY_WINDOW) {
             sl_value *acc = &j->ws->wacc[worker];
             rc = j->ws->whave[worker] ? sl__reduce_combine(f, acc, &r->value, &mem, err)
                                       : sl__reduce_first(f, acc, &r->value, &mem, err);
             j->ws->whave[worker] = true;
         } else {
             sl_value key = r->key;
-            if (op == SL_OP_COUNT_BY_VALUE_AND_WINDOW && element_of(r, &mem, &key))
+            if (op == SL__OP_COUNT_BY_VALUE_AND_WINDOW && element_of(r, &mem, &key))
                 return SL_ENOMEM;
             bool fresh;
             sl__entry *e = sl__table_upsert(tab, sl__value_hash(&key), &key, NULL, &fresh);
             if (!e)
                 return SL_ENOMEM;
-            if (op == SL_OP_COUNT_BY_VALUE_AND_WINDOW)
+            if (op == SL__OP_COUNT_BY_VALUE_AND_WINDOW)
                 e->acc = sl_int(fresh ? 1 : e->acc.u.i + 1);
             else if (fresh)
                 rc = sl__reduce_first(f, &e->acc, &r->value, &mem, err);
@@ -268,7 +268,7 @@ static int reduce_task(void *arg, size_t p, int worker, sl_error *err) {
 /* acc (+) other for partial results: counts add, reductions merge. */
 static int merge_partial(sl_stream *s, sl_value *acc, const sl_value *other, sl_mem *mem,
                          sl_error *err) {
-    if (s->op == SL_OP_COUNT_BY_VALUE_AND_WINDOW) {
+    if (s->op == SL__OP_COUNT_BY_VALUE_AND_WINDOW) {
         acc->u.i += other->u.i;
         return 0;
     }
@@ -329,7 +329,7 @@ static int record_reduced(sl_context *ctx, sl_stream *s, wstate *ws, slot *sl, s
         return fail(s, rc, err);
     sl_mem mem;
     sl__arena_mem(&ctx->warena[0], &mem);
-    if (s->op == SL_OP_REDUCE_BY_WINDOW) {
+    if (s->op == SL__OP_REDUCE_BY_WINDOW) {
         for (int w = 0; w < ws->workers; w++) {
             if (!ws->whave[w])
                 continue;
@@ -351,7 +351,7 @@ static int record_reduced(sl_context *ctx, sl_stream *s, wstate *ws, slot *sl, s
 }
 
 /* Keep a deep copy of the parent's records in the slot, in batch order. */
-static int record_copy(const sl_dataset *in, slot *sl) {
+static int record_copy(const sl__dataset *in, slot *sl) {
     sl_mem mem;
     sl__arena_mem(&sl->arena, &mem);
     for (size_t p = 0; p < in->nparts; p++) {
@@ -373,13 +373,13 @@ static int record_batch(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl
     slot *sl = slot_push(ws, t);
     if (!sl)
         return oom(s, err);
-    const sl_dataset *in = &s->in[0]->data;
+    const sl__dataset *in = &s->in[0]->data;
     switch (s->op) {
-    case SL_OP_COUNT_BY_WINDOW:
+    case SL__OP_COUNT_BY_WINDOW:
         sl->count = (int64_t)sl__dataset_count(in);
         return 0;
-    case SL_OP_WINDOW:
-    case SL_OP_GROUP_BY_KEY_AND_WINDOW:
+    case SL__OP_WINDOW:
+    case SL__OP_GROUP_BY_KEY_AND_WINDOW:
         return record_copy(in, sl) ? oom(s, err) : 0;
     default:
         return record_reduced(ctx, s, ws, sl, err);
@@ -468,7 +468,7 @@ static int merge_slot(sl_context *ctx, sl_stream *s, sl__table *tab, const slot 
 }
 
 /* Append (k, acc) of every entry of `tab` to `out`. */
-static int table_records(const sl__table *tab, int64_t t, sl_recvec *out) {
+static int table_records(const sl__table *tab, int64_t t, sl__recvec *out) {
     size_t pos = 0;
     for (sl__entry *e; (e = sl__table_next(tab, &pos));) {
         sl_record r = {sl_key(e->key), e->acc, t};
@@ -489,7 +489,7 @@ static int emit_recomputed(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t,
         if (rc)
             return rc;
     }
-    sl_recvec all = {NULL, 0, 0};
+    sl__recvec all = {NULL, 0, 0};
     int rc =
         table_records(&ws->enter, t, &all) || sl__dataset_take(&s->data, &all, OUT_PART_RECORDS)
             ? oom(s, err)
@@ -501,7 +501,7 @@ static int emit_recomputed(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t,
 /* group_by_key_and_window: (k, [values]) over the window's batches, values
  * in batch order, then arrival order. */
 static int emit_grouped(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl_error *err) {
-    sl_recvec *spans = malloc((ws->n ? ws->n : 1) * sizeof *spans);
+    sl__recvec *spans = malloc((ws->n ? ws->n : 1) * sizeof *spans);
     if (!spans)
         return oom(s, err);
     size_t n = 0;
@@ -510,8 +510,8 @@ static int emit_grouped(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl
             spans[n++] = ws->v[i].recs;
     sl_mem mem;
     sl__arena_mem(&ctx->warena[0], &mem);
-    sl_recvec all = {NULL, 0, 0};
-    int rc = sl__group_records(spans, n, t, &mem, &all, err);
+    sl__recvec all = {NULL, 0, 0};
+    int rc = sl__join_group(spans, n, t, &mem, &all, err);
     free(spans);
     if (rc < 0)
         rc = fail(s, rc, err);
@@ -525,8 +525,8 @@ static int emit_grouped(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl
 
 /* Run the filter over the candidate pairs, chunk by chunk: what it emits
  * is kept. */
-static int run_filter(sl_context *ctx, sl_stream *s, const sl_recvec *cand, int64_t t,
-                      sl_recvec *kept, sl_error *err) {
+static int run_filter(sl_context *ctx, sl_stream *s, const sl__recvec *cand, int64_t t,
+                      sl__recvec *kept, sl_error *err) {
     sl_record *buf = malloc(SL__CHUNK * sizeof *buf);
     if (!buf)
         return oom(s, err);
@@ -557,7 +557,7 @@ static int run_filter(sl_context *ctx, sl_stream *s, const sl_recvec *cand, int6
  * minus its leaving partials, plus its entering ones; then every entering
  * key the state lacked, as Spark: its entering partials alone. (A key only
  * in leaving batches was dropped by the filter earlier: it stays out.) */
-static int candidates(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl_recvec *cand,
+static int candidates(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl__recvec *cand,
                       sl_error *err) {
     sl_mem mem;
     sl__arena_mem(&ctx->warena[0], &mem);
@@ -591,7 +591,7 @@ static int candidates(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t, sl_r
 
 /* Make the kept pairs the new state: deep copies into the other state
  * arena, which the output then points into. */
-static int save_state(sl_stream *s, wstate *ws, sl_recvec *kept, sl_error *err) {
+static int save_state(sl_stream *s, wstate *ws, sl__recvec *kept, sl_error *err) {
     int next = 1 - ws->cur;
     sl__table *st = &ws->state[next];
     sl__table_clear(st);
@@ -630,7 +630,7 @@ static int emit_incremental(sl_context *ctx, sl_stream *s, wstate *ws, int64_t t
         if (rc)
             return rc;
     }
-    sl_recvec cand = {NULL, 0, 0}, kept = {NULL, 0, 0};
+    sl__recvec cand = {NULL, 0, 0}, kept = {NULL, 0, 0};
     int rc = candidates(ctx, s, ws, t, &cand, err);
     if (!rc && s->filter.kind) {
         rc = run_filter(ctx, s, &cand, t, &kept, err);
@@ -666,23 +666,23 @@ static int run_window(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     if (!s->active)
         return 0;
     switch (s->op) {
-    case SL_OP_WINDOW:
+    case SL__OP_WINDOW:
         rc = emit_window(s, ws, t, err);
         break;
-    case SL_OP_COUNT_BY_WINDOW:
+    case SL__OP_COUNT_BY_WINDOW:
         rc = emit_count(s, ws, t, err);
         break;
-    case SL_OP_REDUCE_BY_WINDOW:
+    case SL__OP_REDUCE_BY_WINDOW:
         rc = emit_reduce(ctx, s, ws, t, err);
         break;
-    case SL_OP_REDUCE_BY_KEY_AND_WINDOW:
+    case SL__OP_REDUCE_BY_KEY_AND_WINDOW:
         rc =
             s->inverse ? emit_incremental(ctx, s, ws, t, err) : emit_recomputed(ctx, s, ws, t, err);
         break;
-    case SL_OP_COUNT_BY_VALUE_AND_WINDOW:
+    case SL__OP_COUNT_BY_VALUE_AND_WINDOW:
         rc = emit_recomputed(ctx, s, ws, t, err);
         break;
-    case SL_OP_GROUP_BY_KEY_AND_WINDOW:
+    case SL__OP_GROUP_BY_KEY_AND_WINDOW:
         rc = emit_grouped(ctx, s, ws, t, err);
         break;
     default:
@@ -721,12 +721,12 @@ static int run_window(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 
 /* Whether the op's slots hold the parent's records (with their ts). */
 static bool keeps_records(sl__op op) {
-    return op == SL_OP_WINDOW || op == SL_OP_GROUP_BY_KEY_AND_WINDOW;
+    return op == SL__OP_WINDOW || op == SL__OP_GROUP_BY_KEY_AND_WINDOW;
 }
 
 /* Whether the op's slots hold (key, partial) per key of the batch. */
 static bool keeps_keyed(sl__op op) {
-    return op == SL_OP_REDUCE_BY_KEY_AND_WINDOW || op == SL_OP_COUNT_BY_VALUE_AND_WINDOW;
+    return op == SL__OP_REDUCE_BY_KEY_AND_WINDOW || op == SL__OP_COUNT_BY_VALUE_AND_WINDOW;
 }
 
 /* Append slot `sl` to b: 0, SL_ENOMEM, or the value codec's SL_ETYPE / SL_ELIMIT. */
@@ -744,7 +744,7 @@ static int snapshot_slot(const sl_stream *s, const slot *sl, sl__buf *b) {
             if (!rc && keeps_records(s->op))
                 rc = sl__buf_put_svarint(b, r->ts);
         }
-    } else if (s->op == SL_OP_COUNT_BY_WINDOW) {
+    } else if (s->op == SL__OP_COUNT_BY_WINDOW) {
         rc = rc ? rc : sl__buf_put_svarint(b, sl->count);
     } else if (sl->have_partial) {
         rc = rc ? rc : sl__value_encode(b, &sl->partial);
@@ -834,7 +834,7 @@ static int restore_keyed(const sl_stream *s, sl__reader *r, slot *sl, sl__table 
             (rc = read_value(s, r, &rec.value, &mem, "a slot's partial", err)))
             return rc;
         rec.key = sl_key(rec.key);
-        if (s->op == SL_OP_COUNT_BY_VALUE_AND_WINDOW &&
+        if (s->op == SL__OP_COUNT_BY_VALUE_AND_WINDOW &&
             (rec.value.type != SL_INT || rec.value.u.i < 1))
             return damaged(s, "a count that is not a positive integer", err);
         bool fresh;
@@ -862,7 +862,7 @@ static int restore_slot(const sl_stream *s, wstate *ws, sl__reader *r, bool inve
     if (ws->n && t <= ws->v[ws->n - 1].t)
         return damaged(s, "slot times out of order", err);
     unsigned allowed =
-        (s->op == SL_OP_REDUCE_BY_WINDOW ? WCK_PARTIAL : 0u) | (inverse ? WCK_IN_STATE : 0u);
+        (s->op == SL__OP_REDUCE_BY_WINDOW ? WCK_PARTIAL : 0u) | (inverse ? WCK_IN_STATE : 0u);
     if (flags & ~allowed)
         return damaged(s, "unknown slot flags", err);
     slot *sl = slot_push(ws, t);
@@ -873,12 +873,12 @@ static int restore_slot(const sl_stream *s, wstate *ws, sl__reader *r, bool inve
     sl__arena_mem(&sl->arena, &mem);
     if (keeps_keyed(s->op))
         return restore_keyed(s, r, sl, &ws->enter, err);
-    if (s->op == SL_OP_COUNT_BY_WINDOW) {
+    if (s->op == SL__OP_COUNT_BY_WINDOW) {
         if (sl__read_svarint(r, &sl->count) || sl->count < 0)
             return damaged(s, "a slot's count", err);
         return 0;
     }
-    if (s->op == SL_OP_REDUCE_BY_WINDOW) {
+    if (s->op == SL__OP_REDUCE_BY_WINDOW) {
         sl->have_partial = flags & WCK_PARTIAL;
         return sl->have_partial ? read_value(s, r, &sl->partial, &mem, "a slot's partial", err) : 0;
     }
@@ -957,7 +957,7 @@ static int restore_header(sl_context *ctx, const sl_stream *s, sl__reader *r, bo
                              "does not carry over; start fresh (sluice run --fresh, or delete %s)",
                              s->name, (int)(oplen < 64 ? oplen : 64), (const char *)op, name, dir);
     if ((flags & ~WCK_INVERSE) ||
-        ((flags & WCK_INVERSE) && s->op != SL_OP_REDUCE_BY_KEY_AND_WINDOW))
+        ((flags & WCK_INVERSE) && s->op != SL__OP_REDUCE_BY_KEY_AND_WINDOW))
         return damaged(s, "unknown header flags", err);
     const char *what = window != s->window ? "window" : slide != s->slide ? "slide" : NULL;
     if (what)
