@@ -18,7 +18,9 @@
 #include "handle.h"
 #include "params.h"
 
-/* Copy a plugin's ops struct into ours, reading at most its struct_size. */
+/* Copy a component's ops into ours (the loader made them full-size; this
+ * still reads at most struct_size bytes, for components not loaded from a
+ * file). */
 static void copy_ops(void *dst, size_t dst_size, const void *src) {
     size_t n = *(const size_t *)src;
     memset(dst, 0, dst_size);
@@ -133,7 +135,7 @@ int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
 
 int sl__func_update(sl__func *f, int64_t t, const sl_value *key, const sl_value *values, size_t n,
                     const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
-    if (f->update.update_at) /* 1.3: read only where the plugin's struct_size covers it */
+    if (f->update.update_at) /* 1.3 (NULL for older plugins: the loader zero-filled it) */
         return f->update.update_at(f->inst, t, key, values, n, state, out, mem, err);
     return f->update.update(f->inst, key, values, n, state, out, mem, err);
 }

@@ -93,12 +93,9 @@ void sl__stream_drop(sl_context *ctx, sl_stream *s) {
     free(s);
 }
 
-/* The shape a plugin's MAP declares (MANY when unknown). */
+/* The shape a plugin's MAP declares (the loader reads an unknown one as MANY). */
 static unsigned map_shape(const sl_component *c) {
-    const sl_map_ops *ops = c->ops;
-    if (ops->struct_size < offsetof(sl_map_ops, process) + sizeof ops->process)
-        return 0;
-    return ops->shape >= SL_MAP_ONE && ops->shape <= SL_MAP_MANY ? ops->shape : SL_MAP_MANY;
+    return ((const sl_map_ops *)c->ops)->shape;
 }
 
 static const char *shape_name(unsigned shape) {
@@ -417,8 +414,7 @@ sl_stream *sl_reduce_by_key_and_window_inv(sl_stream *in, const char *fn, const 
         return NULL;
     sl_context *ctx = s->ctx;
     const sl_reduce_ops *ops = s->fn.comp->ops;
-    if (ops->struct_size < offsetof(sl_reduce_ops, inverse) + sizeof ops->inverse ||
-        !ops->inverse) {
+    if (!ops->inverse) {
         sl__ctx_fail(ctx, SL_EINVAL, NULL,
                      "%s has no inverse: reduce_by_key_and_window can only recompute the window "
                      "with it (drop the inverse)",
@@ -499,18 +495,7 @@ sl_stream *sl_source(sl_context *ctx, const char *component, const char *const *
         sl__stream_drop(ctx, s);
         return NULL;
     }
-    const sl_source_ops *ops = s->fn.comp->ops;
-    bool receiver = ops->mode == SL_SOURCE_RECEIVER;
-    size_t need = receiver ? offsetof(sl_source_ops, run) + sizeof ops->run
-                           : offsetof(sl_source_ops, poll) + sizeof ops->poll;
-    if ((ops->mode != SL_SOURCE_RECEIVER && ops->mode != SL_SOURCE_DIRECT) ||
-        ops->struct_size < need || (receiver ? !ops->run : !ops->poll)) {
-        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the source declares no usable run() or poll()",
-                     component);
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    return s;
+    return s; /* mode, run() or poll(): checked at load */
 }
 
 sl_stream *sl_socket_text_stream(sl_context *ctx, const char *host, int port) {
@@ -559,13 +544,6 @@ int sl_output(sl_stream *s, const char *sink, const char *const *params) {
         sl__func_destroy(&o->fn);
         free(o->label);
         return ctx->errcode;
-    }
-    const sl_sink_ops *ops = o->fn.comp->ops;
-    if (ops->struct_size < offsetof(sl_sink_ops, write) + sizeof ops->write || !ops->write) {
-        sl__func_destroy(&o->fn);
-        free(o->label);
-        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the sink declares no write()", sink);
-        return SL_EABI;
     }
     ctx->noutputs++;
     return 0;
@@ -629,11 +607,8 @@ sl_stream *sl_update_state_by_key(sl_stream *in, const char *fn, const char *con
     }
     if (kind == SL_COMPONENT_UPDATE) {
         const sl_update_ops *ops = c->ops;
-        /* update_at (1.3) only where the plugin's struct_size covers it */
-        bool at = ops->struct_size >= offsetof(sl_update_ops, update_at) + sizeof ops->update_at &&
-                  ops->update_at;
-        if (!at && (ops->struct_size < offsetof(sl_update_ops, update) + sizeof ops->update ||
-                    !ops->update)) {
+        /* the loader zero-filled what an older plugin's struct_size does not cover */
+        if (!ops->update_at && !ops->update) {
             sl__ctx_fail(ctx, SL_EINVAL, NULL,
                          "%s has no update(): it is a map_with_state function, not an "
                          "update_state_by_key one",
@@ -745,7 +720,7 @@ sl_stream *sl_map_with_state(sl_stream *in, const char *fn, const char *const *p
         return NULL;
     }
     const sl_update_ops *ops = s->fn.comp->ops;
-    if (ops->struct_size < offsetof(sl_update_ops, map) + sizeof ops->map || !ops->map) {
+    if (!ops->map) {
         sl__ctx_fail(ctx, SL_EINVAL, NULL,
                      "%s has no map(): it is an update_state_by_key function, not a "
                      "map_with_state one",
@@ -790,13 +765,6 @@ sl_stream *sl_operator(sl_stream *in, const char *component, const char *const *
     if (!s)
         return NULL;
     if (sl__func_resolve(ctx, &s->fn, component, SL_COMPONENT_OPERATOR, params, s->name)) {
-        sl__stream_drop(ctx, s);
-        return NULL;
-    }
-    const sl_operator_ops *ops = s->fn.comp->ops;
-    if (ops->struct_size < offsetof(sl_operator_ops, process) + sizeof ops->process ||
-        !ops->process) {
-        sl__ctx_fail(ctx, SL_EABI, NULL, "%s: the operator declares no process()", component);
         sl__stream_drop(ctx, s);
         return NULL;
     }

@@ -369,12 +369,85 @@ static int check_descriptor(const char *path, const char *name, const sl_plugin 
 }
 
 /* Check every component: size, kind, name, ops. */
+/* The full size of a kind's ops struct in this host. */
+static size_t ops_size(int kind) {
+    switch (kind) {
+    case SL_COMPONENT_SOURCE:
+        return sizeof(sl_source_ops);
+    case SL_COMPONENT_SINK:
+        return sizeof(sl_sink_ops);
+    case SL_COMPONENT_MAP:
+        return sizeof(sl_map_ops);
+    case SL_COMPONENT_REDUCE:
+        return sizeof(sl_reduce_ops);
+    case SL_COMPONENT_UPDATE:
+        return sizeof(sl_update_ops);
+    default:
+        return sizeof(sl_operator_ops);
+    }
+}
+
+/* The callback a component of its kind cannot do without, or NULL. */
+static const char *missing_callback(int kind, const void *ops) {
+    switch (kind) {
+    case SL_COMPONENT_SOURCE: {
+        const sl_source_ops *o = ops;
+        if (o->mode != SL_SOURCE_RECEIVER && o->mode != SL_SOURCE_DIRECT)
+            return "a mode (SL_SOURCE_RECEIVER or SL_SOURCE_DIRECT)";
+        return o->mode == SL_SOURCE_RECEIVER ? (o->run ? NULL : "run()")
+                                             : (o->poll ? NULL : "poll()");
+    }
+    case SL_COMPONENT_SINK:
+        return ((const sl_sink_ops *)ops)->write ? NULL : "write()";
+    case SL_COMPONENT_MAP:
+        return ((const sl_map_ops *)ops)->process ? NULL : "process()";
+    case SL_COMPONENT_REDUCE:
+        return ((const sl_reduce_ops *)ops)->combine ? NULL : "combine()";
+    case SL_COMPONENT_UPDATE: {
+        const sl_update_ops *o = ops;
+        return o->update || o->update_at || o->map ? NULL : "update(), update_at() or map()";
+    }
+    default:
+        return ((const sl_operator_ops *)ops)->process ? NULL : "process()";
+    }
+}
+
+/* Check a component's ops once, at load: copy them into a full-size,
+ * zero-filled struct of the kind (reading at most the plugin's
+ * struct_size, which the copy keeps), so that everything after the loader
+ * reads one layout and finds NULL where an older plugin's struct ends; require the callbacks
+ * the kind needs; read an unknown MAP shape as MANY. The copy replaces the
+ * ops of the host-owned component `c`; *owned is freed at unload. */
+static int check_ops(const char *path, sl_component *c, void **owned, sl_error *err) {
+    size_t have = *(const size_t *)c->ops, full = ops_size(c->kind);
+    if (have < sizeof(size_t))
+        return sl__error_set(err, SL_EABI, "%s: component '%s': its ops are %zu bytes, too small",
+                             path, c->name, have);
+    void *ops = calloc(1, full);
+    if (!ops)
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    memcpy(ops, c->ops, have < full ? have : full); /* struct_size stays the plugin's */
+    *owned = ops;
+    c->ops = ops;
+    if (c->kind == SL_COMPONENT_MAP) {
+        sl_map_ops *m = ops;
+        if (m->shape < SL_MAP_ONE || m->shape > SL_MAP_MANY)
+            m->shape = SL_MAP_MANY;
+    }
+    const char *missing = missing_callback(c->kind, ops);
+    if (missing)
+        return sl__error_set(err, SL_EABI, "%s: component '%s' (%s) declares no %s", path,
+                             c->name, sl__kind_name(c->kind), missing);
+    return 0;
+}
+
 static int check_components(const char *path, sl__plugin *p, sl_error *err) {
     size_t n = 0;
     while (p->desc.components[n])
         n++;
     p->comps = calloc(n + 1, sizeof *p->comps); /* NULL-terminated for unload */
-    if (!p->comps)
+    p->ops = calloc(n + 1, sizeof *p->ops);
+    if (!p->comps || !p->ops)
         return sl__error_set(err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const sl_component *c = p->desc.components[i];
@@ -390,6 +463,8 @@ static int check_components(const char *path, sl__plugin *p, sl_error *err) {
             return sl__error_set(err, SL_EABI, "%s: component '%s' has no operations", path,
                                  c->name);
         int rc = sl__component_import(c, p->desc.abi_minor, &p->comps[i], err);
+        if (!rc)
+            rc = check_ops(path, (sl_component *)p->comps[i], &p->ops[i], err);
         if (rc)
             return rc;
     }
@@ -548,6 +623,9 @@ void sl__plugin_unload(sl__plugin *p) {
     for (size_t i = 0; p->comps && p->comps[i]; i++)
         free((void *)p->comps[i]); /* sl__component_import's copies */
     free(p->comps);
+    for (size_t i = 0; p->ops && p->ops[i]; i++)
+        free(p->ops[i]); /* check_ops' full-size copies */
+    free(p->ops);
     free(p->name);
     free(p->path);
     free(p);

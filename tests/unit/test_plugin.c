@@ -108,6 +108,13 @@ static void test_badname(void) {
 }
 
 /* A descriptor smaller than the fields the host needs is refused. */
+/* nowrite.so: a component is checked once, at load: a SINK without write()
+ * is refused naming the component and the callback, not at first use. */
+static void test_missing_callback(void) {
+    expect_refused("nowrite", SL_EABI,
+                   (const char *[]){"component 'out' (sink) declares no write()", NULL});
+}
+
 static void test_tinystruct(void) {
     expect_refused("tinystruct", SL_EABI, (const char *[]){"8 bytes", NULL});
 }
@@ -760,8 +767,9 @@ static void test_kind_names(void) {
 UNIT_MAIN("plugin", {"noentry.so refused", test_noentry}, {"nullentry.so refused", test_nullentry},
           {"badmagic.so refused", test_badmagic}, {"major2.so refused", test_major2},
           {"newminor.so refused", test_newminor}, {"badname.so refused", test_badname},
-          {"tinystruct.so refused", test_tinystruct}, {"missing file", test_missing_file},
-          {"good.so loads", test_good_loads},
+          {"tinystruct.so refused", test_tinystruct},
+          {"a component without its required callback is refused at load", test_missing_callback},
+          {"missing file", test_missing_file}, {"good.so loads", test_good_loads},
           {"group/world-writable copy refused", test_writable_refused},
           {"symbolic link refused", test_symlink_refused}, {"not a regular file", test_not_regular},
           {"registry finds components", test_registry_lookup},
