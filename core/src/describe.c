@@ -19,6 +19,7 @@
 #include "handle.h"
 #include "params.h"
 #include "plan.h"
+#include "value.h"
 #include "ops/op.h"
 
 const sl_component *sl_context_component(sl_context *ctx, const char *ref, int kind) {

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "ops/chain.h"
 #include "ops/op.h"
+#include "ops/shuffle.h"
 #include "ops/source.h"
 
 /* Compute stream s's batch at t, and first what it reads, once per batch. A
@@ -106,11 +107,7 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         s->active = (t - ctx->zero_time) % s->period == 0;
-        if (s->early_t == t) {
-            ctx->early_us += s->early_us;
-            ctx->early_blocks += s->early_parts;
-            ctx->early_recycled += s->early_recycled;
-        }
+        sl__shuffle_early_figures(s, t, &ctx->early_us, &ctx->early_blocks, &ctx->early_recycled);
     }
     /* windows must see every batch of their parents, needed now or not
      * (those nothing reads are skipped) */
@@ -147,10 +144,6 @@ void sl__batch_release(sl_context *ctx) {
             sl__block_free(s->blocks);
         s->blocks = NULL;
         s->computed = false;
-        s->early_t = 0; /* tables still holding early blocks are emptied at next use */
-        s->early_parts = 0;
-        s->early_recycled = 0;
-        s->early_us = 0;
     }
     int workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
     for (int w = 0; w < workers; w++)

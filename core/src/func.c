@@ -4,8 +4,10 @@
  * adapters, so that the executor and the operations never look at which
  * of the two they hold.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,6 @@
 #include <sluice/plugin.h>
 
 #include "error.h"
-#include "value.h"
 
 #define MAX_DEPTH 256
 

@@ -23,6 +23,7 @@
 #include "handle.h"
 #include "opstate.h"
 #include "stream.h"
+#include "value.h"
 
 /* The operator stream behind a handle, or NULL (not an operator's handle). */
 static sl_stream *owner_of(sl_handle *h) {

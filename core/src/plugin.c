@@ -436,8 +436,8 @@ static int check_ops(const char *path, sl_component *c, void **owned, sl_error *
     }
     const char *missing = missing_callback(c->kind, ops);
     if (missing)
-        return sl__error_set(err, SL_EABI, "%s: component '%s' (%s) declares no %s", path,
-                             c->name, sl__kind_name(c->kind), missing);
+        return sl__error_set(err, SL_EABI, "%s: component '%s' (%s) declares no %s", path, c->name,
+                             sl__kind_name(c->kind), missing);
     return 0;
 }
 

@@ -17,7 +17,7 @@ typedef struct sl__plugin {
     char *name;
     char *path;
     void *dl;
-    sl_plugin desc; /* a copy, zero-filled past the plugin's struct_size */
+    sl_plugin desc;             /* a copy, zero-filled past the plugin's struct_size */
     const sl_component **comps; /* host-owned copies, checked at load (NULL-terminated) */
     void **ops;                 /* their ops, copied full-size (NULL-terminated) */
     size_t ncomps;

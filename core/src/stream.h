@@ -21,7 +21,6 @@
 #include "func.h"
 #include "receiver.h"
 #include "state.h"
-#include "table.h"
 
 typedef enum sl__op {
     SL__OP_SOURCE,
@@ -69,16 +68,14 @@ struct sl_stream {
     sl_stream *in[2];
     int nin;
     sl__func fn;
-    int partitions;  /* shuffle / repartition partitions; 0 = workers */
-    sl__table *tabs; /* shuffle: [workers][partitions] tables, kept across batches */
-    size_t ntabs;
+    int partitions; /* shuffle / repartition partitions; 0 = workers */
     /* windows */
     int64_t window;  /* ms */
     int64_t slide;   /* ms */
     bool inverse;    /* reduce_by_key_and_window: incremental, with the inverse */
     sl__func filter; /* reduce_by_key_and_window_inv: optional FILTER component */
-    /* state an operation keeps across batches (window rings, ...), freed
-     * with opstate_free at context teardown */
+    /* what an operation keeps across batches, its own type (a window's ring,
+     * a shuffle's tables), freed by its class's free() or opstate_free */
     void *opstate;
     void (*opstate_free)(void *opstate);
     /* state */
@@ -103,12 +100,6 @@ struct sl_stream {
     /* early combine (plan): a receiver source's blocks may run, before the
      * tick, through the fused chain into this shuffle stream's tables */
     struct sl_stream *early_target;
-    /* early combine (per batch): the shuffle stream's tables hold the early
-     * blocks of the batch at early_t (0: none) */
-    int64_t early_t;
-    size_t early_parts;    /* partitions combined early */
-    size_t early_recycled; /* of which recycled at once (tables_keep_no_input) */
-    int64_t early_us;      /* time spent on them */
 };
 
 typedef struct sl__output {

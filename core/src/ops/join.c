@@ -26,6 +26,7 @@
 
 #include "context.h"
 #include "error.h"
+#include "table.h"
 #include "ops/join.h"
 #include "ops/op.h"
 

@@ -67,24 +67,42 @@ static int merge_task(void *arg, size_t j, int worker, sl_error *err) {
     return 0;
 }
 
+/* What a shuffle keeps across batches (s->opstate): its tables and, for the
+ * batch at early_t, what early combine already put in them. */
+typedef struct shuffle_state {
+    sl__table *tabs; /* [workers][partitions], kept across batches */
+    size_t ntabs;
+    int64_t early_t;       /* the tables hold early blocks of this batch (0: none) */
+    size_t early_parts;    /* partitions combined early */
+    size_t early_recycled; /* of which recycled at once (tables_keep_no_input) */
+    int64_t early_us;      /* time spent on them */
+} shuffle_state;
+
+/* The shuffle's state, made at first use; NULL on OOM. */
+static shuffle_state *state_of(sl_stream *s) {
+    if (!s->opstate)
+        s->opstate = calloc(1, sizeof(shuffle_state));
+    return s->opstate;
+}
+
 /* The stream's shuffle tables for the batch at t, [workers][partitions]:
  * allocated at the first batch and emptied (not freed) for each next one, so
  * that a batch starts with tables already sized and paged in for the
  * previous batch's keys. Tables that already hold the early blocks of t are
  * kept as they are. */
-static int shuffle_tables(sl_stream *s, size_t ntabs, int64_t t) {
-    if (s->tabs) {
-        if (s->early_t != t)
+static int shuffle_tables(shuffle_state *sh, size_t ntabs, int64_t t) {
+    if (sh->tabs) {
+        if (sh->early_t != t)
             for (size_t i = 0; i < ntabs; i++)
-                sl__table_clear(&s->tabs[i]);
+                sl__table_clear(&sh->tabs[i]);
         return 0;
     }
-    s->tabs = calloc(ntabs, sizeof *s->tabs);
-    if (!s->tabs)
+    sh->tabs = calloc(ntabs, sizeof *sh->tabs);
+    if (!sh->tabs)
         return SL_ENOMEM;
-    s->ntabs = ntabs;
+    sh->ntabs = ntabs;
     for (size_t i = 0; i < ntabs; i++)
-        if (sl__table_init(&s->tabs[i], 1024))
+        if (sl__table_init(&sh->tabs[i], 1024))
             return SL_ENOMEM;
     return 0;
 }
@@ -99,9 +117,10 @@ static int combine_stage(sl_context *ctx, sl_stream *target, int64_t t, stage *s
     st->sink = SL__SINK_COMBINE;
     st->target = target;
     st->nparts = target->partitions ? target->partitions : workers;
-    if (shuffle_tables(target, (size_t)workers * (size_t)st->nparts, t))
+    shuffle_state *sh = state_of(target);
+    if (!sh || shuffle_tables(sh, (size_t)workers * (size_t)st->nparts, t))
         return SL_ENOMEM;
-    st->tabs = target->tabs;
+    st->tabs = sh->tabs;
     return 0;
 }
 
@@ -110,7 +129,8 @@ static int run_shuffle(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) 
     stage st;
     if (combine_stage(ctx, s, t, &st) || sl__dataset_init(&s->data, (size_t)st.nparts))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
-    st.part_base = s->early_t == t ? s->early_parts : 0;
+    shuffle_state *sh = s->opstate;
+    st.part_base = sh->early_t == t ? sh->early_parts : 0;
     int rc = sl__stage_run(&st, s->in[0], false, err);
     merge_job mj = {&st, workers};
     if (!rc)
@@ -146,26 +166,27 @@ static int early_pass(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     stage st;
     if (combine_stage(ctx, target, t, &st))
         return sl__error_set(err, SL_ENOMEM, "out of memory");
-    if (target->early_t != t) {
-        target->early_t = t;
-        target->early_parts = 0;
-        target->early_recycled = 0;
-        target->early_us = 0;
+    shuffle_state *sh = target->opstate;
+    if (sh->early_t != t) {
+        sh->early_t = t;
+        sh->early_parts = 0;
+        sh->early_recycled = 0;
+        sh->early_us = 0;
     }
     sl__recvec parts[EARLY_MAX];
     for (size_t i = 0; i < n; i++)
         parts[i] = blk[i]->recs;
     sl__dataset view = {parts, n};
-    st.part_base = target->early_parts;
+    st.part_base = sh->early_parts;
     int rc = sl__stage_chain(&st, target->in[0], false, err);
     if (!rc)
         rc = sl__stage_exec(&st, &view, err);
-    target->early_parts += n;
+    sh->early_parts += n;
     if (!rc && tables_keep_no_input(target)) {
         sl__receiver_release_early(s->recv, blk, n);
-        target->early_recycled += n;
+        sh->early_recycled += n;
     }
-    target->early_us += sl__mono_us() - t0;
+    sh->early_us += sl__mono_us() - t0;
     return rc ? rc : (int)n;
 }
 
@@ -183,13 +204,27 @@ int sl__shuffle_early(sl_context *ctx, int64_t t, sl_error *err) {
     return total;
 }
 
+/* What early combine did for the batch at t, added to the batch's figures. */
+void sl__shuffle_early_figures(const sl_stream *s, int64_t t, int64_t *us, size_t *blocks,
+                               size_t *recycled) {
+    const shuffle_state *sh = sl__stream_is(s, SL__OPF_SHUFFLE) ? s->opstate : NULL;
+    if (!sh || sh->early_t != t)
+        return;
+    *us += sh->early_us;
+    *blocks += sh->early_parts;
+    *recycled += sh->early_recycled;
+}
+
 /* Release a stream's shuffle tables (context teardown). */
 static void free_tables(sl_stream *s) {
-    for (size_t i = 0; i < s->ntabs; i++)
-        sl__table_free(&s->tabs[i]);
-    free(s->tabs);
-    s->tabs = NULL;
-    s->ntabs = 0;
+    shuffle_state *sh = s->opstate;
+    if (!sh)
+        return;
+    for (size_t i = 0; i < sh->ntabs; i++)
+        sl__table_free(&sh->tabs[i]);
+    free(sh->tabs);
+    free(sh);
+    s->opstate = NULL;
 }
 
 #define SHUFFLE(op_name, extra)                                                                    \

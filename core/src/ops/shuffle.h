@@ -6,6 +6,7 @@
 #ifndef SLUICE_OPS_SHUFFLE_H
 #define SLUICE_OPS_SHUFFLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sluice/plugin.h>
@@ -15,5 +16,9 @@
  * early source. Returns the number of blocks combined (0: none was ready) or
  * a negative code (err filled; the batch at t has failed). */
 int sl__shuffle_early(sl_context *ctx, int64_t t, sl_error *err);
+/* Add what early combine did for shuffle stream s's batch at t (nothing for
+ * another stream or batch) to the batch's figures: time, blocks, recycled. */
+void sl__shuffle_early_figures(const sl_stream *s, int64_t t, int64_t *us, size_t *blocks,
+                               size_t *recycled);
 
 #endif /* SLUICE_OPS_SHUFFLE_H */

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "handle.h"
 #include "log.h"
+#include "value.h"
 #include "ops/op.h"
 #include "ops/source.h"
 

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "state.h"
 #include "state_handle.h"
+#include "table.h"
 #include "ops/op.h"
 #include "ops/state.h"
 

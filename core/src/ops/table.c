@@ -7,6 +7,7 @@
 
 #include <sluice/plugin.h>
 
+#include "table.h"
 #include "ops/op.h"
 
 extern const sl__op_class sl__op_source;

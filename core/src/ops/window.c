@@ -41,6 +41,7 @@
 #include "error.h"
 #include "handle.h"
 #include "log.h"
+#include "table.h"
 #include "ops/join.h"
 #include "ops/op.h"
 #include "ops/window.h"
