@@ -614,6 +614,9 @@ int sl__batch_early(sl_context *ctx, int64_t t, sl_error *err);
 /* Run the batch at `t`: pull sources, compute streams, run outputs. */
 int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
                   sl_error *err);
+/* Tell every source that batch t is safe (commit(t)): after its outputs, or
+ * with a checkpoint directory only after a checkpoint covering t. */
+int sl__sources_commit(sl_context *ctx, int64_t t, sl_error *err);
 void sl__stream_free_tables(sl_stream *s);
 /* Window operations (window.c): called at every batch time for a window
  * stream, active or not, after its parent is computed: record the parent's

@@ -187,7 +187,8 @@ int sl__checkpoint_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) 
     int rc = write_checkpoint(ctx, t, err);
     if (!rc)
         ctx->last_ckpt = t;
-    return rc;
+    /* the batches up to t are safe now: sources may commit (Kafka offsets) */
+    return rc ? rc : sl__sources_commit(ctx, t, err);
 }
 
 /* ---- resuming ------------------------------------------------------------------- */
