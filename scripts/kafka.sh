@@ -6,8 +6,11 @@
 #           $SLUICE_KAFKA_CACHE, outside the repo), formats a fresh data dir,
 #           starts the broker on a free port, waits until it answers and
 #           prints BROKERS=127.0.0.1:PORT. Already running: prints it again.
+#           After `kill`, start restarts the broker on its data and port.
 #   stop    stops the broker (SIGTERM, then SIGKILL after 30 s) and removes
 #           its data dir.
+#   kill    SIGKILLs the broker but keeps its data dir (tests: a broker
+#           crash; `start` brings it back with its topics and offsets).
 #   status  prints BROKERS=... and exits 0 when it runs, else exits 1.
 #
 # Environment:
@@ -104,18 +107,23 @@ cmd_start() {
     command -v java >/dev/null || die "java not found: run scripts/deps.sh"
     command -v kcat >/dev/null || die "kcat not found: run scripts/deps.sh"
     fetch_jars
-    rm -rf "$dir"
-    mkdir -p "$dir/data"
-    read -r port cport < <(free_ports)
-    write_config "$port" "$cport"
-    cluster=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
     local java=(java "-Xmx${SLUICE_KAFKA_HEAP:-512m}" -Xss1m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
         "-Dlog4j.configuration=file:$dir/log4j.properties" -cp "$libs/*")
-    "${java[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" \
-        >"$dir/format.log" 2>&1 || {
-        cat "$dir/format.log" >&2
-        die "formatting the KRaft storage failed"
-    }
+    if [ -f "$dir/killed" ] && [ -f "$dir/port" ]; then
+        port=$(cat "$dir/port") # after `kill`: the same broker, data and port
+        rm -f "$dir/killed"
+    else
+        rm -rf "$dir"
+        mkdir -p "$dir/data"
+        read -r port cport < <(free_ports)
+        write_config "$port" "$cport"
+        cluster=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+        "${java[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" \
+            >"$dir/format.log" 2>&1 || {
+            cat "$dir/format.log" >&2
+            die "formatting the KRaft storage failed"
+        }
+    fi
     # setsid: the broker outlives this script and ignores the caller's ^C.
     setsid "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"
@@ -153,6 +161,15 @@ cmd_stop() {
     echo "kafka.sh: stopped"
 }
 
+cmd_kill() {
+    local pid
+    pid=$(running_pid) || die "not running"
+    kill -KILL "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    touch "$dir/killed"
+    echo "kafka.sh: killed (data kept in $dir)"
+}
+
 cmd_status() {
     if running_pid >/dev/null; then
         echo "BROKERS=127.0.0.1:$(cat "$dir/port")"
@@ -166,8 +183,9 @@ case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
+kill) cmd_kill ;;
 *)
-    echo "usage: scripts/kafka.sh start|stop|status" >&2
+    echo "usage: scripts/kafka.sh start|stop|kill|status" >&2
     exit 2
     ;;
 esac
