@@ -91,6 +91,24 @@ consume "$OUT" '"key":"%k","value":%s}\n' | LC_ALL=C sort -u >topic.results
 missing=$(LC_ALL=C comm -23 want.state topic.results | wc -l)
 check_eq "every final count is in the output topic (read by kcat)" "$missing" 0
 
+# ---- 3b. the examples: examples/kafka_wordcount.yaml and .c -----------------------
+for ex in yaml c; do
+    EXOUT=$(topic ex-$ex)
+    if [ $ex = yaml ]; then
+        cmd=("$SLUICE_BIN" run "$SLUICE_SOURCE_DIR/examples/kafka_wordcount.yaml" --timeout 6)
+    else
+        cmd=("$SLUICE_BUILD_DIR/examples/kafka_wordcount" 6)
+    fi
+    BROKERS=$BROKERS TOPIC=$IN OUT_TOPIC=$EXOUT CHECKPOINT_DIR=$WORK/cp-$ex GROUP=g-$EXOUT \
+        timeout 60 "${cmd[@]}" >ex-$ex.out 2>ex-$ex.log
+    check_eq "examples/kafka_wordcount.$ex exits 0" "$?" 0
+    check_contains "kafka_wordcount.$ex prints the counts (pprint)" ex-$ex.out "('w"
+    # the last count written for each word is its final count
+    consume "$EXOUT" '%k %s\n' | awk '{ c[$1] = $2 } END { for (w in c)
+        printf "\"key\":\"%s\",\"value\":%d}\n", w, c[w] }' | LC_ALL=C sort >ex-$ex.state
+    check "kafka_wordcount.$ex writes every word's count to \$OUT_TOPIC" cmp -s ex-$ex.state want.state
+done
+
 # ---- 4. record shapes -----------------------------------------------------------
 SH=$(topic shapes)
 printf 'k1:v1\nnokey\nk3:\n' | kcat -P -b "$BROKERS" -t "$SH" -p 0 -K: -Z -H h1=x
@@ -180,6 +198,8 @@ sasl.password=$SECRET" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 2 --log-l
 check_eq "a SASL handshake the broker refuses fails the run (exit 1)" "$?" 1
 check_contains "... with librdkafka's reason" bad4.log "the brokers did not answer"
 check "... and the password shows nowhere" bash -c "! grep -q '$SECRET' bad4.log bad4.out"
+B=$BROKERS T=$IN P="sasl.password=$SECRET" "$SLUICE_BIN" graph bad.yaml >graph.out 2>&1
+check "sluice graph does not show it either" bash -c "! grep -q '$SECRET' graph.out"
 B=$BROKERS T=x P="ssl.key.password" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 1 2>bad5.log
 check_eq "a property line without '=' is a configuration error" "$?" 2
 check_contains "... that says what is expected" bad5.log "expected name=value"
