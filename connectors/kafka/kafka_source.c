@@ -5,9 +5,10 @@
  * range [from, until) of the batch: from is where the previous batch ended,
  * until = min(high watermark, from + max_records_per_partition). It then
  * consumes exactly that range: messages past `until` that librdkafka has
- * already fetched are kept for the next batch (bounded by librdkafka's
- * prefetch queue, queued.max.messages.kbytes), so the rest of a backlog
- * waits in Kafka, not in memory. A range that does not arrive within
+ * already fetched are kept for the next batch; a partition that keeps
+ * more than a batch's worth is paused until they are used (librdkafka's own
+ * prefetch is bounded by queued.max.messages.kbytes), so the rest of a
+ * backlog waits in Kafka, not in memory. A range that does not arrive within
  * fetch_timeout (broker down) is cut where it got to: the rest comes with a
  * later batch, nothing is lost or read twice.
  *
@@ -38,6 +39,7 @@ enum { KAFKA_START_EARLIEST, KAFKA_START_LATEST, KAFKA_START_COMMITTED };
 enum { KAFKA_REC_VALUE, KAFKA_REC_PAIR, KAFKA_REC_FULL };
 
 #define KAFKA_WATERMARK_TIMEOUT_MS 5000
+#define KAFKA_KEEP_MIN 1000 /* messages a partition keeps past its range before a pause */
 
 /* One assigned partition. */
 typedef struct kafka_part {
@@ -51,6 +53,7 @@ typedef struct kafka_part {
     sl_value topic_v; /* the topic in this batch's memory (record: full) */
     int64_t topic_t;  /* the batch topic_v belongs to */
     sl_counter *c_lag;
+    int paused; /* fetching stopped: enough is kept for the next batches */
 } kafka_part;
 
 /* An offset to start from: restored from a checkpoint or given in `offsets`. */
@@ -85,7 +88,7 @@ typedef struct kafka_source {
     size_t npending;
     int outage; /* the brokers did not answer the last watermark query */
     sl_counter *c_records, *c_bytes, *c_lag, *c_lost, *c_timeouts, *c_poison, *c_commit_fail,
-        *c_errors;
+        *c_errors, *c_pauses;
 } kafka_source;
 
 static const sl_param_spec kafka_source_params[] = {
@@ -369,6 +372,7 @@ static int kafka_source_create(sl_handle *h, const sl_params *params, void **ins
     s->c_poison = sl_api->counter(h, "poison_skipped");
     s->c_commit_fail = sl_api->counter(h, "commit_failures");
     s->c_errors = sl_api->counter(h, "fetch_errors");
+    s->c_pauses = sl_api->counter(h, "pauses");
     *instance = s;
     return 0;
 }
@@ -487,6 +491,7 @@ static int kafka_assign_all(kafka_source *s, sl_error *err) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
     for (size_t i = 0; i < s->nparts; i++) {
         kafka_part_drop_carry(&s->parts[i]);
+        s->parts[i].paused = 0; /* a new assignment fetches every partition */
         rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition)->offset =
             s->parts[i].next;
     }
@@ -685,6 +690,27 @@ static int kafka_carry(kafka_part *p, rd_kafka_message_t *m) {
     return 0;
 }
 
+/* Stop (pause nonzero) or restart fetching partition p. librdkafka drops
+ * what it had prefetched for a paused partition and resumes after the last
+ * message it handed out, which is the last one kept: nothing is lost. */
+static void kafka_pause(kafka_source *s, kafka_part *p, int pause) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(s->rk, l) : rd_kafka_resume_partitions(s->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (!e) {
+        p->paused = pause;
+        sl_api->counter_add(s->c_pauses, pause);
+    }
+}
+
+/* How many fetched messages a partition may keep past its range before it
+ * is paused: the next batch's worth, at least KAFKA_KEEP_MIN. */
+static size_t kafka_keep_max(const kafka_source *s) {
+    return s->max_records > KAFKA_KEEP_MIN ? (size_t)s->max_records : KAFKA_KEEP_MIN;
+}
+
 /* Take one message of partition p: emit it if it is in [next, until),
  * keep it if it is past the range, drop it if it is before (a stale
  * message from before a seek). Consumes `m` in every case. */
@@ -696,9 +722,13 @@ static int kafka_take(kafka_source *s, kafka_part *p, rd_kafka_message_t *m, int
     } else if (m->offset >= p->until) {
         /* messages come in offset order: nothing more exists below until */
         p->next = p->until > p->next ? p->until : p->next;
-        if (kafka_carry(p, m) < 0) {
+        if (p->ncarry > p->chead && m->offset <= p->carry[p->ncarry - 1]->offset) {
+            rd_kafka_message_destroy(m); /* fetched again after a resume */
+        } else if (kafka_carry(p, m) < 0) {
             rd_kafka_message_destroy(m);
             rc = sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
+        } else if (!p->paused && p->ncarry - p->chead >= kafka_keep_max(s)) {
+            kafka_pause(s, p, 1); /* the rest waits in Kafka, not in memory */
         }
     } else {
         rc = kafka_emit(s, p, m, t, out, err);
@@ -718,12 +748,17 @@ static int kafka_drain_carry(kafka_source *s, kafka_part *p, int64_t t, sl_emitt
     }
     if (p->chead < p->ncarry && p->next < p->until)
         p->next = p->until; /* the next kept one is past the range: it is complete */
+    /* fetch again when the range needs more than is kept, or little is kept */
+    if (p->paused && (p->next < p->until || p->ncarry - p->chead < kafka_keep_max(s) / 2))
+        kafka_pause(s, p, 0);
     return rc;
 }
 
 /* Move partition p to `offset` (its next offsets were deleted, or the log
  * was truncated below them). */
 static void kafka_seek(kafka_source *s, kafka_part *p, int64_t offset) {
+    if (p->paused)
+        kafka_pause(s, p, 0);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, l, KAFKA_WATERMARK_TIMEOUT_MS);
@@ -997,7 +1032,7 @@ const sl_component kafka_source_component = {
            "into checkpoints and are committed to the group after them. Records: the value, "
            "(key, value) or (key, [value, topic, partition, offset, timestamp, headers]). "
            "Counters: records, bytes, lag, lag.<topic>.<partition>, offsets_lost, "
-           "fetch_timeouts, poison_skipped, commit_failures, fetch_errors.",
+           "fetch_timeouts, poison_skipped, commit_failures, fetch_errors, pauses.",
     .params = kafka_source_params,
     .create = kafka_source_create,
     .destroy = kafka_source_destroy,

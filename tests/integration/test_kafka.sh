@@ -109,6 +109,28 @@ for ex in yaml c; do
     check "kafka_wordcount.$ex writes every word's count to \$OUT_TOPIC" cmp -s ex-$ex.state want.state
 done
 
+# ---- 3c. backpressure: a partition far ahead is paused, nothing lost or twice ------
+PZ=$(topic pause)
+seq 1 20000 | kcat -P -b "$BROKERS" -t "$PZ" -p 0 -X acks=all
+seq 100001 120000 | kcat -P -b "$BROKERS" -t "$PZ" -p 1 -X acks=all
+cat >pause.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  lines: {source: kafka, brokers: $BROKERS, topics: $PZ, start: earliest, max_records_per_partition: 100}
+outputs:
+  - {sink: jsonl, from: lines, path: pause.jsonl}
+EOF2
+timeout 120 "$SLUICE_BIN" run pause.yaml --batches 210 --log-level info 2>pause.log
+check_eq "40000 messages, 100 a partition a batch: exits 0" "$?" 0
+sed 's/.*"value":"\([0-9]*\)".*/\1/' pause.jsonl >pause.values
+check_eq "partition 0: every offset once, in order" \
+    "$(awk '$1 < 100000' pause.values | awk 'NR != $1 { bad++ } END { print NR, bad + 0 }')" "20000 0"
+check_eq "partition 1: every offset once, in order" \
+    "$(awk '$1 > 100000' pause.values | awk 'NR + 100000 != $1 { bad++ } END { print NR, bad + 0 }')" "20000 0"
+pauses=$(sed -n 's/.*lines (kafka):.* pauses=\([0-9]*\).*/\1/p' pause.log)
+check "a partition was paused while far ahead (pauses=$pauses)" test "${pauses:-0}" -gt 0
+
 # ---- 4. record shapes -----------------------------------------------------------
 SH=$(topic shapes)
 printf 'k1:v1\nnokey\nk3:\n' | kcat -P -b "$BROKERS" -t "$SH" -p 0 -K: -Z -H h1=x
