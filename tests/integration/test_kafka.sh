@@ -179,6 +179,30 @@ check_contains "explicit offsets: reading starts at offset 4, the JSON is parsed
 check_eq "explicit offsets: offsets 4 and 5 only, the poison one skipped" "$(wc -l <shape.jsonl)" 1
 check_contains "the poison message is counted" json2.log "poison_skipped=1"
 
+# the sink: null values are tombstones, null or missing keys no key, other
+# keys and values JSON, bytes as they are
+NL=$(topic sinknull)
+echo '[null, {"key": "k", "value": null}, {"key": null, "value": "v"}, {"key": 7, "value": [1, "a"]}, "plain"]' >n.jsonl
+cat >n.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  b: {source: queue, path: n.jsonl, on_end: stop}
+outputs:
+  - {sink: kafka, from: b, brokers: $BROKERS, topic: $NL}
+EOF2
+timeout 60 "$SLUICE_BIN" run n.yaml 2>n.log
+check_eq "the sink writes nulls, pairs and plain elements (exit 0)" "$?" 0
+consume "$NL" '%K|%k|%S|%s\n' | LC_ALL=C sort >n.got
+printf '%s\n' '-1||-1|' '-1||1|v' '-1||5|plain' '1|7|7|[1,"a"]' '1|k|-1|' | LC_ALL=C sort >n.want
+check "kcat reads tombstones, keyless messages, JSON keys and values" cmp -s n.got n.want
+
+# an explicit offset past the end of the log goes on at its end, with a warning
+FORMAT=bytes OFFSETS="$SH:0:999999" timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>oor.log
+check_eq "an out-of-range offset does not fail the run" "$?" 0
+check_contains "... it says where it goes on" oor.log "$SH/0: the log ends at 6, before the next offset 999999"
+check_eq "... and reads nothing" "$(wc -l <shape.jsonl)" 0
+
 # ---- 5. bad input ------------------------------------------------------------------
 cat >bad.yaml <<EOF2
 batch_interval: 200ms
