@@ -878,12 +878,13 @@ static void kafka_cut_ranges(kafka_source *s) {
         kafka_part *p = &s->parts[i];
         if (p->next >= p->until)
             continue;
-        sl_api->counter_add(s->c_timeouts, 1);
-        sl_api->log(s->peer.h, SL_LOG_WARN,
-                    "kafka source: %s/%d: offsets %lld..%lld did not arrive within %lld ms; they "
-                    "come with a later batch",
+        int stopping = sl_api->stopping(s->peer.h);
+        sl_api->counter_add(s->c_timeouts, !stopping);
+        sl_api->log(s->peer.h, stopping ? SL_LOG_INFO : SL_LOG_WARN,
+                    "kafka source: %s/%d: offsets %lld..%lld did not arrive %s; they come with a "
+                    "later batch",
                     p->topic, (int)p->partition, (long long)p->next, (long long)p->until - 1,
-                    (long long)s->fetch_timeout);
+                    stopping ? "before the stop" : "within fetch_timeout");
         sl_api->counter_add(p->c_lag, p->until - p->next);
         sl_api->counter_add(s->c_lag, p->until - p->next);
         p->lag += p->until - p->next;
