@@ -12,10 +12,12 @@
  * fetch_timeout (broker down) is cut where it got to: the rest comes with a
  * later batch, nothing is lost or read twice.
  *
- * Partitions are assigned by the source itself (every partition of the
- * topics, or of the topics matching `pattern`, re-read every
- * metadata_refresh: new partitions start at their earliest offset). `group`
- * is used for committing offsets only (lag monitoring, start: committed).
+ * assignment: manual: partitions are assigned by the source itself (every
+ * partition of the topics, or of the topics matching `pattern`, re-read
+ * every metadata_refresh: new partitions start at their earliest offset);
+ * `group` is used for committing offsets only (lag monitoring, start:
+ * committed). assignment: group: the source subscribes and the group's
+ * members split the partitions (kafka_group_assign / kafka_group_revoke).
  *
  * Offsets: snapshot() writes the next offset of every partition into the
  * checkpoint; restore() makes start() resume there. commit(t) commits the
@@ -79,6 +81,7 @@ typedef struct kafka_source {
     int has_pattern;
     const char *pattern_text, *group; /* params-owned */
     int start, shape, json, skip_poison;
+    int group_mode; /* assignment: group (subscribe; partitions come and go) */
     int64_t max_records, fetch_timeout, connect_timeout, refresh_every, last_refresh;
     kafka_part *parts;
     size_t nparts;
@@ -91,6 +94,9 @@ typedef struct kafka_source {
         *c_errors, *c_pauses;
 } kafka_source;
 
+static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                               rd_kafka_topic_partition_list_t *l, void *opaque);
+
 static const sl_param_spec kafka_source_params[] = {
     {"brokers", SL_PARAM_STRING, NULL, 1, "bootstrap brokers: host:port[,host:port...]", NULL},
     {"topics", SL_PARAM_STRING, NULL, 0, "topics to read, comma-separated (or: pattern)", NULL},
@@ -101,6 +107,9 @@ static const sl_param_spec kafka_source_params[] = {
     {"start", SL_PARAM_ENUM, "latest", 0,
      "where a partition starts without a checkpoint or an explicit offset",
      "earliest|latest|committed"},
+    {"assignment", SL_PARAM_ENUM, "manual", 0,
+     "manual: this process reads every partition; group: the group's processes split them",
+     "manual|group"},
     {"offsets", SL_PARAM_STRING, NULL, 0,
      "explicit start offsets: topic:partition:offset[,...] (a checkpoint still wins)", NULL},
     {"max_records_per_partition", SL_PARAM_INT, "100000", 0,
@@ -267,6 +276,11 @@ static int kafka_source_params_read(kafka_source *s, const sl_params *params, sl
     s->shape = strcmp(shape, "value") == 0  ? KAFKA_REC_VALUE
                : strcmp(shape, "pair") == 0 ? KAFKA_REC_PAIR
                                             : KAFKA_REC_FULL;
+    s->group_mode = strcmp(sl_api->param_str(params, "assignment"), "group") == 0;
+    if (s->group_mode && !s->group)
+        return sl_api->error_set(err, SL_ECONFIG,
+                                 "kafka source: assignment: group needs a group (whose members "
+                                 "split the partitions)");
     s->json = strcmp(sl_api->param_str(params, "value_format"), "json") == 0;
     s->skip_poison = strcmp(sl_api->param_str(params, "on_error"), "skip") == 0;
     s->max_records = sl_api->param_int(params, "max_records_per_partition");
@@ -364,6 +378,8 @@ static int kafka_source_create(sl_handle *h, const sl_params *params, void **ins
     }
     kafka_conf_callbacks(s->conf, &s->peer);
     rd_kafka_conf_set_offset_commit_cb(s->conf, kafka_commit_cb);
+    if (s->group_mode)
+        rd_kafka_conf_set_rebalance_cb(s->conf, kafka_rebalance_cb);
     s->c_records = sl_api->counter(h, "records");
     s->c_bytes = sl_api->counter(h, "bytes");
     s->c_lag = sl_api->counter(h, "lag");
@@ -397,10 +413,10 @@ static kafka_part *kafka_find_part(kafka_source *s, const char *topic, int32_t p
     return NULL;
 }
 
-/* Nonzero if some partition of `topic` is assigned. */
-static int kafka_has_topic(const kafka_source *s, const char *topic) {
-    for (size_t i = 0; i < s->nparts; i++)
-        if (strcmp(s->parts[i].topic, topic) == 0)
+/* Nonzero if the cluster's metadata lists `topic` without an error. */
+static int kafka_md_has_topic(const struct rd_kafka_metadata *md, const char *topic) {
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (!md->topics[i].err && strcmp(md->topics[i].topic, topic) == 0)
             return 1;
     return 0;
 }
@@ -525,7 +541,7 @@ static int kafka_refresh(kafka_source *s, int running, sl_error *err) {
     int rc = 0;
     for (int i = 0; i < md->topic_cnt && !rc; i++) {
         const rd_kafka_metadata_topic_t *t = &md->topics[i];
-        if (t->err || !kafka_wants_topic(s, t->topic))
+        if (t->err || !kafka_wants_topic(s, t->topic) || s->group_mode)
             continue;
         for (int j = 0; j < t->partition_cnt && !rc; j++) {
             int32_t pid = t->partitions[j].id;
@@ -538,7 +554,7 @@ static int kafka_refresh(kafka_source *s, int running, sl_error *err) {
         }
     }
     for (size_t i = 0; i < s->ntopics && !rc && !running; i++)
-        if (!kafka_has_topic(s, s->topics[i]))
+        if (!kafka_md_has_topic(md, s->topics[i]))
             rc = sl_api->error_set(err, SL_ENOTFOUND,
                                    "kafka source: topic '%s' does not exist on the brokers (%d "
                                    "topics there); create it first",
@@ -548,6 +564,96 @@ static int kafka_refresh(kafka_source *s, int running, sl_error *err) {
         rc = kafka_assign_all(s, err);
     rd_kafka_topic_partition_list_destroy(assign);
     return rc;
+}
+
+/* ---- assignment: group (scale-out) -------------------------------------------- */
+
+/* Partitions assigned to this member: each starts at the later of its
+ * checkpointed offset and the group's committed one (another member may
+ * have gone further), else at `offsets`/`start`. Runs inside
+ * rd_kafka_consumer_poll, on the engine thread. */
+static void kafka_group_assign(kafka_source *s, rd_kafka_topic_partition_list_t *l) {
+    sl_error err = {0, ""};
+    rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, l, (int)s->connect_timeout);
+    for (int i = 0; i < l->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &l->elems[i];
+        int64_t committed = e ? -1 : tp->offset, off = 0;
+        if (kafka_find_part(s, tp->topic, tp->partition))
+            continue;
+        int rc = kafka_start_offset(s, tp->topic, tp->partition, 0, &off, &err);
+        if (kafka_pos_find(s->restored, s->nrestored, tp->topic, tp->partition) < 0 &&
+            committed >= 0)
+            off = committed; /* the group knows better than `start` */
+        else if (committed > off)
+            off = committed;
+        rd_kafka_topic_partition_list_t *dummy = rd_kafka_topic_partition_list_new(1);
+        if (!rc)
+            rc = kafka_add_part(s, tp->topic, tp->partition, off, dummy, &err);
+        rd_kafka_topic_partition_list_destroy(dummy);
+        if (rc)
+            sl_api->log(s->peer.h, SL_LOG_ERROR, "%s", err.msg);
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
+        l->elems[i].offset = p ? p->next : RD_KAFKA_OFFSET_INVALID;
+    }
+    rd_kafka_assign(s->rk, l);
+}
+
+/* Partitions taken away: their offsets up to `next` are committed now (the
+ * batch that holds their last records completes before the next poll, so
+ * the next owner neither misses nor repeats them, barring a crash in that
+ * batch), and they are forgotten. */
+static void kafka_group_revoke(kafka_source *s, rd_kafka_topic_partition_list_t *l) {
+    for (int i = 0; i < l->cnt; i++) {
+        kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
+        l->elems[i].offset = p ? p->next : RD_KAFKA_OFFSET_INVALID;
+    }
+    rd_kafka_commit(s->rk, l, 0);
+    for (int i = 0; i < l->cnt; i++) {
+        kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
+        if (!p)
+            continue;
+        sl_api->log(s->peer.h, SL_LOG_INFO, "kafka source: %s/%d revoked at offset %lld", p->topic,
+                    (int)p->partition, (long long)p->next);
+        sl_api->counter_add(p->c_lag, -p->lag);
+        sl_api->counter_add(s->c_lag, -p->lag);
+        kafka_part_drop_carry(p);
+        sl_api->free(p->carry);
+        sl_api->free(p->topic);
+        size_t idx = (size_t)(p - s->parts);
+        memmove(p, p + 1, (s->nparts - idx - 1) * sizeof *p);
+        s->nparts--;
+    }
+    rd_kafka_assign(s->rk, NULL);
+}
+
+static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                               rd_kafka_topic_partition_list_t *l, void *opaque) {
+    (void)rk;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        kafka_group_assign(opaque, l);
+    else
+        kafka_group_revoke(opaque, l);
+}
+
+/* Join the group: subscribe to the topics (or the pattern). */
+static int kafka_subscribe(kafka_source *s, sl_error *err) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->ntopics + 1);
+    char pat[1024];
+    for (size_t i = 0; i < s->ntopics; i++)
+        rd_kafka_topic_partition_list_add(l, s->topics[i], RD_KAFKA_PARTITION_UA);
+    if (s->has_pattern) {
+        snprintf(pat, sizeof pat, "^%s",
+                 s->pattern_text[0] == '^' ? s->pattern_text + 1 : s->pattern_text);
+        rd_kafka_topic_partition_list_add(l, pat, RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(s->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        return sl_api->error_set(err, SL_EIO, "kafka source: joining group '%s': %s", s->group,
+                                 rd_kafka_err2str(e));
+    return 0;
 }
 
 /* Create the consumer (the conf moves into it) and assign the partitions. */
@@ -561,7 +667,9 @@ static int kafka_source_start(void *instance, sl_error *err) {
     s->conf = NULL;
     rd_kafka_poll_set_consumer(s->rk);
     int rc = kafka_refresh(s, 0, err);
-    if (!rc && s->has_pattern && !s->nparts)
+    if (!rc && s->group_mode)
+        rc = kafka_subscribe(s, err);
+    if (!rc && s->has_pattern && !s->nparts && !s->group_mode)
         sl_api->log(s->peer.h, SL_LOG_WARN,
                     "kafka source: no topic matches pattern '%s' yet; looking again every %lld ms",
                     s->pattern_text, (long long)s->refresh_every);
@@ -848,6 +956,19 @@ static size_t kafka_open_ranges(const kafka_source *s) {
     return n;
 }
 
+/* One event of the consumer queue: an error, or a message to take. */
+static int kafka_handle(kafka_source *s, rd_kafka_message_t *m, int64_t t, sl_emitter *out,
+                        sl_error *err) {
+    if (m->err)
+        return kafka_consumer_error(s, m, err);
+    kafka_part *p = kafka_find_part(s, rd_kafka_topic_name(m->rkt), m->partition);
+    if (!p) {
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
+    return kafka_take(s, p, m, t, out, err);
+}
+
 /* Consume until every partition's range is complete, or fetch_timeout. */
 static int kafka_consume(kafka_source *s, int64_t t, sl_emitter *out, sl_error *err) {
     int64_t deadline = sl_api->now_ms() + s->fetch_timeout;
@@ -857,18 +978,19 @@ static int kafka_consume(kafka_source *s, int64_t t, sl_emitter *out, sl_error *
         if (left <= 0 || sl_api->stopping(s->peer.h))
             break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, left < 100 ? (int)left : 100);
-        if (!m)
-            continue;
-        if (m->err) {
-            rc = kafka_consumer_error(s, m, err);
-            continue;
-        }
-        kafka_part *p = kafka_find_part(s, rd_kafka_topic_name(m->rkt), m->partition);
-        if (!p)
-            rd_kafka_message_destroy(m);
-        else
-            rc = kafka_take(s, p, m, t, out, err);
+        if (m)
+            rc = kafka_handle(s, m, t, out, err);
     }
+    return rc;
+}
+
+/* assignment: group: serve the rebalances (and keep what was fetched)
+ * even when no range is open. */
+static int kafka_serve(kafka_source *s, int64_t t, sl_emitter *out, sl_error *err) {
+    int rc = 0;
+    rd_kafka_message_t *m;
+    for (int i = 0; i < 1000 && !rc && (m = rd_kafka_consumer_poll(s->rk, 0)); i++)
+        rc = kafka_handle(s, m, t, out, err);
     return rc;
 }
 
@@ -911,7 +1033,9 @@ static int kafka_remember(kafka_source *s, int64_t t) {
 static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_error *err) {
     kafka_source *s = instance;
     int rc = 0;
-    if (sl_api->now_ms() - s->last_refresh >= s->refresh_every)
+    if (s->group_mode)
+        rc = kafka_serve(s, t, out, err);
+    else if (sl_api->now_ms() - s->last_refresh >= s->refresh_every)
         rc = kafka_refresh(s, 1, err);
     int down = 0;
     for (size_t i = 0; i < s->nparts && !rc; i++) {
@@ -1000,12 +1124,20 @@ static int kafka_source_commit(void *instance, int64_t t, sl_error *err) {
         upto++;
     if (!upto)
         return 0;
-    rd_kafka_topic_partition_list_t *l = s->pending[upto - 1].offsets;
+    /* only partitions still assigned: a revoked one belongs to another
+     * member now, whose progress an older offset would overwrite */
+    rd_kafka_topic_partition_list_t *all = s->pending[upto - 1].offsets;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(all->cnt);
+    for (int i = 0; i < all->cnt; i++)
+        if (kafka_find_part(s, all->elems[i].topic, all->elems[i].partition))
+            rd_kafka_topic_partition_list_add(l, all->elems[i].topic, all->elems[i].partition)
+                ->offset = all->elems[i].offset;
     if (l->cnt) {
         rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 1);
         if (e)
             kafka_commit_cb(s->rk, e, l, s);
     }
+    rd_kafka_topic_partition_list_destroy(l);
     for (size_t i = 0; i < upto; i++)
         rd_kafka_topic_partition_list_destroy(s->pending[i].offsets);
     memmove(s->pending, s->pending + upto, (s->npending - upto) * sizeof *s->pending);

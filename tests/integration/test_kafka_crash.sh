@@ -16,11 +16,11 @@ cd "$WORK" || exit 1
 
 IN=$(topic crash-in)
 OUT=$(topic crash-out)
-awk 'BEGIN { srand(5); for (l = 0; l < 6000; l++) { line = "";
+awk 'BEGIN { srand(5); for (l = 0; l < 3000; l++) { line = "";
     for (w = 0; w < 6; w++) line = line (w ? " " : "") "w" int(400 * rand() * rand());
     print line } }' >lines.txt
 produce "$IN" <lines.txt
-check_eq "kcat produced 6000 lines" "$(topic_count "$IN")" 6000
+check_eq "kcat produced 3000 lines" "$(topic_count "$IN")" 3000
 expected_counts lines.txt >want.state
 
 cat >kk.yaml <<EOF2
@@ -45,8 +45,8 @@ outputs:
   - {sink: kafka, from: counts, brokers: $BROKERS, topic: $OUT}
 EOF2
 
-# 6000 lines, 2000 a partition, 100 a batch: 20 batches with input
-BATCHES=26
+# 3000 lines, 1000 a partition, 100 a batch: 10 batches with input
+BATCHES=14
 start=$(now_ms)
 timeout 120 "$SLUICE_BIN" run kk.yaml --fresh --batches $BATCHES 2>ref.log
 check_eq "the uninterrupted run exits 0" "$?" 0
