@@ -319,6 +319,8 @@ static void kafka_source_destroy(void *instance) {
     kafka_source *s = instance;
     if (!s)
         return;
+    if (s->rk) /* first: with assignment: group it calls kafka_group_revoke */
+        rd_kafka_consumer_close(s->rk);
     for (size_t i = 0; i < s->nparts; i++) {
         kafka_part_drop_carry(&s->parts[i]);
         sl_api->free(s->parts[i].carry);
@@ -328,10 +330,8 @@ static void kafka_source_destroy(void *instance) {
     for (size_t i = 0; i < s->npending; i++)
         rd_kafka_topic_partition_list_destroy(s->pending[i].offsets);
     sl_api->free(s->pending);
-    if (s->rk) {
-        rd_kafka_consumer_close(s->rk);
+    if (s->rk) /* after the kept messages are destroyed, as librdkafka requires */
         rd_kafka_destroy(s->rk);
-    }
     if (s->conf)
         rd_kafka_conf_destroy(s->conf);
     for (size_t i = 0; i < s->ntopics; i++)

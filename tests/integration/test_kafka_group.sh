@@ -42,7 +42,8 @@ check "process 1 read some ($(wc -l <g1.jsonl))" test "$(wc -l <g1.jsonl)" -gt 0
 check "process 2 read some ($(wc -l <g2.jsonl))" test "$(wc -l <g2.jsonl)" -gt 0
 
 kill -TERM "$P1"
-wait_until 30 bash -c "! kill -0 $P1 2>/dev/null"
+wait "$P1"
+check_eq "process 1 stops cleanly on SIGTERM (its partitions revoked)" "$?" 0
 taken() { [ "$(grep -c "starts at offset" g2.log)" -ge 3 ]; }
 check "process 2 takes over process 1's partitions" wait_until 60 taken
 seq 3001 6000 | produce "$T"
@@ -51,5 +52,9 @@ sleep 1
 check_eq "every record was read exactly once" \
     "$(lines) $(dups)" "6001 0"
 kill -TERM "$P2"
-wait_until 30 bash -c "! kill -0 $P2 2>/dev/null"
+wait "$P2"
+check_eq "process 2 stops cleanly on SIGTERM" "$?" 0
+if ((FAILS > 0)); then
+    tail -n 20 g1.log g2.log >&2
+fi
 finish
