@@ -18,6 +18,7 @@
 #                       (default ${TMPDIR:-/tmp}/sluice-kafka-$UID)
 #   SLUICE_KAFKA_CACHE  the jar cache (default ~/.cache/sluice/kafka)
 #   SLUICE_KAFKA_HEAP   the JVM's -Xmx (default 512m)
+#   SLUICE_KAFKA_PARTITIONS  partitions of an auto-created topic (default 3)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -79,7 +80,7 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$dir/data
-num.partitions=3
+num.partitions=${SLUICE_KAFKA_PARTITIONS:-3}
 auto.create.topics.enable=true
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
