@@ -891,7 +891,10 @@ static int kafka_range(kafka_source *s, kafka_part *p) {
      * fine, the rest comes with the next batch */
     rd_kafka_resp_err_t e =
         rd_kafka_get_watermark_offsets(s->rk, p->topic, p->partition, &low, &high);
-    if (e || low < 0 || high < 0)
+    /* ask the broker when nothing is cached, and before acting on a cached
+     * figure that puts next out of range: a partition just assigned may
+     * have a cache from before it had data */
+    if (e || low < 0 || high < 0 || p->next < low || p->next > high)
         e = rd_kafka_query_watermark_offsets(s->rk, p->topic, p->partition, &low, &high,
                                              KAFKA_WATERMARK_TIMEOUT_MS);
     p->until = p->next;
