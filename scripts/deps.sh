@@ -20,6 +20,10 @@ packages=(
     python3         # integration tests: free ports, JSON checks
     clang-format    # the format check in scripts/test.sh
     time            # /usr/bin/time for the benchmarks' peak memory
+    librdkafka-dev  # connectors/kafka
+    kcat            # Kafka integration tests: the outside producer/consumer
+    default-jre-headless # scripts/kafka.sh: the test broker (Apache Kafka)
+    maven           # scripts/kafka.sh: fetches the broker's jars from Maven Central
 )
 # shellcheck disable=SC2206 # word splitting is the point
 packages+=(${SLUICE_EXTRA_DEPS:-})

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the whole check, as CI runs it (.ci/run):
 #
-#   1. deps      scripts/deps.sh (Debian packages)
+#   1. deps      scripts/deps.sh (Debian packages), then scripts/kafka.sh start:
+#                the Apache Kafka broker of the Kafka tests (SLUICE_KAFKA_BROKERS),
+#                stopped again when this script exits, whatever happens
 #   2. build     build/ with -Werror, then ctest (unit + integration)
 #   3. asan      build-asan/ with ASan + UBSan and -Werror, then ctest again
 #   4. format    clang-format --dry-run -Werror on every .c/.h of the repo
@@ -31,7 +33,10 @@ timeout=${SLUICE_TEST_TIMEOUT:-300}
 build_dir=${SLUICE_BUILD_DIR:-build}
 asan_dir=${SLUICE_ASAN_BUILD_DIR:-build-asan}
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test.XXXXXX")
-trap 'rm -rf "$logdir"' EXIT
+export SLUICE_KAFKA_DIR="$logdir/kafka"
+# The broker goes with this script, also on failure or ^C.
+trap '"$root/scripts/kafka.sh" stop >/dev/null 2>&1; rm -rf "$logdir"' EXIT
+trap 'exit 130' INT TERM
 
 passed=0
 failed=0
@@ -100,6 +105,16 @@ if "$root/scripts/deps.sh"; then
     summary+=("deps: ok")
 else
     summary+=("deps: FAILED")
+    failed=$((failed + 1))
+fi
+note "starting the Kafka broker for the Kafka tests"
+if brokers=$("$root/scripts/kafka.sh" start 2>"$logdir/kafka-start.log" | sed -n 's/^BROKERS=//p') &&
+    [ -n "$brokers" ]; then
+    export SLUICE_KAFKA_BROKERS=$brokers
+    summary+=("kafka: broker on $brokers")
+else
+    cat "$logdir/kafka-start.log"
+    summary+=("kafka: broker FAILED to start (the Kafka tests fail)")
     failed=$((failed + 1))
 fi
 

@@ -126,6 +126,15 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
         if (f->sink.commit && ctx->outputs[i].from->active)
             rc = f->sink.commit(f->inst, t, err);
     }
+    /* with checkpoints, sources commit only once a checkpoint covers t
+     * (sl__ckpt_maybe): Kafka offsets never run ahead of the state */
+    if (!rc && !ctx->ckpt_dir)
+        rc = sl__sources_commit(ctx, t, err);
+    return rc;
+}
+
+int sl__sources_commit(sl_context *ctx, int64_t t, sl_error *err) {
+    int rc = 0;
     for (size_t i = 0; i < ctx->nstreams && !rc; i++) {
         sl_stream *s = ctx->streams[i];
         if (sl__stream_is(s, SL__OPF_SOURCE) && s->fn.source.commit)

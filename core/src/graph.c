@@ -510,6 +510,34 @@ sl_stream *sl_queue_stream(sl_context *ctx, const char *path) {
     return path ? sl_source(ctx, "queue", params) : sl_source(ctx, "queue", NULL);
 }
 
+/* params = {n1, v1, extra..., NULL} in `out` (room for `cap`); -1 if too many. */
+static int params_join(const char **out, size_t cap, const char *n1, const char *v1, const char *n2,
+                       const char *v2, const char *const *extra) {
+    size_t n = 0;
+    const char *first[] = {n1, v1, n2, v2};
+    for (size_t i = 0; i < 4; i++)
+        out[n++] = first[i] ? first[i] : "";
+    for (size_t i = 0; extra && extra[i]; i++) {
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = extra[i];
+    }
+    out[n] = NULL;
+    return 0;
+}
+
+sl_stream *sl_kafka_direct_stream(sl_context *ctx, const char *brokers, const char *topics,
+                                  const char *const *params) {
+    const char *all[130];
+    if (!ctx)
+        return NULL;
+    if (params_join(all, 130, "brokers", brokers, "topics", topics, params) < 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "kafka: more than 125 parameter names and values");
+        return NULL;
+    }
+    return sl_source(ctx, "kafka", all);
+}
+
 /* ---- outputs ---------------------------------------------------------------------- */
 
 static sl__output *output_new(sl_stream *s) {
@@ -554,6 +582,18 @@ int sl_pprint(sl_stream *s, int num) {
     snprintf(n, sizeof n, "%d", num);
     const char *params[] = {"num", n, NULL};
     return sl_output(s, "pprint", params);
+}
+
+int sl_kafka_output(sl_stream *s, const char *brokers, const char *topic,
+                    const char *const *params) {
+    const char *all[130];
+    if (!s)
+        return SL_EINVAL;
+    if (params_join(all, 130, "brokers", brokers, "topic", topic, params) < 0) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "kafka: more than 125 parameter names and values");
+        return SL_EINVAL;
+    }
+    return sl_output(s, "kafka", all);
 }
 
 int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {

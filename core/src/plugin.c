@@ -746,7 +746,8 @@ const sl_component *sl__registry_component(sl__registry *r, const char *ref, int
     if (rc)
         return NULL;
     const sl_component *match = NULL;
-    for (size_t i = 0; i < p->ncomps; i++)
+    /* a source and a sink may share a name (kafka.kafka): the kind decides */
+    for (size_t i = 0; i < p->ncomps && !(match && (!kind || match->kind == kind)); i++)
         if (strlen(p->comps[i]->name) == clen && strncmp(p->comps[i]->name, cname, clen) == 0)
             match = p->comps[i];
     if (!match) {

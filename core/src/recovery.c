@@ -34,6 +34,7 @@
 #include "codec.h"
 #include "context.h"
 #include "error.h"
+#include "exec.h"
 #include "log.h"
 #include "recovery.h"
 #include "ops/op.h"
@@ -167,7 +168,8 @@ int sl__ckpt_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) {
     int rc = write_checkpoint(ctx, t, err);
     if (!rc)
         ctx->last_ckpt = t;
-    return rc;
+    /* the batches up to t are safe now: sources may commit (Kafka offsets) */
+    return rc ? rc : sl__sources_commit(ctx, t, err);
 }
 
 /* ---- resuming ------------------------------------------------------------------- */

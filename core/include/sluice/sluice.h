@@ -133,6 +133,12 @@ SL_API sl_stream *sl_source(sl_context *ctx, const char *component, const char *
 SL_API sl_stream *sl_socket_text_stream(sl_context *ctx, const char *host, int port);
 /* Spark's queueStream: one batch per line of a JSON Lines file. */
 SL_API sl_stream *sl_queue_stream(sl_context *ctx, const char *path);
+/* Spark's KafkaUtils.createDirectStream: the `kafka` source over `topics`
+ * (comma-separated) on `brokers` ("host:port,..."). `params` (NULL or
+ * name/value pairs ending with NULL) adds the source's other parameters:
+ * group, start, max_records_per_partition, record, ... (docs/kafka.md). */
+SL_API sl_stream *sl_kafka_direct_stream(sl_context *ctx, const char *brokers, const char *topics,
+                                         const char *const *params);
 
 /* ---- transformations ------------------------------------------------------------ */
 
@@ -318,6 +324,11 @@ SL_API sl_context *sl_stream_context(const sl_stream *s);
 SL_API int sl_pprint(sl_stream *s, int num);
 /* Send every batch to a SINK component, e.g. sl_output(s, "jsonl", ...). */
 SL_API int sl_output(sl_stream *s, const char *sink, const char *const *params);
+/* Write every batch to the Kafka `topic` on `brokers` (the `kafka` sink); a
+ * batch completes when the broker acknowledged every record. `params`: NULL
+ * or more name/value pairs (idempotent, delivery_timeout, properties). */
+SL_API int sl_kafka_output(sl_stream *s, const char *brokers, const char *topic,
+                           const char *const *params);
 /* Spark's foreachRDD: `fn` gets every batch's records (engine-owned, valid
  * for the call) on the engine thread, one batch at a time (never
  * concurrently). Return 0 or a negative SL_E* code. */

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# test_kafka.sh — the kafka source and sink against a real Apache Kafka broker
+# (started by scripts/test.sh; kcat is the outside producer and consumer).
+#
+#   1. exact counts over several batches: lines produced by kcat, a stateful
+#      word count with max_records_per_partition small enough that the topic
+#      takes several batches; the final state equals the lines' counts, and
+#      no batch exceeds partitions x max_records_per_partition;
+#   2. offsets resume from the checkpoint after a restart, and are committed
+#      to the group only then (start: committed finds nothing left);
+#   3. Kafka to Kafka: the counts written back, read by kcat;
+#   4. the record shapes: keys, null keys, tombstones, headers, non-UTF-8,
+#      JSON values and poison messages;
+#   5. bad input: unknown topic, unreachable brokers (an error within a
+#      bounded time), refused properties, a SASL failure whose password never
+#      shows, an oversized message.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/kafka_lib.sh"
+
+cd "$WORK" || exit 1
+
+# ---- 1. exact counts over several batches ---------------------------------------
+IN=$(topic lines)
+awk 'BEGIN { srand(11); for (l = 0; l < 3000; l++) { line = "";
+    for (w = 0; w < 5; w++) line = line (w ? " " : "") "w" int(200 * rand());
+    print line } }' >lines.txt
+produce "$IN" <lines.txt
+check_eq "kcat produced 3000 lines" "$(topic_count "$IN")" 3000
+expected_counts lines.txt >want.state
+
+cat >wc.yaml <<EOF2
+batch_interval: 200ms
+clock: manual
+checkpoint: \${CP:-cp}
+checkpoint_interval: 200ms
+streams:
+  lines:
+    source: kafka
+    brokers: $BROKERS
+    topics: $IN
+    group: g-$IN
+    start: earliest
+    max_records_per_partition: 200
+  words:  {flat_map: text.split, from: lines, sep: " "}
+  pairs:  {map: kv.pair, from: words}
+  counts: {update_state_by_key: agg.sum, from: pairs}
+outputs:
+  - {sink: jsonl, from: counts, path: out.jsonl}
+EOF2
+timeout 60 "$SLUICE_BIN" run wc.yaml --fresh --batches 12 --log-level info 2>run1.log
+check_eq "the word count over the topic exits 0" "$?" 0
+final_state >got.state
+check "the final state equals the counts of the 3000 lines" cmp -s got.state want.state
+records=$(sed -n 's/.*batch [^ ]*: \([0-9]*\) records.*/\1/p' run1.log)
+nonempty=$(echo "$records" | awk '$1 > 0' | wc -l)
+biggest=$(echo "$records" | sort -n | tail -n 1)
+check "the topic took several batches ($nonempty)" test "$nonempty" -ge 5
+check "no batch holds more than 3 x 200 records (biggest: $biggest)" test "$biggest" -le 600
+check_eq "the batches add up to the 3000 lines" "$(echo "$records" | awk '{ s += $1 } END { print s }')" 3000
+
+# ---- 2. resume from the checkpoint; commits after checkpoints -------------------
+rm -rf cp out.jsonl
+timeout 60 "$SLUICE_BIN" run wc.yaml --fresh --batches 2 2>run2a.log
+check_eq "a first run of 2 batches exits 0" "$?" 0
+timeout 60 "$SLUICE_BIN" run wc.yaml --batches 12 --log-level info 2>run2b.log
+check_eq "the resumed run exits 0" "$?" 0
+check_contains "it resumed from the checkpoint" run2b.log "resuming 3 partitions from the checkpoint"
+final_state >got2.state
+check "after the restart the state equals the counts (no record lost or twice)" \
+    cmp -s got2.state want.state
+cat >committed.yaml <<EOF2
+batch_interval: 200ms
+clock: manual
+streams:
+  lines: {source: kafka, brokers: $BROKERS, topics: $IN, group: g-$IN, start: committed}
+outputs:
+  - {sink: jsonl, from: lines, path: committed.jsonl}
+EOF2
+timeout 60 "$SLUICE_BIN" run committed.yaml --batches 3 2>committed.log
+check_eq "start: committed exits 0" "$?" 0
+check_eq "the group's committed offsets cover every line (nothing left)" \
+    "$(wc -l <committed.jsonl)" 0
+
+# ---- 3. Kafka to Kafka ---------------------------------------------------------
+OUT=$(topic counts)
+sed -e "s|  - {sink: jsonl, from: counts, path: out.jsonl}|  - {sink: jsonl, from: counts, path: out.jsonl}\n  - {sink: kafka, from: counts, brokers: $BROKERS, topic: $OUT}|" \
+    -e "s|group: g-$IN|group: g2-$IN|" wc.yaml >k2k.yaml
+timeout 60 "$SLUICE_BIN" run k2k.yaml --fresh --batches 12 2>k2k.log
+check_eq "the Kafka-to-Kafka word count exits 0" "$?" 0
+consume "$OUT" '"key":"%k","value":%s}\n' | LC_ALL=C sort -u >topic.results
+missing=$(LC_ALL=C comm -23 want.state topic.results | wc -l)
+check_eq "every final count is in the output topic (read by kcat)" "$missing" 0
+
+# ---- 3b. the examples: examples/kafka_wordcount.yaml and .c -----------------------
+for ex in yaml c; do
+    EXOUT=$(topic ex-$ex)
+    if [ $ex = yaml ]; then
+        cmd=("$SLUICE_BIN" run "$SLUICE_SOURCE_DIR/examples/kafka_wordcount.yaml" --timeout 6)
+    else
+        cmd=("$SLUICE_BUILD_DIR/examples/kafka_wordcount" 6)
+    fi
+    BROKERS=$BROKERS TOPIC=$IN OUT_TOPIC=$EXOUT CHECKPOINT_DIR=$WORK/cp-$ex GROUP=g-$EXOUT \
+        timeout 60 "${cmd[@]}" >ex-$ex.out 2>ex-$ex.log
+    check_eq "examples/kafka_wordcount.$ex exits 0" "$?" 0
+    check_contains "kafka_wordcount.$ex prints the counts (pprint)" ex-$ex.out "('w"
+    # the last count written for each word is its final count
+    consume "$EXOUT" '%k %s\n' | awk '{ c[$1] = $2 } END { for (w in c)
+        printf "\"key\":\"%s\",\"value\":%d}\n", w, c[w] }' | LC_ALL=C sort >ex-$ex.state
+    check "kafka_wordcount.$ex writes every word's count to \$OUT_TOPIC" cmp -s ex-$ex.state want.state
+done
+
+# ---- 3c. backpressure: a partition far ahead is paused, nothing lost or twice ------
+PZ=$(topic pause)
+seq 1 20000 | kcat -P -b "$BROKERS" -t "$PZ" -p 0 -X acks=all
+seq 100001 120000 | kcat -P -b "$BROKERS" -t "$PZ" -p 1 -X acks=all
+cat >pause.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  lines: {source: kafka, brokers: $BROKERS, topics: $PZ, start: earliest, max_records_per_partition: 100}
+outputs:
+  - {sink: jsonl, from: lines, path: pause.jsonl}
+EOF2
+timeout 120 "$SLUICE_BIN" run pause.yaml --batches 210 --log-level info 2>pause.log
+check_eq "40000 messages, 100 a partition a batch: exits 0" "$?" 0
+sed 's/.*"value":"\([0-9]*\)".*/\1/' pause.jsonl >pause.values
+check_eq "partition 0: every offset once, in order" \
+    "$(awk '$1 < 100000' pause.values | awk 'NR != $1 { bad++ } END { print NR, bad + 0 }')" "20000 0"
+check_eq "partition 1: every offset once, in order" \
+    "$(awk '$1 > 100000' pause.values | awk 'NR + 100000 != $1 { bad++ } END { print NR, bad + 0 }')" "20000 0"
+pauses=$(sed -n 's/.*lines (kafka):.* pauses=\([0-9]*\).*/\1/p' pause.log)
+check "a partition was paused while far ahead (pauses=$pauses)" test "${pauses:-0}" -gt 0
+
+# ---- 4. record shapes -----------------------------------------------------------
+SH=$(topic shapes)
+printf 'k1:v1\nnokey\nk3:\n' | kcat -P -b "$BROKERS" -t "$SH" -p 0 -K: -Z -H h1=x
+printf 'k4:\xff\xfe\n' | kcat -P -b "$BROKERS" -t "$SH" -p 0 -K:
+printf '{"a":[1,2]}\nnot json\n' | kcat -P -b "$BROKERS" -t "$SH" -p 0
+cat >shape.yaml <<EOF2
+batch_interval: 200ms
+clock: manual
+streams:
+  m:
+    source: kafka
+    brokers: $BROKERS
+    topics: $SH
+    start: earliest
+    record: \${SHAPE:-value}
+    value_format: \${FORMAT:-bytes}
+    on_error: \${ON_ERROR:-fail}
+    offsets: \${OFFSETS:-}
+outputs:
+  - {sink: jsonl, from: m, path: shape.jsonl}
+EOF2
+SHAPE=full timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>shape.log
+check_eq "record: full exits 0" "$?" 0
+check_contains "full: key, [value, topic, partition, offset, timestamp, headers]" shape.jsonl \
+    "\"key\":\"k1\",\"value\":[\"v1\",\"$SH\",0,0,"
+check_contains "full: the headers as [name, value] pairs" shape.jsonl ',[["h1","x"]]]}'
+check_contains "full: a message without a key has the null key" shape.jsonl \
+    "\"key\":null,\"value\":[\"nokey\",\"$SH\",0,1,"
+check_contains "full: a tombstone's value is null" shape.jsonl "\"key\":\"k3\",\"value\":[null,"
+check_contains "full: non-UTF-8 bytes pass through" shape.jsonl '"key":"k4","value":["\u00ff\u00fe"'
+SHAPE=value timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>shape2.log
+check_eq "record: value gives plain elements" "$(grep -c '"key":null' shape.jsonl)" 6
+SHAPE=pair timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>shape3.log
+check_contains "record: pair gives (key, value)" shape.jsonl '"key":"k1","value":"v1"}'
+
+# JSON values: a poison message fails the batch naming its offset, or is
+# skipped and counted with on_error: skip
+FORMAT=json timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>json.log
+check_eq "a value that is not JSON fails the run (exit 1)" "$?" 1
+check_contains "the error names the partition and offset" json.log "$SH/0 offset 0: value is not JSON"
+FORMAT=json ON_ERROR=skip OFFSETS="$SH:0:4" timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 \
+    --log-level info 2>json2.log
+check_eq "on_error: skip exits 0" "$?" 0
+check_contains "explicit offsets: reading starts at offset 4, the JSON is parsed" shape.jsonl \
+    '"value":[["a",[1,2]]]}'
+check_eq "explicit offsets: offsets 4 and 5 only, the poison one skipped" "$(wc -l <shape.jsonl)" 1
+check_contains "the poison message is counted" json2.log "poison_skipped=1"
+
+# the sink: null values are tombstones, null or missing keys no key, other
+# keys and values JSON, bytes as they are
+NL=$(topic sinknull)
+echo '[null, {"key": "k", "value": null}, {"key": null, "value": "v"}, {"key": 7, "value": [1, "a"]}, "plain"]' >n.jsonl
+cat >n.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  b: {source: queue, path: n.jsonl, on_end: stop}
+outputs:
+  - {sink: kafka, from: b, brokers: $BROKERS, topic: $NL}
+EOF2
+timeout 60 "$SLUICE_BIN" run n.yaml 2>n.log
+check_eq "the sink writes nulls, pairs and plain elements (exit 0)" "$?" 0
+consume "$NL" '%K|%k|%S|%s\n' | LC_ALL=C sort >n.got
+printf '%s\n' '-1||-1|' '-1||1|v' '-1||5|plain' '1|7|7|[1,"a"]' '1|k|-1|' | LC_ALL=C sort >n.want
+check "kcat reads tombstones, keyless messages, JSON keys and values" cmp -s n.got n.want
+
+# an explicit offset past the end of the log goes on at its end, with a warning
+FORMAT=bytes OFFSETS="$SH:0:999999" timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>oor.log
+check_eq "an out-of-range offset does not fail the run" "$?" 0
+check_contains "... it says where it goes on" oor.log "$SH/0: the log ends at 6, before the next offset 999999"
+check_eq "... and reads nothing" "$(wc -l <shape.jsonl)" 0
+
+# ---- 5. bad input ------------------------------------------------------------------
+cat >bad.yaml <<EOF2
+batch_interval: 200ms
+streams:
+  m:
+    source: kafka
+    brokers: \${B}
+    topics: \${T}
+    connect_timeout: 3s
+    properties: \${P:-}
+outputs:
+  - {sink: pprint, from: m}
+EOF2
+t0=$(now_ms)
+B=$BROKERS T=no-such-topic-$$ timeout 60 "$SLUICE_BIN" run bad.yaml --batches 2 2>bad1.log
+check_eq "an unknown topic fails the start (exit 2, a configuration error)" "$?" 2
+check_contains "it says the topic does not exist" bad1.log "topic 'no-such-topic-$$' does not exist"
+t0=$(now_ms)
+B=127.0.0.1:$(free_port) T=x timeout 60 "$SLUICE_BIN" run bad.yaml --batches 2 2>bad2.log
+rc=$?
+took=$(($(now_ms) - t0))
+check_eq "unreachable brokers fail the run (exit 1)" "$rc" 1
+check "... within a bounded time (connect_timeout 3 s; took $took ms)" test "$took" -lt 10000
+check_contains "it says the brokers did not answer" bad2.log "the brokers did not answer within 3000 ms"
+for prop in plugin.library.paths=/tmp/x.so interceptor.test.config=1 ssl.engine.location=/x \
+    ssl.providers=legacy sasl.kerberos.kinit.cmd=/bin/true enable.auto.commit=true \
+    enable.auto.offset.store=true offset.store.method=file offset.store.path=/tmp/o \
+    test.mock.num.brokers=3; do
+    B=$BROKERS T=x P="$prop" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 1 >/dev/null 2>bad3.log
+    rc=$?
+    check "refused property ${prop%%=*}: exit 2, not run ($rc)" test "$rc" -eq 2
+    check_contains "... and it says why" bad3.log "${prop%%=*} is refused"
+done
+SECRET=hunter2-$$
+B=$BROKERS T=$IN P="security.protocol=SASL_PLAINTEXT
+sasl.mechanism=PLAIN
+sasl.username=someone
+sasl.password=$SECRET" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 2 --log-level debug >bad4.out 2>bad4.log
+check_eq "a SASL handshake the broker refuses fails the run (exit 1)" "$?" 1
+check_contains "... with librdkafka's reason" bad4.log "the brokers did not answer"
+check "... and the password shows nowhere" bash -c "! grep -q '$SECRET' bad4.log bad4.out"
+B=$BROKERS T=$IN P="sasl.password=$SECRET" "$SLUICE_BIN" graph bad.yaml >graph.out 2>&1
+check "sluice graph does not show it either" bash -c "! grep -q '$SECRET' graph.out"
+B=$BROKERS T=x P="ssl.key.password" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 1 2>bad5.log
+check_eq "a property line without '=' is a configuration error" "$?" 2
+check_contains "... that says what is expected" bad5.log "expected name=value"
+
+# an oversized message fails the batch with the broker's limit, not a hang
+python3 -c 'import json; print(json.dumps([["x" * 2000000]]))' >big.jsonl
+BIG=$(topic big)
+cat >big.yaml <<EOF2
+batch_interval: 200ms
+clock: manual
+streams:
+  b: {source: queue, path: big.jsonl, on_end: stop}
+outputs:
+  - {sink: kafka, from: b, brokers: $BROKERS, topic: $BIG}
+EOF2
+timeout 60 "$SLUICE_BIN" run big.yaml 2>big.log
+check_eq "an oversized message fails the run (exit 1)" "$?" 1
+check_contains "... saying the message is too large" big.log "too large"
+
+finish
