@@ -24,7 +24,7 @@ int sl__param_bool(const sl_params *p, const char *name);
 int sl__param_is_set(const sl_params *p, const char *name);
 const char *sl__param_type_name(int type);
 /* A host-owned copy of a plugin's component with its schema read at the
- * stride of ABI 1.`minor` (plugin.c, at load); freed with free(). */
+ * stride of ABI 1.`minor` (registry.c, at load); freed with free(). */
 int sl__component_import(const sl_component *c, unsigned minor, const sl_component **out,
                          sl_error *err);
 

@@ -1,5 +1,5 @@
 /*
- * registry.h — finding, checking and loading plugins (plugin.c).
+ * registry.h — finding, checking and loading plugins (registry.c).
  *
  * Locks: sl__registry.lock guards `loaded`, `dirs` and `resolved`.
  */

@@ -1,5 +1,5 @@
 /*
- * test_plugin.c — core/src/plugin.c: the loader's checks, with the
+ * test_plugin.c — core/src/registry.c: the loader's checks, with the
  * purpose-built plugins of tests/plugins/ (each wrong in one way), and the
  * registry's search path and component lookup.
  */

@@ -1,5 +1,5 @@
 /*
- * plugin.c — finding, checking and loading plugins.
+ * registry.c — the plugin registry: finding, checking and loading plugins.
  *
  * A plugin "text" is the file text.so in one of the plugin directories. A
  * plugin directory is trusted only if it, and every directory above it, is
