@@ -12,7 +12,7 @@
  * with RTLD_NOW | RTLD_LOCAL: what is loaded is what was checked, whatever
  * the path names by then. The descriptor is checked field by field and never
  * read past its declared struct_size (the host copies it into a zero-filled
- * struct of its own size). docs/decisions.md (entry 1) has the rules.
+ * struct of its own size). docs/decisions.md (entries 1 and 16) has the rules.
  */
 #include <dirent.h>
 #include <dlfcn.h>
