@@ -62,9 +62,11 @@ int sl__func_create(sl__func *f, sl_error *err) {
         err->code = 0;
         err->msg[0] = 0;
         int rc = c->create(f->handle, f->params, &f->inst, err);
-        if (rc < 0) {
+        if (rc < 0) { /* a code without a message still fails, named after the stream */
+            err->code = rc;
             if (!err->msg[0])
-                snprintf(err->msg, sizeof err->msg, "%s: create failed: %s", f->handle->ref,
+                snprintf(err->msg, sizeof err->msg, "stream %s (%s): create failed: %s",
+                         f->handle ? f->handle->stream : "?", f->handle ? f->handle->ref : "?",
                          sl_strerror(rc));
             return rc;
         }
@@ -93,6 +95,7 @@ int sl__func_fail(const sl__func *f, int rc, sl_error *err) {
     char msg[sizeof err->msg];
     const char *stream = f->handle ? f->handle->stream : "?";
     const char *ref = f->handle ? f->handle->ref : "C function";
+    err->code = rc;
     if (err->msg[0] && strncmp(err->msg, "stream ", 7) == 0)
         return rc; /* already said (a function calling another's adapter) */
     const char *what = err->msg[0] ? err->msg : sl_strerror(rc);

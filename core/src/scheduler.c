@@ -294,6 +294,8 @@ void *sl__scheduler_main(void *arg) {
 
 /* ---- lifecycle: start, await, stop, free ------------------------------------------ */
 
+/* Fail the start with err. Whatever the failing step left in err, the
+ * start fails: the code is never 0 (sl__ctx_fail makes it SL_EINVAL). */
 static int start_fail(sl_context *ctx, const sl_error *err) {
     sl__ctx_fail_err(ctx, err, NULL);
     atomic_store(&ctx->stop_requested, true);
@@ -302,8 +304,8 @@ static int start_fail(sl_context *ctx, const sl_error *err) {
             sl__receiver_free(ctx->streams[i]->recv);
     ctx->state = SL__DONE;
     ctx->done = true;
-    ctx->result = err->code;
-    return err->code;
+    ctx->result = ctx->errcode;
+    return ctx->errcode;
 }
 
 /* Create every instance; start direct sources, then receivers, then the
@@ -351,8 +353,13 @@ int sl_context_start(sl_context *ctx) {
         sl_stream *s = ctx->streams[i];
         if (!sl__stream_is(s, SL__OPF_SOURCE))
             continue;
-        if (s->fn.source.start && s->fn.source.start(s->fn.inst, &err) < 0)
+        int rc = s->fn.source.start ? s->fn.source.start(s->fn.inst, &err) : 0;
+        if (rc < 0) { /* a code without a message still fails, named after the stream */
+            err.code = rc;
+            if (!err.msg[0])
+                sl__func_fail(&s->fn, rc, &err);
             return start_fail(ctx, &err);
+        }
         if (s->fn.source.mode == SL_SOURCE_RECEIVER) {
             s->recv = calloc(1, sizeof *s->recv);
             if (!s->recv) {

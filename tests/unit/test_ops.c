@@ -119,6 +119,31 @@ static void test_c_functions(void) {
     sl_context_free(ctx);
 }
 
+/* A create() or start() that returns an error code without a message fails
+ * the start all the same, with a message naming the stream and component,
+ * and the run ends with that code (issue 12, fault 3: it used to start
+ * nothing and return 0). */
+static void test_error_without_message(void) {
+    static const char *const where[] = {"create", "start"};
+    static const int want[] = {SL_EIO, SL_ENOTFOUND};
+    for (int k = 0; k < 2; k++) {
+        sl_context *ctx = ctx_new(1);
+        sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+        sl_stream *s = sl_source(ctx, "silent.src", (const char *[]){"fail", where[k], NULL});
+        unit_check(s != NULL, __FILE__, __LINE__, "silent.src (%s)", sl_context_errmsg(ctx));
+        sl_stream_set_name(s, "quiet");
+        CU_ASSERT_EQUAL(sl_pprint(s, 10), 0);
+        int rc = sl_context_start(ctx);
+        unit_check(rc == want[k], __FILE__, __LINE__, "%s: start returned %d, want %d (%s)",
+                   where[k], rc, want[k], sl_context_errmsg(ctx));
+        ASSERT_CONTAINS(sl_context_errmsg(ctx), "stream quiet (silent.src)");
+        ASSERT_INT_EQ(sl_context_errcode(ctx), want[k]);
+        ASSERT_INT_EQ(sl_context_await_termination(ctx), want[k]);
+        sl_context_free(ctx);
+    }
+}
+
 UNIT_MAIN("ops", {"the table of operations", test_table},
           {"runtime errors name the stream", test_runtime_error_names_stream},
-          {"C functions are their component's callback", test_c_functions})
+          {"C functions are their component's callback", test_c_functions},
+          {"an error code without a message still fails the start", test_error_without_message})
