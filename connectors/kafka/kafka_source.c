@@ -81,7 +81,10 @@ typedef struct kafka_source {
     int has_pattern;
     const char *pattern_text, *group; /* params-owned */
     int start, shape, json, skip_poison;
-    int group_mode; /* assignment: group (subscribe; partitions come and go) */
+    int group_mode;                   /* assignment: group (subscribe; partitions come and go) */
+    rd_kafka_queue_t *cq;             /* the consumer queue, read in bursts (assignment: manual) */
+    int64_t pend_records, pend_bytes; /* emitted this poll, added to the counters at its end */
+    size_t last_part;                 /* the partition kafka_find_part found last */
     int64_t max_records, fetch_timeout, connect_timeout, refresh_every, last_refresh;
     kafka_part *parts;
     size_t nparts;
@@ -323,6 +326,8 @@ static void kafka_source_destroy(void *instance) {
     kafka_source *s = instance;
     if (!s)
         return;
+    if (s->cq) /* a queue reference is released before its consumer closes */
+        rd_kafka_queue_destroy(s->cq);
     if (s->rk) /* first: with assignment: group it calls kafka_group_revoke */
         rd_kafka_consumer_close(s->rk);
     for (size_t i = 0; i < s->nparts; i++) {
@@ -411,9 +416,15 @@ static int kafka_wants_topic(const kafka_source *s, const char *topic) {
 
 /* The assigned partition (topic, partition), or NULL. */
 static kafka_part *kafka_find_part(kafka_source *s, const char *topic, int32_t partition) {
+    /* messages come in runs of one partition: try the last one found first */
+    if (s->last_part < s->nparts && s->parts[s->last_part].partition == partition &&
+        strcmp(s->parts[s->last_part].topic, topic) == 0)
+        return &s->parts[s->last_part];
     for (size_t i = 0; i < s->nparts; i++)
-        if (s->parts[i].partition == partition && strcmp(s->parts[i].topic, topic) == 0)
+        if (s->parts[i].partition == partition && strcmp(s->parts[i].topic, topic) == 0) {
+            s->last_part = i;
             return &s->parts[i];
+        }
     return NULL;
 }
 
@@ -670,6 +681,8 @@ static int kafka_source_start(void *instance, sl_error *err) {
                                  errstr);
     s->conf = NULL;
     rd_kafka_poll_set_consumer(s->rk);
+    if (!s->group_mode)
+        s->cq = rd_kafka_queue_get_consumer(s->rk);
     int rc = kafka_refresh(s, 0, err);
     if (!rc && s->group_mode)
         rc = kafka_subscribe(s, err);
@@ -774,8 +787,8 @@ static int kafka_emit(kafka_source *s, kafka_part *p, const rd_kafka_message_t *
     if (s->shape == KAFKA_REC_FULL &&
         kafka_full_value(p, m, t, ts, r.value, out->mem, &r.value) < 0)
         return sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
-    sl_api->counter_add(s->c_records, 1);
-    sl_api->counter_add(s->c_bytes, (int64_t)(m->len + m->key_len));
+    s->pend_records++; /* counted once per poll: two atomics a message cost 5% */
+    s->pend_bytes += (int64_t)(m->len + m->key_len);
     return sl_emit(out, &r);
 }
 
@@ -976,17 +989,36 @@ static int kafka_handle(kafka_source *s, rd_kafka_message_t *m, int64_t t, sl_em
     return kafka_take(s, p, m, t, out, err);
 }
 
-/* Consume until every partition's range is complete, or fetch_timeout. */
+#define KAFKA_BURST 512 /* messages taken from the consumer queue at once */
+
+/* Consume until every partition's range is complete, or fetch_timeout.
+ * With assignment: manual the consumer queue is read in bursts of up to
+ * KAFKA_BURST messages (one lock of the queue, one look at the clock per
+ * burst, not per message: measured, a third of the time at 250k msgs/s);
+ * with assignment: group one message at a time through consumer_poll,
+ * which also serves the rebalances. */
 static int kafka_consume(kafka_source *s, int64_t t, sl_emitter *out, sl_error *err) {
     int64_t deadline = sl_api->now_ms() + s->fetch_timeout;
     int rc = 0;
+    rd_kafka_message_t *burst[KAFKA_BURST];
     while (!rc && kafka_open_ranges(s) > 0) {
         int64_t left = deadline - sl_api->now_ms();
         if (left <= 0 || sl_api->stopping(s->peer.h))
             break;
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, left < 100 ? (int)left : 100);
-        if (m)
-            rc = kafka_handle(s, m, t, out, err);
+        int wait = left < 100 ? (int)left : 100;
+        if (!s->cq) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, wait);
+            if (m)
+                rc = kafka_handle(s, m, t, out, err);
+            continue;
+        }
+        ssize_t n = rd_kafka_consume_batch_queue(s->cq, wait, burst, KAFKA_BURST);
+        for (ssize_t i = 0; i < n; i++) {
+            if (!rc)
+                rc = kafka_handle(s, burst[i], t, out, err);
+            else
+                rd_kafka_message_destroy(burst[i]);
+        }
     }
     return rc;
 }
@@ -1063,6 +1095,9 @@ static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_erro
         kafka_cut_ranges(s);
     if (!rc && s->group && kafka_remember(s, t) < 0)
         rc = sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    sl_api->counter_add(s->c_records, s->pend_records);
+    sl_api->counter_add(s->c_bytes, s->pend_bytes);
+    s->pend_records = s->pend_bytes = 0;
     return rc;
 }
 
