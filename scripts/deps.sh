@@ -25,6 +25,12 @@ packages=(
     default-jre-headless # scripts/kafka.sh: the test broker (Apache Kafka)
     maven           # scripts/kafka.sh: fetches the broker's jars from Maven Central
 )
+# node and npm run kafkajs, the tests' second outside Kafka client
+# (scripts/kafkajs.sh): Debian's, unless a node with npm is there already
+# (some images ship a newer one, which Debian's npm would conflict with).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 # shellcheck disable=SC2206 # word splitting is the point
 packages+=(${SLUICE_EXTRA_DEPS:-})
 

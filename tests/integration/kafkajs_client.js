@@ -1,0 +1,80 @@
+// tests/integration/kafkajs_client.js — kafkajs as an outside Kafka client
+// of the tests (scripts/kafkajs.sh installs it; NODE_PATH points at it).
+//
+//   node kafkajs_client.js produce BROKERS TOPIC < lines
+//       one message per line, acknowledged by all replicas; every third line
+//       gets a key ("k<i>") and a header ("source: kafkajs")
+//   node kafkajs_client.js consume BROKERS TOPIC N
+//       read TOPIC from the beginning until N messages (or 30 s), print
+//       "<key or -> <value>" per message, exit 1 if fewer than N arrived
+'use strict';
+const { Kafka, logLevel } = require('kafkajs');
+const readline = require('readline');
+
+async function produce(brokers, topic) {
+    const kafka = new Kafka({ clientId: 'sluice-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const rl = readline.createInterface({ input: process.stdin });
+    let batch = [];
+    let i = 0;
+    const flush = async () => {
+        if (batch.length)
+            await producer.send({ topic, acks: -1, messages: batch });
+        batch = [];
+    };
+    for await (const line of rl) {
+        const m = { value: line };
+        if (i % 3 === 0) {
+            m.key = 'k' + i;
+            m.headers = { source: 'kafkajs' };
+        }
+        batch.push(m);
+        i++;
+        if (batch.length >= 500)
+            await flush();
+    }
+    await flush();
+    await producer.disconnect();
+    process.stderr.write(`kafkajs: produced ${i} messages to ${topic}\n`);
+}
+
+async function consume(brokers, topic, want) {
+    const kafka = new Kafka({ clientId: 'sluice-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `sluice-test-${process.pid}-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let got = 0;
+    const out = [];
+    await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 30000);
+        consumer.run({
+            eachMessage: async ({ message }) => {
+                const key = message.key === null ? '-' : message.key.toString();
+                const value = message.value === null ? '<null>' : message.value.toString();
+                out.push(`${key} ${value}`);
+                if (++got >= want) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            },
+        });
+    });
+    await consumer.disconnect();
+    process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
+    if (got < want) {
+        process.stderr.write(`kafkajs: ${got} of ${want} messages from ${topic} within 30 s\n`);
+        process.exit(1);
+    }
+}
+
+const [cmd, brokers, topic, n] = process.argv.slice(2);
+const run = cmd === 'produce' ? produce(brokers, topic) : cmd === 'consume' ? consume(brokers, topic, Number(n)) : null;
+if (!run) {
+    process.stderr.write('usage: kafkajs_client.js produce BROKERS TOPIC | consume BROKERS TOPIC N\n');
+    process.exit(2);
+}
+run.catch((e) => {
+    process.stderr.write(`kafkajs: ${e.stack || e}\n`);
+    process.exit(1);
+});
