@@ -55,6 +55,7 @@ typedef struct socket_source {
     size_t start;                 /* buf[start, end) is the pending partial line */
     size_t end;                   /* end of the bytes read so far */
     int discarding;               /* dropping the tail of a truncated line up to '\n' */
+    int stopping;                 /* store() said the engine stops: hand over the buffer, return */
     int64_t truncated;            /* lines truncated so far (rate-limits the warning) */
     size_t nrecs;                 /* records waiting in recs[] */
     sl_record recs[SOCKET_BATCH]; /* point into buf until stored */
@@ -223,13 +224,15 @@ static int socket_flush(socket_source *s, sl_error *err) {
         return 0;
     size_t n = s->nrecs;
     s->nrecs = 0;
+    sl_api->counter_add(s->c_lines, (int64_t)n); /* read from the peer: the engine must keep them */
     int rc = sl_api->store(s->h, s->recs, n);
-    if (rc == SL_ESTOPPED)
-        return rc;
+    if (rc == SL_ESTOPPED) { /* stored all the same: go on with the lines already read */
+        s->stopping = 1;
+        rc = 0;
+    }
     if (rc < 0)
         return sl_api->error_set(err, rc, "socket: the engine refused %zu records from %s", n,
                                  s->addr);
-    sl_api->counter_add(s->c_lines, (int64_t)n);
     return 0;
 }
 
@@ -301,7 +304,8 @@ static int socket_split(socket_source *s, sl_error *err) {
     }
     if (rc < 0)
         return rc;
-    return socket_flush(s, err);
+    rc = socket_flush(s, err);
+    return rc == 0 && s->stopping ? SL_ESTOPPED : rc;
 }
 
 /* Emit the last line the peer sent without a '\n'. */
@@ -313,7 +317,8 @@ static int socket_flush_tail(socket_source *s, sl_error *err) {
     s->discarding = 0;
     if (rc < 0)
         return rc;
-    return socket_flush(s, err);
+    rc = socket_flush(s, err);
+    return rc == 0 && s->stopping ? SL_ESTOPPED : rc;
 }
 
 /* Make room for the next read by moving the partial line to the front.
@@ -334,6 +339,7 @@ static int socket_read_loop(socket_source *s, int fd, sl_error *err) {
     s->start = s->end = 0;
     s->discarding = 0;
     s->nrecs = 0;
+    s->stopping = 0;
     for (;;) {
         int rc = socket_wait(s, fd, POLLIN);
         if (rc == SL_ESTOPPED)

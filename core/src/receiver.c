@@ -190,10 +190,11 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
         }
         r->blocked_ms += sl__mono_ms() - t0;
     }
-    if (stop && atomic_load(stop)) {
-        pthread_mutex_unlock(&r->lock);
-        return SL_ESTOPPED;
-    }
+    /* Stopping: the records are stored all the same, over the limit if need
+     * be (one call's worth): they were taken from the peer, and a graceful
+     * stop processes them in a last batch. SL_ESTOPPED below tells the
+     * receiver to hand over what it already read and return. */
+    bool stopping = stop && atomic_load(stop);
     int rc = 0;
     bool sealed = false;
     for (size_t i = 0, k; i < n && !rc; i += k) {
@@ -222,7 +223,7 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
     pthread_mutex_unlock(&r->lock);
     if (sealed && r->wake)
         wake(r);
-    return rc;
+    return rc ? rc : stopping ? SL_ESTOPPED : 0;
 }
 
 sl__block *sl__receiver_take(sl__receiver *r, sl__take_info *info) {
