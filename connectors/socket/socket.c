@@ -55,7 +55,6 @@ typedef struct socket_source {
     size_t start;                 /* buf[start, end) is the pending partial line */
     size_t end;                   /* end of the bytes read so far */
     int discarding;               /* dropping the tail of a truncated line up to '\n' */
-    int stopping;                 /* store() said the engine stops: hand over the buffer, return */
     int64_t truncated;            /* lines truncated so far (rate-limits the warning) */
     size_t nrecs;                 /* records waiting in recs[] */
     sl_record recs[SOCKET_BATCH]; /* point into buf until stored */
@@ -63,6 +62,7 @@ typedef struct socket_source {
     sl_counter *c_lines;
     sl_counter *c_bytes;
     sl_counter *c_truncated;
+    sl_counter *c_dropped;
 } socket_source;
 
 static const sl_param_spec socket_params[] = {
@@ -130,6 +130,7 @@ static int socket_create(sl_handle *h, const sl_params *params, void **instance,
     s->c_lines = sl_api->counter(h, "lines");
     s->c_bytes = sl_api->counter(h, "bytes");
     s->c_truncated = sl_api->counter(h, "lines_truncated");
+    s->c_dropped = sl_api->counter(h, "lines_dropped_at_stop");
     *instance = s;
     return 0;
 }
@@ -224,15 +225,15 @@ static int socket_flush(socket_source *s, sl_error *err) {
         return 0;
     size_t n = s->nrecs;
     s->nrecs = 0;
-    sl_api->counter_add(s->c_lines, (int64_t)n); /* read from the peer: the engine must keep them */
     int rc = sl_api->store(s->h, s->recs, n);
-    if (rc == SL_ESTOPPED) { /* stored all the same: go on with the lines already read */
-        s->stopping = 1;
-        rc = 0;
+    if (rc == SL_ESTOPPED) { /* the engine kept these: a graceful stop processes them */
+        sl_api->counter_add(s->c_lines, (int64_t)n);
+        return rc;
     }
     if (rc < 0)
         return sl_api->error_set(err, rc, "socket: the engine refused %zu records from %s", n,
                                  s->addr);
+    sl_api->counter_add(s->c_lines, (int64_t)n);
     return 0;
 }
 
@@ -286,6 +287,18 @@ static int socket_split(socket_source *s, sl_error *err) {
             rc = socket_line(s, p, (size_t)(nl - p), ts, err);
         p = nl + 1;
     }
+    if (rc == SL_ESTOPPED) { /* the lines after the kept store(): counted, said */
+        int64_t dropped = 0;
+        for (const char *q = p; q < e && (q = memchr(q, '\n', (size_t)(e - q))); q++)
+            dropped++;
+        if (dropped) {
+            sl_api->counter_add(s->c_dropped, dropped);
+            sl_api->log(s->h, SL_LOG_WARN,
+                        "stopping: %lld lines already read from %s are dropped (the engine "
+                        "stopped before taking them; counted in lines_dropped_at_stop)",
+                        (long long)dropped, s->addr);
+        }
+    }
     if (rc < 0)
         return rc;
     size_t tail = (size_t)(e - p);
@@ -304,8 +317,7 @@ static int socket_split(socket_source *s, sl_error *err) {
     }
     if (rc < 0)
         return rc;
-    rc = socket_flush(s, err);
-    return rc == 0 && s->stopping ? SL_ESTOPPED : rc;
+    return socket_flush(s, err);
 }
 
 /* Emit the last line the peer sent without a '\n'. */
@@ -317,8 +329,7 @@ static int socket_flush_tail(socket_source *s, sl_error *err) {
     s->discarding = 0;
     if (rc < 0)
         return rc;
-    rc = socket_flush(s, err);
-    return rc == 0 && s->stopping ? SL_ESTOPPED : rc;
+    return socket_flush(s, err);
 }
 
 /* Make room for the next read by moving the partial line to the front.
@@ -339,7 +350,6 @@ static int socket_read_loop(socket_source *s, int fd, sl_error *err) {
     s->start = s->end = 0;
     s->discarding = 0;
     s->nrecs = 0;
-    s->stopping = 0;
     for (;;) {
         int rc = socket_wait(s, fd, POLLIN);
         if (rc == SL_ESTOPPED)

@@ -213,9 +213,10 @@ typedef struct sl_host {
     /* Receivers: store records for the next batch. The host copies the
      * records and their bytes. Blocks while the receiver's buffer is full
      * (backpressure: stop reading from the peer meanwhile). Returns 0, or
-     * SL_ESTOPPED once the engine is stopping: the records are stored all
-     * the same (a graceful stop processes them in a last batch), so hand
-     * over what you already read from the peer, then return from run(). */
+     * SL_ESTOPPED once the engine is stopping: the records of that call are
+     * stored all the same (a graceful stop processes them in a last batch);
+     * return from run() promptly, and count and log anything else you had
+     * read from the peer and now drop. */
     int (*store)(sl_handle *h, const sl_record *recs, size_t n);
     /* Nonzero once the engine wants the instance to stop. */
     int (*stopping)(sl_handle *h);
