@@ -135,10 +135,14 @@ static int queue_read_next(queue_source *q, sl_error *err) {
         errno = 0;
         ssize_t n = getline(&q->next.text, &q->next.cap, q->fp);
         if (n < 0) {
-            if (ferror(q->fp))
-                return sl_api->error_set(err, errno == ENOMEM ? SL_ENOMEM : SL_EIO,
-                                         "queue: cannot read '%s' after line %lld (%s)", q->path,
-                                         (long long)q->lineno, strerror(errno ? errno : EIO));
+            /* only feof() is the end: glibc's getline() returns -1 without
+             * setting ferror() when it cannot grow its buffer (ENOMEM) */
+            if (ferror(q->fp) || !feof(q->fp)) {
+                int e = errno ? errno : EIO;
+                return sl_api->error_set(err, e == ENOMEM ? SL_ENOMEM : SL_EIO,
+                                         "queue: cannot read '%s' line %lld: %s", q->path,
+                                         (long long)q->lineno + 1, strerror(e));
+            }
             return 0;
         }
         q->lineno++;

@@ -232,7 +232,8 @@ static int mkdirs(const char *dir, sl_error *err) {
  * that shrinks while being read yields what was there (the parser then sees
  * a truncated file). */
 static int read_file(const char *path, uint8_t **img, size_t *len, sl_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO with a checkpoint's name must not hang the start */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         return sl__error_set(err, e == ENOENT ? SL_ENOTFOUND : SL_EIO,
@@ -464,15 +465,15 @@ void sl__ckpt_abort(sl__ckpt_writer *w) {
 /* Is the file at path plausibly intact (magic, version, end marker, size)?
  * A cheap test for retention, which must not read whole checkpoints. */
 static bool quick_check(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return false;
     struct stat st;
     uint8_t h[8], f[4];
-    bool ok = fstat(fd, &st) == 0 && st.st_size >= HEADER_SIZE + FOOTER_SIZE &&
-              pread(fd, h, 8, 0) == 8 && pread(fd, f, 4, st.st_size - 4) == 4 &&
-              memcmp(h, MAGIC_HEAD, 4) == 0 && sl__le32(h + 4) == SL__CKPT_VERSION &&
-              memcmp(f, MAGIC_FOOT, 4) == 0;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              st.st_size >= HEADER_SIZE + FOOTER_SIZE && pread(fd, h, 8, 0) == 8 &&
+              pread(fd, f, 4, st.st_size - 4) == 4 && memcmp(h, MAGIC_HEAD, 4) == 0 &&
+              sl__le32(h + 4) == SL__CKPT_VERSION && memcmp(f, MAGIC_FOOT, 4) == 0;
     close(fd);
     return ok;
 }
@@ -509,6 +510,15 @@ static void retain(const char *dir, int64_t t, int keep) {
     struct dirent *e;
     int64_t ft;
     while ((e = readdir(d))) {
+        struct stat st;
+        bool named = is_temp_name(e->d_name, &ft) || is_final_name(e->d_name, &ft);
+        if (named && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            !S_ISREG(st.st_mode)) {
+            /* not a file we wrote (a FIFO, a directory, a link): leave it */
+            sl__log(SL_LOG_WARN, "checkpoint: '%s/%s' is not a regular file; left alone", dir,
+                    e->d_name);
+            continue;
+        }
         if (is_temp_name(e->d_name, &ft)) {
             remove_file(dir, e->d_name, SL_LOG_INFO, "stale temp file of an interrupted write");
         } else if (is_final_name(e->d_name, &ft) && ft > t) {

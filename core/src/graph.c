@@ -25,6 +25,7 @@
 #include "handle.h"
 #include "params.h"
 #include "ops/op.h"
+#include "ops/state.h"
 
 /* Resolve a component-backed function: component, parameters, handle. */
 int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
@@ -715,11 +716,13 @@ sl_stream *sl_stream_set_initial_state(sl_stream *s, const char *path) {
                      s->name, sl__op_name(s->op));
         return NULL;
     }
-    if (access(path, R_OK) != 0) {
-        sl__ctx_fail(s->ctx, SL_ENOTFOUND, "initial_state", "stream '%s': initial state %s: %s",
-                     s->name, path, strerror(errno));
+    sl_error oerr = {0, ""};
+    int fd = sl__initial_state_open(s->name, path, &oerr);
+    if (fd < 0) {
+        sl__ctx_fail(s->ctx, fd, "initial_state", "%s", oerr.msg);
         return NULL;
     }
+    close(fd);
     free(s->initial_state);
     s->initial_state = strdup(path);
     if (!s->initial_state) {

@@ -22,6 +22,7 @@
 
 #include "context.h"
 #include "handle.h"
+#include "ops/state.h"
 #include "plan.h"
 
 /* Create, then destroy, the instance of one component-backed function. */
@@ -70,12 +71,14 @@ static int check_stream(sl_context *ctx, sl_stream *s) {
         return check_failed(ctx, "stream", s->name, &s->fn, &err);
     if (try_func(&s->filter, &err))
         return check_failed(ctx, "stream", s->name, &s->filter, &err);
-    if (s->initial_state && access(s->initial_state, R_OK) != 0) {
-        int e = errno;
-        sl__ctx_fail(ctx, SL_ENOTFOUND, NULL, "stream '%s': initial_state '%s': %s", s->name,
-                     s->initial_state, strerror(e));
-        snprintf(ctx->errstream, sizeof ctx->errstream, "%s", s->name);
-        return ctx->errcode;
+    if (s->initial_state) {
+        int fd = sl__initial_state_open(s->name, s->initial_state, &err);
+        if (fd < 0) {
+            sl__ctx_fail(ctx, fd, NULL, "%s", err.msg);
+            snprintf(ctx->errstream, sizeof ctx->errstream, "%s", s->name);
+            return ctx->errcode;
+        }
+        close(fd);
     }
     return 0;
 }

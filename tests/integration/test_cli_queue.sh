@@ -147,6 +147,40 @@ PAIRS=notarray.jsonl PLAIN=plain.jsonl SUMS=na_sums.out RAW=na_raw.out \
 check_eq "non-array line: exit 1" "$?" 1
 check_contains "non-array line: names notarray.jsonl:3" na.stderr "notarray.jsonl:3"
 
+# Proves: a line the source cannot allocate is an error naming the file and
+# line, not the end of the file (issue 12, fault 4: glibc's getline() returns
+# -1 with ENOMEM without setting ferror(), and the rest of the replay was
+# skipped with exit 0). The allocation really fails: line 2 is a 300 MB
+# string and the run's address space is capped at 250 MB with ulimit -v (a
+# plain run of this pipeline needs far less); under ASan, which cannot run
+# with a small ulimit -v, its allocator refuses allocations over 100 MB and
+# returns NULL instead (allocator_may_return_null).
+{
+    printf '[{"key": "a", "value": 1}]\n["'
+    head -c 300000000 /dev/zero | tr '\0' 'x'
+    printf '"]\n[{"key": "b", "value": 1}]\n'
+} >huge.jsonl
+if nm -D "$SLUICE_BIN" 2>/dev/null | grep -q __asan_init || ldd "$SLUICE_BIN" | grep -q libasan; then
+    (
+        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=100"
+        PAIRS=huge.jsonl PLAIN=plain.jsonl SUMS=oom_sums.out RAW=oom_raw.out \
+            timeout -k 5 60 "$SLUICE_BIN" run queue.yaml --clock manual --batches 50 --no-status \
+            >oom.stdout 2>oom.stderr
+    )
+else
+    (
+        ulimit -v 250000
+        PAIRS=huge.jsonl PLAIN=plain.jsonl SUMS=oom_sums.out RAW=oom_raw.out \
+            timeout -k 5 60 "$SLUICE_BIN" run queue.yaml --clock manual --batches 50 --no-status \
+            >oom.stdout 2>oom.stderr
+    )
+fi
+check_eq "unallocatable line: exit 1" "$?" 1
+check_contains "unallocatable line: names huge.jsonl line 2" oom.stderr "huge.jsonl' line 2"
+check_contains "unallocatable line: says why" oom.stderr "Cannot allocate memory"
+check_eq "unallocatable line: no batch after it was output" "$(cat oom_sums.out 2>/dev/null | grep -c '"b"')" 0
+rm -f huge.jsonl
+
 # A queue file that does not exist is a start-up error naming the file.
 PAIRS=missing.jsonl PLAIN=plain.jsonl SUMS=m_sums.out RAW=m_raw.out \
     timeout -k 5 60 "$SLUICE_BIN" run queue.yaml --clock manual --batches 50 --no-status \

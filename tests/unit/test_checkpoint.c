@@ -793,6 +793,47 @@ static void test_truncated_fallback(void) {
     unit_rmtree(dir);
 }
 
+/* A FIFO named like the newest checkpoint beside a good one (issue 12,
+ * fault 6: opening it blocked the start forever). The loader skips it with
+ * a warning naming it and loads the good one; retention leaves it alone
+ * (it is not a file we wrote) and does not block on it. alarm() bounds the
+ * test: a blocking open of a FIFO without a writer never returns. */
+static void test_fifo_named_like_checkpoint(void) {
+    char dir[256], path[512];
+    CU_ASSERT_FATAL(unit_mkdtemp(dir, sizeof dir) != NULL);
+    CU_ASSERT_EQUAL(write_ckpt(dir, 1000, 5), 0);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(ckpt_path(dir, 2000, path, sizeof path), 0600), 0);
+    sl__ckpt c;
+    sl_error err = {0};
+    alarm(10);
+    cap_begin();
+    int rc = sl__ckpt_load_latest(dir, &c, &err);
+    char *log = cap_end();
+    alarm(0);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc == 0)
+        CU_ASSERT(is_std(&c, 1000));
+    ASSERT_CONTAINS(log, "checkpoint-000000000002000.slck");
+    ASSERT_CONTAINS(log, "not a regular file");
+    free(log);
+    sl__ckpt_free(&c);
+    /* an older FIFO under retention: kept, not read, not counted */
+    char old[512];
+    CU_ASSERT_EQUAL_FATAL(mkfifo(ckpt_path(dir, 500, old, sizeof old), 0600), 0);
+    int saved = sl__log_level;
+    sl__log_level = SL_LOG_ERROR;
+    alarm(10);
+    CU_ASSERT_EQUAL(write_ckpt(dir, 3000, 1), 0);
+    alarm(0);
+    sl__log_level = saved;
+    CU_ASSERT_EQUAL(access(old, F_OK), 0);
+    CU_ASSERT_EQUAL(access(path, F_OK), 0);
+    CU_ASSERT_EQUAL(sl__ckpt_load_latest(dir, &c, &err), 0);
+    CU_ASSERT(is_std(&c, 3000));
+    sl__ckpt_free(&c);
+    unit_rmtree(dir);
+}
+
 /* Every single-bit flip anywhere in the newest file is detected: the loader
  * falls back to the older checkpoint and never returns the flipped one. */
 static void test_bit_flips(void) {
@@ -1174,4 +1215,5 @@ UNIT_MAIN("checkpoint", {"buf fixed ints", test_fixed_ints}, {"varint edges", te
           {"not found", test_not_found}, {"begin dirs", test_begin_dirs}, {"abort", test_abort},
           {"section errors", test_section_errors}, {"stale temp", test_stale_temp},
           {"newer removed", test_newer_removed}, {"rewrite same time", test_rewrite_same_time},
-          {"fuzz files", test_fuzz_files}, {"lock", test_lock})
+          {"fuzz files", test_fuzz_files}, {"lock", test_lock},
+          {"fifo named like a checkpoint", test_fifo_named_like_checkpoint})

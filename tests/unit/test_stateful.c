@@ -8,6 +8,8 @@
 #include "unit.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Batches of words, as a queue file's lines. */
 #define WORDS "[\"a b a\"]\n[\"b c\"]\n[]\n[\"a\"]\n"
@@ -92,6 +94,62 @@ static void test_initial_state(void) {
     ASSERT_STR_EQ(BATCH_SORTED(&c, 0), "('a', 2), ('b', 11), ('z', 5)");
     unit_collect_free(&c);
     sl_context_free(ctx);
+}
+
+/* A directory or a FIFO as initial_state is refused by the builder with a
+ * message naming the stream and the path (issue 12, fault 5: a directory
+ * used to run with empty state, a FIFO hung the start). alarm() bounds the
+ * test: a FIFO without a writer blocks a plain open() forever. */
+static void test_initial_state_not_regular(void) {
+    char dir[4096], fifo[4200];
+    snprintf(dir, sizeof dir, "%s", unit_queue_file(""));
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    snprintf(fifo, sizeof fifo, "%s/state.fifo", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {dir, fifo};
+    const char *kinds[] = {"a directory", "a FIFO"};
+    for (int i = 0; i < 2; i++) {
+        sl_context *ctx = ctx_new(1);
+        sl_stream *s = sl_update_state_by_key(pairs(ctx, WORDS), "agg.sum", NULL);
+        alarm(10);
+        CU_ASSERT_PTR_NULL(sl_stream_set_initial_state(s, paths[i]));
+        alarm(0);
+        const char *msg = sl_context_errmsg(ctx);
+        ASSERT_CONTAINS(msg, sl_stream_name(s));
+        ASSERT_CONTAINS(msg, paths[i]);
+        ASSERT_CONTAINS(msg, kinds[i]);
+        CU_ASSERT_NOT_EQUAL(sl_context_start(ctx), 0);
+        sl_context_free(ctx);
+    }
+    unlink(fifo);
+}
+
+/* A file that was regular when set but is a FIFO at start: the start (the
+ * first batch) fails with the stream and path named, and does not hang. */
+static void test_initial_state_replaced_by_fifo(void) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", unit_queue_file("[\"z\", 5]\n"));
+    sl_context *ctx = ctx_new(1);
+    sl_stream *s = sl_update_state_by_key(pairs(ctx, WORDS), "agg.sum", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sl_stream_set_initial_state(s, path));
+    unit_collect c = {0};
+    collect(s, &c);
+    CU_ASSERT_EQUAL_FATAL(unlink(path), 0);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+    alarm(10);
+    sl_context_set_max_batches(ctx, 1);
+    int rc = sl_context_start(ctx);
+    if (rc == 0)
+        rc = sl_context_await_termination(ctx);
+    alarm(0);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), path);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "not a regular file");
+    ASSERT_INT_EQ(c.nb, 0);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+    unlink(path);
 }
 
 /* An initial state from a stream (Spark's initialRDD): the pairs of its
@@ -266,6 +324,8 @@ UNIT_MAIN("stateful", {"update_state_by_key with agg.sum", test_update_reduce},
           {"a C update function removes keys", test_update_fn_remove},
           {"initial state from a file", test_initial_state},
           {"initial state from a stream", test_initial_state_stream},
+          {"initial state: a directory or a FIFO is refused", test_initial_state_not_regular},
+          {"initial state: a FIFO at start fails the run", test_initial_state_replaced_by_fifo},
           {"state memory limit", test_state_limit}, {"map_with_state", test_map_with_state},
           {"wrong functions", test_wrong_functions}, {"resume from a checkpoint", test_resume},
           {"an operator's state across a restart", test_operator_resume})

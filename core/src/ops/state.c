@@ -13,6 +13,8 @@
  * This is Spark's updateStateByKey: the function sees every key, every batch.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,12 +38,52 @@
 
 /* ---- the store ---------------------------------------------------------------------- */
 
-/* Load {"key": K, "value": STATE} lines (or [K, STATE] lists) into the store. */
+/* Open stream's initial_state file for reading: O_NONBLOCK so that a FIFO
+ * cannot hang the caller, then refuse anything but a regular file (a
+ * directory reads as an error, a FIFO or device never ends). Returns the
+ * descriptor, or a negative SL_E* with a message naming stream and path. */
+int sl__initial_state_open(const char *stream, const char *path, sl_error *err) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return sl__error_set(err, e == ENOENT ? SL_ENOTFOUND : SL_EIO,
+                             "stream '%s': initial_state '%s': %s", stream, path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return sl__error_set(err, SL_EIO, "stream '%s': initial_state '%s': %s", stream, path,
+                             strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return sl__error_set(err, SL_EINVAL,
+                             "stream '%s': initial_state '%s': not a regular file (%s)", stream,
+                             path,
+                             S_ISDIR(st.st_mode)    ? "a directory"
+                             : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                                    : "a special file");
+    }
+    /* reads of a regular file do not block; clear the flag all the same */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Load {"key": K, "value": STATE} lines (or [K, STATE] lists) into the store;
+ * a read error (I/O, out of memory) fails the load, naming the line. */
 static int load_initial(sl_stream *s, sl_error *err) {
-    FILE *f = fopen(s->initial_state, "r");
-    if (!f)
-        return sl__error_set(err, SL_EIO, "%s: initial state %s: cannot open it", s->name,
-                             s->initial_state);
+    int fd = sl__initial_state_open(s->name, s->initial_state, err);
+    if (fd < 0)
+        return fd;
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return sl__error_set(err, SL_ENOMEM, "stream '%s': initial_state '%s': out of memory",
+                             s->name, s->initial_state);
+    }
     sl__arena a;
     sl__arena_init(&a, 64 * 1024);
     sl_mem mem;
@@ -91,6 +133,12 @@ static int load_initial(sl_stream *s, sl_error *err) {
         }
         rc = sl__state_put(s->store, sl__value_hash(key), key, state, 0, err);
         sl__arena_reset(&a);
+    }
+    if (!rc && ferror(f)) {
+        int e = errno;
+        rc = sl__error_set(err, e == ENOMEM ? SL_ENOMEM : SL_EIO,
+                           "stream '%s': initial_state '%s':%ld: cannot read: %s", s->name,
+                           s->initial_state, lineno + 1, strerror(e));
     }
     free(line);
     fclose(f);

@@ -23,4 +23,8 @@ bool sl__store_in(const sl_stream *s, const sl__ckpt *c);
 /* Read every "state/<stream>/<j>" of c into s->store (which exists). */
 int sl__store_read(sl_stream *s, const sl__ckpt *c, sl_error *err);
 
+/* Open a stream's initial_state file: a regular file only, never blocking
+ * on a FIFO. Returns the descriptor or a negative SL_E* (in err). */
+int sl__initial_state_open(const char *stream, const char *path, sl_error *err);
+
 #endif /* SLUICE_OPS_STATE_H */
