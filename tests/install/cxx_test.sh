@@ -13,49 +13,11 @@
 # Set KEEP_TMP=1 to keep the temporary tree.
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
-    exit 2
-fi
-build_dir=$(cd "$1" && pwd)
-source_dir=$(cd "$2" && pwd)
+TEST=cxx_test
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 program=$source_dir/tests/install/cxx_program.cpp
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-cxx-test.XXXXXX")
-cleanup() {
-    if [ "${KEEP_TMP:-0}" = "1" ]; then
-        echo "cxx_test: kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-
-prefix=$tmp/prefix
-log=$tmp/log
-
-fail() {
-    echo "cxx_test: FAIL: $*" >&2
-    if [ -s "$log" ]; then
-        echo "---- output ----" >&2
-        tail -n 60 "$log" >&2
-        echo "----------------" >&2
-    fi
-    exit 1
-}
-step() { echo "cxx_test: $*"; }
-run() { "$@" >"$log" 2>&1; }
-
-unset SLUICE_PLUGIN_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH LD_LIBRARY_PATH
-export PKG_CONFIG_LIBDIR=/nonexistent
-
-step "installing $build_dir into $prefix"
-run cmake --install "$build_dir" --prefix "$prefix" || fail "cmake --install failed"
-pcfile=$(find "$prefix" -name sluice.pc -print -quit)
-[ -n "$pcfile" ] || fail "no sluice.pc installed under $prefix"
-export PKG_CONFIG_PATH
-PKG_CONFIG_PATH=$(dirname "$pcfile")
-libdir=$(pkg-config --variable=libdir sluice)
+install_build
 plugindir=$(pkg-config --variable=plugindir sluice-sdk)
 [ -f "$plugindir/queue.so" ] || fail "no queue.so in the installed plugin dir $plugindir"
 printf '%s\n' '["a","bb"]' '["ccc"]' >"$tmp/in.jsonl"

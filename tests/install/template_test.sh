@@ -17,43 +17,9 @@
 # relevant output, and exits 1. Set KEEP_TMP=1 to keep the temporary tree.
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
-    exit 2
-fi
-build_dir=$(cd "$1" && pwd)
-source_dir=$(cd "$2" && pwd)
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-template-test.XXXXXX")
-cleanup() {
-    if [ "${KEEP_TMP:-0}" = "1" ]; then
-        echo "template_test: kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-
-prefix=$tmp/prefix
-log=$tmp/log
-
-fail() {
-    echo "template_test: FAIL: $*" >&2
-    if [ -s "$log" ]; then
-        echo "---- output ----" >&2
-        tail -n 60 "$log" >&2
-        echo "----------------" >&2
-    fi
-    exit 1
-}
-step() { echo "template_test: $*"; }
-
-# Run a command with its output in $log (shown by fail()).
-run() { "$@" >"$log" 2>&1; }
-
-# Environment of a plugin author: nothing of the build tree, no plugin path.
-unset SLUICE_PLUGIN_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH
-export PKG_CONFIG_LIBDIR=/nonexistent # not the system's .pc files either
+TEST=template_test
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- 1. install ---------------------------------------------------------------
 step "installing $build_dir into $prefix"
