@@ -93,8 +93,8 @@ static void duration_text(int64_t ms, char *buf, size_t cap) {
 static const char *fn_label(const sl__func *f) {
     if (!f->comp)
         return "(C function)";
-    if (f->kind == SL_COMPONENT_SINK && !f->params)
-        return "foreach_batch (C function)"; /* the internal component */
+    if (sl__func_is_foreach(f))
+        return "foreach_batch (C function)";
     return f->handle ? f->handle->ref : f->comp->name;
 }
 

@@ -235,6 +235,10 @@ static const sl_component foreach_component = {
     .ops = &foreach_ops,
 };
 
+bool sl__func_is_foreach(const sl__func *f) {
+    return f->comp == &foreach_component;
+}
+
 int sl__func_c_foreach(sl__func *f, sl_batch_func fn, void *ud, const atomic_bool *stop,
                        const char *label) {
     foreach_sink *fs = calloc(1, sizeof *fs);

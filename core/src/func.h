@@ -60,6 +60,8 @@ int sl__func_c_update(sl__func *f, sl_update_func fn, void *ud, const atomic_boo
                       const char *label);
 int sl__func_c_update_at(sl__func *f, sl_update_time_func fn, void *ud, const atomic_bool *stop,
                          const char *label);
+/* Whether f is a foreach_batch C function (the internal SINK component). */
+bool sl__func_is_foreach(const sl__func *f);
 int sl__func_c_foreach(sl__func *f, sl_batch_func fn, void *ud, const atomic_bool *stop,
                        const char *label);
 
