@@ -159,6 +159,14 @@ static int host_value_copy(const sl_value *v, sl_value *out, sl_mem *mem) {
     return rc;
 }
 
+/* ---- ABI 1.4 --------------------------------------------------------------------- */
+
+/* A context's instances share its stop flag (graph.c gives every handle
+ * &ctx->stop_requested): its address tells the contexts apart. */
+static uint64_t host_context_id(sl_handle *h) {
+    return h && h->stop ? (uint64_t)(uintptr_t)h->stop : 0;
+}
+
 const sl_host sl__host = {
     .struct_size = sizeof(sl_host),
     .abi_major = SL_ABI_MAJOR,
@@ -204,6 +212,7 @@ const sl_host sl__host = {
     .keyed_remove = sl__opstate_remove,
     .keyed_each = sl__opstate_each,
     .keyed_count = sl__opstate_count,
+    .context_id = host_context_id,
 };
 
 /* Strings the embedding API returns are malloc'd by this library: freeing

@@ -1,6 +1,6 @@
 /*
- * test_host.c — the ABI 1.3 helpers of the host table (core/src/host.c:
- * value_type_name, value_copy, strerror) and, for embedders, the log
+ * test_host.c — the ABI 1.3 and 1.4 helpers of the host table (core/src/host.c:
+ * value_type_name, value_copy, strerror, context_id) and, for embedders, the log
  * callback (core/src/log.c) and sl_free, through real pipelines where a
  * thread other than the test's logs.
  */
@@ -22,7 +22,7 @@ static void test_type_name(void) {
     ASSERT_STR_EQ(sl__host.value_type_name(99), "unknown");
     ASSERT_STR_EQ(sl__host.strerror(SL_ESTATE), "called in the wrong state");
     ASSERT_INT_EQ(sl__host.struct_size, sizeof(sl_host));
-    ASSERT_INT_EQ(sl__host.abi_minor, 3);
+    ASSERT_INT_EQ(sl__host.abi_minor, 4);
 }
 
 /* A deep copy: after the source's bytes are overwritten, the copy (in a
@@ -97,6 +97,28 @@ static void test_sl_free(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("host", {"value_type_name and strerror", test_type_name},
+/* context_id (ABI 1.4): the instances of one context share it; two live
+ * contexts differ; a handle outside a context has 0. */
+static void test_context_id(void) {
+    sl_context *a = ctx_new(1), *b = ctx_new(1);
+    sl_stream *a1 = queue(a, "[]\n"), *a2 = queue(a, "[]\n"), *b1 = queue(b, "[]\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b1);
+    uint64_t ia = sl__host.context_id(a1->fn.handle);
+    CU_ASSERT(ia != 0);
+    CU_ASSERT_EQUAL(sl__host.context_id(a2->fn.handle), ia);
+    CU_ASSERT(sl__host.context_id(b1->fn.handle) != ia);
+    CU_ASSERT(sl__host.context_id(b1->fn.handle) != 0);
+    sl_handle *loose = sl__handle_new(NULL, "loose", "test");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(loose);
+    CU_ASSERT_EQUAL(sl__host.context_id(loose), 0);
+    CU_ASSERT_EQUAL(sl__host.context_id(NULL), 0);
+    sl__handle_free(loose);
+    sl_context_free(a);
+    sl_context_free(b);
+}
+
+UNIT_MAIN("host", {"context_id", test_context_id}, {"value_type_name and strerror", test_type_name},
           {"value_copy is deep", test_value_copy}, {"the log callback", test_log_callback},
           {"sl_free", test_sl_free})

@@ -47,7 +47,7 @@ extern "C" {
 #define SL_ABI_MAJOR 1
 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges,
  * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time) */
-#define SL_ABI_MINOR 3
+#define SL_ABI_MINOR 4
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -302,6 +302,17 @@ typedef struct sl_host {
     int (*keyed_remove)(sl_handle *h, const sl_value *key);
     int (*keyed_each)(sl_handle *h, sl_keyed_fn fn, void *ud, sl_error *err);
     size_t (*keyed_count)(sl_handle *h);
+
+    /* ---- ABI 1.4 ---- */
+
+    /* Which context created the instance behind `h`: the same nonzero
+     * number for every instance of one context, different between contexts
+     * alive at the same time (a number may be reused once its context is
+     * freed); 0 for a handle outside a context. Components of one plugin
+     * that cooperate within a pipeline find each other by it (the Kafka
+     * sink's transactions carry the offsets of the Kafka sources of its
+     * own pipeline). */
+    uint64_t (*context_id)(sl_handle *h);
 } sl_host;
 
 /* ---- components -------------------------------------------------------------- */
@@ -547,6 +558,8 @@ SL_STATIC_ASSERT(sizeof(sl_operator_ops) == 32, "sl_operator_ops layout is ABI")
 SL_STATIC_ASSERT(offsetof(sl_update_ops, update_at) == 24, "1.1 part of sl_update_ops unchanged");
 SL_STATIC_ASSERT(offsetof(sl_host, mem_free) + sizeof(void *) == offsetof(sl_host, value_type_name),
                  "ABI 1.3 fields of sl_host follow the 1.1 ones");
+SL_STATIC_ASSERT(offsetof(sl_host, keyed_count) + sizeof(void *) == offsetof(sl_host, context_id),
+                 "ABI 1.4 fields of sl_host follow the 1.3 ones");
 SL_STATIC_ASSERT(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
