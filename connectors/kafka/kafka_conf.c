@@ -39,6 +39,8 @@ static const struct {
     {"offset.store.sync.interval.ms", "the file offset store bypasses sluice's checkpoints"},
     {"test.mock.*", "the mock cluster is for librdkafka's own tests"},
     {"group.id", "use the `group` parameter"},
+    {"transactional.id", "use `transactional: true` (and `transactional_id`) on the sink"},
+    {"transaction.timeout.ms", "use the sink's `transaction_timeout`"},
     {"bootstrap.servers", "use the `brokers` parameter"},
     {"metadata.broker.list", "use the `brokers` parameter"},
 };

@@ -16,6 +16,15 @@
  * reordering from librdkafka's own retries); across a crash the sink is
  * at-least-once (the batches after the last checkpoint run again).
  *
+ * With `transactional: true` each batch's output is one Kafka transaction
+ * that also commits, to their groups, the offsets that end the batch in
+ * every Kafka source of the pipeline (Kafka Streams' exactly-once): the
+ * transaction is the batch's commit point for its output. After a restart
+ * from an older checkpoint, the sources replay the records between the
+ * checkpoint's offsets and the committed ones into state with no output
+ * (kafka_source.c, kafka_plan_replay), and the sink writes nothing for
+ * those batches: a read_committed consumer sees each output once.
+ *
  * The producer is created at the first batch, not at create, so that
  * loading a pipeline (sluice validate) connects to nothing.
  */
@@ -32,13 +41,19 @@ typedef struct kafka_sink {
     const char *topic; /* params-owned */
     int64_t delivery_timeout;
     int64_t batch_time;
+    uint64_t ctx;       /* the pipeline (host->context_id) */
+    int txn;            /* transactional: true */
+    int in_txn;         /* a transaction is open */
+    int skip;           /* this batch replays output already committed: write nothing */
+    const char *txn_id; /* params-owned; NULL: derived at the first batch */
+    int64_t txn_timeout;
     int64_t sent; /* this batch: handed to librdkafka */
     int64_t acked;
     int64_t failed;
     char first_error[256];
     char *kbuf, *vbuf; /* JSON text of keys and values (sl_api->malloc) */
     size_t kcap, vcap;
-    sl_counter *c_messages, *c_bytes, *c_failures;
+    sl_counter *c_messages, *c_bytes, *c_failures, *c_txns, *c_aborts, *c_skipped;
 } kafka_sink;
 
 static const sl_param_spec kafka_sink_params[] = {
@@ -49,6 +64,18 @@ static const sl_param_spec kafka_sink_params[] = {
      "idempotent producer: no duplicates or reordering from retries", NULL, NULL},
     {"delivery_timeout", SL_PARAM_DURATION, "30s", 0,
      "how long a message may take to be acknowledged before the batch fails", NULL, "1ms.."},
+    {"transactional", SL_PARAM_BOOL, "false", 0,
+     "each batch's output is one transaction that also commits the offsets of the pipeline's "
+     "Kafka sources: exactly once for read_committed consumers (docs/kafka.md)",
+     NULL, NULL},
+    {"transactional_id", SL_PARAM_STRING, NULL, 0,
+     "the producer's transactional.id, stable across restarts (default: "
+     "sluice-<source group>-<topic>); one per running process",
+     NULL, NULL},
+    {"transaction_timeout", SL_PARAM_DURATION, "60s", 0,
+     "how long the broker keeps a transaction of a process that died open (it is aborted "
+     "after that, or when the process comes back)",
+     NULL, "1s..15m"},
     {"properties", SL_PARAM_STRING, NULL, 0,
      "librdkafka properties, one name=value per line (some are refused: docs/kafka.md)", NULL,
      NULL},
@@ -92,9 +119,25 @@ static int kafka_sink_create(sl_handle *h, const sl_params *params, void **insta
     k->peer.h = h;
     k->topic = topic;
     k->delivery_timeout = sl_api->param_int(params, "delivery_timeout");
+    k->txn = sl_api->param_bool(params, "transactional");
+    k->txn_id = sl_api->param_str(params, "transactional_id");
+    k->txn_timeout = sl_api->param_int(params, "transaction_timeout");
+    k->ctx = sl_api->context_id(h);
     int rc = kafka_conf_build(params, "kafka sink", &k->conf, err);
     if (!rc)
         rc = kafka_sink_defaults(k, params, err);
+    if (!rc && k->txn && !sl_api->param_bool(params, "idempotent"))
+        rc = sl_api->error_set(err, SL_ECONFIG,
+                               "kafka sink: transactional: true needs the idempotent producer "
+                               "(idempotent: true)");
+    if (!rc && k->txn && kafka_reg_has_txn_sink(k->ctx))
+        rc = sl_api->error_set(err, SL_ECONFIG,
+                               "kafka sink: topic '%s': a pipeline may have one transactional "
+                               "kafka sink (its transactions and the sources' offsets commit "
+                               "together; two sinks could not both be exactly-once)",
+                               topic);
+    if (!rc && k->txn && kafka_reg_add(k->ctx, KAFKA_REG_TXN_SINK, k) < 0)
+        rc = sl_api->error_set(err, SL_ENOMEM, "kafka sink: out of memory");
     if (rc) {
         if (k->conf)
             rd_kafka_conf_destroy(k->conf);
@@ -107,6 +150,11 @@ static int kafka_sink_create(sl_handle *h, const sl_params *params, void **insta
     k->c_messages = sl_api->counter(h, "messages");
     k->c_bytes = sl_api->counter(h, "bytes");
     k->c_failures = sl_api->counter(h, "delivery_failures");
+    if (k->txn) {
+        k->c_txns = sl_api->counter(h, "transactions");
+        k->c_aborts = sl_api->counter(h, "transactions_aborted");
+        k->c_skipped = sl_api->counter(h, "replayed_batches_skipped");
+    }
     *instance = k;
     return 0;
 }
@@ -115,6 +163,12 @@ static void kafka_sink_destroy(void *instance) {
     kafka_sink *k = instance;
     if (!k)
         return;
+    kafka_reg_remove(k);
+    if (k->rk && k->in_txn) { /* a failed batch: its messages are never seen */
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(k->rk, 5000);
+        if (e)
+            rd_kafka_error_destroy(e);
+    }
     if (k->rk) {
         rd_kafka_flush(k->rk, 5000);
         if (k->rkt)
@@ -129,9 +183,152 @@ static void kafka_sink_destroy(void *instance) {
     sl_api->free(k);
 }
 
+/* ---- transactions ------------------------------------------------------------------ */
+
+static int kafka_first_group(void *src, void *ud) {
+    const char **group = ud;
+    *group = kafka_source_group(src);
+    return *group != NULL;
+}
+
+/* transactional.id and the transaction timeout, before the producer exists.
+ * The id must stay the same across restarts (the broker fences the
+ * previous incarnation's producer by it and aborts its open transaction):
+ * by default it is derived from the sources' group and the topic. */
+static int kafka_sink_txn_conf(kafka_sink *k, sl_error *err) {
+    const char *group = NULL;
+    kafka_reg_each_source(k->ctx, kafka_first_group, &group);
+    if (!group)
+        return sl_api->error_set(err, SL_ECONFIG,
+                                 "kafka sink: topic '%s': transactional: true needs a kafka "
+                                 "source with a `group` in the same pipeline (each transaction "
+                                 "commits its offsets with the batch's output)",
+                                 k->topic);
+    char id[512], ms[32];
+    if (k->txn_id)
+        snprintf(id, sizeof id, "%s", k->txn_id);
+    else
+        snprintf(id, sizeof id, "sluice-%s-%s", group, k->topic);
+    snprintf(ms, sizeof ms, "%lld", (long long)k->txn_timeout);
+    int rc = kafka_conf_set(k->conf, "kafka sink", "transactional.id", id, err);
+    if (!rc)
+        rc = kafka_conf_set(k->conf, "kafka sink", "transaction.timeout.ms", ms, err);
+    if (!rc)
+        sl_api->log(k->peer.h, SL_LOG_INFO, "kafka sink: topic '%s': transactional.id '%s'",
+                    k->topic, id);
+    return rc;
+}
+
+/* Turn a transaction error into the batch's error; abort the transaction
+ * when librdkafka says it must be (its messages are then never visible to
+ * read_committed consumers, and the batch runs again after a restart). */
+static int kafka_sink_txn_fail(kafka_sink *k, rd_kafka_error_t *e, const char *what,
+                               sl_error *err) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", rd_kafka_error_string(e));
+    int fatal = rd_kafka_error_is_fatal(e);
+    int abort = rd_kafka_error_txn_requires_abort(e);
+    rd_kafka_error_destroy(e);
+    if (abort && k->in_txn) {
+        rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->delivery_timeout + 5000);
+        if (ae)
+            rd_kafka_error_destroy(ae);
+        else
+            k->in_txn = 0;
+        sl_api->counter_add(k->c_aborts, 1);
+    }
+    return sl_api->error_set(
+        err, SL_EIO, "kafka sink: topic '%s': %s: %s%s", k->topic, what, msg,
+        fatal   ? " (fatal: this producer is fenced or broken; the pipeline must restart)"
+        : abort ? "; the transaction was aborted: no read_committed consumer sees its messages"
+                : "");
+}
+
+/* One source's offsets for batch t, collected under the registry's lock
+ * and sent to the transaction after it. */
+typedef struct kafka_txn_offsets {
+    int64_t t;
+    size_t n;
+    rd_kafka_topic_partition_list_t *offsets[8];
+    rd_kafka_consumer_group_metadata_t *cgmd[8];
+    int rc;
+    sl_error *err;
+} kafka_txn_offsets;
+
+static int kafka_collect_offsets(void *src, void *ud) {
+    kafka_txn_offsets *o = ud;
+    if (o->n == sizeof o->offsets / sizeof o->offsets[0]) {
+        o->rc = sl_api->error_set(o->err, SL_ELIMIT,
+                                  "kafka sink: a transactional sink supports at most %zu kafka "
+                                  "sources in its pipeline",
+                                  o->n);
+        return 1;
+    }
+    o->rc = kafka_source_txn_offsets(src, o->t, &o->offsets[o->n], &o->cgmd[o->n], o->err);
+    if (o->rc)
+        return 1;
+    o->n += o->offsets[o->n] != NULL;
+    return 0;
+}
+
+/* Put the offsets that end batch t in every source of the pipeline into
+ * the transaction, then commit it (flushing every message first). */
+static int kafka_sink_txn_commit(kafka_sink *k, int64_t t, sl_error *err) {
+    kafka_txn_offsets o = {.t = t, .err = err};
+    kafka_reg_each_source(k->ctx, kafka_collect_offsets, &o);
+    int rc = o.rc;
+    int timeout = (int)k->delivery_timeout + 5000;
+    for (size_t i = 0; i < o.n; i++) {
+        if (!rc && o.offsets[i]->cnt) {
+            rd_kafka_error_t *e =
+                rd_kafka_send_offsets_to_transaction(k->rk, o.offsets[i], o.cgmd[i], timeout);
+            if (e)
+                rc = kafka_sink_txn_fail(k, e, "adding the sources' offsets to the transaction",
+                                         err);
+        }
+        rd_kafka_topic_partition_list_destroy(o.offsets[i]);
+        rd_kafka_consumer_group_metadata_destroy(o.cgmd[i]);
+    }
+    for (int attempt = 0; !rc && k->in_txn; attempt++) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(k->rk, timeout);
+        if (!e) {
+            k->in_txn = 0;
+            sl_api->counter_add(k->c_txns, 1);
+        } else if (rd_kafka_error_is_retriable(e) && attempt < 3) {
+            rd_kafka_error_destroy(e);
+        } else {
+            rc = kafka_sink_txn_fail(k, e, "committing the batch's transaction", err);
+        }
+    }
+    return rc;
+}
+
+/* Whether a source replays batch t (its output is in Kafka already). */
+static int kafka_replays_t(void *src, void *ud) {
+    return kafka_source_replays(src, *(const int64_t *)ud);
+}
+
+/* A batch starts: open its transaction, or note that it replays. */
+static int kafka_sink_txn_begin(kafka_sink *k, int64_t t, sl_error *err) {
+    k->skip = kafka_reg_each_source(k->ctx, kafka_replays_t, &t);
+    if (k->skip) {
+        sl_api->counter_add(k->c_skipped, 1);
+        return 0;
+    }
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(k->rk);
+    if (e)
+        return kafka_sink_txn_fail(k, e, "beginning a transaction", err);
+    k->in_txn = 1;
+    return 0;
+}
+
+/* ---- the producer ------------------------------------------------------------------ */
+
 /* The producer, at the first batch (the conf moves into it). */
 static int kafka_sink_connect(kafka_sink *k, sl_error *err) {
     char errstr[512];
+    if (k->txn && kafka_sink_txn_conf(k, err) < 0)
+        return err->code;
     rd_kafka_conf_set_opaque(k->conf, k);
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, k->conf, errstr, sizeof errstr);
     if (!k->rk)
@@ -142,7 +339,17 @@ static int kafka_sink_connect(kafka_sink *k, sl_error *err) {
     if (!k->rkt)
         return sl_api->error_set(err, SL_EINVAL, "kafka sink: topic '%s': %s", k->topic,
                                  rd_kafka_err2str(rd_kafka_last_error()));
+    if (k->txn) { /* fences an older incarnation and aborts what it left open */
+        rd_kafka_error_t *e = rd_kafka_init_transactions(k->rk, (int)k->delivery_timeout + 5000);
+        if (e)
+            return kafka_sink_txn_fail(k, e, "initialising transactions", err);
+    }
     return 0;
+}
+
+int kafka_sink_txn_fence(void *sink, sl_error *err) {
+    kafka_sink *k = sink;
+    return k->rk ? 0 : kafka_sink_connect(k, err);
 }
 
 static int kafka_sink_begin(void *instance, int64_t batch_time, sl_error *err) {
@@ -152,7 +359,7 @@ static int kafka_sink_begin(void *instance, int64_t batch_time, sl_error *err) {
     k->batch_time = batch_time;
     k->sent = k->acked = k->failed = 0;
     k->first_error[0] = 0;
-    return 0;
+    return k->txn ? kafka_sink_txn_begin(k, batch_time, err) : 0;
 }
 
 /* The bytes a value is sent as: bytes as they are, null none (NULL),
@@ -211,6 +418,8 @@ static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const
 
 static int kafka_sink_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     kafka_sink *k = instance;
+    if (k->skip)
+        return 0;
     for (size_t i = 0; i < chunk->count; i++) {
         const sl_record *r = &chunk->records[i];
         const void *key = NULL, *val = NULL;
@@ -228,9 +437,7 @@ static int kafka_sink_write(void *instance, const sl_chunk *chunk, sl_error *err
 }
 
 /* Wait until every message of the batch is acknowledged or failed. */
-static int kafka_sink_end(void *instance, int64_t batch_time, sl_error *err) {
-    kafka_sink *k = instance;
-    (void)batch_time;
+static int kafka_sink_delivered(kafka_sink *k, sl_error *err) {
     rd_kafka_resp_err_t e = rd_kafka_flush(k->rk, (int)(k->delivery_timeout + 5000));
     char why[256];
     int fatal = kafka_peer_error(&k->peer, why, sizeof why);
@@ -253,6 +460,25 @@ static int kafka_sink_end(void *instance, int64_t batch_time, sl_error *err) {
         return sl_api->error_set(err, SL_EIO, "kafka sink: topic '%s': fatal producer error: %s",
                                  k->topic, why);
     return 0;
+}
+
+/* The batch is complete: every message acknowledged, and with
+ * transactional: true the transaction (with the sources' offsets)
+ * committed; a failure aborts it and fails the batch. */
+static int kafka_sink_end(void *instance, int64_t batch_time, sl_error *err) {
+    kafka_sink *k = instance;
+    if (k->skip)
+        return 0;
+    int rc = kafka_sink_delivered(k, err);
+    if (rc && k->in_txn) {
+        rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->delivery_timeout + 5000);
+        if (ae)
+            rd_kafka_error_destroy(ae);
+        else
+            k->in_txn = 0;
+        sl_api->counter_add(k->c_aborts, 1);
+    }
+    return rc ? rc : k->txn ? kafka_sink_txn_commit(k, batch_time, err) : 0;
 }
 
 static const sl_sink_ops kafka_sink_ops = {

@@ -56,6 +56,9 @@ typedef struct kafka_part {
     int64_t topic_t;  /* the batch topic_v belongs to */
     sl_counter *c_lag;
     int paused; /* fetching stopped: enough is kept for the next batches */
+    /* a transaction committed the output of the records up to here before
+     * a restart: they are replayed into state, without output */
+    int64_t replay_until;
 } kafka_part;
 
 /* An offset to start from: restored from a checkpoint or given in `offsets`. */
@@ -92,9 +95,13 @@ typedef struct kafka_source {
     size_t nrestored, nexplicit;
     kafka_pending *pending;
     size_t npending;
-    int outage; /* the brokers did not answer the last watermark query */
+    int outage;       /* the brokers did not answer the last watermark query */
+    uint64_t ctx;     /* the pipeline (host->context_id) */
+    int txn;          /* the pipeline has a transactional Kafka sink (set at start) */
+    int64_t polled_t; /* the last batch polled */
+    int64_t replay_t; /* the last batch that replayed without output */
     sl_counter *c_records, *c_bytes, *c_lag, *c_lost, *c_timeouts, *c_poison, *c_commit_fail,
-        *c_errors, *c_pauses;
+        *c_errors, *c_pauses, *c_replayed;
 } kafka_source;
 
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
@@ -326,6 +333,7 @@ static void kafka_source_destroy(void *instance) {
     kafka_source *s = instance;
     if (!s)
         return;
+    kafka_reg_remove(s);
     if (s->cq) /* a queue reference is released before its consumer closes */
         rd_kafka_queue_destroy(s->cq);
     if (s->rk) /* first: with assignment: group it calls kafka_group_revoke */
@@ -398,6 +406,13 @@ static int kafka_source_create(sl_handle *h, const sl_params *params, void **ins
     s->c_commit_fail = sl_api->counter(h, "commit_failures");
     s->c_errors = sl_api->counter(h, "fetch_errors");
     s->c_pauses = sl_api->counter(h, "pauses");
+    s->c_replayed = sl_api->counter(h, "replayed_without_output");
+    s->ctx = sl_api->context_id(h);
+    s->polled_t = s->replay_t = INT64_MIN;
+    if (kafka_reg_add(s->ctx, KAFKA_REG_SOURCE, s) < 0) {
+        kafka_source_destroy(s);
+        return sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    }
     *instance = s;
     return 0;
 }
@@ -671,6 +686,38 @@ static int kafka_subscribe(kafka_source *s, sl_error *err) {
     return 0;
 }
 
+/* A transactional sink committed, with each batch's output, the offsets
+ * that ended the batch to the group. At start the group's offset of a
+ * partition may be ahead of where the source starts (the checkpoint's
+ * offset, or `start` without one): the records between are in no
+ * checkpoint's state but their output is in Kafka. Plan to replay them
+ * into state with no output. */
+static int kafka_plan_replay(kafka_source *s, sl_error *err) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
+    for (size_t i = 0; i < s->nparts; i++)
+        rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition);
+    rd_kafka_resp_err_t e =
+        l->cnt ? rd_kafka_committed(s->rk, l, (int)s->connect_timeout) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; !e && i < l->cnt; i++) {
+        kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
+        if (!p || l->elems[i].err || l->elems[i].offset <= p->next)
+            continue;
+        p->replay_until = l->elems[i].offset;
+        sl_api->log(s->peer.h, SL_LOG_INFO,
+                    "kafka source: %s/%d: offsets %lld..%lld are replayed into state without "
+                    "output: a transaction committed their output before the restart",
+                    p->topic, (int)p->partition, (long long)p->next,
+                    (long long)p->replay_until - 1);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        return sl_api->error_set(err, SL_EIO,
+                                 "kafka source: reading group '%s''s committed offsets (the "
+                                 "transactional sink's progress): %s",
+                                 s->group, rd_kafka_err2str(e));
+    return 0;
+}
+
 /* Create the consumer (the conf moves into it) and assign the partitions. */
 static int kafka_source_start(void *instance, sl_error *err) {
     kafka_source *s = instance;
@@ -683,7 +730,18 @@ static int kafka_source_start(void *instance, sl_error *err) {
     rd_kafka_poll_set_consumer(s->rk);
     if (!s->group_mode)
         s->cq = rd_kafka_queue_get_consumer(s->rk);
+    void *sink = kafka_reg_txn_sink(s->ctx);
+    s->txn = sink != NULL;
+    if (s->txn && !s->group)
+        return sl_api->error_set(err, SL_ECONFIG,
+                                 "kafka source: the pipeline's kafka sink is transactional and "
+                                 "commits this source's offsets to its group with each batch: "
+                                 "set `group`");
+    if (s->txn && kafka_sink_txn_fence(sink, err) < 0)
+        return err->code;
     int rc = kafka_refresh(s, 0, err);
+    if (!rc && s->txn && !s->group_mode)
+        rc = kafka_plan_replay(s, err);
     if (!rc && s->group_mode)
         rc = kafka_subscribe(s, err);
     if (!rc && s->has_pattern && !s->nparts && !s->group_mode)
@@ -1069,9 +1127,37 @@ static int kafka_remember(kafka_source *s, int64_t t) {
     return 0;
 }
 
+/* Whether batch t replays without output, for the whole pipeline: while
+ * any of its Kafka sources still replays, none reads anything new (whose
+ * output would be lost with the batch's). A source that polled t already
+ * says what it did; the others what they still have to replay. */
+typedef struct kafka_replay_q {
+    const kafka_source *self;
+    int64_t t;
+} kafka_replay_q;
+
+static int kafka_replay_any(void *src, void *ud) {
+    const kafka_source *o = src;
+    const kafka_replay_q *q = ud;
+    if (o != q->self && o->polled_t == q->t)
+        return o->replay_t == q->t;
+    return kafka_source_catching_up(src);
+}
+
+/* Partition p's range while the pipeline replays: the records still to
+ * replay, nothing past them. */
+static void kafka_replay_range(kafka_part *p) {
+    if (p->replay_until <= p->next)
+        p->until = p->next;
+    else if (p->until > p->replay_until)
+        p->until = p->replay_until;
+}
+
 static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_error *err) {
     kafka_source *s = instance;
     int rc = 0;
+    kafka_replay_q q = {s, t};
+    int replay = s->txn && kafka_reg_each_source(s->ctx, kafka_replay_any, &q);
     if (s->group_mode)
         rc = kafka_serve(s, t, out, err);
     else if (sl_api->now_ms() - s->last_refresh >= s->refresh_every)
@@ -1083,6 +1169,8 @@ static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_erro
             continue;
         }
         down = kafka_range(s, &s->parts[i]);
+        if (!down && replay)
+            kafka_replay_range(&s->parts[i]);
         if (!down)
             rc = kafka_drain_carry(s, &s->parts[i], t, out, err);
     }
@@ -1097,8 +1185,57 @@ static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_erro
         rc = sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
     sl_api->counter_add(s->c_records, s->pend_records);
     sl_api->counter_add(s->c_bytes, s->pend_bytes);
+    if (replay) {
+        sl_api->counter_add(s->c_replayed, s->pend_records);
+        s->replay_t = t;
+    }
+    s->polled_t = t;
     s->pend_records = s->pend_bytes = 0;
     return rc;
+}
+
+const char *kafka_source_group(void *src) {
+    return ((const kafka_source *)src)->group;
+}
+
+int kafka_source_replays(void *src, int64_t t) {
+    return ((const kafka_source *)src)->replay_t == t;
+}
+
+int kafka_source_catching_up(void *src) {
+    const kafka_source *s = src;
+    for (size_t i = 0; i < s->nparts; i++)
+        if (s->parts[i].replay_until > s->parts[i].next)
+            return 1;
+    return 0;
+}
+
+int kafka_source_txn_offsets(void *src, int64_t t, rd_kafka_topic_partition_list_t **offsets,
+                             rd_kafka_consumer_group_metadata_t **cgmd, sl_error *err) {
+    kafka_source *s = src;
+    *offsets = NULL;
+    *cgmd = NULL;
+    const kafka_pending *pe = NULL;
+    for (size_t i = 0; i < s->npending && !pe; i++)
+        if (s->pending[i].t == t)
+            pe = &s->pending[i];
+    if (!pe)
+        return 0;
+    /* only partitions still assigned (assignment: group) */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(pe->offsets->cnt);
+    for (int i = 0; i < pe->offsets->cnt; i++)
+        if (kafka_find_part(s, pe->offsets->elems[i].topic, pe->offsets->elems[i].partition))
+            rd_kafka_topic_partition_list_add(l, pe->offsets->elems[i].topic,
+                                              pe->offsets->elems[i].partition)
+                ->offset = pe->offsets->elems[i].offset;
+    *cgmd = s->group_mode ? rd_kafka_consumer_group_metadata(s->rk)
+                          : rd_kafka_consumer_group_metadata_new(s->group);
+    if (!*cgmd) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    }
+    *offsets = l;
+    return 0;
 }
 
 /* ---- offsets: checkpoints and the group ------------------------------------------ */
@@ -1158,17 +1295,10 @@ static int kafka_source_restore(void *instance, const void *data, size_t len, sl
 /* Batch t is safe (checkpointed, or its outputs done): commit the offsets
  * that end it to the group, asynchronously (a failure is counted: the
  * checkpoint, not the group, is what a restart resumes from). */
-static int kafka_source_commit(void *instance, int64_t t, sl_error *err) {
-    kafka_source *s = instance;
-    (void)err;
-    size_t upto = 0; /* entries with time <= t */
-    while (upto < s->npending && s->pending[upto].t <= t)
-        upto++;
-    if (!upto)
-        return 0;
-    /* only partitions still assigned: a revoked one belongs to another
-     * member now, whose progress an older offset would overwrite */
-    rd_kafka_topic_partition_list_t *all = s->pending[upto - 1].offsets;
+/* Commit the offsets of `all` whose partitions are still assigned: a
+ * revoked one belongs to another member now, whose progress an older offset
+ * would overwrite. Asynchronous; a failure is counted by kafka_commit_cb. */
+static void kafka_commit_assigned(kafka_source *s, const rd_kafka_topic_partition_list_t *all) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(all->cnt);
     for (int i = 0; i < all->cnt; i++)
         if (kafka_find_part(s, all->elems[i].topic, all->elems[i].partition))
@@ -1180,6 +1310,22 @@ static int kafka_source_commit(void *instance, int64_t t, sl_error *err) {
             kafka_commit_cb(s->rk, e, l, s);
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Batch t is safe (checkpointed, or its outputs done): commit the offsets
+ * that end it to the group (the checkpoint, not the group, is what a
+ * restart resumes from), unless a transactional sink committed them with
+ * its output already; forget the offsets of batches up to t. */
+static int kafka_source_commit(void *instance, int64_t t, sl_error *err) {
+    kafka_source *s = instance;
+    (void)err;
+    size_t upto = 0; /* entries with time <= t */
+    while (upto < s->npending && s->pending[upto].t <= t)
+        upto++;
+    if (!upto)
+        return 0;
+    if (!s->txn)
+        kafka_commit_assigned(s, s->pending[upto - 1].offsets);
     for (size_t i = 0; i < upto; i++)
         rd_kafka_topic_partition_list_destroy(s->pending[i].offsets);
     memmove(s->pending, s->pending + upto, (s->npending - upto) * sizeof *s->pending);
