@@ -95,11 +95,12 @@ typedef struct kafka_source {
     size_t nrestored, nexplicit;
     kafka_pending *pending;
     size_t npending;
-    int outage;       /* the brokers did not answer the last watermark query */
-    uint64_t ctx;     /* the pipeline (host->context_id) */
-    int txn;          /* the pipeline has a transactional Kafka sink (set at start) */
-    int64_t polled_t; /* the last batch polled */
-    int64_t replay_t; /* the last batch that replayed without output */
+    int outage;         /* the brokers did not answer the last watermark query */
+    uint64_t ctx;       /* the pipeline (host->context_id) */
+    int txn;            /* the pipeline has a transactional Kafka sink (set at start) */
+    int64_t polled_t;   /* the last batch polled */
+    int64_t replay_t;   /* the last batch that replayed without output */
+    uint32_t emit_part; /* the batch partition being emitted to (UINT32_MAX: none yet) */
     sl_counter *c_records, *c_bytes, *c_lag, *c_lost, *c_timeouts, *c_poison, *c_commit_fail,
         *c_errors, *c_pauses, *c_replayed;
 } kafka_source;
@@ -847,6 +848,16 @@ static int kafka_emit(kafka_source *s, kafka_part *p, const rd_kafka_message_t *
         return sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
     s->pend_records++; /* counted once per poll: two atomics a message cost 5% */
     s->pend_bytes += (int64_t)(m->len + m->key_len);
+    /* each Kafka partition is one partition of the batch, in offset order
+     * (messages come in runs per partition: a switch is rare) */
+    uint32_t idx = (uint32_t)(p - s->parts);
+    if (idx != s->emit_part) {
+        rc = sl_api->emit_partition(out, idx);
+        if (rc < 0)
+            return sl_api->error_set(err, rc, "kafka source: batch partition %u: %s", idx,
+                                     sl_api->strerror(rc));
+        s->emit_part = idx;
+    }
     return sl_emit(out, &r);
 }
 
@@ -1156,6 +1167,7 @@ static void kafka_replay_range(kafka_part *p) {
 static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_error *err) {
     kafka_source *s = instance;
     int rc = 0;
+    s->emit_part = UINT32_MAX;
     kafka_replay_q q = {s, t};
     int replay = s->txn && kafka_reg_each_source(s->ctx, kafka_replay_any, &q);
     if (s->group_mode)

@@ -22,6 +22,7 @@
 #include "host.h"
 #include "log.h"
 #include "opstate.h"
+#include "ops/source.h"
 #include "params.h"
 #include "receiver.h"
 #include "state_handle.h"
@@ -213,6 +214,7 @@ const sl_host sl__host = {
     .keyed_each = sl__opstate_each,
     .keyed_count = sl__opstate_count,
     .context_id = host_context_id,
+    .emit_partition = sl__emit_partition,
 };
 
 /* Strings the embedding API returns are malloc'd by this library: freeing

@@ -6,6 +6,7 @@
 #      word count with max_records_per_partition small enough that the topic
 #      takes several batches; the final state equals the lines' counts, and
 #      no batch exceeds partitions x max_records_per_partition;
+#   1b. each Kafka partition is one partition of the batch, in offset order;
 #   2. offsets resume from the checkpoint after a restart, and are committed
 #      to the group only then (start: committed finds nothing left);
 #   3. Kafka to Kafka: the counts written back, read by kcat;
@@ -57,6 +58,51 @@ biggest=$(echo "$records" | sort -n | tail -n 1)
 check "the topic took several batches ($nonempty)" test "$nonempty" -ge 5
 check "no batch holds more than 3 x 200 records (biggest: $biggest)" test "$biggest" -le 600
 check_eq "the batches add up to the 3000 lines" "$(echo "$records" | awk '{ s += $1 } END { print s }')" 3000
+
+# ---- 1b. each Kafka partition is one partition of the batch, in offset order ------
+cat >parts.yaml <<EOF2
+batch_interval: 200ms
+clock: manual
+workers: 2
+plugin_path: $SLUICE_TEST_BADPLUGINS
+streams:
+  lines:
+    source: kafka
+    brokers: $BROKERS
+    topics: $IN
+    start: earliest
+    record: full
+    max_records_per_partition: 200
+  tagged: {map: good.partition, from: lines}
+outputs:
+  - {sink: jsonl, from: tagged, path: parts.jsonl}
+EOF2
+timeout 60 "$SLUICE_BIN" run parts.yaml --batches 7 2>parts.log
+check_eq "the partition probe exits 0" "$?" 0
+# per batch: batch partition -> Kafka partitions, and offsets in order
+verdict=$(python3 - parts.jsonl <<'PY'
+import json, sys
+seen, bad, lines = {}, [], 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    lines += 1
+    t, bp, kp, off = r["time"], r["key"], r["value"][2], r["value"][3]
+    prev = seen.setdefault((t, bp), [kp, off - 1])
+    if prev[0] != kp:
+        bad.append("batch %d partition %d holds Kafka partitions %d and %d" % (t, bp, prev[0], kp))
+    if off != prev[1] + 1:
+        bad.append("batch %d partition %d: offset %d after %d" % (t, bp, off, prev[1]))
+    prev[1] = off
+per_batch = {}
+for (t, bp), (kp, _) in seen.items():
+    per_batch.setdefault(t, set()).add(kp)
+if any(len(kps) != sum(1 for k in seen if k[0] == t) for t, kps in per_batch.items()):
+    bad.append("a Kafka partition was split over two batch partitions")
+print(lines, len(per_batch), bad[0] if bad else "ok")
+PY
+)
+check_eq "3000 records in 5 batches, each Kafka partition one batch partition, in order" \
+    "$verdict" "3000 5 ok"
 
 # ---- 2. resume from the checkpoint; commits after checkpoints -------------------
 rm -rf cp out.jsonl

@@ -4,6 +4,8 @@
  *   good.first     REDUCE: keeps the first value it sees
  *   good.firstnoref  the same, wrongly flagged SL_REDUCE_NO_INPUT_REFS: without a
  *                  zero, the engine's first value points into the input anyway
+ *   good.partition MAP, shape ONE: (the batch partition it ran on, the value),
+ *                  to see how a source cut its batch (test_kafka.sh)
  */
 #include "identity.h"
 
@@ -48,8 +50,35 @@ static const sl_component firstnoref_component = {
     &firstnoref_ops,
 };
 
+/* Emit (partition index, value) for every input record. */
+static int partition_process(void *instance, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)instance;
+    (void)err;
+    for (size_t i = 0; i < in->count; i++) {
+        sl_record r = in->records[i];
+        r.key = sl_int(in->partition);
+        int rc = sl_emit(out, &r);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const sl_map_ops partition_ops = {sizeof(sl_map_ops), SL_MAP_ONE, partition_process};
+
+static const sl_component partition_component = {
+    sizeof(sl_component),
+    SL_COMPONENT_MAP,
+    "partition",
+    "Emits (the batch partition the record is in, its value).",
+    NULL,
+    identity_create,
+    NULL,
+    &partition_ops,
+};
+
 static const sl_component *const components[] = {&identity_component, &first_component,
-                                                 &firstnoref_component, NULL};
+                                                 &firstnoref_component, &partition_component, NULL};
 
 static const sl_plugin descriptor = {
     SL_PLUGIN_HEADER, "good", "0.1.0", "test plugin: valid", "MIT", components,

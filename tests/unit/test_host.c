@@ -119,6 +119,25 @@ static void test_context_id(void) {
     sl_context_free(b);
 }
 
-UNIT_MAIN("host", {"context_id", test_context_id}, {"value_type_name and strerror", test_type_name},
+/* emit_partition (ABI 1.4) on an emitter that is not a direct source's
+ * (here a plain one whose flush counts): ignored, and it returns 0. */
+static int count_flushes(sl_emitter *em) {
+    (*(int *)em->host_data)++;
+    em->count = 0;
+    return 0;
+}
+
+static void test_emit_partition_elsewhere(void) {
+    sl_record buf[4];
+    int flushes = 0;
+    sl_emitter em = {buf, 1, 4, count_flushes, NULL, &flushes};
+    ASSERT_INT_EQ(sl__host.emit_partition(&em, 3), 0);
+    ASSERT_INT_EQ(flushes, 0);
+    ASSERT_INT_EQ(em.count, 1); /* untouched */
+    ASSERT_INT_EQ(sl__host.emit_partition(NULL, 0), 0);
+}
+
+UNIT_MAIN("host", {"emit_partition on another emitter", test_emit_partition_elsewhere},
+          {"context_id", test_context_id}, {"value_type_name and strerror", test_type_name},
           {"value_copy is deep", test_value_copy}, {"the log callback", test_log_callback},
           {"sl_free", test_sl_free})

@@ -3,6 +3,7 @@
  * purpose-built plugins of tests/plugins/ (each wrong in one way), and the
  * registry's search path and component lookup.
  */
+#include <elf.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -138,8 +139,8 @@ static void test_good_loads(void) {
     ASSERT_STR_EQ(p->desc.name, "good");
     ASSERT_INT_EQ(p->desc.magic, SL_PLUGIN_MAGIC);
     ASSERT_INT_EQ(p->desc.abi_major, SL_ABI_MAJOR);
-    ASSERT_INT_EQ(p->ncomps, 3);
-    if (p->ncomps == 3) {
+    ASSERT_INT_EQ(p->ncomps, 4);
+    if (p->ncomps == 4) {
         ASSERT_STR_EQ(p->comps[0]->name, "identity");
         ASSERT_INT_EQ(p->comps[0]->kind, SL_COMPONENT_MAP);
         ASSERT_STR_EQ(p->comps[1]->name, "first");
@@ -618,6 +619,27 @@ static void test_squatted_does_not_block(void) {
     unit_rmtree(squat);
 }
 
+/* Where the loadable segments of the ELF file at `path` end: a file cut
+ * before that is truncated for any loader, whatever the sections after. */
+static long loadable_end(const char *path) {
+    FILE *f = fopen(path, "rb");
+    Elf64_Ehdr eh;
+    long end = 0;
+    if (f && fread(&eh, sizeof eh, 1, f) == 1) {
+        for (int i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * eh.e_phentsize), SEEK_SET) != 0 ||
+                fread(&ph, sizeof ph, 1, f) != 1)
+                break;
+            if (ph.p_type == PT_LOAD && (long)(ph.p_offset + ph.p_filesz) > end)
+                end = (long)(ph.p_offset + ph.p_filesz);
+        }
+    }
+    if (f)
+        fclose(f);
+    return end;
+}
+
 /* Random bytes, a truncated ELF and an ELF that is not a shared object are
  * refused with the file and a reason (a truncated one used to kill the
  * process with SIGBUS inside dlopen). */
@@ -631,7 +653,7 @@ static void test_garbage_refused(void) {
         const char *name, *why;
         long size; /* < 0: random bytes */
     } cases[] = {{"random", "not an ELF", -1},
-                 {"half", "truncated", 0},
+                 {"half", "truncated", 0}, /* cut inside its last segment */
                  {"headers", "truncated", 200},
                  {"tiny", "not an ELF", 10}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -643,7 +665,7 @@ static void test_garbage_refused(void) {
                 fputc((b * 7919 + 13) & 0xff, f);
         } else {
             FILE *in = fopen(good, "rb");
-            long n = cases[i].size ? cases[i].size : (long)st.st_size / 2;
+            long n = cases[i].size ? cases[i].size : loadable_end(good) - 1;
             for (long b = 0; in && b < n; b++)
                 fputc(fgetc(in), f);
             if (in)

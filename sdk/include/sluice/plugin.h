@@ -313,6 +313,14 @@ typedef struct sl_host {
      * sink's transactions carry the offsets of the Kafka sources of its
      * own pipeline). */
     uint64_t (*context_id)(sl_handle *h);
+    /* A DIRECT source's poll: the records emitted from now on go to
+     * partition `index` (0-based, below 65536) of the batch, as Spark's
+     * direct Kafka stream makes each Kafka partition one partition of the
+     * batch (kept in order, processed in parallel with the others).
+     * Partitions skipped are empty. Without a call the engine cuts the
+     * batch into partitions by size. Returns 0, SL_EINVAL (index too large)
+     * or SL_ENOMEM; any other emitter ignores it and returns 0. */
+    int (*emit_partition)(sl_emitter *out, uint32_t index);
 } sl_host;
 
 /* ---- components -------------------------------------------------------------- */
