@@ -77,8 +77,8 @@ static const sl_param_spec kafka_sink_params[] = {
      "after that, or when the process comes back)",
      NULL, "1s..15m"},
     {"properties", SL_PARAM_STRING, NULL, 0,
-     "librdkafka properties, one name=value per line (some are refused: docs/kafka.md)", NULL,
-     NULL},
+     "librdkafka properties: a mapping, or name=value lines (some are refused: docs/kafka.md)",
+     NULL, NULL},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 /* A delivery report (served by rd_kafka_poll/flush on the engine thread). */

@@ -111,8 +111,8 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 static const sl_param_spec kafka_source_params[] = {
     {"brokers", SL_PARAM_STRING, NULL, 1, "bootstrap brokers: host:port[,host:port...]", NULL,
      NULL},
-    {"topics", SL_PARAM_STRING, NULL, 0, "topics to read, comma-separated (or: pattern)", NULL,
-     NULL},
+    {"topics", SL_PARAM_STRING, NULL, 0, "topics to read: a list, or comma-separated (or: pattern)",
+     NULL, NULL},
     {"pattern", SL_PARAM_STRING, NULL, 0,
      "POSIX extended regular expression: every topic whose name matches (or: topics)", NULL, NULL},
     {"group", SL_PARAM_STRING, NULL, 0,
@@ -144,8 +144,8 @@ static const sl_param_spec kafka_source_params[] = {
     {"metadata_refresh", SL_PARAM_DURATION, "30s", 0,
      "how often new partitions and topics (pattern) are looked for", NULL, "1s.."},
     {"properties", SL_PARAM_STRING, NULL, 0,
-     "librdkafka properties, one name=value per line (some are refused: docs/kafka.md)", NULL,
-     NULL},
+     "librdkafka properties: a mapping, or name=value lines (some are refused: docs/kafka.md)",
+     NULL, NULL},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 /* A malloc'd copy of s[0..n) (NULL without memory). */

@@ -647,6 +647,72 @@ static int engine_key(unsigned keys, const char *key) {
     return -1;
 }
 
+/* Append `piece` (n bytes) to the text being built in *buf (pool memory,
+ * grown by reallocation into the pool: the pool frees the old copies). */
+static int text_append(loader *L, char **buf, size_t *len, size_t *cap, const char *piece,
+                       size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *nb = pool_alloc(L, ncap);
+        if (!nb)
+            return -1;
+        if (*len)
+            memcpy(nb, *buf, *len);
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, piece, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return 0;
+}
+
+/* The text a parameter receives from a list or a mapping of scalars: a
+ * list's items joined by commas (`topics: [a, b]` is "a,b"), a mapping's
+ * entries as name=value lines (Kafka's `properties`). Values are expanded
+ * (${VAR}); an item with a comma, a name with '=' or a newline, or a
+ * nested list or mapping is an error at its own line and column. */
+static const char *param_text(loader *L, const char *key, yaml_node_t *v) {
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int map = v->type == YAML_MAPPING_NODE;
+    size_t n = map ? (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start)
+                   : (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n == 0)
+        return "";
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *name = map ? node_get(L, v->data.mapping.pairs.start[i].key) : NULL;
+        yaml_node_t *item = node_get(L, map ? v->data.mapping.pairs.start[i].value
+                                            : v->data.sequence.items.start[i]);
+        yaml_node_t *bad = name && !is_scalar(name) ? name : !is_scalar(item) ? item : NULL;
+        if (bad) {
+            fail(L, bad, "parameter '%s': expected %s of scalars, got %s inside it", key,
+                 map ? "a mapping" : "a list", node_kind(bad));
+            return NULL;
+        }
+        const char *text = expand(L, item);
+        if (!text)
+            return NULL;
+        if (map && strpbrk(raw_text(name), "=\n")) {
+            fail(L, name, "parameter '%s': a name with '=' or a newline", key);
+            return NULL;
+        }
+        if ((!map && strchr(text, ',')) || strchr(text, '\n')) {
+            fail(L, item, "parameter '%s': an item with %s cannot be passed in a %s", key,
+                 strchr(text, '\n') ? "a newline" : "a comma", map ? "mapping" : "list");
+            return NULL;
+        }
+        if ((i && text_append(L, &buf, &len, &cap, map ? "\n" : ",", 1) < 0) ||
+            (map && (text_append(L, &buf, &len, &cap, raw_text(name), strlen(raw_text(name))) < 0 ||
+                     text_append(L, &buf, &len, &cap, "=", 1) < 0)) ||
+            text_append(L, &buf, &len, &cap, text, strlen(text)) < 0) {
+            fail_oom(L);
+            return NULL;
+        }
+    }
+    return buf;
+}
+
 /* Sort the keys of `body` (a stream or an output) except `opkey`: engine
  * keys in `keys` go to ev (by bit), parameters of `c` to `pl`. Anything
  * else is an error naming `where`. */
@@ -671,11 +737,7 @@ static int sort_keys(loader *L, yaml_node_t *body, const char *opkey, unsigned k
         if (eb >= 0) {
             ev->v[eb] = v;
         } else if (c && is_param(c, key)) {
-            if (!is_scalar(v)) {
-                fail(L, v, "expected a scalar value for parameter '%s', got %s", key, node_kind(v));
-                return -1;
-            }
-            const char *val = expand(L, v);
+            const char *val = is_scalar(v) ? expand(L, v) : param_text(L, key, v);
             if (!val)
                 return -1;
             pl->kv[2 * pl->n] = key;

@@ -69,10 +69,13 @@ streams:
   lines:
     source: kafka
     brokers: $BROKERS
-    topics: $IN
+    topics: [$IN]
     start: earliest
     record: full
     max_records_per_partition: 200
+    properties:
+      fetch.wait.max.ms: 50
+      client.id: \${CLIENT:-probe}
   tagged: {map: good.partition, from: lines}
 outputs:
   - {sink: jsonl, from: tagged, path: parts.jsonl}
@@ -282,6 +285,12 @@ for prop in plugin.library.paths=/tmp/x.so interceptor.test.config=1 ssl.engine.
     check "refused property ${prop%%=*}: exit 2, not run ($rc)" test "$rc" -eq 2
     check_contains "... and it says why" bad3.log "${prop%%=*} is refused"
 done
+# properties as a YAML mapping: the same names, the same refusals
+sed 's/^    properties: .*$/    properties: {client.id: x, enable.auto.commit: "true"}/' bad.yaml \
+    >badmap.yaml
+B=$BROKERS T=x timeout 60 "$SLUICE_BIN" validate badmap.yaml >/dev/null 2>bad5.log
+check_eq "a refused property in a properties mapping: exit 2" "$?" 2
+check_contains "... and it says why" bad5.log "enable.auto.commit is refused"
 SECRET=hunter2-$$
 B=$BROKERS T=$IN P="security.protocol=SASL_PLAINTEXT
 sasl.mechanism=PLAIN

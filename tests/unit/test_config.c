@@ -476,9 +476,16 @@ static void test_wrong_param_type(void) {
     ASSERT_LOAD_ERROR_PREFIX(HEAD "  errs: {filter: text.contains, from: lines}\n",
                              NAME ":4:18: stream 'errs' (text.contains): missing required "
                                   "parameter 'pattern'");
-    /* a parameter must be a scalar */
-    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: [a]}\n",
-                      NAME ":4:51: expected a scalar value for parameter 'sep', got a list");
+    /* a parameter is a scalar, or a list or mapping of scalars */
+    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: [[a]]}\n",
+                      NAME ":4:52: parameter 'sep': expected a list of scalars, got a list "
+                           "inside it");
+    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: {a: {b: c}}}\n",
+                      NAME ":4:55: parameter 'sep': expected a mapping of scalars, got a mapping "
+                           "inside it");
+    ASSERT_LOAD_ERROR(HEAD "  words: {flat_map: text.split, from: lines, sep: ['a,b']}\n",
+                      NAME ":4:52: parameter 'sep': an item with a comma cannot be passed in a "
+                           "list");
 }
 
 /* A `from` naming no stream is refused at the reference. */
