@@ -14,6 +14,13 @@
  * until it starts. When the buffered memory reaches the limit, store()
  * blocks until the next tick: the receiver stops reading, and for TCP the
  * kernel pushes back on the sender. Nothing is dropped.
+ *
+ * With receiver_wal, store() first appends the records to the receiver's
+ * write-ahead log (wal.c) and only then copies them into blocks; every
+ * record has an ordinal, and a take notes the ordinal it took up to, which
+ * the next checkpoint saves. Before run(), the receiver's thread replays
+ * the log from the resumed checkpoint's ordinal through the same path.
+ * docs/receiver-wal.md.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -472,8 +479,9 @@ void sl__receiver_wal_covered(sl__receiver *r) {
     sl__wal_stats st;
     sl__wal_stats_get(r->wal, &st);
     sl__log(SL_LOG_INFO,
-            "%s: receiver log: %zu segments, %llu bytes, records %llu..%llu; the checkpoint covers "
-            "up to %llu; %d segments deleted (%lld in all), %lld ms waiting for room",
+            "%s: receiver log: %zu segments, %llu bytes, holds records %llu to %llu; the "
+            "checkpoint covers those before %llu; %d segments deleted (%lld in all); %lld ms "
+            "waiting for room",
             r->fn->handle->stream, st.segments, (unsigned long long)st.bytes,
             (unsigned long long)st.first, (unsigned long long)st.next,
             (unsigned long long)r->ckpt_pos, deleted, (long long)st.deleted_segments,

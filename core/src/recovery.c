@@ -16,7 +16,9 @@
  * With a replayable source, state is exactly-once across crashes: a restart
  * resumes the state and the source's position of the same batch. Outputs are
  * at-least-once (the batches after the checkpoint run again). A receiver
- * (socket) cannot replay: what it had taken in is lost with the process.
+ * (socket) cannot replay: what it had taken in is lost with the process,
+ * unless receiver_wal logs it ("receiver_wal/<stream>" holds the log
+ * position the checkpoint covers; docs/receiver-wal.md).
  */
 #include <dirent.h>
 #include <stdbool.h>

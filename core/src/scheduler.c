@@ -184,8 +184,10 @@ static void free_receivers(sl_context *ctx) {
     if (n)
         sl__log(SL_LOG_WARN,
                 "stopping: %lld records (%lld bytes) received after the last batch were not "
-                "processed",
-                (long long)n, (long long)bytes);
+                "processed%s",
+                (long long)n, (long long)bytes,
+                ctx->recv_wal ? " (they are in the receiver log: the next start replays them)"
+                              : "");
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         if (s->recv)
