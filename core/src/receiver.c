@@ -370,10 +370,7 @@ static int replay_visit(void *ud, uint64_t first, const sl_record *recs, size_t 
     return stop && atomic_load(stop) ? SL_ESTOPPED : 0;
 }
 
-/* Replay the log (receiver_wal) before run() takes anything new. Returns
- * 0, SL_ESTOPPED (stopped while replaying: the rest stays in the log), or
- * an error (r->err filled). */
-static int replay(sl__receiver *r) {
+int sl__receiver_wal_replay(sl__receiver *r) {
     int64_t t0 = sl__mono_ms();
     int rc = sl__wal_recover(r->wal, r->wal_from, replay_visit, r, &r->err);
     if (rc)
@@ -398,7 +395,7 @@ static void *receiver_main(void *arg) {
     sl__func *f = r->fn;
     r->err.code = 0;
     r->err.msg[0] = 0;
-    int rc = r->wal ? replay(r) : 0;
+    int rc = r->wal ? sl__receiver_wal_replay(r) : 0;
     if (!rc)
         rc = f->source.run(f->inst, &r->err);
     if (r->store_err.code && rc < 0 && rc != SL_ESTOPPED)

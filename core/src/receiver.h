@@ -94,6 +94,10 @@ int sl__receiver_wal_open(sl__receiver *r, const char *dir, const sl__wal_opts *
  * ckpt_pos); then, once that checkpoint is committed, sl__receiver_wal_covered
  * deletes the segments every kept checkpoint covers and logs the log's size. */
 uint64_t sl__receiver_wal_position(sl__receiver *r);
+/* The receiver's thread, before run(): replay the log from wal_from into
+ * blocks. Returns 0, SL_ESTOPPED (stopped while replaying: the rest stays
+ * in the log), or an error (r->err filled). */
+int sl__receiver_wal_replay(sl__receiver *r);
 void sl__receiver_wal_covered(sl__receiver *r);
 /* What sl__receiver_take says besides the blocks. */
 typedef struct sl__take_info {

@@ -8,7 +8,8 @@
 # through the socket source. Each run is killed with SIGKILL at a random
 # moment after its receiver has logged records (its debug log says which
 # ordinals), and started again on the same checkpoint directory; after at
-# least 20 kills a last run reads to the end of the stream.
+# least 20 kills, and with the newest checkpoint damaged, a last run falls
+# back to the one before and reads to the end of the stream.
 #
 # Then, from the final state: every line a receiver took (logged) is counted
 # (at least once), none twice (exactly once: the checkpoint saves the log
@@ -103,9 +104,24 @@ for k in $(seq 1 "$KILLS"); do
     wait "$pid" 2>/dev/null
 done
 
+# Damage the newest checkpoint: the last run falls back to the one before,
+# whose log position must still be in the log (segments go only once every
+# kept checkpoint covers them).
+mapfile -t ckpts < <(ls cp/checkpoint-*.slck | LC_ALL=C sort)
+check "the killed runs left two checkpoints (${#ckpts[@]})" test "${#ckpts[@]}" -ge 2
+newest=${ckpts[${#ckpts[@]} - 1]}
+python3 - "$newest" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[len(b) // 2] ^= 0x10
+open(p, 'wb').write(bytes(b))
+PY
+
 touch finish
 "$SLUICE_BIN" run last.yaml --log-level debug >/dev/null 2>last.log
 check_eq "the last run reads to the end of the stream and exits 0" "$?" 0
+check_contains "it falls back to the older checkpoint" last.log "using the older checkpoint"
 wait_until 10 grep -q '^done' peer.log || fail "the peer did not finish"
 
 # Everything from here is checked in one place: the peer's record of what

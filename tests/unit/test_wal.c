@@ -497,6 +497,102 @@ static void test_remove_all(void) {
     unit_rmtree(dir);
 }
 
+/* ---- through the receiver: positions, replay, and what a checkpoint lets go ---------- */
+
+typedef struct wal_recv {
+    sl_context *ctx;
+    sl_handle *h;
+    sl__func fn;
+    sl__receiver r;
+} wal_recv;
+
+/* A receiver logging to dir (one segment per store(): segment_bytes 1),
+ * replaying from `from`, keeping 2 checkpoints; its replay is run here. */
+static void recv_open(wal_recv *f, const char *dir, uint64_t from, bool resumed) {
+    memset(f, 0, sizeof *f);
+    f->ctx = sl_context_new(1000);
+    f->h = sl__handle_new(&f->ctx->stop_requested, "lines", "test");
+    CU_ASSERT_FATAL(f->ctx && f->h);
+    f->fn.handle = f->h;
+    pthread_mutex_init(&f->r.lock, NULL);
+    pthread_cond_init(&f->r.cond, NULL);
+    pthread_mutex_init(&f->r.store_lock, NULL);
+    f->r.fn = &f->fn;
+    f->r.limit = 1u << 30;
+    sl__wal_opts o = {0, 1, 0, "lines"};
+    sl_error err = {0};
+    ASSERT_INT_EQ(sl__receiver_wal_open(&f->r, dir, &o, from, resumed, 2, &err), 0);
+    ASSERT_INT_EQ(sl__receiver_wal_replay(&f->r), 0);
+}
+
+static void recv_close(wal_recv *f) {
+    sl__receiver_free(&f->r);
+    sl__handle_free(f->h);
+    sl_context_free(f->ctx);
+}
+
+/* Store 3 records, take them as a batch, checkpoint: returns the position
+ * the checkpoint saved. */
+static uint64_t batch_and_checkpoint(wal_recv *f, int start) {
+    sl_record recs[3];
+    char text[3][16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(text[i], sizeof text[i], "v%d", start + i);
+        recs[i] = (sl_record){sl_null(), sl_bytes(text[i], strlen(text[i])), 1};
+    }
+    ASSERT_INT_EQ(sl__receiver_store(&f->r, f->h, recs, 3), 0);
+    sl__take_info ti;
+    sl__block *b = sl__receiver_take(&f->r, &ti);
+    sl__receiver_recycle(&f->r, b);
+    uint64_t p = sl__receiver_wal_position(&f->r);
+    sl__receiver_wal_covered(&f->r);
+    return p;
+}
+
+/* A checkpoint saves the ordinal its batch took up to; a segment goes only
+ * once the oldest of the kept checkpoints (checkpoint_keep 2 here) covers
+ * it, so that a fall back to the older one still finds its records; after
+ * a restart, segments of the earlier run stay until this run has written
+ * `keep` checkpoints of its own. */
+static void test_receiver_positions(void) {
+    char dir[256], listing[2048];
+    CU_ASSERT_FATAL(unit_mkdtemp(dir, sizeof dir) != NULL);
+    wal_recv f;
+    recv_open(&f, dir, 0, false);
+    ASSERT_INT_EQ(batch_and_checkpoint(&f, 0), 3); /* fresh: no older checkpoint needs 0..2 */
+    list_dir(dir, listing, sizeof listing);
+    ASSERT_STR_EQ(listing, "");
+    ASSERT_INT_EQ(batch_and_checkpoint(&f, 3), 6); /* the checkpoint at 3 needs 3..5 */
+    list_dir(dir, listing, sizeof listing);
+    ASSERT_STR_EQ(listing, "wal-00000000000000000003.log:53 ");
+    ASSERT_INT_EQ(batch_and_checkpoint(&f, 6), 9);
+    list_dir(dir, listing, sizeof listing);
+    ASSERT_STR_EQ(listing, "wal-00000000000000000006.log:53 ");
+    recv_close(&f); /* a crash; the newest checkpoint (9) is damaged: resume from 6 */
+
+    cap_begin();
+    recv_open(&f, dir, 6, true);
+    char *log = cap_end();
+    ASSERT_CONTAINS(log, "replayed 3 records from the receiver log (ordinals 6..8");
+    free(log);
+    seen s = {0};
+    sl__take_info ti;
+    sl__block *b = sl__receiver_take(&f.r, &ti);
+    for (sl__block *x = b; x; x = x->next)
+        visit(&s, 6, x->recs.v, x->recs.n, NULL);
+    ASSERT_STR_EQ(s.text, "6:\"v6\"@1 7:\"v7\"@1 8:\"v8\"@1 ");
+    sl__receiver_recycle(&f.r, b);
+    ASSERT_INT_EQ(sl__receiver_wal_position(&f.r), 9); /* the replayed batch took up to 9 */
+    ASSERT_INT_EQ(batch_and_checkpoint(&f, 9), 12);    /* one checkpoint of this run: 6.. stays */
+    list_dir(dir, listing, sizeof listing);
+    ASSERT_STR_EQ(listing, "wal-00000000000000000006.log:53 wal-00000000000000000009.log:55 ");
+    ASSERT_INT_EQ(batch_and_checkpoint(&f, 12), 15); /* kept: 12 and 15 */
+    list_dir(dir, listing, sizeof listing);
+    ASSERT_STR_EQ(listing, "wal-00000000000000000012.log:56 ");
+    recv_close(&f);
+    unit_rmtree(dir);
+}
+
 UNIT_MAIN("wal", {"round trip: values, ordinals, replay from a position", test_roundtrip},
           {"torn tail: cut with a log line", test_torn_tail},
           {"corrupt record: that segment stops, file and offset", test_corrupt_record},
@@ -504,4 +600,5 @@ UNIT_MAIN("wal", {"round trip: values, ordinals, replay from a position", test_r
           {"size bound: the appender waits, a stop passes", test_size_bound},
           {"the reader takes any bytes", test_scan_any_bytes},
           {"receiver_wal needs a checkpoint", test_needs_checkpoint},
-          {"directory names", test_dir_names}, {"--fresh removes the logs", test_remove_all})
+          {"directory names", test_dir_names}, {"--fresh removes the logs", test_remove_all},
+          {"receiver: positions, replay, deletion after keep checkpoints", test_receiver_positions})
