@@ -12,7 +12,7 @@
  *
  *     offset  size  field
  *     0       4     magic "SLCK"
- *     4       4     u32 format version (1)
+ *     4       4     u32 format version (2; 1 is read too: the same layout)
  *     8       8     i64 batch time, ms since the epoch (equals the name's)
  *     16      4     u32 section count N
  *     20      ...   N sections, each:
@@ -473,7 +473,8 @@ static bool quick_check(const char *path) {
     bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
               st.st_size >= HEADER_SIZE + FOOTER_SIZE && pread(fd, h, 8, 0) == 8 &&
               pread(fd, f, 4, st.st_size - 4) == 4 && memcmp(h, MAGIC_HEAD, 4) == 0 &&
-              sl__le32(h + 4) == SL__CKPT_VERSION && memcmp(f, MAGIC_FOOT, 4) == 0;
+              sl__le32(h + 4) >= SL__CKPT_MIN_VERSION && sl__le32(h + 4) <= SL__CKPT_VERSION &&
+              memcmp(f, MAGIC_FOOT, 4) == 0;
     close(fd);
     return ok;
 }
@@ -643,11 +644,11 @@ static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time
         return why;
     }
     uint32_t version = sl__le32(img + 4);
-    if (version != SL__CKPT_VERSION) {
+    if (version < SL__CKPT_MIN_VERSION || version > SL__CKPT_VERSION) {
         snprintf(why, cap,
-                 "unsupported format version %u (this sluice reads version %d): written by "
-                 "another release of sluice",
-                 version, SL__CKPT_VERSION);
+                 "unsupported format version %u (this sluice reads versions %d to %d): written "
+                 "by another release of sluice",
+                 version, SL__CKPT_MIN_VERSION, SL__CKPT_VERSION);
         return why;
     }
     if (len < HEADER_SIZE + FOOTER_SIZE) {

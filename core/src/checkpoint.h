@@ -31,8 +31,9 @@
 #include <sluice/plugin.h>
 #include <sluice/record.h>
 
-#define SL__CKPT_VERSION 1                  /* the format version this engine writes and reads */
-#define SL__CKPT_MAX_NAME 1024              /* longest section name, in bytes */
+#define SL__CKPT_VERSION 2     /* the format version this engine writes (and the newest it reads) */
+#define SL__CKPT_MIN_VERSION 1 /* the oldest it reads: 2 added "receiver_wal/<stream>" */
+#define SL__CKPT_MAX_NAME 1024 /* longest section name, in bytes */
 #define SL__CKPT_MAX_TIME 999999999999999LL /* 15 decimal digits in the file name */
 
 /* ---- writing a checkpoint ------------------------------------------------------------- */

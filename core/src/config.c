@@ -404,6 +404,16 @@ static int apply_settings(loader *L, yaml_node_t *root) {
             return -1;
         }
     }
+    /* the receiver log lives in the checkpoint directory */
+    yaml_node_t *wal = map_get(L, root, "receiver_wal");
+    int on = 0;
+    if (wal && !map_get(L, root, "checkpoint") &&
+        sl_parse_bool(scalar_value(L, wal, "receiver_wal", "a bool"), &on) == 0 && on) {
+        fail(L, wal,
+             "receiver_wal: the receiver log lives in the checkpoint directory: add "
+             "'checkpoint: DIR' (see docs/receiver-wal.md)");
+        return -1;
+    }
     return 0;
 }
 

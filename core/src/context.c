@@ -33,6 +33,7 @@ sl_context *sl_context_new(int64_t batch_interval_ms) {
     ctx->early_combine = true;
     ctx->status_mode = -1;
     ctx->ckpt_lock = -1;
+    ctx->wal_max = (size_t)1 << 30;
     sl__registry_init(&ctx->reg);
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->join_lock, NULL);

@@ -36,6 +36,9 @@ struct sl_context {
     int64_t resume_from; /* batch time of the checkpoint resumed, 0 if none */
     int64_t last_ckpt;   /* batch time of the last checkpoint written */
     int64_t resume_zero; /* the resumed run's zero time (0 if none) */
+    bool recv_wal;       /* receiver_wal */
+    size_t wal_max;      /* receiver_wal_max */
+    int64_t wal_sync;    /* receiver_wal_sync, ms */
     int workers;
     sl_clock_kind clock;
     int64_t start_time;

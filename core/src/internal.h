@@ -30,6 +30,7 @@
 #include "state.h"
 #include "table.h"
 #include "value.h"
+#include "wal.h"
 #include "graph.h"
 #include "plan.h"
 #include "stream.h"

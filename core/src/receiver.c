@@ -14,6 +14,13 @@
  * until it starts. When the buffered memory reaches the limit, store()
  * blocks until the next tick: the receiver stops reading, and for TCP the
  * kernel pushes back on the sender. Nothing is dropped.
+ *
+ * With receiver_wal, store() first appends the records to the receiver's
+ * write-ahead log (wal.c) and only then copies them into blocks; every
+ * record has an ordinal, and a take notes the ordinal it took up to, which
+ * the next checkpoint saves. Before run(), the receiver's thread replays
+ * the log from the resumed checkpoint's ordinal through the same path.
+ * docs/receiver-wal.md.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +37,7 @@
 #include "clock.h"
 #include "error.h"
 #include "handle.h"
+#include "log.h"
 #include "receiver.h"
 #include "value.h"
 
@@ -173,35 +181,31 @@ static void wake(sl__receiver *r) {
     pthread_mutex_unlock(&r->wake->lock);
 }
 
-int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n) {
-    const atomic_bool *stop = h->stop;
-    pthread_mutex_lock(&r->lock);
-    if (r->buffered >= r->limit) {
-        int64_t t0 = sl__mono_ms();
-        while (r->buffered >= r->limit && !(stop && atomic_load(stop))) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+/* Wait until the buffer has room, or the engine stops. With the lock. */
+static void wait_buffer(sl__receiver *r, const atomic_bool *stop) {
+    if (r->buffered < r->limit)
+        return;
+    int64_t t0 = sl__mono_ms();
+    while (r->buffered >= r->limit && !(stop && atomic_load(stop))) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
-        r->blocked_ms += sl__mono_ms() - t0;
+        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
     }
-    /* Stopping: the records are stored all the same, over the limit if need
-     * be (one call's worth): they were taken from the peer, and a graceful
-     * stop processes them in a last batch. SL_ESTOPPED below tells the
-     * receiver to hand over what it already read and return. */
-    bool stopping = stop && atomic_load(stop);
+    r->blocked_ms += sl__mono_ms() - t0;
+}
+
+/* Copy recs[0..n) into blocks, sealing each full one (*sealed says if
+ * any). With the lock. Returns 0 or SL_ENOMEM. */
+static int copy_in(sl__receiver *r, const sl_record *recs, size_t n, bool *sealed) {
     int rc = 0;
-    bool sealed = false;
     for (size_t i = 0, k; i < n && !rc; i += k) {
-        if (!r->cur && !(r->cur = block_new(r))) {
-            rc = SL_ENOMEM;
-            break;
-        }
+        if (!r->cur && !(r->cur = block_new(r)))
+            return SL_ENOMEM;
         size_t bytes = 0, taken = 0, span;
         k = run_length(&recs[i], n - i, &span);
         if (k > 1) {
@@ -217,12 +221,73 @@ int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, siz
         r->stored_records += (int64_t)k;
         if (r->cur->mem >= SL__BLOCK_BYTES) {
             seal(r);
-            sealed = true;
+            *sealed = true;
         }
     }
+    return rc;
+}
+
+/* Store records that are already in the log as ordinals [pos - n, pos):
+ * wait for room, copy, and move wal_pos to pos. */
+static int store_at(sl__receiver *r, const atomic_bool *stop, const sl_record *recs, size_t n,
+                    uint64_t pos, bool wait) {
+    bool sealed = false;
+    pthread_mutex_lock(&r->lock);
+    if (wait)
+        wait_buffer(r, stop);
+    int rc = copy_in(r, recs, n, &sealed);
+    r->wal_pos = pos; /* even after a failure: those records stay in the log */
     pthread_mutex_unlock(&r->lock);
     if (sealed && r->wake)
         wake(r);
+    return rc;
+}
+
+/* store() with the log: wait for room in the buffer, append to the log
+ * (which may wait for room of its own), then store into blocks. The
+ * records count as received only once they are in the log. */
+static int store_logged(sl__receiver *r, const atomic_bool *stop, const sl_record *recs, size_t n) {
+    pthread_mutex_lock(&r->store_lock);
+    pthread_mutex_lock(&r->lock);
+    wait_buffer(r, stop);
+    pthread_mutex_unlock(&r->lock);
+    uint64_t first = 0;
+    sl_error e = {0, ""};
+    int rc = sl__wal_append(r->wal, recs, n, stop, &first, &e);
+    if (rc) {
+        if (!r->store_err.code) {
+            r->store_err = e;
+            sl__log(SL_LOG_ERROR, "%s", e.msg);
+        }
+    } else {
+        sl__log(SL_LOG_DEBUG, "%s: receiver log: records %llu..%llu logged (%zu records)",
+                r->fn->handle->stream, (unsigned long long)first,
+                (unsigned long long)(first + n - 1), n);
+        rc = store_at(r, stop, recs, n, first + n, false);
+    }
+    pthread_mutex_unlock(&r->store_lock);
+    return rc;
+}
+
+int sl__receiver_store(sl__receiver *r, sl_handle *h, const sl_record *recs, size_t n) {
+    const atomic_bool *stop = h->stop;
+    int rc;
+    if (r->wal) {
+        rc = store_logged(r, stop, recs, n);
+    } else {
+        bool sealed = false;
+        pthread_mutex_lock(&r->lock);
+        wait_buffer(r, stop);
+        rc = copy_in(r, recs, n, &sealed);
+        pthread_mutex_unlock(&r->lock);
+        if (sealed && r->wake)
+            wake(r);
+    }
+    /* Stopping: the records are stored all the same, over the limit if need
+     * be (one call's worth): they were taken from the peer, and a graceful
+     * stop processes them in a last batch. SL_ESTOPPED below tells the
+     * receiver to hand over what it already read and return. */
+    bool stopping = stop && atomic_load(stop);
     return rc ? rc : stopping ? SL_ESTOPPED : 0;
 }
 
@@ -241,8 +306,11 @@ sl__block *sl__receiver_take(sl__receiver *r, sl__take_info *info) {
     r->nearly = r->ntaken_early = 0;
     r->early_done_records = r->early_done_bytes = 0;
     r->buffered = r->cur ? r->cur->mem : 0;
+    r->taken_pos = r->wal_pos; /* cur was sealed: every record logged so far is taken */
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
+    if (r->wal)
+        sl__wal_sync_due(r->wal); /* receiver_wal_sync > 0: at least once a batch */
     return b;
 }
 
@@ -290,12 +358,48 @@ void sl__receiver_release_early(sl__receiver *r, sl__block *const *blk, size_t n
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The log's visitor at recovery: records not covered by the resumed
+ * checkpoint go into blocks as if just received, under backpressure. */
+static int replay_visit(void *ud, uint64_t first, const sl_record *recs, size_t n, sl_error *err) {
+    sl__receiver *r = ud;
+    const atomic_bool *stop = r->fn->handle->stop;
+    int rc = store_at(r, stop, recs, n, first + n, true);
+    if (rc)
+        return sl__error_set(err, rc, "%s: out of memory replaying the receiver log",
+                             r->fn->handle->stream);
+    return stop && atomic_load(stop) ? SL_ESTOPPED : 0;
+}
+
+int sl__receiver_wal_replay(sl__receiver *r) {
+    int64_t t0 = sl__mono_ms();
+    int rc = sl__wal_recover(r->wal, r->wal_from, replay_visit, r, &r->err);
+    if (rc)
+        return rc;
+    sl__wal_stats st;
+    sl__wal_stats_get(r->wal, &st);
+    pthread_mutex_lock(&r->lock);
+    r->wal_floor = r->fresh ? UINT64_MAX : st.first; /* no earlier checkpoint needs any */
+    pthread_mutex_unlock(&r->lock);
+    if (st.replayed_records)
+        sl__log(SL_LOG_WARN,
+                "%s: replayed %lld records from the receiver log (ordinals %llu..%llu, %lld ms): "
+                "received before the restart, not covered by the checkpoint",
+                r->fn->handle->stream, (long long)st.replayed_records,
+                (unsigned long long)r->wal_from, (unsigned long long)st.next - 1,
+                (long long)(sl__mono_ms() - t0));
+    return 0;
+}
+
 static void *receiver_main(void *arg) {
     sl__receiver *r = arg;
     sl__func *f = r->fn;
     r->err.code = 0;
     r->err.msg[0] = 0;
-    int rc = f->source.run(f->inst, &r->err);
+    int rc = r->wal ? sl__receiver_wal_replay(r) : 0;
+    if (!rc)
+        rc = f->source.run(f->inst, &r->err);
+    if (r->store_err.code && rc < 0 && rc != SL_ESTOPPED)
+        r->err = r->store_err; /* the log's reason, not the plugin's echo of the code */
     if (rc < 0 && rc != SL_EOF && rc != SL_ESTOPPED && !r->err.msg[0])
         snprintf(r->err.msg, sizeof r->err.msg, "%s (%s): receiver failed: %s", f->handle->stream,
                  f->handle->ref, sl_strerror(rc));
@@ -307,6 +411,7 @@ static void *receiver_main(void *arg) {
 int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl__wake *wake, sl_error *err) {
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
+    pthread_mutex_init(&r->store_lock, NULL);
     r->fn = fn;
     r->wake = wake;
     r->limit = limit ? limit : 64u << 20;
@@ -317,6 +422,67 @@ int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl__wake *wa
                              fn->handle->stream);
     r->thread_started = true;
     return 0;
+}
+
+int sl__receiver_wal_open(sl__receiver *r, const char *dir, const sl__wal_opts *o, uint64_t from,
+                          bool resumed, int keep, sl_error *err) {
+    int rc = sl__wal_open(dir, o, &r->wal, err);
+    if (rc)
+        return rc;
+    r->keep = keep > 0 ? keep : 1;
+    r->kept = calloc((size_t)r->keep, sizeof *r->kept);
+    if (!r->kept) {
+        sl__wal_close(r->wal);
+        r->wal = NULL;
+        return sl__error_set(err, SL_ENOMEM, "out of memory");
+    }
+    r->wal_from = r->wal_pos = r->taken_pos = r->ckpt_pos = from;
+    r->wal_floor = 0; /* until the replay has read the log: delete nothing */
+    r->fresh = !resumed;
+    return 0;
+}
+
+uint64_t sl__receiver_wal_position(sl__receiver *r) {
+    pthread_mutex_lock(&r->lock);
+    uint64_t p = r->ckpt_pos = r->taken_pos;
+    pthread_mutex_unlock(&r->lock);
+    return p;
+}
+
+/* The oldest ordinal a kept checkpoint may still need: the smallest of
+ * the last `keep` checkpoints' positions, and, until this run has written
+ * `keep` of them, the log's oldest ordinal at the start (checkpoints of
+ * earlier runs may need it). With the lock. */
+static uint64_t delete_below(const sl__receiver *r) {
+    uint64_t floor = r->nkept < r->keep ? r->wal_floor : UINT64_MAX;
+    for (int i = 0; i < r->nkept; i++)
+        if (r->kept[i] < floor)
+            floor = r->kept[i];
+    return floor;
+}
+
+void sl__receiver_wal_covered(sl__receiver *r) {
+    if (!r->wal)
+        return;
+    pthread_mutex_lock(&r->lock);
+    if (r->nkept == r->keep) {
+        memmove(r->kept, r->kept + 1, (size_t)(r->keep - 1) * sizeof *r->kept);
+        r->nkept--;
+    }
+    r->kept[r->nkept++] = r->ckpt_pos;
+    uint64_t floor = delete_below(r);
+    pthread_mutex_unlock(&r->lock);
+    int deleted = sl__wal_trim(r->wal, floor);
+    sl__wal_stats st;
+    sl__wal_stats_get(r->wal, &st);
+    sl__log(SL_LOG_INFO,
+            "%s: receiver log: %zu segments, %llu bytes, holds records %llu to %llu; the "
+            "checkpoint covers those before %llu; %d segments deleted (%lld in all); %lld ms "
+            "waiting for room",
+            r->fn->handle->stream, st.segments, (unsigned long long)st.bytes,
+            (unsigned long long)st.first, (unsigned long long)st.next,
+            (unsigned long long)r->ckpt_pos, deleted, (long long)st.deleted_segments,
+            (long long)st.blocked_ms);
 }
 
 /* Wait for run() to return (the engine has set its stop flag). The blocks it
@@ -356,6 +522,11 @@ void sl__receiver_free(sl__receiver *r) {
     r->sealed = r->sealed_tail = r->early = r->early_tail = r->cur = r->spare = NULL;
     r->nearly = 0;
     r->early_done_records = r->early_done_bytes = 0;
+    sl__wal_close(r->wal);
+    r->wal = NULL;
+    free(r->kept);
+    r->kept = NULL;
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->store_lock);
 }

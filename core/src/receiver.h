@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "dataset.h"
 #include "func.h"
+#include "wal.h"
 
 #define SL__BLOCK_BYTES (1u << 20) /* a receiver block is cut at this size */
 
@@ -57,6 +58,20 @@ typedef struct sl__receiver {
     int result;               /* run()'s return */
     sl_error err;
     int64_t stored_records, stored_bytes, blocked_ms;
+    /* the write-ahead log (receiver_wal; NULL without): `wal_pos` is the
+     * ordinal after the last record stored in a block, `taken_pos` what it
+     * was at the last take (what that batch covers), `ckpt_pos` what the
+     * last checkpoint saved; `kept` the positions of the last `nkept`
+     * checkpoints (the oldest kept one bounds what the log may delete) */
+    sl__wal *wal;
+    uint64_t wal_from; /* replay from this ordinal (the resumed checkpoint's) */
+    uint64_t wal_pos, taken_pos, ckpt_pos;
+    uint64_t wal_floor; /* the log's oldest ordinal at the start */
+    bool fresh;         /* no checkpoint was resumed */
+    uint64_t *kept;
+    int nkept, keep;
+    pthread_mutex_t store_lock; /* one store() at a time: log order = block order */
+    sl_error store_err;         /* why the log failed a store() */
 } sl__receiver;
 
 /* The scheduler's alarm: receivers bump seq and signal when they seal a block. */
@@ -67,6 +82,23 @@ typedef struct sl__wake {
 } sl__wake;
 
 int sl__receiver_start(sl__receiver *r, sl__func *fn, size_t limit, sl__wake *wake, sl_error *err);
+/* Before sl__receiver_start: log every store() in the write-ahead log in
+ * `dir` (opened now: errors fail the start), and on the receiver's thread,
+ * before run(), replay the records from ordinal `from` (the resumed
+ * checkpoint's position) into blocks, under the usual backpressure. `keep`
+ * is checkpoint_keep: segments are deleted once the oldest checkpoint kept
+ * covers them (`resumed`: checkpoints of earlier runs may be among those). */
+int sl__receiver_wal_open(sl__receiver *r, const char *dir, const sl__wal_opts *o, uint64_t from,
+                          bool resumed, int keep, sl_error *err);
+/* The position a checkpoint of the batch just taken covers (saved as
+ * ckpt_pos); then, once that checkpoint is committed, sl__receiver_wal_covered
+ * deletes the segments every kept checkpoint covers and logs the log's size. */
+uint64_t sl__receiver_wal_position(sl__receiver *r);
+/* The receiver's thread, before run(): replay the log from wal_from into
+ * blocks. Returns 0, SL_ESTOPPED (stopped while replaying: the rest stays
+ * in the log), or an error (r->err filled). */
+int sl__receiver_wal_replay(sl__receiver *r);
+void sl__receiver_wal_covered(sl__receiver *r);
 /* What sl__receiver_take says besides the blocks. */
 typedef struct sl__take_info {
     size_t nearly;            /* the first blocks, taken early and combined */

@@ -16,7 +16,9 @@
  * With a replayable source, state is exactly-once across crashes: a restart
  * resumes the state and the source's position of the same batch. Outputs are
  * at-least-once (the batches after the checkpoint run again). A receiver
- * (socket) cannot replay: what it had taken in is lost with the process.
+ * (socket) cannot replay: what it had taken in is lost with the process,
+ * unless receiver_wal logs it ("receiver_wal/<stream>" holds the log
+ * position the checkpoint covers; docs/receiver-wal.md).
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -37,6 +39,7 @@
 #include "exec.h"
 #include "log.h"
 #include "recovery.h"
+#include "wal.h"
 #include "ops/op.h"
 
 /* ---- settings -------------------------------------------------------------------- */
@@ -101,6 +104,39 @@ int sl_context_set_fresh(sl_context *ctx, int fresh) {
     if (!rc)
         ctx->fresh = fresh != 0;
     return rc;
+}
+
+int sl_context_set_receiver_wal(sl_context *ctx, int on) {
+    int rc = settable(ctx);
+    if (!rc)
+        ctx->recv_wal = on != 0;
+    return rc;
+}
+
+int sl_context_set_receiver_wal_max(sl_context *ctx, size_t bytes) {
+    int rc = settable(ctx);
+    if (rc)
+        return rc;
+    if (bytes < ((size_t)1 << 20)) {
+        sl__ctx_fail(ctx, SL_EINVAL, "receiver_wal_max",
+                     "the receiver log bound must be at least 1 MiB, got %zu bytes", bytes);
+        return SL_EINVAL;
+    }
+    ctx->wal_max = bytes;
+    return 0;
+}
+
+int sl_context_set_receiver_wal_sync(sl_context *ctx, int64_t ms) {
+    int rc = settable(ctx);
+    if (rc)
+        return rc;
+    if (ms < 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, "receiver_wal_sync",
+                     "the receiver log sync delay cannot be negative, got %lld ms", (long long)ms);
+        return SL_EINVAL;
+    }
+    ctx->wal_sync = ms;
+    return 0;
 }
 
 /* The checkpoint interval: as set, or Spark's default for stateful
@@ -168,6 +204,10 @@ int sl__ckpt_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) {
     int rc = write_checkpoint(ctx, t, err);
     if (!rc)
         ctx->last_ckpt = t;
+    /* receiver logs: what every kept checkpoint covers may go */
+    for (size_t i = 0; i < ctx->nstreams && !rc; i++)
+        if (ctx->streams[i]->recv)
+            sl__receiver_wal_covered(ctx->streams[i]->recv);
     /* the batches up to t are safe now: sources may commit (Kafka offsets) */
     return rc ? rc : sl__sources_commit(ctx, t, err);
 }
@@ -261,7 +301,11 @@ static int remove_all(sl_context *ctx, sl_error *err) {
     if (n && !rc)
         sl__log(SL_LOG_WARN, "starting fresh: removed %zu checkpoints from %s", n, ctx->ckpt_dir);
     free(times);
-    return rc;
+    int segs = rc ? 0 : sl__wal_remove_all(ctx->ckpt_dir, err);
+    if (segs > 0)
+        sl__log(SL_LOG_WARN, "starting fresh: removed %d receiver log segments from %s/%s", segs,
+                ctx->ckpt_dir, SL__WAL_SUBDIR);
+    return rc ? rc : segs < 0 ? segs : 0;
 }
 
 int sl__ckpt_resume(sl_context *ctx, sl_error *err) {

@@ -184,8 +184,10 @@ static void free_receivers(sl_context *ctx) {
     if (n)
         sl__log(SL_LOG_WARN,
                 "stopping: %lld records (%lld bytes) received after the last batch were not "
-                "processed",
-                (long long)n, (long long)bytes);
+                "processed%s",
+                (long long)n, (long long)bytes,
+                ctx->recv_wal ? " (they are in the receiver log: the next start replays them)"
+                              : "");
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         if (s->recv)
@@ -308,6 +310,17 @@ static int start_fail(sl_context *ctx, const sl_error *err) {
     return ctx->errcode;
 }
 
+/* receiver_wal: open the log of receiver source s in the checkpoint
+ * directory; its replay starts where the resumed checkpoint left off. */
+static int open_wal(sl_context *ctx, sl_stream *s, sl_error *err) {
+    char dir[4096];
+    if (sl__wal_dir_for(ctx->ckpt_dir, s->name, dir, sizeof dir))
+        return sl__error_set(err, SL_ELIMIT, "%s: the receiver log's path is too long", s->name);
+    sl__wal_opts o = {ctx->wal_max, 0, ctx->wal_sync, s->name};
+    return sl__receiver_wal_open(s->recv, dir, &o, s->wal_from, ctx->resume_from != 0,
+                                 ctx->ckpt_keep ? ctx->ckpt_keep : 3, err);
+}
+
 /* Create every instance; start direct sources, then receivers, then the
  * scheduler. */
 int sl_context_start(sl_context *ctx) {
@@ -320,6 +333,12 @@ int sl_context_start(sl_context *ctx) {
         return SL_ESTATE;
     }
     sl_error err = {0, ""};
+    if (ctx->recv_wal && !ctx->ckpt_dir) {
+        sl__ctx_fail(ctx, SL_ECONFIG, "receiver_wal",
+                     "receiver_wal: the receiver log lives in the checkpoint directory: set "
+                     "checkpoint (sl_context_checkpoint) too");
+        return SL_ECONFIG;
+    }
     if (sl__plan(ctx, &err)) {
         sl__ctx_fail_err(ctx, &err, NULL);
         return err.code;
@@ -367,7 +386,10 @@ int sl_context_start(sl_context *ctx) {
                 return start_fail(ctx, &err);
             }
             sl__wake *wake = s->early_target ? &ctx->wake : NULL;
-            if (sl__receiver_start(s->recv, &s->fn, ctx->recv_buffer, wake, &err)) {
+            if ((ctx->recv_wal && open_wal(ctx, s, &err)) ||
+                sl__receiver_start(s->recv, &s->fn, ctx->recv_buffer, wake, &err)) {
+                sl__wal_close(s->recv->wal);
+                free(s->recv->kept);
                 free(s->recv);
                 s->recv = NULL;
                 return start_fail(ctx, &err);

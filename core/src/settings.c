@@ -51,6 +51,18 @@ static const sl_param_spec settings[] = {
      NULL, "1ms.."},
     {"checkpoint_keep", SL_PARAM_INT, "3", 0,
      "checkpoints kept: a damaged newest one falls back to the next", NULL, "1..1000"},
+    {"receiver_wal", SL_PARAM_BOOL, "false", 0,
+     "log what receivers (socket) take in the checkpoint directory before it counts as received, "
+     "and replay it after a crash (Spark's receiver.writeAheadLog.enable; needs checkpoint)",
+     NULL, NULL},
+    {"receiver_wal_max", SL_PARAM_SIZE, "1GiB", 0,
+     "bytes each receiver's log may hold; at the bound the receiver stops reading until a "
+     "checkpoint covers its oldest segment (backpressure, nothing dropped)",
+     NULL, "1MiB.."},
+    {"receiver_wal_sync", SL_PARAM_DURATION, "0ms", 0,
+     "0: fsync the log before each store() returns (survives a power loss); a duration: fsync at "
+     "most that late, and at every batch",
+     NULL, "0ms..1h"},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
 const sl_param_spec *sl_settings_schema(void) {
@@ -90,6 +102,12 @@ static int apply(sl_context *ctx, const sl_params *p, const char *name) {
         return sl_context_set_checkpoint_interval(ctx, i);
     if (strcmp(name, "checkpoint_keep") == 0)
         return sl_context_set_checkpoint_keep(ctx, (int)i);
+    if (strcmp(name, "receiver_wal") == 0)
+        return sl_context_set_receiver_wal(ctx, sl__param_bool(p, name));
+    if (strcmp(name, "receiver_wal_max") == 0)
+        return sl_context_set_receiver_wal_max(ctx, (size_t)i);
+    if (strcmp(name, "receiver_wal_sync") == 0)
+        return sl_context_set_receiver_wal_sync(ctx, i);
     if (!*s) {
         sl__ctx_fail(ctx, SL_EINVAL, name, "checkpoint: expected a directory, got ''");
         return SL_EINVAL;

@@ -89,7 +89,8 @@ struct sl_stream {
     bool active; /* per batch: produces a batch at this t */
     /* source runtime */
     sl__receiver *recv;
-    bool finished; /* source: no more data ever */
+    bool finished;     /* source: no more data ever */
+    uint64_t wal_from; /* receiver_wal: replay the log from this ordinal (restore) */
     /* plan */
     int consumers;
     bool materialize;

@@ -92,6 +92,12 @@ int sl_context_check(sl_context *ctx) {
         sl__ctx_fail(ctx, SL_ESTATE, NULL, "check the context before starting it");
         return SL_ESTATE;
     }
+    if (ctx->recv_wal && !ctx->ckpt_dir) {
+        sl__ctx_fail(ctx, SL_ECONFIG, "receiver_wal",
+                     "receiver_wal: the receiver log lives in the checkpoint directory: set "
+                     "checkpoint (sl_context_checkpoint) too");
+        return SL_ECONFIG;
+    }
     sl_error err = {0, ""};
     if (sl__plan(ctx, &err)) {
         sl__ctx_fail_err(ctx, &err, NULL);

@@ -898,6 +898,26 @@ static void set_version(const char *path, uint32_t version) {
     free(b);
 }
 
+/* Format 2 only added a section (receiver_wal/<stream>): a file of format 1
+ * is read as it is, and says so in its version. */
+static void test_reads_version_1(void) {
+    char dir[256], path[512];
+    CU_ASSERT_FATAL(unit_mkdtemp(dir, sizeof dir) != NULL);
+    CU_ASSERT_EQUAL(write_ckpt(dir, 1000, 5), 0);
+    set_version(ckpt_path(dir, 1000, path, sizeof path), 1);
+    sl__ckpt c;
+    sl_error err = {0};
+    int rc = sl__ckpt_load_latest(dir, &c, &err);
+    ASSERT_INT_EQ(rc, 0);
+    CU_ASSERT(rc == 0 && is_std(&c, 1000));
+    ASSERT_INT_EQ(c.version, 1);
+    sl__ckpt_free(&c);
+    set_version(path, 0); /* older than any release */
+    rc = sl__ckpt_load_file(path, &c, &err);
+    ASSERT_INT_EQ(rc, SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "unsupported format version 0 (this sluice reads versions 1 to 2)");
+}
+
 /* A file of another format version is skipped with a warning that names it
  * and the versions; so are bad magic and a damaged section, each with its
  * own reason. */
@@ -908,7 +928,7 @@ static void test_skip_reasons(void) {
     CU_ASSERT_EQUAL(write_ckpt(dir, 2000, 5), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 3000, 5), 0);
     CU_ASSERT_EQUAL(write_ckpt(dir, 4000, 5), 0);
-    set_version(ckpt_path(dir, 4000, path, sizeof path), 2);
+    set_version(ckpt_path(dir, 4000, path, sizeof path), SL__CKPT_VERSION + 1);
     size_t len = 0;
     uint8_t *b = slurp(ckpt_path(dir, 3000, path, sizeof path), &len);
     b[0] = 'X';
@@ -926,7 +946,7 @@ static void test_skip_reasons(void) {
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT(rc == 0 && is_std(&c, 1000));
     ASSERT_CONTAINS(log, "WARN");
-    ASSERT_CONTAINS(log, "checkpoint-000000000004000.slck': unsupported format version 2");
+    ASSERT_CONTAINS(log, "checkpoint-000000000004000.slck': unsupported format version 3");
     ASSERT_CONTAINS(log, "checkpoint-000000000003000.slck': bad magic");
     ASSERT_CONTAINS(log, "checkpoint-000000000002000.slck': CRC mismatch in section "
                          "'state/words'");
@@ -1211,8 +1231,9 @@ UNIT_MAIN("checkpoint", {"buf fixed ints", test_fixed_ints}, {"varint edges", te
           {"values in a checkpoint", test_values_in_checkpoint}, {"retention", test_retention},
           {"retention skips damaged", test_retention_skips_damaged},
           {"truncated fallback", test_truncated_fallback}, {"bit flips", test_bit_flips},
-          {"skip reasons", test_skip_reasons}, {"renamed file", test_renamed_file},
-          {"not found", test_not_found}, {"begin dirs", test_begin_dirs}, {"abort", test_abort},
+          {"skip reasons", test_skip_reasons}, {"reads format 1", test_reads_version_1},
+          {"renamed file", test_renamed_file}, {"not found", test_not_found},
+          {"begin dirs", test_begin_dirs}, {"abort", test_abort},
           {"section errors", test_section_errors}, {"stale temp", test_stale_temp},
           {"newer removed", test_newer_removed}, {"rewrite same time", test_rewrite_same_time},
           {"fuzz files", test_fuzz_files}, {"lock", test_lock},

@@ -366,7 +366,7 @@ static void test_unknown_top_key(void) {
                       NAME ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
                            "batch_interval, workers, clock, receiver_buffer, early_combine, "
                            "plugin_path, checkpoint, checkpoint_interval, checkpoint_keep, "
-                           "streams, outputs)");
+                           "receiver_wal, receiver_wal_max, receiver_wal_sync, streams, outputs)");
 }
 
 /* A missing batch_interval is reported at the top-level mapping. */
@@ -408,6 +408,15 @@ static void test_bad_settings(void) {
     /* one boolean syntax: yes is true here as in a plugin's parameters */
     ASSERT_LOAD_ERROR("batch_interval: 1s\nearly_combine: maybe\n",
                       NAME ":2:16: early_combine: expected true or false, got 'maybe'");
+    /* the receiver log lives in the checkpoint directory: refused at its key */
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nreceiver_wal: yes\nstreams: {}\n",
+                      NAME ":2:15: receiver_wal: the receiver log lives in the checkpoint "
+                           "directory: add 'checkpoint: DIR' (see docs/receiver-wal.md)");
+    ASSERT_LOAD_ERROR("batch_interval: 1s\nreceiver_wal_max: 1KiB\n",
+                      NAME ":2:19: receiver_wal_max: must be at least 1MiB, got '1KiB'");
+    ASSERT_LOAD_ERROR(
+        "batch_interval: 1s\nreceiver_wal_sync: -1s\n",
+        NAME ":2:20: receiver_wal_sync: expected a duration like 500ms, 5s or 1m, got '-1s'");
     ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_keep: 0\n",
                       NAME ":2:18: checkpoint_keep: must be between 1 and 1000, got '0'");
     ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_interval: 1500ms\n",
@@ -699,13 +708,22 @@ static void test_error_buffer(void) {
  * top-level keys in the order docs/config.md gives them. */
 static void test_settings_schema(void) {
     const sl_param_spec *s = sl_settings_schema();
-    static const char *const names[] = {
-        "batch_interval",  "workers",     "clock",      "receiver_buffer",
-        "early_combine",   "plugin_path", "checkpoint", "checkpoint_interval",
-        "checkpoint_keep", NULL};
+    static const char *const names[] = {"batch_interval",
+                                        "workers",
+                                        "clock",
+                                        "receiver_buffer",
+                                        "early_combine",
+                                        "plugin_path",
+                                        "checkpoint",
+                                        "checkpoint_interval",
+                                        "checkpoint_keep",
+                                        "receiver_wal",
+                                        "receiver_wal_max",
+                                        "receiver_wal_sync",
+                                        NULL};
     for (int i = 0; names[i]; i++)
         ASSERT_STR_EQ(s[i].name, names[i]);
-    CU_ASSERT_PTR_NULL(s[9].name);
+    CU_ASSERT_PTR_NULL(s[12].name);
     sl_context *ctx = sl_context_new(1000);
     CU_ASSERT_FATAL(ctx != NULL);
     uint64_t bytes = 0;
@@ -720,6 +738,13 @@ static void test_settings_schema(void) {
     ASSERT_INT_EQ(on, ctx->early_combine);
     ASSERT_STR_EQ(s[8].default_value, "3"); /* recovery.c: ckpt_keep 0 means 3 */
     ASSERT_INT_EQ(ctx->ckpt_keep, 0);
+    ASSERT_INT_EQ(sl_parse_bool(s[9].default_value, &on), 0);
+    ASSERT_INT_EQ(on, ctx->recv_wal);
+    ASSERT_INT_EQ(sl_parse_size(s[10].default_value, &bytes), 0);
+    ASSERT_INT_EQ(bytes, ctx->wal_max);
+    int64_t ms = -1;
+    ASSERT_INT_EQ(sl_parse_duration(s[11].default_value, &ms), 0);
+    ASSERT_INT_EQ(ms, ctx->wal_sync);
     ASSERT_INT_EQ(s[0].required, 1);
     ASSERT_STR_EQ(s[0].range, "1ms..");
     sl_context_free(ctx);

@@ -305,6 +305,19 @@ SL_API int sl_context_set_checkpoint_interval(sl_context *ctx, int64_t ms);
 SL_API int sl_context_set_checkpoint_keep(sl_context *ctx, int keep);
 /* Ignore (and replace) any checkpoint in the directory: start over. */
 SL_API int sl_context_set_fresh(sl_context *ctx, int fresh);
+/* The receiver write-ahead log (default off; Spark's
+ * receiver.writeAheadLog.enable): every record a receiver (socket) stores
+ * is logged in the checkpoint directory before store() returns, and the
+ * records that no checkpoint covers are replayed after a restart. Needs
+ * sl_context_checkpoint (the start fails without). docs/receiver-wal.md. */
+SL_API int sl_context_set_receiver_wal(sl_context *ctx, int on);
+/* Bytes each receiver's log may hold (default 1 GiB, at least 1 MiB): at
+ * the bound the receiver stops reading until a checkpoint covers its
+ * oldest segment. */
+SL_API int sl_context_set_receiver_wal_max(sl_context *ctx, size_t bytes);
+/* 0 (default): fsync the log before each store() returns; ms > 0: fsync
+ * at most ms late, and at every batch. */
+SL_API int sl_context_set_receiver_wal_sync(sl_context *ctx, int64_t ms);
 
 /* Name a stream (names appear in logs, graphs and, later, checkpoints).
  * Unique within the context; returns `s`, or NULL on error. */

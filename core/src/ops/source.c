@@ -17,7 +17,9 @@
 #include <sluice/sluice.h>
 
 #include "clock.h"
+#include "checkpoint.h"
 #include "codec.h"
+#include "context.h"
 #include "error.h"
 #include "handle.h"
 #include "log.h"
@@ -207,9 +209,30 @@ static int run_source(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
     return 0;
 }
 
-/* A replayable source's position after t ("source/<stream>"). */
+/* A receiver's log position (receiver_wal) as "receiver_wal/<stream>":
+ * format byte 1, then the varint ordinal of the first record the batches up
+ * to the checkpoint did not take (a restart replays from there). */
+static int snapshot_wal(sl_stream *s, sl__ckpt_writer *w, size_t *bytes, sl_error *err) {
+    char name[300];
+    sl__buf b = {0};
+    snprintf(name, sizeof name, "receiver_wal/%s", s->name);
+    int rc = sl__buf_put_u8(&b, 1);
+    rc = rc ? rc : sl__buf_put_varint(&b, sl__receiver_wal_position(s->recv));
+    if (rc)
+        rc = sl__error_set(err, rc, "checkpoint: out of memory");
+    else
+        rc = sl__ckpt_section(w, name, b.data, b.len, err);
+    *bytes += b.len;
+    sl__buf_free(&b);
+    return rc;
+}
+
+/* A replayable source's position after t ("source/<stream>"), or a
+ * receiver's log position. */
 static int snapshot_source(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *bytes,
                            sl_error *err) {
+    if (s->recv && s->recv->wal)
+        return snapshot_wal(s, w, bytes, err);
     if (!s->fn.source.snapshot)
         return 0;
     char name[300];
@@ -223,10 +246,34 @@ static int snapshot_source(sl_stream *s, int64_t t, sl__ckpt_writer *w, size_t *
     return rc;
 }
 
+/* receiver_wal: where the log's replay starts (s->wal_from). */
+static int restore_wal(const sl__ckpt *c, sl_stream *s, sl_error *err) {
+    char sec[300];
+    size_t len;
+    snprintf(sec, sizeof sec, "receiver_wal/%s", s->name);
+    const uint8_t *p = sl__ckpt_find(c, sec, &len);
+    s->wal_from = 0;
+    if (!p) {
+        sl__log(SL_LOG_WARN,
+                "%s: the checkpoint %s has no receiver log position for this stream "
+                "(receiver_wal was off): its log, if any, is replayed whole",
+                s->name, c->path);
+        return 0;
+    }
+    sl__reader r = {p, len, 0};
+    uint8_t format;
+    if (sl__read_u8(&r, &format) || format != 1 || sl__read_varint(&r, &s->wal_from) ||
+        sl__reader_left(&r))
+        return sl__error_set(err, SL_EINVAL, "%s: a damaged section '%s'", c->path, sec);
+    return 0;
+}
+
 /* Go back to the checkpoint's position, or say what a restart loses. */
 static int restore_source(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_error *err) {
     char sec[300];
     size_t len;
+    if (ctx->recv_wal && s->fn.source.mode == SL_SOURCE_RECEIVER)
+        return restore_wal(c, s, err);
     snprintf(sec, sizeof sec, "source/%s", s->name);
     const uint8_t *p = sl__ckpt_find(c, sec, &len);
     if (p && s->fn.source.restore)
@@ -239,7 +286,7 @@ static int restore_source(sl_context *ctx, sl_stream *s, const sl__ckpt *c, sl_e
     else
         sl__log(SL_LOG_WARN,
                 "%s (%s) cannot replay: what it had received before the restart is lost "
-                "(at-most-once)",
+                "(at-most-once; receiver_wal: true keeps it)",
                 s->name, s->fn.handle->ref);
     return 0;
 }
