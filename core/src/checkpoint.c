@@ -1071,6 +1071,40 @@ void sl__ckpt_free(sl__ckpt *c) {
  * The directory lock
  * ========================================================================== */
 
+/* The pid recorded in dir/.lock (a hint for the message), or "unknown". */
+static void lock_owner(const char *path, char *owner, size_t cap) {
+    snprintf(owner, cap, "unknown");
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (f < 0)
+        return;
+    ssize_t k = pread(f, owner, cap - 1, 0);
+    if (k > 0) {
+        owner[k] = 0;
+        owner[strcspn(owner, "\n")] = 0;
+    } else {
+        snprintf(owner, cap, "unknown");
+    }
+    close(f);
+}
+
+/* Record our pid in dir/.lock for the message of a refused second process.
+ * Only a hint: the lock is the directory's flock, and failures do not matter. */
+static void lock_note_pid(const char *path) {
+    int f = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (f < 0)
+        return;
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite_all(f, pid, (size_t)n, 0) != 0)
+        sl__log(SL_LOG_DEBUG, "checkpoint: cannot write the pid into '%s'", path);
+    close(f);
+}
+
+/* The lock is an flock(2) on the checkpoint directory itself, held on an
+ * open descriptor: no file's existence matters, so deleting dir/.lock does
+ * not let a second writer in (it did when the lock was that file's flock:
+ * a new file was a new lock), and a lock file left by a crash never blocks
+ * (the kernel drops the flock when its holder dies). */
 int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
     *fd = -1;
     if (!dir || !*dir)
@@ -1081,10 +1115,10 @@ int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
     char *path = path_join(dir, ".lock");
     if (!path)
         return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f < 0) {
         int e = errno;
-        sl__error_set(err, SL_EIO, "checkpoint: cannot open '%s': %s", path, strerror(e));
+        sl__error_set(err, SL_EIO, "checkpoint: cannot open directory '%s': %s", dir, strerror(e));
         free(path);
         return SL_EIO;
     }
@@ -1092,28 +1126,20 @@ int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
         ;
     if (rc != 0) {
         int e = errno;
-        char owner[32] = "unknown";
-        ssize_t k = pread(f, owner, sizeof owner - 1, 0);
-        if (k > 0) {
-            owner[k] = 0;
-            owner[strcspn(owner, "\n")] = 0;
-        }
+        char owner[32];
+        lock_owner(path, owner, sizeof owner);
         if (e == EWOULDBLOCK)
             sl__error_set(err, SL_ESTATE,
                           "checkpoint directory '%s' is in use by another sluice process (pid "
                           "%s): stop it, or give this pipeline its own checkpoint directory",
                           dir, owner);
         else
-            sl__error_set(err, SL_EIO, "checkpoint: cannot lock '%s': %s", path, strerror(e));
+            sl__error_set(err, SL_EIO, "checkpoint: cannot lock '%s': %s", dir, strerror(e));
         close(f);
         free(path);
         return e == EWOULDBLOCK ? SL_ESTATE : SL_EIO;
     }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    /* the pid is only a hint for the message above: failures do not matter */
-    if (ftruncate(f, 0) == 0 && pwrite_all(f, pid, (size_t)n, 0) != 0)
-        sl__log(SL_LOG_DEBUG, "checkpoint: cannot write the pid into '%s'", path);
+    lock_note_pid(path);
     free(path);
     *fd = f;
     return 0;
@@ -1121,5 +1147,5 @@ int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
 
 void sl__ckpt_unlock(int fd) {
     if (fd >= 0)
-        close(fd); /* releases the flock; the file stays (removing it would race) */
+        close(fd); /* releases the flock; .lock stays (only a hint) */
 }

@@ -126,8 +126,9 @@ int sl__ckpt_file_name(int64_t t, char *buf, size_t cap);
 
 /* Take an exclusive lock on dir (creating it if missing) for as long as the
  * engine uses it, so that two processes never write, prune or load each
- * other's checkpoints: flock(2) on "dir/.lock", which also holds the owner's
- * pid for the error message. *fd receives the lock; release it with
+ * other's checkpoints: flock(2) on the directory itself (an open
+ * descriptor, so deleting a file cannot release it); "dir/.lock" holds the
+ * owner's pid, only for the error message. *fd receives the lock; release it with
  * sl__ckpt_unlock (or by exiting: the kernel drops it if the process dies).
  * Returns 0, SL_ESTATE (held by another process, or another open in this
  * one; err says which pid), SL_EINVAL, SL_ENOMEM or SL_EIO. */

@@ -1273,12 +1273,22 @@ static void test_lock(void) {
     snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
     ASSERT_CONTAINS(err.msg, pid);
     ASSERT_CONTAINS(err.msg, sub);
+    /* deleting .lock does not let a second writer in (issue 12, fault 9a:
+     * the lock was the flock of that file, so a new file meant a new lock) */
+    char lockf[600];
+    snprintf(lockf, sizeof lockf, "%s/.lock", sub);
+    CU_ASSERT_EQUAL(unlink(lockf), 0);
+    CU_ASSERT_EQUAL(sl__ckpt_lock(sub, &b, &err), SL_ESTATE);
+    CU_ASSERT(b == -1);
+    ASSERT_CONTAINS(err.msg, "in use by another sluice process");
     /* the lock file is not a checkpoint */
     CU_ASSERT_EQUAL(write_ckpt(sub, 1000, 1), 0);
     sl__ckpt c;
     CU_ASSERT(sl__ckpt_load_latest(sub, &c, &err) == 0 && is_std(&c, 1000));
     sl__ckpt_free(&c);
     sl__ckpt_unlock(a);
+    /* a stale lock file (a crashed owner's pid) does not block */
+    CU_ASSERT_EQUAL(spill(lockf, "4194303\n", 8), 0);
     CU_ASSERT_EQUAL(sl__ckpt_lock(sub, &b, &err), 0);
     sl__ckpt_unlock(b);
     unit_rmtree(dir);
