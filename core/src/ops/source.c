@@ -37,6 +37,10 @@ static int direct_flush(sl_emitter *em) {
     sl__dataset *d = ds->data;
     if (em->count == 0)
         return 0;
+    if (sl__records_bad_type(em->buf, em->count) >= 0) {
+        em->count = 0;
+        return SL_ETYPE; /* an invalid type tag from the source: refused where it enters */
+    }
     if (d->nparts == 0 || d->parts[ds->cur].n >= DIRECT_PART_RECORDS) {
         sl__recvec *parts = realloc(d->parts, (d->nparts + 1) * sizeof *parts);
         if (!parts)
