@@ -73,4 +73,25 @@ check "peak RSS stays small: ${rss_kb:-?} kB (< 300 MB)" test "${rss_kb:-9999999
 check "the junk file was removed by retention" test ! -e "$junk"
 rm -f "$junk"
 
+# A directory of only damaged checkpoints is refused, not silently a fresh
+# start over lost state (docs/decisions.md 18); --fresh is the way to start
+# over. (The docs said it started fresh while the code refused: issue 12,
+# fault 9d.)
+export CHECKPOINT_DIR=$WORK/damaged
+mkdir -p "$CHECKPOINT_DIR"
+printf 'not a checkpoint' >"$CHECKPOINT_DIR/checkpoint-000000000001000.slck"
+timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout 1 >"$WORK/run4.out" 2>"$WORK/run4.err"
+check_eq "only damaged checkpoints: the run fails (exit 1)" "$?" 1
+check_contains "it says none is intact and how to start over" "$WORK/run4.err" \
+    "holds 1 checkpoints and none is intact"
+check_contains "it names --fresh" "$WORK/run4.err" "--fresh"
+check "the damaged file is kept" test -e "$CHECKPOINT_DIR/checkpoint-000000000001000.slck"
+if ! start_server "{ sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\""; then
+    fail "nc -lk did not start"
+fi
+timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout 2 --fresh >"$WORK/run5.out" 2>"$WORK/run5.err"
+check_eq "with --fresh it starts over (exit 0)" "$?" 0
+stop_group "$SERVER_PID"
+check "the damaged file is gone" test ! -e "$CHECKPOINT_DIR/checkpoint-000000000001000.slck"
+
 finish
