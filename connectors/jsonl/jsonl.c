@@ -128,8 +128,13 @@ static int jsonl_create(sl_handle *h, const sl_params *params, void **instance, 
     return 0;
 }
 
-/* The error for a failed write or flush. */
+/* The error for a failed write or flush. EPIPE (stdout or a FIFO whose
+ * reader went away) is SL_EOF: this output is finished, the engine stops
+ * cleanly. */
 static int jsonl_io_error(jsonl_sink *s, sl_error *err) {
+    if (errno == EPIPE)
+        return sl_api->error_set(err, SL_EOF, "jsonl: '%s' was closed by its reader (EPIPE)",
+                                 s->name);
     return sl_api->error_set(err, SL_EIO, "jsonl: cannot write to '%s' (%s)", s->name,
                              strerror(errno ? errno : EIO));
 }

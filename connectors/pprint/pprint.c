@@ -62,8 +62,12 @@ static void pprint_destroy(void *instance) {
     sl_api->free(p);
 }
 
-/* The error for a failed write to stdout. */
+/* The error for a failed write to stdout. EPIPE (the reader went away, as
+ * in `sluice run | head`; sluice run ignores SIGPIPE) is SL_EOF: this
+ * output is finished for good, and the engine stops cleanly. */
 static int pprint_io_error(sl_error *err) {
+    if (errno == EPIPE)
+        return sl_api->error_set(err, SL_EOF, "pprint: stdout was closed by its reader (EPIPE)");
     return sl_api->error_set(err, SL_EIO, "pprint: cannot write to stdout (%s)",
                              strerror(errno ? errno : EIO));
 }

@@ -24,9 +24,12 @@
  *
  * Any truncation loses the end marker or breaks the file CRC; any damage
  * to a byte breaks a CRC (CRC32C detects every 1-, 2- and 3-bit error and
- * every burst up to 32 bits). The reader trusts no length: each is checked
- * against the bytes that are left, so a corrupt file never causes an
- * allocation larger than the file itself.
+ * every burst up to 32 bits). The reader trusts no length: it reads the
+ * header and footer, checks the file's size against the memory the process
+ * may use, then checks each section's lengths against the bytes that are
+ * left and streams its payload through the CRC before anything is
+ * allocated for it; payloads are read into memory only once every CRC
+ * matched (see sl__ckpt_load_file).
  *
  * A section payload is opaque here; the engine fills it with the sl__buf
  * writers and the value codec below. A value is one tag byte and a body:
@@ -49,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,54 +228,6 @@ static int mkdirs(const char *dir, sl_error *err) {
                              "checkpoint: '%s' exists and is not a directory: give the "
                              "checkpoint a directory of its own",
                              dir);
-    return 0;
-}
-
-/* Read the whole file at path into *img (malloc'd, caller frees). Returns 0,
- * SL_ENOTFOUND, SL_ENOMEM, SL_EINVAL (not a regular file) or SL_EIO. A file
- * that shrinks while being read yields what was there (the parser then sees
- * a truncated file). */
-static int read_file(const char *path, uint8_t **img, size_t *len, sl_error *err) {
-    /* O_NONBLOCK: a FIFO with a checkpoint's name must not hang the start */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return sl__error_set(err, e == ENOENT ? SL_ENOTFOUND : SL_EIO,
-                             "checkpoint '%s': cannot open: %s", path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sl__error_set(err, SL_EINVAL, "checkpoint '%s': not a regular file", path);
-    }
-    if ((uint64_t)st.st_size >= SIZE_MAX) {
-        close(fd);
-        return sl__error_set(err, SL_ENOMEM, "checkpoint '%s': too large to load", path);
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    uint8_t *buf = malloc(size ? size : 1);
-    if (!buf) {
-        close(fd);
-        return sl__error_set(err, SL_ENOMEM, "checkpoint '%s': out of memory loading %zu bytes",
-                             path, size);
-    }
-    while (got < size) {
-        ssize_t k = read(fd, buf + got, size - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return sl__error_set(err, SL_EIO, "checkpoint '%s': read error: %s", path, strerror(e));
-        }
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    close(fd);
-    *img = buf;
-    *len = got;
     return 0;
 }
 
@@ -631,19 +587,21 @@ static bool printable(const uint8_t *s, size_t n) {
     return true;
 }
 
-/* Check the fixed parts: size, magic, version, end marker, batch time.
- * Returns NULL if they hold, or the reason (written to why) if not. */
-static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time, char *why,
-                               size_t cap) {
+/* Check the fixed parts: size, magic, version, end marker, batch time, from
+ * the first min(len, HEADER_SIZE) bytes `h` and the last FOOTER_SIZE bytes
+ * `f` (read only when len >= HEADER_SIZE + FOOTER_SIZE) of a file of len
+ * bytes. Returns NULL if they hold, or the reason (written to why) if not. */
+static const char *check_frame(const uint8_t *h, const uint8_t *f, uint64_t len, int64_t name_time,
+                               char *why, size_t cap) {
     if (len == 0)
         return "truncated (empty file)";
-    if (memcmp(img, MAGIC_HEAD, len < 4 ? len : 4) != 0)
+    if (memcmp(h, MAGIC_HEAD, len < 4 ? (size_t)len : 4) != 0)
         return "bad magic (not a sluice checkpoint file)";
     if (len < 8) {
-        snprintf(why, cap, "truncated (%zu bytes, in the header)", len);
+        snprintf(why, cap, "truncated (%llu bytes, in the header)", (unsigned long long)len);
         return why;
     }
-    uint32_t version = sl__le32(img + 4);
+    uint32_t version = sl__le32(h + 4);
     if (version < SL__CKPT_MIN_VERSION || version > SL__CKPT_VERSION) {
         snprintf(why, cap,
                  "unsupported format version %u (this sluice reads versions %d to %d): written "
@@ -652,12 +610,13 @@ static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time
         return why;
     }
     if (len < HEADER_SIZE + FOOTER_SIZE) {
-        snprintf(why, cap, "truncated (%zu bytes, shorter than the header and footer)", len);
+        snprintf(why, cap, "truncated (%llu bytes, shorter than the header and footer)",
+                 (unsigned long long)len);
         return why;
     }
-    if (memcmp(img + len - 4, MAGIC_FOOT, 4) != 0)
+    if (memcmp(f + 4, MAGIC_FOOT, 4) != 0)
         return "truncated (the end marker is missing)";
-    int64_t t = (int64_t)((uint64_t)sl__le32(img + 8) | (uint64_t)sl__le32(img + 12) << 32);
+    int64_t t = (int64_t)((uint64_t)sl__le32(h + 8) | (uint64_t)sl__le32(h + 12) << 32);
     if (name_time >= 0 && t != name_time) {
         snprintf(why, cap, "batch time %lld in the header does not match the file name",
                  (long long)t);
@@ -666,88 +625,314 @@ static const char *check_frame(const uint8_t *img, size_t len, int64_t name_time
     return NULL;
 }
 
-/* Parse and verify the sections between header and footer into c->sec.
- * Returns 0, SL_ENOMEM, or SL_EINVAL with the reason in why. */
-static int parse_sections(sl__ckpt *c, char *why, size_t cap) {
-    const uint8_t *img = c->image;
-    size_t len = c->image_len;
-    uint32_t nsec = sl__le32(img + 16);
-    sl__reader r = {img, len - FOOTER_SIZE, HEADER_SIZE};
-    /* a section takes at least 1 + 1 + 1 + 4 bytes: bound the count first */
-    if (nsec > sl__reader_left(&r) / 7) {
-        snprintf(why, cap, "malformed (%u sections cannot fit in %zu bytes)", nsec,
-                 sl__reader_left(&r));
+/* ---- the memory a checkpoint may take --------------------------------------------- */
+
+static uint64_t load_limit; /* sl__ckpt_set_load_limit; 0 = work it out */
+
+void sl__ckpt_set_load_limit(uint64_t bytes) {
+    load_limit = bytes;
+}
+
+/* Lower *bound to v (naming `what` as the reason) when v is lower. */
+static void lower(uint64_t *bound, const char **why, uint64_t v, const char *what) {
+    if (v < *bound) {
+        *bound = v;
+        *why = what;
+    }
+}
+
+/* The memory limit of this process's cgroup (v2 memory.max), or UINT64_MAX. */
+static uint64_t cgroup_limit(void) {
+    char line[512], path[640];
+    uint64_t v = UINT64_MAX;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return v;
+    path[0] = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "0::", 3) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", line + 3);
+        }
+    fclose(f);
+    if (path[0] && (f = fopen(path, "re"))) {
+        unsigned long long n;
+        if (fscanf(f, "%llu", &n) == 1) /* "max" does not scan: no limit */
+            v = n;
+        fclose(f);
+    }
+    return v;
+}
+
+/* The most memory this process may use, and what sets it (*what): the
+ * physical memory, RLIMIT_AS, RLIMIT_DATA, or the cgroup's memory.max. A
+ * checkpoint larger than this cannot be loaded, let alone restored. */
+static uint64_t mem_bound(const char **what) {
+    if (load_limit) {
+        *what = "the load limit set by the program";
+        return load_limit;
+    }
+    uint64_t b = UINT64_MAX;
+    *what = "no limit";
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psize > 0)
+        lower(&b, what, (uint64_t)pages * (uint64_t)psize, "the physical memory");
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        lower(&b, what, rl.rlim_cur, "RLIMIT_AS, ulimit -v");
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        lower(&b, what, rl.rlim_cur, "RLIMIT_DATA, ulimit -d");
+    lower(&b, what, cgroup_limit(), "the cgroup's memory.max");
+    return b;
+}
+
+/* ---- reading a file piece by piece ------------------------------------------------- */
+
+#define READ_CHUNK (64 * 1024) /* payloads are checked through this much memory */
+
+/* An open checkpoint file being verified. */
+typedef struct ckpt_in {
+    int fd;
+    uint64_t len;  /* its size when opened */
+    uint8_t *buf;  /* READ_CHUNK bytes */
+    uint64_t *off; /* each section's payload offset */
+    uint32_t *crc; /* each section's payload CRC */
+    size_t cap;    /* entries in sec, off and crc */
+} ckpt_in;
+
+/* pread exactly n bytes at off: 0, SL_EIO (errno) or SL_EINVAL (the file
+ * is shorter than it was: it shrank while being read). */
+static int pread_full(int fd, void *p, size_t n, uint64_t off) {
+    uint8_t *d = p;
+    while (n) {
+        ssize_t k = pread(fd, d, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return SL_EIO;
+        if (k == 0)
+            return SL_EINVAL;
+        d += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Say why a pread failed: the reason in why, the code returned. */
+static int read_failed(int rc, char *why, size_t cap) {
+    if (rc == SL_EIO)
+        snprintf(why, cap, "read error: %s", strerror(errno));
+    else
+        snprintf(why, cap, "truncated (the file shrank while being read)");
+    return rc;
+}
+
+/* Make room for section i in c->sec and in's tables. */
+static int grow_tables(sl__ckpt *c, ckpt_in *in, size_t i) {
+    if (i < in->cap)
+        return 0;
+    size_t n = in->cap ? in->cap * 2 : 16;
+    sl__ckpt_sec *s = realloc(c->sec, n * sizeof *s);
+    if (s)
+        c->sec = s;
+    uint64_t *o = s ? realloc(in->off, n * sizeof *o) : NULL;
+    if (o)
+        in->off = o;
+    uint32_t *r = o ? realloc(in->crc, n * sizeof *r) : NULL;
+    if (r)
+        in->crc = r;
+    if (!r)
+        return SL_ENOMEM;
+    in->cap = n;
+    return 0;
+}
+
+/* The CRC32C of n payload bytes at off, streamed through in->buf. */
+static int crc_range(ckpt_in *in, uint64_t off, uint64_t n, uint32_t *crc) {
+    uint32_t c = 0;
+    while (n) {
+        size_t k = n < READ_CHUNK ? (size_t)n : READ_CHUNK;
+        int rc = pread_full(in->fd, in->buf, k, off);
+        if (rc)
+            return rc;
+        c = sl__crc32c(c, in->buf, k);
+        off += k;
+        n -= k;
+    }
+    *crc = c;
+    return 0;
+}
+
+/* Read the frame of the section at *pos (name and payload length) and check
+ * it against the bytes left before `end`. Fills the name (malloc'd into
+ * c->sec[i]), its length and in->off[i]; *hcrc gets the CRC32C of the
+ * frame and *hlen its size. Returns 0, SL_ENOMEM, SL_EIO or SL_EINVAL (why). */
+static int section_frame(sl__ckpt *c, ckpt_in *in, size_t i, uint32_t nsec, uint64_t pos,
+                         uint64_t end, uint32_t *hcrc, size_t *hlen, char *why, size_t cap) {
+    uint8_t fr[10 + SL__CKPT_MAX_NAME + 10];
+    size_t want = end - pos < sizeof fr ? (size_t)(end - pos) : sizeof fr;
+    int rc = pread_full(in->fd, fr, want, pos);
+    if (rc)
+        return read_failed(rc, why, cap);
+    sl__reader r = {fr, want, 0};
+    uint64_t nlen, dlen;
+    const uint8_t *name;
+    if (sl__read_varint(&r, &nlen) == 0 && (nlen == 0 || nlen > SL__CKPT_MAX_NAME)) {
+        snprintf(why, cap, "malformed (section %zu has an invalid name)", i + 1);
         return SL_EINVAL;
     }
-    c->sec = calloc(nsec ? nsec : 1, sizeof *c->sec);
-    char *names = malloc(sl__reader_left(&r) + nsec + 1); /* ample for every name + NUL */
-    if (!c->sec || !names) {
-        free(names);
-        return SL_ENOMEM;
+    if (r.off == 0 || sl__read_raw(&r, (size_t)nlen, &name) || sl__read_varint(&r, &dlen) ||
+        dlen > end - pos - r.off || end - pos - r.off - dlen < 4) {
+        snprintf(why, cap, "malformed (section %zu of %u runs past the end)", i + 1, nsec);
+        return SL_EINVAL;
     }
-    char *np = names;
+    if (memchr(name, 0, (size_t)nlen)) {
+        snprintf(why, cap, "malformed (section %zu has an invalid name)", i + 1);
+        return SL_EINVAL;
+    }
+    char *nm = malloc((size_t)nlen + 1);
+    if (!nm)
+        return SL_ENOMEM;
+    memcpy(nm, name, (size_t)nlen);
+    nm[nlen] = 0;
+    c->sec[i] = (sl__ckpt_sec){nm, NULL, (size_t)dlen};
+    in->off[i] = pos + r.off;
+    *hcrc = sl__crc32c(0, fr, r.off);
+    *hlen = r.off;
+    return 0;
+}
+
+/* Verify every section of the file without loading any: check each frame
+ * against the bytes left, stream each payload through CRC32C and compare it
+ * with the stored one, then the file checksum (combined from the pieces, so
+ * nothing is read twice). Memory: the section table and the names, never a
+ * payload. Returns 0, SL_ENOMEM, SL_EIO or SL_EINVAL, the reason in why. */
+static int scan_sections(sl__ckpt *c, ckpt_in *in, const uint8_t *h, const uint8_t *f, char *why,
+                         size_t cap) {
+    uint32_t nsec = sl__le32(h + 16);
+    uint64_t pos = HEADER_SIZE, end = in->len - FOOTER_SIZE;
+    uint32_t fcrc = sl__crc32c(0, h, HEADER_SIZE);
+    if (nsec > (end - pos) / 7) { /* a section takes at least 1 + 1 + 1 + 4 bytes */
+        snprintf(why, cap, "malformed (%u sections cannot fit in %llu bytes)", nsec,
+                 (unsigned long long)(end - pos));
+        return SL_EINVAL;
+    }
     for (uint32_t i = 0; i < nsec; i++) {
-        const uint8_t *name, *data;
-        size_t nlen, dlen;
-        uint32_t crc;
-        if (sl__read_bytes(&r, &name, &nlen) || sl__read_bytes(&r, &data, &dlen) ||
-            sl__read_u32(&r, &crc)) {
-            snprintf(why, cap, "malformed (section %u of %u runs past the end)", i + 1, nsec);
-            break;
-        }
-        if (nlen == 0 || nlen > SL__CKPT_MAX_NAME || memchr(name, 0, nlen)) {
-            snprintf(why, cap, "malformed (section %u has an invalid name)", i + 1);
-            break;
-        }
-        if (sl__crc32c(0, data, dlen) != crc) {
-            if (printable(name, nlen))
-                snprintf(why, cap, "CRC mismatch in section '%.*s'", (int)nlen, name);
+        uint32_t hcrc, pcrc;
+        size_t hlen;
+        uint8_t stored[4];
+        int rc = grow_tables(c, in, i);
+        if (!rc)
+            rc = section_frame(c, in, i, nsec, pos, end, &hcrc, &hlen, why, cap);
+        if (rc)
+            return rc;
+        c->n = i + 1;
+        size_t dlen = c->sec[i].len;
+        if ((rc = crc_range(in, in->off[i], dlen, &pcrc)) ||
+            (rc = pread_full(in->fd, stored, 4, in->off[i] + dlen)))
+            return read_failed(rc, why, cap);
+        if (sl__le32(stored) != pcrc) {
+            const char *nm = c->sec[i].name;
+            if (printable((const uint8_t *)nm, strlen(nm)))
+                snprintf(why, cap, "CRC mismatch in section '%s'", nm);
             else
                 snprintf(why, cap, "CRC mismatch in section %u", i + 1);
-            break;
+            return SL_EINVAL;
         }
-        memcpy(np, name, nlen);
-        np[nlen] = 0;
-        c->sec[i].name = np;
-        c->sec[i].data = data;
-        c->sec[i].len = dlen;
-        np += nlen + 1;
-        c->n = i + 1;
+        in->crc[i] = pcrc;
+        fcrc = sl__crc32c_combine(fcrc, hcrc, hlen);
+        fcrc = sl__crc32c_combine(fcrc, pcrc, dlen);
+        fcrc = sl__crc32c(fcrc, stored, 4);
+        pos = in->off[i] + dlen + 4;
     }
-    /* names are one block: sec[0].name owns it (see sl__ckpt_free) */
-    if (c->n == 0)
-        free(names);
-    if (c->n != nsec)
+    if (pos != end) {
+        snprintf(why, cap, "malformed (%llu bytes after the last section)",
+                 (unsigned long long)(end - pos));
         return SL_EINVAL;
-    if (sl__reader_left(&r) != 0) {
-        snprintf(why, cap, "malformed (%zu bytes after the last section)", sl__reader_left(&r));
+    }
+    if (fcrc != sl__le32(f)) {
+        snprintf(why, cap, "CRC mismatch (the file checksum does not match its contents)");
         return SL_EINVAL;
     }
     return 0;
 }
 
-/* Verify a whole file image and fill c from it (c takes img). Returns 0,
- * SL_ENOMEM, or SL_EINVAL with the reason in why. */
-static int parse_image(sl__ckpt *c, uint8_t *img, size_t len, int64_t name_time, char *why,
-                       size_t cap) {
-    c->image = img;
-    c->image_len = len;
-    const char *bad = check_frame(img, len, name_time, why, cap);
+/* Read the verified payloads into one block (c->image, at most the file's
+ * size, which mem_bound allowed) and check each CRC again: the file may
+ * have changed since the scan. Returns 0, SL_ENOMEM, SL_EIO or SL_EINVAL. */
+static int load_payloads(sl__ckpt *c, ckpt_in *in, char *why, size_t cap) {
+    size_t total = 0;
+    for (size_t i = 0; i < c->n; i++)
+        total += c->sec[i].len;
+    if (!(c->image = malloc(total ? total : 1)))
+        return SL_ENOMEM;
+    c->image_len = total;
+    uint8_t *p = c->image;
+    for (size_t i = 0; i < c->n; i++) {
+        int rc = pread_full(in->fd, p, c->sec[i].len, in->off[i]);
+        if (rc)
+            return read_failed(rc, why, cap);
+        if (sl__crc32c(0, p, c->sec[i].len) != in->crc[i]) {
+            snprintf(why, cap, "changed while being read (section %zu)", i + 1);
+            return SL_EINVAL;
+        }
+        c->sec[i].data = p;
+        p += c->sec[i].len;
+    }
+    return 0;
+}
+
+/* Open path for reading without blocking (a FIFO with a checkpoint's name
+ * must not hang the start) and refuse anything but a regular file. Returns
+ * the descriptor, or a negative code with err set. */
+static int open_ckpt(const char *path, uint64_t *len, sl_error *err) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return sl__error_set(err, e == ENOENT ? SL_ENOTFOUND : SL_EIO,
+                             "checkpoint '%s': cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sl__error_set(err, SL_EINVAL, "checkpoint '%s': not a regular file", path);
+    }
+    *len = (uint64_t)st.st_size;
+    return fd;
+}
+
+/* Check the frame and the size of the open file, then scan and load it.
+ * Returns 0, or a code with the reason in why (SL_ELIMIT: too large). */
+static int verify_and_load(sl__ckpt *c, ckpt_in *in, int64_t name_time, char *why, size_t cap) {
+    uint8_t h[HEADER_SIZE] = {0}, f[FOOTER_SIZE] = {0};
+    size_t hl = in->len < HEADER_SIZE ? (size_t)in->len : HEADER_SIZE;
+    int rc = pread_full(in->fd, h, hl, 0);
+    if (!rc && in->len >= HEADER_SIZE + FOOTER_SIZE)
+        rc = pread_full(in->fd, f, FOOTER_SIZE, in->len - FOOTER_SIZE);
+    if (rc)
+        return read_failed(rc, why, cap);
+    const char *bad = check_frame(h, f, in->len, name_time, why, cap);
     if (bad) {
         if (bad != why)
             snprintf(why, cap, "%s", bad);
         return SL_EINVAL;
     }
-    int rc = parse_sections(c, why, cap);
-    if (rc)
-        return rc;
-    uint32_t want = sl__le32(img + len - FOOTER_SIZE);
-    if (sl__crc32c(0, img, len - FOOTER_SIZE) != want) {
-        snprintf(why, cap, "CRC mismatch (the file checksum does not match its contents)");
-        return SL_EINVAL;
+    const char *what;
+    uint64_t bound = mem_bound(&what);
+    if (in->len > bound || in->len >= SIZE_MAX) {
+        snprintf(why, cap,
+                 "%llu bytes, more than this process may use (%llu bytes: %s); raise the "
+                 "limit to resume from it",
+                 (unsigned long long)in->len, (unsigned long long)bound, what);
+        return SL_ELIMIT;
     }
-    c->version = sl__le32(img + 4);
-    c->batch_time = (int64_t)((uint64_t)sl__le32(img + 8) | (uint64_t)sl__le32(img + 12) << 32);
+    if (!(in->buf = malloc(READ_CHUNK)))
+        return SL_ENOMEM;
+    if ((rc = scan_sections(c, in, h, f, why, cap)) || (rc = load_payloads(c, in, why, cap)))
+        return rc;
+    c->version = sl__le32(h + 4);
+    c->batch_time = (int64_t)((uint64_t)sl__le32(h + 8) | (uint64_t)sl__le32(h + 12) << 32);
     return 0;
 }
 
@@ -757,17 +942,21 @@ int sl__ckpt_load_file(const char *path, sl__ckpt *out, sl_error *err) {
     int64_t name_time = -1;
     if (!is_final_name(base ? base + 1 : path, &name_time))
         name_time = -1;
-    uint8_t *img = NULL;
-    size_t len = 0;
-    int rc = read_file(path, &img, &len, err);
-    if (rc)
-        return rc;
+    ckpt_in in = {.fd = -1};
+    in.fd = open_ckpt(path, &in.len, err);
+    if (in.fd < 0)
+        return in.fd;
     char why[256];
-    rc = parse_image(out, img, len, name_time, why, sizeof why);
+    int rc = verify_and_load(out, &in, name_time, why, sizeof why);
     if (!rc && !(out->path = strdup(path)))
         rc = SL_ENOMEM;
+    close(in.fd);
+    free(in.buf);
+    free(in.off);
+    free(in.crc);
     if (rc == SL_ENOMEM)
-        sl__error_set(err, rc, "checkpoint '%s': out of memory loading %zu bytes", path, len);
+        sl__error_set(err, rc, "checkpoint '%s': out of memory loading %llu bytes", path,
+                      (unsigned long long)in.len);
     else if (rc)
         sl__error_set(err, rc, "checkpoint '%s': %s", path, why);
     if (rc)
@@ -871,8 +1060,8 @@ const uint8_t *sl__ckpt_find(const sl__ckpt *c, const char *name, size_t *len) {
 void sl__ckpt_free(sl__ckpt *c) {
     if (!c)
         return;
-    if (c->n)
-        free(c->sec[0].name); /* the block of all names */
+    for (size_t i = 0; i < c->n; i++)
+        free(c->sec[i].name);
     free(c->sec);
     free(c->image);
     free(c->path);
@@ -883,6 +1072,40 @@ void sl__ckpt_free(sl__ckpt *c) {
  * The directory lock
  * ========================================================================== */
 
+/* The pid recorded in dir/.lock (a hint for the message), or "unknown". */
+static void lock_owner(const char *path, char *owner, size_t cap) {
+    snprintf(owner, cap, "unknown");
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (f < 0)
+        return;
+    ssize_t k = pread(f, owner, cap - 1, 0);
+    if (k > 0) {
+        owner[k] = 0;
+        owner[strcspn(owner, "\n")] = 0;
+    } else {
+        snprintf(owner, cap, "unknown");
+    }
+    close(f);
+}
+
+/* Record our pid in dir/.lock for the message of a refused second process.
+ * Only a hint: the lock is the directory's flock, and failures do not matter. */
+static void lock_note_pid(const char *path) {
+    int f = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (f < 0)
+        return;
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite_all(f, pid, (size_t)n, 0) != 0)
+        sl__log(SL_LOG_DEBUG, "checkpoint: cannot write the pid into '%s'", path);
+    close(f);
+}
+
+/* The lock is an flock(2) on the checkpoint directory itself, held on an
+ * open descriptor: no file's existence matters, so deleting dir/.lock does
+ * not let a second writer in (it did when the lock was that file's flock:
+ * a new file was a new lock), and a lock file left by a crash never blocks
+ * (the kernel drops the flock when its holder dies). */
 int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
     *fd = -1;
     if (!dir || !*dir)
@@ -893,10 +1116,10 @@ int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
     char *path = path_join(dir, ".lock");
     if (!path)
         return sl__error_set(err, SL_ENOMEM, "checkpoint: out of memory");
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f < 0) {
         int e = errno;
-        sl__error_set(err, SL_EIO, "checkpoint: cannot open '%s': %s", path, strerror(e));
+        sl__error_set(err, SL_EIO, "checkpoint: cannot open directory '%s': %s", dir, strerror(e));
         free(path);
         return SL_EIO;
     }
@@ -904,28 +1127,20 @@ int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
         ;
     if (rc != 0) {
         int e = errno;
-        char owner[32] = "unknown";
-        ssize_t k = pread(f, owner, sizeof owner - 1, 0);
-        if (k > 0) {
-            owner[k] = 0;
-            owner[strcspn(owner, "\n")] = 0;
-        }
+        char owner[32];
+        lock_owner(path, owner, sizeof owner);
         if (e == EWOULDBLOCK)
             sl__error_set(err, SL_ESTATE,
                           "checkpoint directory '%s' is in use by another sluice process (pid "
                           "%s): stop it, or give this pipeline its own checkpoint directory",
                           dir, owner);
         else
-            sl__error_set(err, SL_EIO, "checkpoint: cannot lock '%s': %s", path, strerror(e));
+            sl__error_set(err, SL_EIO, "checkpoint: cannot lock '%s': %s", dir, strerror(e));
         close(f);
         free(path);
         return e == EWOULDBLOCK ? SL_ESTATE : SL_EIO;
     }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    /* the pid is only a hint for the message above: failures do not matter */
-    if (ftruncate(f, 0) == 0 && pwrite_all(f, pid, (size_t)n, 0) != 0)
-        sl__log(SL_LOG_DEBUG, "checkpoint: cannot write the pid into '%s'", path);
+    lock_note_pid(path);
     free(path);
     *fd = f;
     return 0;
@@ -933,5 +1148,5 @@ int sl__ckpt_lock(const char *dir, int *fd, sl_error *err) {
 
 void sl__ckpt_unlock(int fd) {
     if (fd >= 0)
-        close(fd); /* releases the flock; the file stays (removing it would race) */
+        close(fd); /* releases the flock; .lock stays (only a hint) */
 }

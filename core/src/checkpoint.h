@@ -85,12 +85,13 @@ typedef struct sl__ckpt {
     char *path;       /* the file it came from */
     size_t n;         /* sections, in the order they were written */
     sl__ckpt_sec *sec;
-    uint8_t *image; /* the whole file; section data points into it */
+    uint8_t *image; /* every payload, one after the other; section data points into it */
     size_t image_len;
 } sl__ckpt;
 
 /* Load the newest intact checkpoint in dir. Every newer file that is
- * damaged (bad magic, unsupported version, CRC mismatch, truncated, ...) is
+ * damaged (bad magic, unsupported version, CRC mismatch, truncated, ...) or
+ * too large for the memory this process may use is
  * skipped with a WARN log naming the file and the reason. Temp files are
  * never considered. Returns 0 with *out filled (release it with
  * sl__ckpt_free), SL_ENOTFOUND if dir does not exist or holds no intact
@@ -98,13 +99,22 @@ typedef struct sl__ckpt {
  * SL_EIO (the directory cannot be read). *out is zeroed on failure. */
 int sl__ckpt_load_latest(const char *dir, sl__ckpt *out, sl_error *err);
 /* Load and verify one file (any name; the batch time in the header must
- * match the name when the name is a checkpoint name). Returns 0, SL_EINVAL
- * (damaged: err says why), SL_ENOTFOUND, SL_ENOMEM or SL_EIO. */
+ * match the name when the name is a checkpoint name): header and footer
+ * first, then the size against the memory this process may use, then every
+ * section's lengths and CRC by streaming it (64 KiB at a time), and only
+ * then the payloads into memory. Returns 0, SL_EINVAL (damaged: err says
+ * why), SL_ELIMIT (larger than the memory the process may use), SL_ENOTFOUND,
+ * SL_ENOMEM or SL_EIO. sl__ckpt_load_latest skips every failure but
+ * SL_ENOMEM. */
 int sl__ckpt_load_file(const char *path, sl__ckpt *out, sl_error *err);
 /* The payload of section `name` and its length, or NULL if there is none. */
 const uint8_t *sl__ckpt_find(const sl__ckpt *c, const char *name, size_t *len);
 /* Free everything c owns and zero it. NULL or a zeroed c is a no-op. */
 void sl__ckpt_free(sl__ckpt *c);
+/* Override the memory bound of sl__ckpt_load_file (the lowest of physical
+ * memory, RLIMIT_AS, RLIMIT_DATA and the cgroup's memory.max) with `bytes`;
+ * 0 restores it. Process-wide; for tests. */
+void sl__ckpt_set_load_limit(uint64_t bytes);
 /* The batch times of the checkpoint files in dir (by name, not verified),
  * newest first, in *times (malloc'd, caller frees; NULL when *n is 0).
  * Returns 0, SL_ENOTFOUND (no such directory), SL_ENOMEM or SL_EIO. */
@@ -117,8 +127,9 @@ int sl__ckpt_file_name(int64_t t, char *buf, size_t cap);
 
 /* Take an exclusive lock on dir (creating it if missing) for as long as the
  * engine uses it, so that two processes never write, prune or load each
- * other's checkpoints: flock(2) on "dir/.lock", which also holds the owner's
- * pid for the error message. *fd receives the lock; release it with
+ * other's checkpoints: flock(2) on the directory itself (an open
+ * descriptor, so deleting a file cannot release it); "dir/.lock" holds the
+ * owner's pid, only for the error message. *fd receives the lock; release it with
  * sl__ckpt_unlock (or by exiting: the kernel drops it if the process dies).
  * Returns 0, SL_ESTATE (held by another process, or another open in this
  * one; err says which pid), SL_EINVAL, SL_ENOMEM or SL_EIO. */

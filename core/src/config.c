@@ -35,14 +35,22 @@ typedef union pool_item {
 
 enum { DEF_NEW = 0, DEF_BUILDING = 1, DEF_BUILT = 2 };
 
+/* A name and where it stands in its mapping (or list), for sorting. */
+typedef struct named {
+    const char *name;
+    size_t index;
+} named;
+
 /* One entry under `streams:`. */
 typedef struct stream_def {
-    const char *name;   /* the key, as written */
-    yaml_node_t *key;   /* the name's node */
-    yaml_node_t *body;  /* the definition (a mapping) */
-    yaml_node_t *opval; /* the operation's value ("queue" in source: queue) */
-    int state;          /* DEF_* */
-    sl_stream *stream;  /* once built */
+    const char *name;         /* the key, as written */
+    yaml_node_t *key;         /* the name's node */
+    yaml_node_t *body;        /* the definition (a mapping) */
+    yaml_node_t *opval;       /* the operation's value ("queue" in source: queue) */
+    const struct op_info *op; /* its operation, once it is being built */
+    size_t next;              /* the next of its references to visit (build_from) */
+    int state;                /* DEF_* */
+    sl_stream *stream;        /* once built */
 } stream_def;
 
 typedef struct loader {
@@ -56,7 +64,8 @@ typedef struct loader {
     pool_item *pool;
     stream_def *defs;
     size_t ndefs;
-    stream_def **stack; /* streams being built, for cycle reports */
+    struct named *byname; /* the definitions by name (def_find) */
+    stream_def **stack;   /* streams being built, each above one that reads it */
     size_t depth;
     int noutputs;
     yaml_node_t **sinks; /* each output's `sink:` value, for check errors */
@@ -309,27 +318,54 @@ static const char *scalar_value(loader *L, const yaml_node_t *n, const char *wha
     return expand(L, n);
 }
 
+/* By name, then by position. */
+static int cmp_named(const void *a, const void *b) {
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
 /* Check a mapping's keys: every key a scalar, none repeated. `where` names
- * the mapping in errors ("the top level", "stream 'words'"). */
+ * the mapping in errors ("the top level", "stream 'words'"). The repeat
+ * reported is the first in file order (at the second occurrence, naming the
+ * line of the first), found by sorting: comparing every pair took 45 s on
+ * 1 MB of keys. */
 static int check_keys(loader *L, yaml_node_t *map, const char *where) {
     yaml_node_pair_t *start = map->data.mapping.pairs.start;
-    yaml_node_pair_t *top = map->data.mapping.pairs.top;
-    for (yaml_node_pair_t *p = start; p < top; p++) {
-        yaml_node_t *k = node_get(L, p->key);
+    size_t n = (size_t)(map->data.mapping.pairs.top - start);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *k = node_get(L, start[i].key);
         if (!is_scalar(k)) {
             fail(L, k, "expected a plain key in %s, got %s", where, node_kind(k));
             return -1;
         }
-        for (yaml_node_pair_t *q = start; q < p; q++) {
-            yaml_node_t *prev = node_get(L, q->key);
-            if (strcmp(raw_text(prev), raw_text(k)) == 0) {
-                fail(L, k, "duplicate key '%s' in %s (first defined at line %zu)", raw_text(k),
-                     where, prev->start_mark.line + 1);
-                return -1;
-            }
+    }
+    if (n < 2)
+        return 0;
+    named *v = malloc(n * sizeof *v);
+    if (!v) {
+        fail_oom(L);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (named){raw_text(node_get(L, start[i].key)), i};
+    qsort(v, n, sizeof *v, cmp_named);
+    size_t dup = n, first = 0; /* the earliest second occurrence, and its first */
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && strcmp(v[j].name, v[i].name) == 0;)
+            j++;
+        if (j - i > 1 && v[i + 1].index < dup) {
+            dup = v[i + 1].index;
+            first = v[i].index;
         }
     }
-    return 0;
+    free(v);
+    if (dup == n)
+        return 0;
+    yaml_node_t *k = node_get(L, start[dup].key), *prev = node_get(L, start[first].key);
+    fail(L, k, "duplicate key '%s' in %s (first defined at line %zu)", raw_text(k), where,
+         prev->start_mark.line + 1);
+    return -1;
 }
 
 /* The value node of key `key` in mapping `map`, or NULL. */
@@ -803,13 +839,18 @@ static int read_partitions(loader *L, yaml_node_t *n, int *out) {
 
 /* ---- streams ----------------------------------------------------------------- */
 
-static sl_stream *build_stream(loader *L, stream_def *d);
+static sl_stream *build_from(loader *L, stream_def *root);
 
+/* By name only (bsearch in L->byname). */
+static int cmp_name(const void *key, const void *elem) {
+    return strcmp(key, ((const named *)elem)->name);
+}
+
+/* The definition called `name`, or NULL: a binary search, because a long
+ * pipeline looks up every stream it reads from. */
 static stream_def *def_find(loader *L, const char *name) {
-    for (size_t i = 0; i < L->ndefs; i++)
-        if (strcmp(L->defs[i].name, name) == 0)
-            return &L->defs[i];
-    return NULL;
+    const named *hit = bsearch(name, L->byname, L->ndefs, sizeof *L->byname, cmp_name);
+    return hit ? &L->defs[hit->index] : NULL;
 }
 
 /* Report a reference to a stream that does not exist, listing those that do. */
@@ -861,7 +902,7 @@ static sl_stream *resolve(loader *L, yaml_node_t *ref, const char *what) {
         fail_cycle(L, ref, t);
         return NULL;
     }
-    return build_stream(L, t);
+    return build_from(L, t); /* built already by build_from, unless def_ref missed it */
 }
 
 /* The window keys of a stream definition, read and checked. */
@@ -1175,17 +1216,10 @@ static sl_stream *build_pair(loader *L, stream_def *d, const op_info *op, yaml_n
     return s;
 }
 
-/* Build the stream of definition `d` (once), its inputs first, and name it. */
+/* Build the stream of definition `d`, whose inputs are built, and name it. */
 static sl_stream *build_stream(loader *L, stream_def *d) {
-    if (d->state == DEF_BUILT)
-        return d->stream;
-    d->state = DEF_BUILDING;
-    L->stack[L->depth++] = d;
-    yaml_node_t *opval = NULL;
-    const op_info *op = find_op(L, d, &opval);
-    if (!op)
-        return NULL;
-    d->opval = opval;
+    const op_info *op = d->op;
+    yaml_node_t *opval = d->opval;
     char where[256];
     snprintf(where, sizeof where, "stream '%s'", d->name);
     sl_stream *s;
@@ -1203,10 +1237,74 @@ static sl_stream *build_stream(loader *L, stream_def *d) {
         fail(L, d->key, "stream '%s': %s", d->name, ctx_message(L));
         return NULL;
     }
-    L->depth--;
     d->state = DEF_BUILT;
     d->stream = s;
     return s;
+}
+
+/* The i-th stream reference of definition d (a node that should name a
+ * stream), or NULL past the last: what its builder resolves, in that order. */
+static yaml_node_t *def_ref(loader *L, const stream_def *d, size_t i) {
+    const op_info *op = d->op;
+    yaml_node_t *v = d->opval;
+    if (op->shape == SHAPE_COMPONENT)
+        return i == 0 && (op->keys & KEY_FROM) ? map_get(L, d->body, "from") : NULL;
+    if (op->shape == SHAPE_STREAM)
+        return i == 0 ? v : NULL;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return NULL;
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n < 2 || (op->shape == SHAPE_PAIR && n != 2))
+        return NULL; /* the builder refuses the list before it resolves any */
+    return i < n ? node_get(L, v->data.sequence.items.start[i]) : NULL;
+}
+
+/* Put d on the build stack: it is being built from now on. */
+static int enter(loader *L, stream_def *d) {
+    d->state = DEF_BUILDING;
+    d->next = 0;
+    L->stack[L->depth++] = d;
+    d->op = find_op(L, d, &d->opval);
+    return d->op ? 0 : -1;
+}
+
+/* Build the stream of `root` after every stream it reads from, depth first
+ * but without recursion (an explicit stack, L->stack): a chain of 20,000
+ * streams written in reverse order overflowed the C stack. A reference back
+ * to a stream on the stack is a cycle; a reference that names no stream is
+ * left to the builder, which reports it where it is. Each definition is
+ * entered once, so the stack never holds more than L->ndefs. */
+static sl_stream *build_from(loader *L, stream_def *root) {
+    if (root->state == DEF_BUILT)
+        return root->stream;
+    size_t base = L->depth;
+    if (enter(L, root) < 0)
+        return NULL;
+    while (L->depth > base) {
+        stream_def *d = L->stack[L->depth - 1];
+        yaml_node_t *ref = def_ref(L, d, d->next++);
+        if (!ref) {
+            if (!build_stream(L, d))
+                return NULL;
+            L->depth--;
+            continue;
+        }
+        if (!is_scalar(ref))
+            continue;
+        const char *name = expand(L, ref);
+        if (!name)
+            return NULL;
+        stream_def *t = def_find(L, name);
+        if (!t || t->state == DEF_BUILT)
+            continue;
+        if (t->state == DEF_BUILDING) {
+            fail_cycle(L, ref, t);
+            return NULL;
+        }
+        if (enter(L, t) < 0)
+            return NULL;
+    }
+    return root->stream;
 }
 
 /* Index the `streams:` mapping, then build every stream in file order. */
@@ -1252,9 +1350,17 @@ static int build_streams(loader *L, yaml_node_t *root) {
         if (check_keys(L, d->body, where) < 0)
             return -1;
     }
+    L->byname = pool_alloc(L, n * sizeof *L->byname);
+    if (!L->byname) {
+        fail_oom(L);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        L->byname[i] = (named){L->defs[i].name, i};
+    qsort(L->byname, n, sizeof *L->byname, cmp_named);
     L->ndefs = n;
     for (size_t i = 0; i < n; i++)
-        if (!build_stream(L, &L->defs[i]))
+        if (!build_from(L, &L->defs[i]))
             return -1;
     return 0;
 }
@@ -1428,9 +1534,22 @@ out:
     return rc;
 }
 
+/* The file is over SL_CONFIG_MAX_SIZE: a pipeline is a few kB, so this is
+ * most likely the wrong file (or a device such as /dev/zero). */
+static void fail_too_large(loader *L) {
+    fail_plain(L,
+               "%s: the file is larger than %u MiB, the limit for a pipeline file: is it the "
+               "right file?",
+               L->name, SL_CONFIG_MAX_SIZE >> 20);
+}
+
 /* Load a pipeline: parse, create the context, add plugin directories, then
  * build streams and outputs. Returns the context or NULL (error written). */
 static sl_context *load(loader *L, const char *text, size_t len, const char *const *dirs) {
+    if (len > SL_CONFIG_MAX_SIZE) {
+        fail_too_large(L);
+        return NULL;
+    }
     int parsed = parse(L, text, len) == 0;
     yaml_node_t *root = parsed ? yaml_document_get_root_node(&L->doc) : NULL;
     if (root && check_top_keys(L, root) == 0 && !map_get(L, root, "batch_interval"))
@@ -1476,7 +1595,9 @@ static char *dir_of(const char *path) {
     return d;
 }
 
-/* Read a whole file into a malloc'd buffer; *len gets its size. */
+/* Read a whole file into a malloc'd buffer; *len gets its size. Reads at
+ * most SL_CONFIG_MAX_SIZE + 1 bytes, so that /dev/zero ends: a longer file
+ * gives that length, which load() refuses. */
 static char *read_file(const char *path, size_t *len, int *errnum) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -1486,6 +1607,8 @@ static char *read_file(const char *path, size_t *len, int *errnum) {
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
+        if (n > SL_CONFIG_MAX_SIZE)
+            break;
         if (n == cap) {
             cap = cap ? cap * 2 : 4096;
             char *nb = realloc(buf, cap);
@@ -1495,7 +1618,8 @@ static char *read_file(const char *path, size_t *len, int *errnum) {
             }
             buf = nb;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
+        size_t want = cap - n, room = (size_t)SL_CONFIG_MAX_SIZE + 1 - n;
+        size_t got = fread(buf + n, 1, want < room ? want : room, f);
         n += got;
         if (got == 0) {
             if (ferror(f)) {

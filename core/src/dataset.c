@@ -10,6 +10,7 @@
 #include <sluice/plugin.h>
 
 #include "dataset.h"
+#include "value.h"
 
 static int recvec_reserve(sl__recvec *rv, size_t need) {
     if (need <= rv->cap)
@@ -107,6 +108,10 @@ int sl__dataset_take(sl__dataset *d, sl__recvec *all, size_t max) {
 
 /* An emitter's flush that appends to the sl__recvec in em->host_data. */
 int sl__recvec_flush(sl_emitter *em) {
+    if (sl__records_bad_type(em->buf, em->count) >= 0) {
+        em->count = 0;
+        return SL_ETYPE; /* an invalid type tag from a plugin: refused where it enters */
+    }
     int rc = sl__recvec_append(em->host_data, em->buf, em->count);
     em->count = 0;
     return rc;

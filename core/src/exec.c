@@ -56,6 +56,20 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
 
 /* ---- outputs ------------------------------------------------------------------------ */
 
+/* A sink returned SL_EOF: what it writes to is gone for good (pprint's stdout
+ * closed by `| head`). Not a failure: say so once, skip the output from now
+ * on, and stop the pipeline gracefully (the batch completes, a final
+ * checkpoint is written, sources commit), as SIGTERM would. */
+static int output_gone(sl_context *ctx, sl__output *o, sl_error *err) {
+    sl__log(SL_LOG_WARN, "%s (%s): %s; stopping", o->from->name, o->fn.handle->ref,
+            err->msg[0] ? err->msg : "its output is gone");
+    err->code = 0;
+    err->msg[0] = 0;
+    o->gone = true;
+    sl_context_request_stop(ctx);
+    return 0;
+}
+
 static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) {
     const sl__dataset *d = &o->from->data;
     sl__func *f = &o->fn;
@@ -79,6 +93,8 @@ static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) 
                 f->handle->ref, attempt + 2);
         sl__sleep_ms(100LL << attempt);
     }
+    if (rc == SL_EOF)
+        return output_gone(ctx, o, err);
     if (rc < 0 && !err->msg[0])
         sl__error_set(err, rc, "%s (%s): write failed: %s", o->from->name, f->handle->ref,
                       sl_strerror(rc));
@@ -119,11 +135,11 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
     if (ctx->status)
         sl__status_clear();
     for (size_t i = 0; i < ctx->noutputs && !rc; i++)
-        if (ctx->outputs[i].from->active)
+        if (ctx->outputs[i].from->active && !ctx->outputs[i].gone)
             rc = run_output(ctx, &ctx->outputs[i], t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++) {
         sl__func *f = &ctx->outputs[i].fn;
-        if (f->sink.commit && ctx->outputs[i].from->active)
+        if (f->sink.commit && ctx->outputs[i].from->active && !ctx->outputs[i].gone)
             rc = f->sink.commit(f->inst, t, err);
     }
     /* with checkpoints, sources commit only once a checkpoint covers t

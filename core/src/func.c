@@ -16,6 +16,8 @@
 #include <sluice/sluice.h>
 
 #include "dataset.h"
+#include "error.h"
+#include "value.h"
 #include "func.h"
 #include "handle.h"
 #include "params.h"
@@ -115,15 +117,26 @@ int sl__func_process(sl__func *f, const sl_chunk *in, sl_emitter *out, sl_error 
     return f->map.process(f->inst, in, out, err);
 }
 
+/* A function returned *v (rc 0): refuse it if a type tag in it is invalid. */
+static int check_result(int rc, const sl_value *v, sl_error *err) {
+    int bad = rc ? -1 : sl__value_bad_type(v);
+    if (bad < 0)
+        return rc;
+    return sl__error_set(err, SL_ETYPE,
+                         "returned a value with an invalid type tag %d (a value is null, int, "
+                         "double, bytes or list: tags 0..4)",
+                         bad);
+}
+
 int sl__reduce_combine(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     int rc = f->reduce.combine(f->inst, acc, v, mem, err);
-    return rc;
+    return check_result(rc, acc, err);
 }
 
 int sl__reduce_merge(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
     int rc = f->reduce.merge ? f->reduce.merge(f->inst, acc, v, mem, err)
                              : f->reduce.combine(f->inst, acc, v, mem, err);
-    return rc;
+    return check_result(rc, acc, err);
 }
 
 /* The first value of a key: zero (+) v when the reduction has a zero. */
@@ -135,14 +148,15 @@ int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem,
     int rc = f->reduce.zero(f->inst, acc, err);
     if (!rc)
         rc = f->reduce.combine(f->inst, acc, v, mem, err);
-    return rc;
+    return check_result(rc, acc, err);
 }
 
 int sl__func_update(sl__func *f, int64_t t, const sl_value *key, const sl_value *values, size_t n,
                     const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
-    if (f->update.update_at) /* 1.3 (NULL for older plugins: the loader zero-filled it) */
-        return f->update.update_at(f->inst, t, key, values, n, state, out, mem, err);
-    return f->update.update(f->inst, key, values, n, state, out, mem, err);
+    int rc = f->update.update_at /* 1.3 (NULL for older plugins: the loader zero-filled it) */
+                 ? f->update.update_at(f->inst, t, key, values, n, state, out, mem, err)
+                 : f->update.update(f->inst, key, values, n, state, out, mem, err);
+    return rc == 0 ? check_result(rc, out, err) : rc;
 }
 
 int sl__func_map_state(sl__func *f, const sl_value *key, const sl_value *value, sl_state *st,

@@ -107,6 +107,7 @@ typedef struct sl__output {
     sl_stream *from;
     sl__func fn;
     char *label;
+    bool gone; /* its sink returned SL_EOF (its reader went away): skipped from then on */
 } sl__output;
 
 #endif /* SLUICE_STREAM_H */

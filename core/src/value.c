@@ -484,3 +484,34 @@ size_t sl__value_bytes(const sl_value *v) {
         return 8;
     }
 }
+
+/* The first invalid type tag in v (for a list, in its items too, down to
+ * 64 levels: deeper ones and cycles are not followed), or -1 when every tag
+ * is one of sl_type. */
+static int bad_type(const sl_value *v, int depth) {
+    if ((unsigned)v->type > SL_LIST)
+        return (int)v->type;
+    if (v->type != SL_LIST || depth >= 64)
+        return -1;
+    for (uint32_t i = 0; i < v->len; i++) {
+        int t = bad_type(&v->u.items[i], depth + 1);
+        if (t >= 0)
+            return t;
+    }
+    return -1;
+}
+
+int sl__value_bad_type(const sl_value *v) {
+    return bad_type(v, 0);
+}
+
+int sl__records_bad_type(const sl_record *r, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int t = bad_type(&r[i].key, 0);
+        if (t < 0)
+            t = bad_type(&r[i].value, 0);
+        if (t >= 0)
+            return t;
+    }
+    return -1;
+}

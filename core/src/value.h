@@ -21,6 +21,11 @@ bool sl__value_equal(const sl_value *a, const sl_value *b);
 /* Deep copy of the bytes/list payload of *v into mem; *out may alias v. */
 int sl__value_copy(const sl_value *v, sl_value *out, sl_mem *mem);
 size_t sl__value_bytes(const sl_value *v); /* payload size, for metrics */
+/* The first type tag in v (or in the keys and values of n records) that is
+ * not an sl_type, or -1 if there is none: values from plugins and C
+ * functions are checked where they enter the engine (issue 12, fault 9e). */
+int sl__value_bad_type(const sl_value *v);
+int sl__records_bad_type(const sl_record *r, size_t n);
 int sl__json_parse(const char *text, size_t len, sl_value *out, sl_mem *mem, sl_error *err);
 
 /* Byte equality for short keys without a libc call. */

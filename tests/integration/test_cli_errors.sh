@@ -379,4 +379,14 @@ outputs:
 '
 expect_config_error workers 2:10 "workers: must be between 0 and 1024, got '5000'"
 
+# A file over the 16 MiB cap is refused before it is parsed: /dev/zero ends
+# at once (it used to grow without limit) with exit 2 and the reason.
+start=$(now_ms)
+timeout -k 2 20 "$SLUICE_BIN" validate /dev/zero >zero.out 2>zero.err
+check_eq "validate /dev/zero exits 2" "$?" 2
+check_contains "validate /dev/zero says why" zero.err \
+    "/dev/zero: the file is larger than 16 MiB, the limit for a pipeline file"
+took=$(($(now_ms) - start))
+check "validate /dev/zero ends within 5 s (took $took ms)" test "$took" -lt 5000
+
 finish

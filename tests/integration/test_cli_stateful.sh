@@ -50,4 +50,48 @@ check_eq "b keeps its 2 without new data (every key, every batch)" \
     "$(last_count "$WORK/run2.out" b)" 2
 check_eq "c starts at 1" "$(last_count "$WORK/run2.out" c)" 1
 
+# Third run, with a 3 GB junk file named like the newest checkpoint (issue 12,
+# fault 7: it was read whole, 3.1 GB RSS, before its header was checked).
+# A sparse file: no disk. The run skips it from its first bytes, resumes from
+# the good checkpoint with a small peak RSS, and its first checkpoint's
+# retention removes the junk (newer than the checkpoint it wrote).
+junk=$CHECKPOINT_DIR/checkpoint-999999999999999.slck
+truncate -s 3G "$junk"
+if ! start_server "{ sleep 1.2; echo 'a'; sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\""; then
+    fail "nc -lk did not start"
+fi
+/usr/bin/time -v -o "$WORK/run3.time" timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout 3 \
+    >"$WORK/run3.out" 2>"$WORK/run3.out.err"
+check_eq "the run beside a 3 GB junk checkpoint exits 0" "$?" 0
+stop_group "$SERVER_PID"
+check_contains "the junk file is skipped with its reason" "$WORK/run3.out.err" \
+    "checkpoint-999999999999999.slck': bad magic"
+check_contains "it resumed from the good checkpoint" "$WORK/run3.out.err" "resuming from"
+check_eq "a goes on from 4 to 5" "$(last_count "$WORK/run3.out" a)" 5
+rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/run3.time")
+check "peak RSS stays small: ${rss_kb:-?} kB (< 300 MB)" test "${rss_kb:-999999999}" -lt 300000
+check "the junk file was removed by retention" test ! -e "$junk"
+rm -f "$junk"
+
+# A directory of only damaged checkpoints is refused, not silently a fresh
+# start over lost state (docs/decisions.md 19); --fresh is the way to start
+# over. (The docs said it started fresh while the code refused: issue 12,
+# fault 9d.)
+export CHECKPOINT_DIR=$WORK/damaged
+mkdir -p "$CHECKPOINT_DIR"
+printf 'not a checkpoint' >"$CHECKPOINT_DIR/checkpoint-000000000001000.slck"
+timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout 1 >"$WORK/run4.out" 2>"$WORK/run4.err"
+check_eq "only damaged checkpoints: the run fails (exit 1)" "$?" 1
+check_contains "it says none is intact and how to start over" "$WORK/run4.err" \
+    "holds 1 checkpoints and none is intact"
+check_contains "it names --fresh" "$WORK/run4.err" "--fresh"
+check "the damaged file is kept" test -e "$CHECKPOINT_DIR/checkpoint-000000000001000.slck"
+if ! start_server "{ sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\""; then
+    fail "nc -lk did not start"
+fi
+timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout 2 --fresh >"$WORK/run5.out" 2>"$WORK/run5.err"
+check_eq "with --fresh it starts over (exit 0)" "$?" 0
+stop_group "$SERVER_PID"
+check "the damaged file is gone" test ! -e "$CHECKPOINT_DIR/checkpoint-000000000001000.slck"
+
 finish

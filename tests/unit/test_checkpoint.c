@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "checkpoint.h"
 #include "unit.h"
@@ -1194,6 +1196,88 @@ static void test_fuzz_files(void) {
     unit_rmtree(dir);
 }
 
+/* Peak resident set of this process so far, in MiB. */
+static long peak_rss_mib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+/* A sparse file of `size` bytes at path; with `framed`, it starts like a
+ * checkpoint of time t (magic, version, time, one section "meta" whose
+ * payload runs to just before the section CRC) and ends with the end
+ * marker, so that only the payload's CRC (or the size) can refuse it. */
+static int sparse_junk(const char *path, off_t size, bool framed, int64_t t) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = ftruncate(fd, size);
+    if (!rc && framed) {
+        uint8_t h[48] = "SLCK";
+        sl__put_le(h + 4, 1, 4);
+        sl__put_le(h + 8, (uint64_t)t, 8);
+        sl__put_le(h + 16, 1, 4);
+        size_t n = 20;
+        h[n++] = 4;
+        memcpy(h + n, "meta", 4);
+        n += 4;
+        uint64_t payload = (uint64_t)size - 8 - 4 - (n + 5);
+        n += sl__varint_encode(h + n, payload);
+        rc = (pwrite(fd, h, n, 0) == (ssize_t)n && pwrite(fd, "KCLS", 4, size - 4) == 4) ? 0 : -1;
+    }
+    close(fd);
+    return rc;
+}
+
+/* A 3 GB file named like the newest checkpoint (issue 12, fault 7: it was
+ * read whole, 3.1 GB RSS and 15.6 s, before its header was looked at; under
+ * a memory limit the start failed instead of falling back). Sparse files:
+ * no disk, and the test is fast. The loader must refuse each without
+ * reading it into memory and fall back to the good checkpoint:
+ *   - zeros: bad magic, from the first 4 bytes;
+ *   - a framed file whose one section declares ~3 GB: its CRC is checked
+ *     by streaming the payload, never by allocating it;
+ *   - the same under a 1 GiB load limit (the memory this process may use):
+ *     refused from its size alone. */
+static void test_huge_junk(void) {
+    const off_t size = (off_t)3 << 30;
+    char dir[256], path[512];
+    CU_ASSERT_FATAL(unit_mkdtemp(dir, sizeof dir) != NULL);
+    CU_ASSERT_EQUAL_FATAL(write_ckpt(dir, 1000, 5), 0);
+    ckpt_path(dir, 2000, path, sizeof path);
+    for (int round = 0; round < 3; round++) {
+        /* round 1 reads its payload through: 1 GiB is enough to show it is streamed */
+        CU_ASSERT_EQUAL_FATAL(sparse_junk(path, round == 1 ? size / 3 : size, round > 0, 2000), 0);
+        sl__ckpt_set_load_limit(round == 2 ? (uint64_t)1 << 30 : 0);
+        sl__ckpt c;
+        sl_error err = {0};
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cap_begin();
+        int rc = sl__ckpt_load_latest(dir, &c, &err);
+        char *log = cap_end();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        CU_ASSERT_EQUAL(rc, 0);
+        unit_check(rc == 0 && is_std(&c, 1000), __FILE__, __LINE__,
+                   "round %d: falls back to the good checkpoint (%s)", round, err.msg);
+        ASSERT_CONTAINS(log, "checkpoint-000000000002000.slck");
+        ASSERT_CONTAINS(log, round == 0   ? "bad magic"
+                             : round == 1 ? "CRC mismatch in section 'meta'"
+                                          : "more than this process may use");
+        ASSERT_CONTAINS(log, "using the older checkpoint");
+        free(log);
+        sl__ckpt_free(&c);
+        unit_check(peak_rss_mib() < 512, __FILE__, __LINE__,
+                   "round %d: peak RSS %ld MiB (< 512 MiB)", round, peak_rss_mib());
+        unit_check(round == 1 || took < 2, __FILE__, __LINE__, "round %d: refused in %.2f s", round,
+                   took);
+    }
+    sl__ckpt_set_load_limit(0);
+    unlink(path);
+    unit_rmtree(dir);
+}
+
 /* One writer per directory: a second lock is refused with the owner's pid,
  * and the lock can be taken again once released. */
 static void test_lock(void) {
@@ -1209,12 +1293,22 @@ static void test_lock(void) {
     snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
     ASSERT_CONTAINS(err.msg, pid);
     ASSERT_CONTAINS(err.msg, sub);
+    /* deleting .lock does not let a second writer in (issue 12, fault 9a:
+     * the lock was the flock of that file, so a new file meant a new lock) */
+    char lockf[600];
+    snprintf(lockf, sizeof lockf, "%s/.lock", sub);
+    CU_ASSERT_EQUAL(unlink(lockf), 0);
+    CU_ASSERT_EQUAL(sl__ckpt_lock(sub, &b, &err), SL_ESTATE);
+    CU_ASSERT(b == -1);
+    ASSERT_CONTAINS(err.msg, "in use by another sluice process");
     /* the lock file is not a checkpoint */
     CU_ASSERT_EQUAL(write_ckpt(sub, 1000, 1), 0);
     sl__ckpt c;
     CU_ASSERT(sl__ckpt_load_latest(sub, &c, &err) == 0 && is_std(&c, 1000));
     sl__ckpt_free(&c);
     sl__ckpt_unlock(a);
+    /* a stale lock file (a crashed owner's pid) does not block */
+    CU_ASSERT_EQUAL(spill(lockf, "4194303\n", 8), 0);
     CU_ASSERT_EQUAL(sl__ckpt_lock(sub, &b, &err), 0);
     sl__ckpt_unlock(b);
     unit_rmtree(dir);
@@ -1237,4 +1331,5 @@ UNIT_MAIN("checkpoint", {"buf fixed ints", test_fixed_ints}, {"varint edges", te
           {"section errors", test_section_errors}, {"stale temp", test_stale_temp},
           {"newer removed", test_newer_removed}, {"rewrite same time", test_rewrite_same_time},
           {"fuzz files", test_fuzz_files}, {"lock", test_lock},
+          {"a 3 GB junk file", test_huge_junk},
           {"fifo named like a checkpoint", test_fifo_named_like_checkpoint})

@@ -5,7 +5,9 @@
  * column worked out by hand for each case, 1-based, at the start of the node
  * concerned).
  */
+#include <stdarg.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "unit.h"
 
@@ -909,6 +911,123 @@ static void test_check_then_run(void) {
     sl_context_free(ctx);
 }
 
+/* ---- size and shape limits (issue 12, fault 8) ----------------------------------- */
+
+/* `got` starts with `prefix`. */
+#define ASSERT_STR_PREFIX(got, prefix)                                                             \
+    unit_check(strncmp((got), (prefix), strlen(prefix)) == 0, __FILE__, __LINE__,                  \
+               "\"%.200s\" starts with \"%s\"", (got), (prefix))
+
+/* Seconds since an arbitrary point (for the time bounds below). */
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A malloc'd buffer the generators below append to (aborts the test on OOM). */
+typedef struct gen_buf {
+    char *p;
+    size_t len, cap;
+} gen_buf;
+
+static void gen_add(gen_buf *b, const char *fmt, ...) SL_PRINTF(2, 3);
+static void gen_add(gen_buf *b, const char *fmt, ...) {
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1 << 16;
+        b->p = realloc(b->p, b->cap);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b->p);
+    }
+    memcpy(b->p + b->len, line, (size_t)n + 1);
+    b->len += (size_t)n;
+}
+
+/* A chain of 20,000 streams written in reverse order (each reads 'from' the
+ * one defined after it) loads, in bounded time. Building the graph by
+ * recursion overflowed the stack (SIGSEGV) on this file. */
+static void test_long_reverse_chain(void) {
+    enum { N = 20000 };
+    gen_buf b = {0};
+    gen_add(&b, "batch_interval: 1s\nstreams:\n");
+    for (int i = N - 1; i > 0; i--)
+        gen_add(&b, "  s%d: {filter: text.contains, from: s%d, pattern: a}\n", i, i - 1);
+    gen_add(&b, "  s0: {source: queue, path: /x}\noutputs:\n  - {sink: pprint, from: s%d}\n",
+            N - 1);
+    double t0 = now_s();
+    errbuf[0] = 0;
+    sl_context *ctx = sl_config_load_string(b.p, b.len, NAME, NULL, errbuf, sizeof errbuf);
+    double took = now_s() - t0;
+    unit_check(ctx != NULL, __FILE__, __LINE__, "the chain loads (%s)", errbuf);
+    CU_ASSERT(ctx && ctx->nstreams >= N);
+    CU_ASSERT_PTR_NOT_NULL(stream_named(ctx, "s0"));
+    unit_check(took < 20, __FILE__, __LINE__, "loaded in %.2f s (< 20 s)", took);
+    sl_context_free(ctx);
+    /* a cycle at the end of a long chain is still found and named */
+    b.len = 0;
+    gen_add(&b, "batch_interval: 1s\nstreams:\n");
+    for (int i = N - 1; i > 0; i--)
+        gen_add(&b, "  s%d: {count: s%d}\n", i, i - 1);
+    gen_add(&b, "  s0: {count: s%d}\n", N - 1);
+    ctx = sl_config_load_string(b.p, b.len, NAME, NULL, errbuf, sizeof errbuf);
+    CU_ASSERT_PTR_NULL(ctx);
+    sl_context_free(ctx);
+    unit_check(strstr(errbuf, ": cycle in stream references: s19999 -> s19998 -> ") != NULL,
+               __FILE__, __LINE__, "the cycle is reported (got \"%.200s\")", errbuf);
+    free(b.p);
+}
+
+/* 1 MB of keys is refused at once: an unknown top-level key at the first,
+ * a duplicate at the last (which needs every key compared). Checking for
+ * duplicates pair by pair took 45 s on the first file. */
+static void test_many_keys(void) {
+    gen_buf b = {0};
+    int n = 0;
+    while (b.len < (1u << 20))
+        gen_add(&b, "key%d: 1\n", n++);
+    gen_add(&b, "key%d: 1\n", n / 2);
+    double t0 = now_s();
+    sl_context *ctx = sl_config_load_string(b.p, b.len, NAME, NULL, errbuf, sizeof errbuf);
+    double took = now_s() - t0;
+    CU_ASSERT_PTR_NULL(ctx);
+    sl_context_free(ctx);
+    char want[128];
+    snprintf(want, sizeof want, NAME ":%d:1: duplicate key 'key%d' in the top level", n + 1, n / 2);
+    unit_check(strncmp(errbuf, want, strlen(want)) == 0, __FILE__, __LINE__,
+               "error starts with \"%s\" (got \"%.200s\")", want, errbuf);
+    unit_check(took < 10, __FILE__, __LINE__, "refused in %.2f s (< 10 s)", took);
+    /* the same keys in one stream: an unknown key, at the first */
+    b.len = 0;
+    gen_add(&b, "batch_interval: 1s\nstreams:\n  lines:\n    source: queue\n");
+    for (int i = 0; b.len < (1u << 20); i++)
+        gen_add(&b, "    key%d: 1\n", i);
+    t0 = now_s();
+    ctx = sl_config_load_string(b.p, b.len, NAME, NULL, errbuf, sizeof errbuf);
+    took = now_s() - t0;
+    CU_ASSERT_PTR_NULL(ctx);
+    sl_context_free(ctx);
+    ASSERT_STR_PREFIX(errbuf, NAME ":5:5: unknown key 'key0' in stream 'lines'");
+    unit_check(took < 10, __FILE__, __LINE__, "refused in %.2f s (< 10 s)", took);
+    free(b.p);
+}
+
+/* A file larger than SL_CONFIG_MAX_SIZE is refused before it is parsed. */
+static void test_size_cap(void) {
+    size_t n = SL_CONFIG_MAX_SIZE + 1;
+    char *text = malloc(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    memset(text, '#', n);
+    sl_context *ctx = sl_config_load_string(text, n, NAME, NULL, errbuf, sizeof errbuf);
+    CU_ASSERT_PTR_NULL(ctx);
+    sl_context_free(ctx);
+    ASSERT_STR_PREFIX(errbuf, NAME ": the file is larger than 16 MiB");
+    free(text);
+}
+
 UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"forward references and stream operations", test_forward_refs_and_stream_ops},
           {"plugin_path relative to the file", test_plugin_path_relative},
@@ -931,4 +1050,6 @@ UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
           {"settings: sl_context_set", test_context_set},
           {"check: create errors at the stream, named", test_check_create_errors},
           {"check: ranges at the value, named", test_check_ranges},
-          {"check: a checked file still runs", test_check_then_run})
+          {"check: a checked file still runs", test_check_then_run},
+          {"a 20,000-stream reverse chain", test_long_reverse_chain},
+          {"1 MB of keys", test_many_keys}, {"size cap", test_size_cap})

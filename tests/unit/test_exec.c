@@ -1144,6 +1144,62 @@ static void test_queue_bad_line(void) {
     sl_context_free(ctx);
 }
 
+/* ---- values with an invalid type tag (issue 12, fault 9e) ------------------------- */
+
+/* map: every value becomes one whose type tag is 7 (no such type). */
+static int bad_type_fn(void *ud, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)ud;
+    (void)err;
+    for (size_t i = 0; i < in->count; i++) {
+        sl_record r = in->records[i];
+        r.value.type = (sl_type)7;
+        int rc = sl_emit(out, &r);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* reduce: the sum comes back with an invalid type tag, wrapped in a list. */
+static int bad_reduce_fn(void *ud, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
+    (void)ud;
+    (void)v;
+    (void)err;
+    sl_value *items = sl_alloc(mem, sizeof *items);
+    if (!items)
+        return SL_ENOMEM;
+    items[0] = *acc;
+    items[0].type = (sl_type)9;
+    *acc = sl_list(items, 1);
+    return 0;
+}
+
+/* A value with an invalid type tag from a function is refused where it
+ * enters the engine, with an error naming the stream; it used to travel on
+ * and print as None. */
+static void test_invalid_type_refused(void) {
+    sl_context *ctx = ctx_new(1);
+    unit_collect c = {0};
+    collect(sl_map_fn(queue(ctx, "[\"a\", \"b\"]\n"), bad_type_fn, NULL), &c);
+    int rc = run_n(ctx, 1, __FILE__, __LINE__);
+    CU_ASSERT_EQUAL(rc, SL_ETYPE);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "invalid type tag 7");
+    ASSERT_INT_EQ(c.nb, 0);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+
+    ctx = ctx_new(1);
+    unit_collect c2 = {0};
+    sl_stream *pairs = sl_map(queue(ctx, "[\"a\", \"a\"]\n"), "kv.pair", NULL);
+    collect(sl_reduce_by_key_fn(pairs, bad_reduce_fn, NULL), &c2);
+    rc = run_n(ctx, 1, __FILE__, __LINE__);
+    CU_ASSERT_EQUAL(rc, SL_ETYPE);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "invalid type tag 9");
+    ASSERT_INT_EQ(c2.nb, 0);
+    unit_collect_free(&c2);
+    sl_context_free(ctx);
+}
+
 UNIT_MAIN("exec", {"map kv.pair", test_map_pair}, {"map kv.swap", test_map_swap},
           {"map text.lower", test_map_lower}, {"flat_map text.split", test_flat_map_split},
           {"filter contains / grep", test_filter},
@@ -1170,4 +1226,5 @@ UNIT_MAIN("exec", {"map kv.pair", test_map_pair}, {"map kv.swap", test_map_swap}
           {"error: sticky, first wins", test_error_sticky},
           {"batch times, batches_done, listener", test_batch_times_listener},
           {"record timestamps", test_record_timestamps}, {"on_end stop / idle", test_on_end},
-          {"queue: malformed line", test_queue_bad_line})
+          {"queue: malformed line", test_queue_bad_line},
+          {"a value with an invalid type tag is refused", test_invalid_type_refused})

@@ -418,6 +418,11 @@ SL_API const char *sl_context_errstream(const sl_context *ctx);
 
 /* ---- configuration files ------------------------------------------------------ */
 
+/* The largest configuration file (or string) the loader reads: 16 MiB. A
+ * larger one (or a device such as /dev/zero) is refused with
+ * "FILE: the file is larger than 16 MiB ..." before it is parsed. */
+#define SL_CONFIG_MAX_SIZE (16u << 20)
+
 /* Build a context from a YAML pipeline (docs/config.md) through this same
  * API. `plugin_dirs` (NULL-terminated, may be NULL) are added before the
  * graph is built. On failure returns NULL and writes

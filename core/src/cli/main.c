@@ -228,6 +228,10 @@ void sl__cli_signals_install(sl_context *ctx) {
     signal_ctx = ctx;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* `sluice run | head`: a write to the closed pipe fails with EPIPE, which
+     * the sinks report (SL_EOF), instead of SIGPIPE killing the process
+     * without a message or a final checkpoint */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 void sl__cli_signals_restore(void) {

@@ -22,6 +22,7 @@
 
 #include "context.h"
 #include "error.h"
+#include "value.h"
 #include "ops/chain.h"
 #include "ops/op.h"
 
@@ -59,6 +60,14 @@ static int level_flush(sl_emitter *em) {
     int rc;
     if (em->count == 0)
         return 0;
+    int bad = sl__records_bad_type(em->buf, em->count);
+    if (bad >= 0) {
+        em->count = 0;
+        return sl__error_set(tk->err, SL_ETYPE,
+                             "emitted a record with an invalid type tag %d (a value is null, "
+                             "int, double, bytes or list: tags 0..4)",
+                             bad);
+    }
     if (lv->index + 1 < st->nchain) {
         sl_chunk c = {em->buf, em->count, st->t, tk->chunk_part, 0};
         rc = run_op(tk, lv->index + 1, &c, &tk->lv[lv->index + 1].em);

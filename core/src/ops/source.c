@@ -53,6 +53,10 @@ static int direct_flush(sl_emitter *em) {
     sl__dataset *d = ds->data;
     if (em->count == 0)
         return 0;
+    if (sl__records_bad_type(em->buf, em->count) >= 0) {
+        em->count = 0;
+        return SL_ETYPE; /* an invalid type tag from the source: refused where it enters */
+    }
     if (ds->chosen) {
         int rc = direct_grow(d, ds->cur + 1);
         if (!rc)

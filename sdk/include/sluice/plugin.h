@@ -377,7 +377,10 @@ typedef struct sl_source_ops {
 /* --- SINK --- */
 
 /* All four callbacks run on the engine thread, one batch at a time and in
- * the order of the outputs: calls on one instance never overlap. */
+ * the order of the outputs: calls on one instance never overlap. Any of
+ * begin/write/end may return SL_EOF when what the sink writes to is gone
+ * for good (a closed pipe: EPIPE): the engine logs the sink's message, calls
+ * this output no more, and stops the pipeline gracefully (not a failure). */
 typedef struct sl_sink_ops {
     size_t struct_size;
     /* Optional: a batch starts; called even when the batch is empty. */
