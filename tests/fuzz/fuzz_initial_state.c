@@ -20,7 +20,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     static const char lines[] = "[\"a b a\"]\n[\"b c\"]\n";
     fuzz_memfile((const uint8_t *)lines, sizeof lines - 1, qpath, sizeof qpath);
-    sl_log_set_level(SL_LOG_ERROR);
+    sl_log_set_level(getenv("FUZZ_VERBOSE") ? SL_LOG_DEBUG : SL_LOG_ERROR); /* logs: a flood */
     return 0;
 }
 
@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (rc == 0)
             rc = sl_context_await_termination(ctx);
     }
+    if (rc < 0 && getenv("FUZZ_VERBOSE"))
+        fprintf(stderr, "refused: %s\n", sl_context_errmsg(ctx));
     if (rc < 0 && !sl_context_errmsg(ctx)[0]) {
         fprintf(stderr, "fuzz: the run failed (%d) without a message\n", rc);
         abort();

@@ -156,7 +156,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         perror("fuzz: mkdtemp");
         abort();
     }
-    sl_log_set_level(SL_LOG_ERROR);
+    sl_log_set_level(getenv("FUZZ_VERBOSE") ? SL_LOG_DEBUG : SL_LOG_ERROR); /* logs: a flood */
     const char *seed = getenv("FUZZ_RESTORE_SEED");
     if (seed)
         make_seed(seed);
