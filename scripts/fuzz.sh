@@ -13,7 +13,7 @@
 # keeps what it finds OUTSIDE the repo, in $SLUICE_FUZZ_OUT (default
 # ${TMPDIR:-/tmp}/sluice-fuzz): corpus/TARGET/ (new inputs), TARGET.log (the
 # fuzzer's output), crashes/ (reproducers). One summary line per target:
-# seconds, executions, coverage (libFuzzer's cov: and ft:), crashes.
+# seconds it ran, executions, coverage (libFuzzer's cov: and ft:), crashes.
 #
 # Exit status: 0 if no target crashed, 1 if one did (the reproducer's path
 # and the command that replays it are printed), 2 for a usage or build error.
@@ -97,12 +97,14 @@ for t in "${run[@]}"; do
     mkdir -p "$out/corpus/$t"
     log="$out/$t.log"
     before=$(find "$out/crashes" -name "$t-*" | wc -l)
+    started=$SECONDS
     # new inputs go to the first directory (outside the repo); the seeds are read only
     # shellcheck disable=SC2086 # SLUICE_FUZZ_ARGS is a list of flags
     nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crashes/$t-" \
         ${SLUICE_FUZZ_ARGS:-} "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1
     rc=$?
+    took=$((SECONDS - started)) # less than asked when it stopped at a crash
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
     ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
@@ -110,7 +112,7 @@ for t in "${run[@]}"; do
     if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then
         found=1 # died without an artifact: the log says why
     fi
-    printf '%-14s %8s %12s %8s %8s %s\n' "$t" "$seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$found"
+    printf '%-14s %8s %12s %8s %8s %s\n' "$t" "$took" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$found"
     if [ "$found" -gt 0 ]; then
         crashed+=("$t")
         grep -E 'ERROR: |SUMMARY: |^fuzz: |Test unit written to' "$log" | head -n 8 | sed 's/^/    /'
