@@ -11,6 +11,7 @@ set -euo pipefail
 packages=(
     build-essential # gcc, g++, make, libc headers
     clang           # clang++: the public headers compile as C++ (tests/install/cxx_test.sh)
+    libclang-rt-dev # clang's libFuzzer and sanitizer runtimes: scripts/fuzz.sh
     cmake
     pkg-config
     libyaml-dev     # config loader

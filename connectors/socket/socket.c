@@ -32,6 +32,8 @@
 
 #include <sluice/plugin.h>
 
+#include "lines.h"
+
 #define SOCKET_READ_CHUNK (64 * 1024) /* minimum free room before each recv() */
 #define SOCKET_BATCH 1024             /* records per store() at most */
 #define SOCKET_POLL_MS 100            /* longest wait before checking stopping() */
@@ -249,47 +251,43 @@ static void socket_note_truncated(socket_source *s) {
                     s->addr, s->max_line, (long long)s->truncated);
 }
 
-/* Queue one line (without its '\n') as a record pointing into buf; strips a
- * trailing '\r' and cuts lines longer than max_line. Stores when the record
- * array is full. Returns what socket_flush returns. */
-static int socket_line(socket_source *s, const char *p, size_t len, int64_t ts, sl_error *err) {
-    if (len > 0 && p[len - 1] == '\r')
-        len--;
-    if (len > s->max_line) {
-        len = s->max_line;
+/* What socket_line needs besides the line: the source, the error to fill
+ * and the batch timestamp of the lines of one read. */
+typedef struct socket_line_ctx {
+    socket_source *s;
+    sl_error *err;
+    int64_t ts;
+} socket_line_ctx;
+
+/* Queue one line (lines.h has stripped its '\r' and cut it to max_line) as
+ * a record pointing into buf. Stores when the record array is full. Returns
+ * what socket_flush returns. */
+static int socket_line(void *ud, const char *p, size_t len, int cut) {
+    socket_line_ctx *c = ud;
+    socket_source *s = c->s;
+    if (cut)
         socket_note_truncated(s);
-    }
     sl_record *r = &s->recs[s->nrecs++];
     r->key = sl_null();
     r->value = sl_bytes(p, len);
-    r->ts = ts;
+    r->ts = c->ts;
     if (s->nrecs == SOCKET_BATCH)
-        return socket_flush(s, err);
+        return socket_flush(s, c->err);
     return 0;
 }
 
-/* Emit every complete line in buf[start, end), then deal with the
- * unterminated tail: drop it while discarding, cut it when it already
- * exceeds max_line. Stores everything queued before returning, because the
- * records point into buf, which the next read may compact. */
+/* Emit every complete line in buf[start, end) and deal with the
+ * unterminated tail (lines.h). Stores everything queued before returning,
+ * because the records point into buf, which the next read may compact. */
 static int socket_split(socket_source *s, sl_error *err) {
-    char *p = s->buf + s->start;
-    char *e = s->buf + s->end;
-    int64_t ts = sl_api->now_ms();
-    int rc = 0;
-    while (p < e && rc == 0) {
-        char *nl = memchr(p, '\n', (size_t)(e - p));
-        if (!nl)
-            break;
-        if (s->discarding)
-            s->discarding = 0;
-        else
-            rc = socket_line(s, p, (size_t)(nl - p), ts, err);
-        p = nl + 1;
-    }
+    socket_line_ctx c = {s, err, sl_api->now_ms()};
+    size_t at;
+    int rc = socket_lines_split(s->max_line, &s->discarding, s->buf, &s->start, &s->end,
+                                socket_line, &c, &at);
     if (rc == SL_ESTOPPED) { /* the lines after the kept store(): counted, said */
         int64_t dropped = 0;
-        for (const char *q = p; q < e && (q = memchr(q, '\n', (size_t)(e - q))); q++)
+        const char *e = s->buf + s->end;
+        for (const char *q = s->buf + at; q < e && (q = memchr(q, '\n', (size_t)(e - q))); q++)
             dropped++;
         if (dropped) {
             sl_api->counter_add(s->c_dropped, dropped);
@@ -301,30 +299,15 @@ static int socket_split(socket_source *s, sl_error *err) {
     }
     if (rc < 0)
         return rc;
-    size_t tail = (size_t)(e - p);
-    if (s->discarding) {
-        tail = 0;
-    } else if (tail > s->max_line + 1) {
-        /* Longer than any line we keep even after a '\r' strip: cut it now. */
-        rc = socket_line(s, p, tail, ts, err);
-        s->discarding = 1;
-        tail = 0;
-    }
-    if (tail == 0) {
-        s->start = s->end = 0;
-    } else {
-        s->start = (size_t)(p - s->buf);
-    }
-    if (rc < 0)
-        return rc;
     return socket_flush(s, err);
 }
 
 /* Emit the last line the peer sent without a '\n'. */
 static int socket_flush_tail(socket_source *s, sl_error *err) {
     int rc = 0;
+    socket_line_ctx c = {s, err, sl_api->now_ms()};
     if (!s->discarding && s->end > s->start)
-        rc = socket_line(s, s->buf + s->start, s->end - s->start, sl_api->now_ms(), err);
+        rc = socket_lines_one(s->max_line, s->buf + s->start, s->end - s->start, socket_line, &c);
     s->start = s->end = 0;
     s->discarding = 0;
     if (rc < 0)

@@ -299,7 +299,11 @@ static int convert_type(param_item *it, const char *what, sl_error *err) {
         return end == raw || *end || errno ? bad_type(it, what, "an integer", err) : 0;
     case SL_PARAM_DOUBLE:
         it->d = strtod(raw, &end);
-        it->i = (int64_t)it->d;
+        /* param_int of a double: saturated (a cast of one out of range,
+         * 1e300 or NaN, is undefined behaviour) */
+        it->i = it->d > -9.2e18 && it->d < 9.2e18 ? (int64_t)it->d
+                : it->d < 0                       ? INT64_MIN
+                                                  : INT64_MAX;
         return end == raw || *end || errno ? bad_type(it, what, "a number", err) : 0;
     case SL_PARAM_BOOL:
         return parse_bool(raw, &it->i) ? bad_type(it, what, "true or false", err) : 0;

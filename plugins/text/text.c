@@ -13,6 +13,7 @@
  */
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sluice/plugin.h>
@@ -29,7 +30,8 @@ static const unsigned char text_ws[256] = {
     [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
 };
 
-#define TEXT_GREP_STACK 1024 /* values up to this size are matched from a stack copy */
+#define TEXT_GREP_STACK 1024       /* values up to this size are matched from a stack copy */
+#define TEXT_GREP_MAX_COST 30000.0 /* copies of the pattern's atoms regcomp may make */
 
 /* ---- shared helpers ------------------------------------------------------------- */
 
@@ -467,11 +469,99 @@ static const sl_param_spec text_grep_params[] = {
     {"ignore_case", SL_PARAM_BOOL, "false", 0, "match case-insensitively", NULL, NULL},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
+/* How many copies of its atoms glibc's regcomp makes of a pattern: it
+ * expands X{n,m} into m copies of X, X{n,} into n + 1, X+ into X X* (about
+ * three times the work of X, measured), so nested or stacked repetitions
+ * multiply: "a++++++++++++++++++++" or "((a{100}){100}){100}" take minutes
+ * and gigabytes to compile. A rough parse of the ERE, enough to estimate:
+ * what it does not understand costs 1 and regcomp judges it. *p advances
+ * past what was read; a branch ends at '|', ')' or the end. */
+static double text_re_alt(const char **p, int depth);
+
+/* The cost of one atom: a group, a bracket expression, an escape or a
+ * character. */
+static double text_re_atom(const char **p, int depth) {
+    const char *s = *p;
+    if (*s == '(') {
+        *p = s + 1;
+        double c = depth < 64 ? text_re_alt(p, depth + 1) : 1;
+        if (**p == ')')
+            (*p)++;
+        return c > 1 ? c : 1;
+    }
+    if (*s == '[') { /* up to the closing ']': a leading ']' and [:x:] [.x.] [=x=] are inside */
+        s++;
+        s += *s == '^';
+        s += *s == ']';
+        while (*s && *s != ']') {
+            if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+                const char *end = strchr(s + 2, s[1]);
+                s = end && end[1] == ']' ? end + 2 : s + 1;
+            } else {
+                s++;
+            }
+        }
+        *p = *s ? s + 1 : s;
+        return 1;
+    }
+    *p = s + (*s == '\\' && s[1] ? 2 : 1);
+    return 1;
+}
+
+/* The factor of one repetition operator at *p (advancing past it), or 0 if
+ * there is none. */
+static double text_re_repeat(const char **p) {
+    const char *s = *p;
+    if (*s == '*' || *s == '?') {
+        *p = s + 1;
+        return 1;
+    }
+    if (*s == '+') {
+        *p = s + 1;
+        return 3;
+    }
+    if (*s != '{' || s[1] < '0' || s[1] > '9')
+        return 0;
+    char *end;
+    double n = strtod(s + 1, &end), m = n;
+    if (*end == ',')
+        m = end[1] >= '0' && end[1] <= '9' ? strtod(end + 1, &end) : n + 1;
+    if (*end != '}')
+        return 0;
+    *p = end + 1;
+    return m > 1 ? m : 1;
+}
+
+static double text_re_alt(const char **p, int depth) {
+    double total = 0;
+    while (**p && **p != ')') {
+        if (**p == '|') {
+            (*p)++;
+            continue;
+        }
+        double c = text_re_atom(p, depth), f;
+        while ((f = text_re_repeat(p)) > 0)
+            c *= f;
+        total += c;
+    }
+    return total;
+}
+
 static int text_grep_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     (void)h;
     const char *pattern = sl_api->param_str(params, "pattern");
     if (!pattern)
         return sl_api->error_set(err, SL_ECONFIG, "text.grep: pattern is required");
+    const char *scan = pattern;
+    double cost = 0;
+    while (*scan) /* a stray ')' ends a branch: go on after it */
+        cost += text_re_alt(&scan, 0) + (*scan == ')' ? (scan++, 1) : 0);
+    if (cost > TEXT_GREP_MAX_COST)
+        return sl_api->error_set(err, SL_ECONFIG,
+                                 "text.grep: pattern '%s' is too complex: its repetitions "
+                                 "expand to about %.0f copies of its parts (at most %.0f); "
+                                 "nest or stack fewer of them",
+                                 pattern, cost, TEXT_GREP_MAX_COST);
     text_grep *g = sl_api->calloc(1, sizeof *g);
     if (!g)
         return sl_api->error_set(err, SL_ENOMEM, "text.grep: out of memory");

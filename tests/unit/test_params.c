@@ -77,6 +77,25 @@ static void test_given_values(void) {
     sl__params_free(params);
 }
 
+/* A double out of int64's range reads through param_int saturated, and a
+ * refused one is refused without undefined behaviour (fuzz_params found
+ * "777...7771GiB": the cast to int64 came before the check; UBSan fails
+ * this test on that code). */
+static void test_double_out_of_range(void) {
+    const char *big[] = {"name", "x", "ratio", "1e300", NULL};
+    ASSERT_INT_EQ(build(big), 0);
+    ASSERT_INT_EQ(sl__param_int(params, "ratio"), INT64_MAX);
+    CU_ASSERT_DOUBLE_EQUAL(sl__param_double(params, "ratio"), 1e300, 1e288);
+    sl__params_free(params);
+    const char *neg[] = {"name", "x", "ratio", "-1e300", NULL};
+    ASSERT_INT_EQ(build(neg), 0);
+    ASSERT_INT_EQ(sl__param_int(params, "ratio"), INT64_MIN);
+    sl__params_free(params);
+    const char *junk[] = {"name", "x", "ratio", "777777777777777777777777777777777777771GiB", NULL};
+    ASSERT_INT_EQ(build(junk), SL_EINVAL);
+    ASSERT_CONTAINS(err.msg, "expects a number");
+}
+
 /* Booleans accept true/false, yes/no, on/off, 1/0 in any case. */
 static void test_bools(void) {
     static const char *const yes[] = {"true", "TRUE", "Yes", "on", "1"};
@@ -447,11 +466,11 @@ static void test_import_stride(void) {
 }
 
 UNIT_MAIN("params", {"defaults", test_defaults}, {"given values", test_given_values},
-          {"bools", test_bools}, {"required missing", test_required_missing},
-          {"unknown key", test_unknown_key}, {"wrong type", test_wrong_type},
-          {"duplicate key", test_duplicate_key}, {"key without value", test_key_without_value},
-          {"bad plugin default", test_bad_default}, {"type names", test_type_names},
-          {"durations", test_durations},
+          {"a double out of int64's range", test_double_out_of_range}, {"bools", test_bools},
+          {"required missing", test_required_missing}, {"unknown key", test_unknown_key},
+          {"wrong type", test_wrong_type}, {"duplicate key", test_duplicate_key},
+          {"key without value", test_key_without_value}, {"bad plugin default", test_bad_default},
+          {"type names", test_type_names}, {"durations", test_durations},
           {"durations: no signs, exponents or inner spaces", test_durations_strict_syntax},
           {"sizes", test_sizes}, {"sizes: no overflow", test_size_overflow},
           {"sizes: whole bytes only", test_size_whole_bytes}, {"ranges: inside", test_range_inside},

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh — build the instrumented tree and run libFuzzer targets.
+#
+#   scripts/fuzz.sh [TARGET|all] [SECONDS]
+#   scripts/fuzz.sh --list | --help
+#
+# Builds build-fuzz/ with clang and -DSLUICE_LIBFUZZER=ON (the library, the
+# CLI, every connector and plugin instrumented for coverage, with ASan and
+# UBSan), then runs TARGET (a name from --list, e.g. queue or fuzz_queue;
+# default: all, one after the other) for SECONDS each (default 60).
+#
+# Each target starts from its committed seeds, tests/fuzz/corpus/TARGET/, and
+# keeps what it finds OUTSIDE the repo, in $SLUICE_FUZZ_OUT (default
+# ${TMPDIR:-/tmp}/sluice-fuzz): corpus/TARGET/ (new inputs), TARGET.log (the
+# fuzzer's output), crashes/ (reproducers). One summary line per target:
+# seconds it ran, executions, coverage (libFuzzer's cov: and ft:), crashes.
+#
+# Exit status: 0 if no target crashed, 1 if one did (the reproducer's path
+# and the command that replays it are printed), 2 for a usage or build error.
+#
+# Environment:
+#   SLUICE_FUZZ_OUT        where findings and logs go (default above)
+#   SLUICE_FUZZ_BUILD_DIR  the instrumented tree (default build-fuzz)
+#   SLUICE_FUZZ_NICE       niceness of the fuzzer (default 10: the machine is shared)
+#   SLUICE_FUZZ_ARGS       more libFuzzer flags, e.g. "-jobs=4 -workers=4"
+#
+# A campaign of one CPU-hour per target (docs/fuzzing.md):
+#   scripts/fuzz.sh all 3600
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 2
+build=${SLUICE_FUZZ_BUILD_DIR:-build-fuzz}
+out=${SLUICE_FUZZ_OUT:-${TMPDIR:-/tmp}/sluice-fuzz}
+niceness=${SLUICE_FUZZ_NICE:-10}
+
+usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+
+# The targets: tests/fuzz/fuzz_NAME.c, by NAME.
+targets() {
+    for f in tests/fuzz/fuzz_*.c; do
+        f=${f##*/fuzz_}
+        echo "${f%.c}"
+    done
+}
+
+case "${1:-}" in
+-h | --help)
+    usage
+    exit 0
+    ;;
+--list)
+    targets
+    exit 0
+    ;;
+esac
+which=${1:-all}
+which=${which#fuzz_}
+seconds=${2:-60}
+if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+    echo "fuzz.sh: SECONDS must be a positive number, got '$seconds' (see --help)" >&2
+    exit 2
+fi
+if [ "$which" = all ]; then
+    mapfile -t run < <(targets)
+elif [ -f "tests/fuzz/fuzz_$which.c" ]; then
+    run=("$which")
+else
+    echo "fuzz.sh: no target '$which'; the targets are: $(targets | tr '\n' ' ')" >&2
+    exit 2
+fi
+
+# ---- build ---------------------------------------------------------------------
+if ! command -v clang >/dev/null 2>&1; then
+    echo "fuzz.sh: clang is missing: run scripts/deps.sh" >&2
+    exit 2
+fi
+mkdir -p "$out/crashes" || exit 2
+out=$(cd "$out" && pwd) # absolute: a target may change its directory (fuzz_cli does)
+echo "fuzz.sh: building $build/ (clang, -DSLUICE_LIBFUZZER=ON)"
+if ! { CC=clang cmake -S . -B "$build" -DSLUICE_LIBFUZZER=ON -DSLUICE_BUILD_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build "$build" --parallel 2 --target fuzz; } \
+    >"$out/build.log" 2>&1; then
+    tail -n 40 "$out/build.log"
+    echo "fuzz.sh: the build failed (log: $out/build.log; the libFuzzer runtime comes" \
+        "with scripts/deps.sh)" >&2
+    exit 2
+fi
+
+# ---- run -------------------------------------------------------------------------
+export SLUICE_PLUGIN_PATH="$root/$build/lib/sluice/plugins"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+crashed=()
+printf '%-14s %8s %12s %8s %8s %s\n' target seconds execs cov ft crashes
+for t in "${run[@]}"; do
+    mkdir -p "$out/corpus/$t"
+    log="$out/$t.log"
+    before=$(find "$out/crashes" -name "$t-*" | wc -l)
+    started=$SECONDS
+    # new inputs go to the first directory (outside the repo); the seeds are read only
+    # shellcheck disable=SC2086 # SLUICE_FUZZ_ARGS is a list of flags
+    nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crashes/$t-" \
+        ${SLUICE_FUZZ_ARGS:-} "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1
+    rc=$?
+    took=$((SECONDS - started)) # less than asked when it stopped at a crash
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
+    ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
+    found=$(($(find "$out/crashes" -name "$t-*" | wc -l) - before))
+    if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then
+        found=1 # died without an artifact: the log says why
+    fi
+    printf '%-14s %8s %12s %8s %8s %s\n' "$t" "$took" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$found"
+    if [ "$found" -gt 0 ]; then
+        crashed+=("$t")
+        grep -E 'ERROR: |SUMMARY: |^fuzz: |Test unit written to' "$log" | head -n 8 | sed 's/^/    /'
+        for f in $(find "$out/crashes" -name "$t-*" -newer "$out/build.log"); do
+            echo "    reproducer: $f"
+            echo "    replay:     SLUICE_PLUGIN_PATH=$SLUICE_PLUGIN_PATH $build/bin/fuzz_$t $f"
+        done
+        echo "    log:        $log"
+    fi
+done
+if [ "${#crashed[@]}" -gt 0 ]; then
+    echo "fuzz.sh: ${#crashed[@]} target(s) crashed: ${crashed[*]}"
+    exit 1
+fi
+echo "fuzz.sh: ${#run[@]} target(s), no crash (new inputs in $out/corpus/)"
