@@ -5,11 +5,13 @@ python3-zmq), never sluice's own code.
   zmq_peer.py send --type push|pub (--bind EP | --connect EP) --count N
         [--topics a,b] [--multipart K] [--size B] [--wait-sub] [--nonblock]
         [--curve-keys F --curve-server-key F] [--start I] [--ready FILE]
-      Sends N messages. Each message is "m<i>" (padded to --size bytes), or
+      Sends N messages. Each message is "m<i>" (padded to --size bytes;
+      with --json the text {"n": <i>}), or
       with --topics the two frames [topic, "m<i>"] (topics taken in turn), or
       with --multipart K the K frames ["m<i>", "f1", ...]. --wait-sub (pub)
       uses XPUB and waits for a subscription before sending, so that nothing
-      is lost to a slow joiner. --nonblock counts the sends that found the
+      is lost to a slow joiner, and ZMQ_XPUB_NODROP, so that nothing is
+      dropped at the high-water mark either. --nonblock counts the sends that found the
       high-water mark (printed as "blocked=N") and waits for room. Prints
       "sent=N" at the end.
 
@@ -56,7 +58,7 @@ def attach(sock, args):
 
 
 def message(args, i):
-    body = ("m%d" % i).encode()
+    body = ('{"n": %d}' % i if args.json else "m%d" % i).encode()
     if args.size and len(body) < args.size:
         body += b"." * (args.size - len(body))
     if args.topics:
@@ -72,6 +74,8 @@ def send(args):
     typ = zmq.XPUB if args.type == "pub" and args.wait_sub else TYPES[args.type]
     sock = ctx.socket(typ)
     sock.sndhwm = args.hwm
+    if typ == zmq.XPUB:  # block at the HWM rather than drop: exact counts
+        sock.setsockopt(zmq.XPUB_NODROP, 1)
     curve(sock, args)
     attach(sock, args)
     if args.wait_sub:
@@ -152,6 +156,7 @@ def main():
     s.add_argument("--size", type=int, default=0)
     s.add_argument("--start", type=int, default=0)
     s.add_argument("--wait-sub", action="store_true")
+    s.add_argument("--json", action="store_true")
     s.add_argument("--nonblock", action="store_true")
     sub.choices["recv"].add_argument("--delay-ms", type=int, default=0)
     k = sub.add_parser("keys")
