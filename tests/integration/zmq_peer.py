@@ -22,6 +22,9 @@ python3-zmq), never sluice's own code.
       prints each as a JSON list of its frames (text), one per line.
       --delay-ms waits that long before reading (a slow consumer).
 
+  --curve-keys F alone makes the peer a CURVE server, with
+  --curve-server-key S a client of the server whose public key S holds.
+
   zmq_peer.py keys DIR NAME...
       Writes NAME.key and NAME.key_secret (pyzmq's certificate format).
 """
@@ -43,6 +46,9 @@ def curve(sock, args):
     pub, sec = zmq.auth.load_certificate(args.curve_keys)
     sock.curve_publickey = pub
     sock.curve_secretkey = sec
+    if not args.curve_server_key:  # a CURVE server (any client key; no ZAP)
+        sock.curve_server = True
+        return
     srv, _ = zmq.auth.load_certificate(args.curve_server_key)
     sock.curve_serverkey = srv
 
