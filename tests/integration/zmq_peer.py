@@ -6,7 +6,7 @@ python3-zmq), never sluice's own code.
         [--topics a,b] [--multipart K] [--size B] [--wait-sub] [--nonblock]
         [--curve-keys F --curve-server-key F] [--start I] [--ready FILE]
       Sends N messages. Each message is "m<i>" (padded to --size bytes;
-      with --json the text {"n": <i>}), or
+      with --json the text {"n": <i>}, with --text T the text T), or
       with --topics the two frames [topic, "m<i>"] (topics taken in turn), or
       with --multipart K the K frames ["m<i>", "f1", ...]. --wait-sub (pub)
       uses XPUB and waits for a subscription before sending, so that nothing
@@ -64,7 +64,7 @@ def attach(sock, args):
 
 
 def message(args, i):
-    body = ('{"n": %d}' % i if args.json else "m%d" % i).encode()
+    body = (args.text or ('{"n": %d}' % i if args.json else "m%d" % i)).encode()
     if args.size and len(body) < args.size:
         body += b"." * (args.size - len(body))
     if args.topics:
@@ -163,6 +163,7 @@ def main():
     s.add_argument("--start", type=int, default=0)
     s.add_argument("--wait-sub", action="store_true")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--text", help="every message's body")
     s.add_argument("--nonblock", action="store_true")
     sub.choices["recv"].add_argument("--delay-ms", type=int, default=0)
     k = sub.add_parser("keys")
