@@ -25,6 +25,8 @@ packages=(
     kcat            # Kafka integration tests: the outside producer/consumer
     default-jre-headless # scripts/kafka.sh: the test broker (Apache Kafka)
     maven           # scripts/kafka.sh: fetches the broker's jars from Maven Central
+    libzmq3-dev     # connectors/zmq (libzmq 4.3, CURVE)
+    python3-zmq     # ZeroMQ integration tests: the outside peer (pyzmq)
 )
 # node and npm run kafkajs, the tests' second outside Kafka client
 # (scripts/kafkajs.sh): Debian's, unless a node with npm is there already

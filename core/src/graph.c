@@ -539,6 +539,18 @@ sl_stream *sl_kafka_direct_stream(sl_context *ctx, const char *brokers, const ch
     return sl_source(ctx, "kafka", all);
 }
 
+sl_stream *sl_zmq_stream(sl_context *ctx, const char *type, const char *connect,
+                         const char *const *params) {
+    const char *all[130];
+    if (!ctx)
+        return NULL;
+    if (params_join(all, 130, "type", type ? type : "pull", "connect", connect, params) < 0) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "zmq: more than 125 parameter names and values");
+        return NULL;
+    }
+    return sl_source(ctx, "zmq", all);
+}
+
 /* ---- outputs ---------------------------------------------------------------------- */
 
 static sl__output *output_new(sl_stream *s) {
@@ -595,6 +607,17 @@ int sl_kafka_output(sl_stream *s, const char *brokers, const char *topic,
         return SL_EINVAL;
     }
     return sl_output(s, "kafka", all);
+}
+
+int sl_zmq_output(sl_stream *s, const char *type, const char *connect, const char *const *params) {
+    const char *all[130];
+    if (!s)
+        return SL_EINVAL;
+    if (params_join(all, 130, "type", type ? type : "push", "connect", connect, params) < 0) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "zmq: more than 125 parameter names and values");
+        return SL_EINVAL;
+    }
+    return sl_output(s, "zmq", all);
 }
 
 int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {

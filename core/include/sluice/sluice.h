@@ -139,6 +139,13 @@ SL_API sl_stream *sl_queue_stream(sl_context *ctx, const char *path);
  * group, start, max_records_per_partition, record, ... (docs/kafka.md). */
 SL_API sl_stream *sl_kafka_direct_stream(sl_context *ctx, const char *brokers, const char *topics,
                                          const char *const *params);
+/* A ZeroMQ receiver (the `zmq` source, docs/zeromq.md): a socket of `type`
+ * ("pull" or "sub") that connects to `connect` (comma-separated endpoints,
+ * e.g. "tcp://127.0.0.1:5555"; NULL or "" when it only binds). `params`
+ * (NULL or name/value pairs ending with NULL) adds the source's other
+ * parameters: bind, subscribe, multipart, value_format, rcvhwm, curve, ... */
+SL_API sl_stream *sl_zmq_stream(sl_context *ctx, const char *type, const char *connect,
+                                const char *const *params);
 
 /* ---- transformations ------------------------------------------------------------ */
 
@@ -342,6 +349,12 @@ SL_API int sl_output(sl_stream *s, const char *sink, const char *const *params);
  * or more name/value pairs (idempotent, delivery_timeout, properties). */
 SL_API int sl_kafka_output(sl_stream *s, const char *brokers, const char *topic,
                            const char *const *params);
+/* Send every record as a ZeroMQ message (the `zmq` sink): a socket of
+ * `type` ("push" or "pub") that connects to `connect` (NULL or "" when it
+ * only binds). `params`: NULL or more name/value pairs (bind, topic,
+ * sndhwm, on_full, send_timeout, linger, curve, ...; docs/zeromq.md). */
+SL_API int sl_zmq_output(sl_stream *s, const char *type, const char *connect,
+                         const char *const *params);
 /* Spark's foreachRDD: `fn` gets every batch's records (engine-owned, valid
  * for the call) on the engine thread, one batch at a time (never
  * concurrently). Return 0 or a negative SL_E* code. */
