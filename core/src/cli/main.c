@@ -46,7 +46,8 @@ static const char main_help[] =
 static const char run_help[] =
     "usage: sluice run FILE [OPTIONS]\n"
     "\n"
-    "Run the pipeline described in FILE (a YAML file, see docs/config.md) until it\n"
+    "Run the pipeline described in FILE (a YAML file, see docs/config.md; '-' reads it\n"
+    "from stdin, which then cannot also be its source) until it\n"
     "terminates: every source has ended, --batches or --timeout is reached, it fails, or\n"
     "SIGINT (Ctrl-C) or SIGTERM stops it. On a signal the batch in progress completes;\n"
     "a second signal of the same kind ends the process at once.\n"
@@ -75,7 +76,10 @@ static const char run_help[] =
     "example (type words into nc; counts are printed every 5 seconds):\n"
     "  nc -lk 9999                                                # in another terminal\n"
     "  sluice run examples/network_wordcount.yaml --timeout 60\n"
-    "  PORT=7777 BATCH_INTERVAL=1s sluice run examples/network_wordcount.yaml\n";
+    "  PORT=7777 BATCH_INTERVAL=1s sluice run examples/network_wordcount.yaml\n"
+    "\n"
+    "example (JSON events on stdin, sums per user on stdout):\n"
+    "  tail -F events.jsonl | sluice run examples/json_sum.yaml\n";
 
 static const char validate_help[] =
     "usage: sluice validate FILE [--plugin-path DIR]...\n"
@@ -306,10 +310,54 @@ static int common_init(common_args *ca, int argc) {
     return 0;
 }
 
-/* Load ca->file, printing the error (FILE:LINE:COL: message) on failure. */
+/* All of stdin in a malloc'd buffer (*len bytes), or NULL with a message. */
+static char *read_stdin(size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (ssize_t r = 1; buf && r > 0;) {
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        r = read(STDIN_FILENO, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            r = 1;
+        else if (r < 0) {
+            fprintf(stderr, "sluice: cannot read the pipeline from stdin: %s\n", strerror(errno));
+            free(buf);
+            return NULL;
+        } else
+            n += (size_t)r;
+    }
+    if (!buf)
+        fprintf(stderr, "sluice: out of memory reading the pipeline from stdin\n");
+    *len = n;
+    return buf;
+}
+
+/* Load ca->file ("-": the pipeline from stdin, named <stdin> in errors),
+ * printing the error (FILE:LINE:COL: message) on failure. After reading
+ * stdin it sets SLUICE_STDIN=pipeline, so that the stdin source refuses to
+ * start instead of reading an input that is gone. */
 static sl_context *load_file(const common_args *ca) {
     char err[1024];
-    sl_context *ctx = sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
+    sl_context *ctx;
+    if (strcmp(ca->file, "-") == 0) {
+        size_t len;
+        char *text = read_stdin(&len);
+        if (!text)
+            return NULL;
+        setenv("SLUICE_STDIN", "pipeline", 1);
+        ctx = sl_config_load_string(text, len, "<stdin>", ca->dirs, err, sizeof err);
+        free(text);
+    } else {
+        ctx = sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
+    }
     if (!ctx)
         fprintf(stderr, "%s\n", err);
     return ctx;
@@ -467,7 +515,7 @@ static int cmd_run(int argc, char **argv) {
     if (!ctx)
         goto out;
     if (run_apply(ctx, &ra) == 0)
-        code = run_context(ctx, ra.c.file, ra.timeout_ms);
+        code = run_context(ctx, strcmp(ra.c.file, "-") ? ra.c.file : "<stdin>", ra.timeout_ms);
     sl_context_free(ctx);
 out:
     free(ra.c.dirs);
