@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sluice/sluice.h>
@@ -409,9 +410,9 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
         return r;
     }
     if ((r = sl__cli_option("run", argc, argv, i, "--clock", &v)) > 0) {
-        if (strcmp(v, "system") == 0)
+        if (strcasecmp(v, "system") == 0) /* enums ignore case everywhere */
             ra->clock = SL_CLOCK_SYSTEM;
-        else if (strcmp(v, "manual") == 0)
+        else if (strcasecmp(v, "manual") == 0)
             ra->clock = SL_CLOCK_MANUAL;
         else {
             sl__cli_usage_error("run", "--clock: expected system or manual, got '%s'", v);
@@ -473,8 +474,11 @@ static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
     sl__cli_signals_install(ctx);
     int rc = sl_context_start(ctx);
     if (rc < 0) {
+        /* name the stream or output (its name: or output-N) that failed */
+        const char *who = sl_context_errstream(ctx);
         sl__cli_signals_restore();
-        fprintf(stderr, "%s: %s\n", file, sl_context_errmsg(ctx));
+        fprintf(stderr, "%s: %s%s%s\n", file, who ? who : "", who ? ": " : "",
+                sl_context_errmsg(ctx));
         return sl__cli_start_exit_code(rc);
     }
     if (timeout_ms > 0) {
