@@ -417,8 +417,9 @@ static const sl_component queue_component = {
     .kind = SL_COMPONENT_SOURCE,
     .name = "queue",
     .doc = "Direct source: replays a JSON Lines file, one batch per line, like Spark's "
-           "queueStream. Each line is a JSON array of elements; an object {\"key\": K, "
-           "\"value\": V} is a pair. Blank lines and '#' comments are skipped; [] is an empty "
+           "queueStream. Each line is a JSON array of elements; an object of exactly "
+           "{\"key\": K, \"value\": V} is a pair, any other object an object. Blank lines and '#' "
+           "comments are skipped; [] is an empty "
            "batch. A malformed line stops the engine with path:line. Counter: batches.",
     .params = queue_params,
     .create = queue_create,
