@@ -754,8 +754,9 @@ static int kafka_source_start(void *instance, sl_error *err) {
 
 /* ---- one batch -------------------------------------------------------------------- */
 
-/* The value of a message: bytes (copied into batch memory), parsed JSON,
- * or null for a tombstone. SL_EINVAL (err filled) when it is not JSON. */
+/* The value of a message: bytes (copied into batch memory), parsed JSON
+ * (an event object is an SL_OBJECT), or null for a tombstone. SL_EINVAL (err filled) when it is not
+ * JSON. */
 static int kafka_value(kafka_source *s, const rd_kafka_message_t *m, sl_mem *mem, sl_value *out,
                        sl_error *err) {
     if (!m->payload) {

@@ -9,10 +9,9 @@
  *     first non-blank character is '#'. They do not produce a batch.
  *   - An element is any JSON value, converted by the host's JSON parser:
  *     string -> bytes, integer -> int, other number -> double, null -> null,
- *     true/false -> int 1/0, array -> list.
- *   - An object {"key": K, "value": V} (both members required, in any order,
- *     no other member) is the pair (K, V). Any other object is an error, and
- *     so are objects nested inside an element.
+ *     true/false -> int 1/0, array -> list, object -> object.
+ *   - An object of exactly the two members "key" and "value" (in any order)
+ *     is the pair (K, V); every other object is an object element.
  *   - Every record gets the batch time as its timestamp.
  *
  *   Example (three batches, the second empty, the third of pairs):
@@ -31,9 +30,9 @@
  *
  * The file is read incrementally with getline(); the instance keeps the line
  * number of the last batch emitted (`position`), for checkpoints to come.
- * The outer array and the pair objects are scanned here; a string element
+ * The outer array is scanned here; a string element
  * without escapes is a slice of the line, copied once into the emitter's
- * memory, and every other element and member value is parsed by
+ * memory, and every other element is parsed by
  * host->json_parse into that memory, so values live exactly as long as the
  * batch.
  */
@@ -200,35 +199,11 @@ static const char *queue_value_end(const char *p, const char *e) {
     return depth == 0 ? p : NULL;
 }
 
-/* The first '{' outside strings in text[p, e), or NULL. */
-static const char *queue_find_object(const char *p, const char *e) {
-    while (p < e) {
-        if (*p == '"') {
-            p = queue_string_end(p, e);
-            if (!p)
-                return NULL;
-            continue;
-        }
-        if (*p == '{')
-            return p;
-        p++;
-    }
-    return NULL;
-}
-
 /* Parse the JSON value text[0..len) with the host parser into batch memory;
  * on failure fill `err` with path:line, what was parsed and the parser's
- * message. Objects are refused here: the host parser would turn them into
- * lists of [name, value], and only a top-level pair object has a meaning. */
+ * message. */
 static int queue_parse(queue_source *q, const char *text, size_t len, const char *what, size_t idx,
                        sl_value *out, sl_mem *mem, sl_error *err) {
-    const char *obj = queue_find_object(text, text + len);
-    if (obj)
-        return sl_api->error_set(err, SL_EINVAL,
-                                 "queue: %s:%lld:%zu: element %zu: %s: objects are allowed only "
-                                 "as the pair elements {\"key\": K, \"value\": V} of a batch",
-                                 q->path, (long long)q->cur.lineno, (size_t)(obj - q->cur.text) + 1,
-                                 idx, what);
     sl_error perr;
     memset(&perr, 0, sizeof perr);
     if (sl_api->json_parse(text, len, out, mem, &perr) == 0)
@@ -238,67 +213,13 @@ static int queue_parse(queue_source *q, const char *text, size_t len, const char
                              perr.msg[0] ? perr.msg : "invalid JSON");
 }
 
-/* Parse the object text[0..len) = {"key": K, "value": V} into (key, value).
- * Member names are compared as written (no escapes). */
-static int queue_parse_pair(queue_source *q, const char *p, const char *e, size_t idx,
-                            sl_value *key, sl_value *value, sl_mem *mem, sl_error *err) {
-    int have_key = 0, have_value = 0;
-    const char *line = q->cur.text;
-    p = queue_skip_ws(p + 1, e);
-    if (p < e && *p == '}')
-        p = e; /* empty object: reported as missing members below */
-    while (p < e) {
-        const char *ne = *p == '"' ? queue_string_end(p, e) : NULL;
-        if (!ne)
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "queue: %s:%lld:%zu: element %zu: expected a member name "
-                                     "(\"key\" or \"value\")",
-                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1,
-                                     idx);
-        size_t nlen = (size_t)(ne - p);
-        int is_key = nlen == 5 && memcmp(p, "\"key\"", 5) == 0;
-        int is_value = nlen == 7 && memcmp(p, "\"value\"", 7) == 0;
-        if ((!is_key && !is_value) || (is_key && have_key) || (is_value && have_value))
-            return sl_api->error_set(err, SL_EINVAL,
-                                     "queue: %s:%lld:%zu: element %zu: %s member %.*s; an object "
-                                     "must be a pair {\"key\": K, \"value\": V}",
-                                     q->path, (long long)q->cur.lineno, (size_t)(p - line) + 1, idx,
-                                     (is_key || is_value) ? "duplicate" : "unexpected",
-                                     (int)(nlen > 64 ? 64 : nlen), p);
-        p = queue_skip_ws(ne, e);
-        if (p == e || *p != ':')
-            return sl_api->error_set(
-                err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: expected ':' after %.*s", q->path,
-                (long long)q->cur.lineno, (size_t)(p - line) + 1, idx, (int)nlen, ne - nlen);
-        p = queue_skip_ws(p + 1, e);
-        const char *ve = queue_value_end(p, e);
-        if (!ve || ve == p)
-            return sl_api->error_set(
-                err, SL_EINVAL, "queue: %s:%lld:%zu: element %zu: expected a JSON value", q->path,
-                (long long)q->cur.lineno, (size_t)(p - line) + 1, idx);
-        int rc = queue_parse(q, p, (size_t)(ve - p), is_key ? "key" : "value", idx,
-                             is_key ? key : value, mem, err);
-        if (rc < 0)
-            return rc;
-        have_key |= is_key;
-        have_value |= is_value;
-        p = queue_skip_ws(ve, e);
-        if (p < e && *p == ',') {
-            p = queue_skip_ws(p + 1, e);
-            continue;
-        }
-        if (p < e && *p == '}' && p + 1 == e)
-            break;
-        return sl_api->error_set(err, SL_EINVAL,
-                                 "queue: %s:%lld:%zu: element %zu: expected ',' or '}'", q->path,
-                                 (long long)q->cur.lineno, (size_t)(p - line) + 1, idx);
-    }
-    if (!have_key || !have_value)
-        return sl_api->error_set(err, SL_EINVAL,
-                                 "queue: %s:%lld: element %zu: a pair object needs both \"key\" "
-                                 "and \"value\"",
-                                 q->path, (long long)q->cur.lineno, idx);
-    return 0;
+/* Whether an object element is a pair: exactly the two members "key" and
+ * "value", in either order. */
+static int queue_is_pair(const sl_value *v) {
+    if (v->type != SL_OBJECT || v->len != 2)
+        return 0;
+    const sl_value *k = sl_object_get(v, "key"), *val = sl_object_get(v, "value");
+    return k && val;
 }
 
 /* The closing quote of the JSON string whose text starts at p (after its
@@ -338,14 +259,14 @@ static const char *queue_plain_string_end(const char *p, const char *e) {
 static int queue_emit_element(queue_source *q, const char *p, const char *e, size_t idx, int64_t ts,
                               sl_emitter *out, sl_error *err) {
     sl_value key = sl_null(), value = sl_null();
-    int rc;
-    if (*p == '{') {
-        rc = queue_parse_pair(q, p, e, idx, &key, &value, out->mem, err);
-        key = sl_key(key); /* {"key": null, ...} is the pair (None, v) */
-    } else
-        rc = queue_parse(q, p, (size_t)(e - p), "value", idx, &value, out->mem, err);
+    int rc = queue_parse(q, p, (size_t)(e - p), "value", idx, &value, out->mem, err);
     if (rc < 0)
         return rc;
+    if (queue_is_pair(&value)) {
+        /* {"key": null, ...} is the pair (None, v) */
+        key = sl_key(*sl_object_get(&value, "key"));
+        value = *sl_object_get(&value, "value");
+    }
     return sl_emit_kv(out, key, value, ts);
 }
 
@@ -496,8 +417,9 @@ static const sl_component queue_component = {
     .kind = SL_COMPONENT_SOURCE,
     .name = "queue",
     .doc = "Direct source: replays a JSON Lines file, one batch per line, like Spark's "
-           "queueStream. Each line is a JSON array of elements; an object {\"key\": K, "
-           "\"value\": V} is a pair. Blank lines and '#' comments are skipped; [] is an empty "
+           "queueStream. Each line is a JSON array of elements; an object of exactly "
+           "{\"key\": K, \"value\": V} is a pair, any other object an object. Blank lines and '#' "
+           "comments are skipped; [] is an empty "
            "batch. A malformed line stops the engine with path:line. Counter: batches.",
     .params = queue_params,
     .create = queue_create,

@@ -191,7 +191,17 @@ int sl__read_bytes(sl__reader *r, const uint8_t **p, size_t *n) {
  * The value codec
  * ========================================================================== */
 
-enum { TAG_NULL = 0, TAG_INT = 1, TAG_DOUBLE = 2, TAG_BYTES = 3, TAG_LIST = 4, TAG_NULL_KEY = 5 };
+/* Append only: checkpoints written before a tag existed must stay readable
+ * (TAG_OBJECT came with ABI 1.4; older files simply never contain it). */
+enum {
+    TAG_NULL = 0,
+    TAG_INT = 1,
+    TAG_DOUBLE = 2,
+    TAG_BYTES = 3,
+    TAG_LIST = 4,
+    TAG_NULL_KEY = 5,
+    TAG_OBJECT = 6 /* field count, then name, value, name, value ... */
+};
 
 /* Encode v, whose lists sit `depth` levels deep. */
 static int value_encode(sl__buf *b, const sl_value *v, int depth) {
@@ -214,11 +224,13 @@ static int value_encode(sl__buf *b, const sl_value *v, int depth) {
             return SL_ENOMEM;
         return sl__buf_put_bytes(b, v->u.s, v->len);
     case SL_LIST:
+    case SL_OBJECT:
         if (depth >= SL__CODEC_MAX_DEPTH)
             return SL_ELIMIT;
-        if (sl__buf_put_u8(b, TAG_LIST) || sl__buf_put_varint(b, v->len))
+        if (sl__buf_put_u8(b, v->type == SL_LIST ? TAG_LIST : TAG_OBJECT) ||
+            sl__buf_put_varint(b, v->len))
             return SL_ENOMEM;
-        for (uint32_t i = 0; i < v->len; i++) {
+        for (size_t i = 0; i < sl_value_items(v); i++) {
             int rc = value_encode(b, &v->u.items[i], depth + 1);
             if (rc)
                 return rc;
@@ -277,7 +289,8 @@ static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
         *out = sl_bytes(dst, n);
         return 0;
     }
-    case TAG_LIST: {
+    case TAG_LIST:
+    case TAG_OBJECT: {
         uint64_t n;
         if (depth >= SL__CODEC_MAX_DEPTH || sl__read_varint(r, &n))
             return SL_EINVAL;
@@ -285,15 +298,18 @@ static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
          * corrupt, and checking it first bounds the allocation */
         if (n > sl__reader_left(r) || n > UINT32_MAX)
             return SL_EINVAL;
+        uint64_t nitems = tag == TAG_OBJECT ? 2 * n : n;
+        if (nitems > sl__reader_left(r))
+            return SL_EINVAL;
         sl_value *items = NULL;
-        if (n && !(items = sl_alloc(mem, (size_t)n * sizeof *items)))
+        if (nitems && !(items = sl_alloc(mem, (size_t)nitems * sizeof *items)))
             return SL_ENOMEM;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < nitems; i++) {
             int rc = value_decode(r, &items[i], mem, depth + 1);
             if (rc)
                 return rc;
         }
-        *out = sl_list(items, (size_t)n);
+        *out = tag == TAG_OBJECT ? sl_object(items, (size_t)n) : sl_list(items, (size_t)n);
         return 0;
     }
     default:

@@ -68,8 +68,9 @@ typedef struct loader {
     stream_def **stack;   /* streams being built, each above one that reads it */
     size_t depth;
     int noutputs;
-    yaml_node_t **sinks; /* each output's `sink:` value, for check errors */
-    int check;           /* sl_config_check_file: also create every component */
+    yaml_node_t **sinks;   /* each output's `sink:` value, for check errors */
+    const char **outnames; /* each output's `name:` (NULL: output-N), for check errors */
+    int check;             /* sl_config_check_file: also create every component */
 } loader;
 
 /* The parameters of one component, as the builders take them. */
@@ -516,7 +517,8 @@ enum {
     KEY_SLIDE = 1 << 5,         /* `slide: DURATION` */
     KEY_INVERSE = 1 << 6,       /* `inverse: BOOL` (reduce_by_key_and_window) */
     KEY_FILTER = 1 << 7,        /* `filter_fn: COMPONENT` (reduce_by_key_and_window) */
-    KEY_TIMEOUT = 1 << 8        /* `timeout: DURATION` (map_with_state) */
+    KEY_TIMEOUT = 1 << 8,       /* `timeout: DURATION` (map_with_state) */
+    KEY_NAME = 1 << 9           /* `name: TEXT` (an output's) */
 };
 
 typedef enum op_shape {
@@ -656,9 +658,9 @@ static const op_info *find_op(loader *L, const stream_def *d, yaml_node_t **opva
 /* The names of the engine keys, by bit (KEY_FROM is bit 0). */
 /* (a window's length is `length`, and the incremental window's filter
  * `filter_fn`: `window` and `filter` are operations) */
-static const char *const engine_key_names[] = {"from",          "partitions", "memory_limit",
-                                               "initial_state", "length",     "slide",
-                                               "inverse",       "filter_fn",  "timeout"};
+static const char *const engine_key_names[] = {
+    "from",  "partitions", "memory_limit", "initial_state", "length",
+    "slide", "inverse",    "filter_fn",    "timeout",       "name"};
 #define N_ENGINE_KEYS (sizeof engine_key_names / sizeof *engine_key_names)
 
 /* The engine keys found in a stream or output definition, by bit. */
@@ -1395,9 +1397,13 @@ static int build_output(loader *L, yaml_node_t *body, int index) {
     yaml_node_t *from = NULL;
     param_list pl;
     engine_vals ev;
-    if (sort_keys(L, body, "sink", KEY_FROM, c, where, &ev, &pl) < 0)
+    if (sort_keys(L, body, "sink", KEY_FROM | KEY_NAME, c, where, &ev, &pl) < 0)
         return -1;
     from = ev.v[0];
+    yaml_node_t *namev = ev.v[9];
+    const char *name = namev ? scalar_value(L, namev, "name", "a name for the output") : NULL;
+    if (namev && !name)
+        return -1;
     if (!from) {
         fail(L, body, "%s: missing 'from: STREAM' (the stream to send to %s)", where, sink);
         return -1;
@@ -1405,10 +1411,12 @@ static int build_output(loader *L, yaml_node_t *body, int index) {
     sl_stream *s = resolve(L, from, "from");
     if (!s)
         return -1;
-    if (sl_output(s, sink, pl.kv) < 0) {
-        fail_builder(L, &pl, sinkval, where, sink);
+    if (sl_output_named(s, name, sink, pl.kv) < 0) {
+        bool bad_name = name && strncmp(ctx_message(L), "output name ", 12) == 0;
+        fail_builder(L, &pl, bad_name ? namev : sinkval, where, sink);
         return -1;
     }
+    L->outnames[index - 1] = name;
     return 0;
 }
 
@@ -1430,7 +1438,8 @@ static int build_outputs(loader *L, yaml_node_t *root) {
              list->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(list));
         return -1;
     }
-    if (!(L->sinks = pool_alloc(L, (size_t)(top - start) * sizeof *L->sinks))) {
+    if (!(L->sinks = pool_alloc(L, (size_t)(top - start) * sizeof *L->sinks)) ||
+        !(L->outnames = pool_alloc(L, (size_t)(top - start) * sizeof *L->outnames))) {
         fail_oom(L);
         return -1;
     }
@@ -1452,6 +1461,9 @@ static int check_components(loader *L) {
         if (strcmp(L->defs[i].name, who) == 0)
             at = L->defs[i].opval ? L->defs[i].opval : L->defs[i].key;
     int k = who && strncmp(who, "output-", 7) == 0 ? atoi(who + 7) : 0;
+    for (int i = 0; who && !at && i < L->noutputs; i++)
+        if (L->outnames[i] && strcmp(L->outnames[i], who) == 0)
+            k = i + 1;
     if (!at && k >= 1 && k <= L->noutputs)
         at = L->sinks[k - 1];
     if (at)

@@ -58,7 +58,8 @@ struct sl_context {
     int errcode;
     char errmsg[1024];
     char errparam[128];
-    char errstream[128]; /* the stream or output sl_context_check blamed */
+    char errstream[128];   /* the stream or output sl_context_check or start blamed */
+    const char *start_who; /* during start: the stream or output being created */
 
     /* runtime */
     sl__ctx_state state;

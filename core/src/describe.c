@@ -126,8 +126,9 @@ char *sl_context_graph(sl_context *ctx, sl_graph_format format) {
         sb_printf(&b, "}\n");
         return sb_finish(&b);
     }
-    sb_printf(&b, "batch interval %lld ms, %zu streams, %zu outputs\n", (long long)ctx->interval,
-              ctx->nstreams, ctx->noutputs);
+    sb_printf(&b, "batch interval %lld ms, %zu stream%s, %zu output%s\n", (long long)ctx->interval,
+              ctx->nstreams, ctx->nstreams == 1 ? "" : "s", ctx->noutputs,
+              ctx->noutputs == 1 ? "" : "s");
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
         char op[160];

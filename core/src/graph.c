@@ -553,8 +553,35 @@ sl_stream *sl_zmq_stream(sl_context *ctx, const char *type, const char *connect,
 
 /* ---- outputs ---------------------------------------------------------------------- */
 
-static sl__output *output_new(sl_stream *s) {
+/* Whether `name` can name an output: see sl_output_named in sluice.h. A
+ * message in ctx otherwise. */
+static bool output_name_ok(sl_context *ctx, const char *name) {
+    size_t n = strlen(name);
+    const char *why = NULL;
+    if (n == 0 || n > 100)
+        why = "must be 1 to 100 characters";
+    for (const char *c = name; !why && *c; c++)
+        if ((unsigned char)*c < 0x20)
+            why = "contains a control character";
+    if (!why && n > 7 && strncmp(name, "output-", 7) == 0 &&
+        strspn(name + 7, "0123456789") == n - 7)
+        why = "has the form output-N, which names the outputs without a name";
+    for (size_t i = 0; !why && i < ctx->nstreams; i++)
+        if (strcmp(ctx->streams[i]->name, name) == 0)
+            why = "is already the name of a stream";
+    for (size_t i = 0; !why && i < ctx->noutputs; i++)
+        if (strcmp(ctx->outputs[i].label, name) == 0)
+            why = "is already the name of another output";
+    if (why)
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "output name '%s' %s", name, why);
+    return !why;
+}
+
+/* A new output of `s` named `name` (NULL: "output-N"), not yet counted. */
+static sl__output *output_new(sl_stream *s, const char *name) {
     sl_context *ctx = s->ctx;
+    if (name && !output_name_ok(ctx, name))
+        return NULL;
     if (ctx->state != SL__NEW) {
         sl__ctx_fail(ctx, SL_ESTATE, NULL, "cannot add an output: the context has started");
         return NULL;
@@ -570,15 +597,19 @@ static sl__output *output_new(sl_stream *s) {
     o->from = s;
     char label[160];
     snprintf(label, sizeof label, "output-%zu", ctx->noutputs + 1);
-    o->label = strdup(label);
+    o->label = strdup(name ? name : label);
     return o;
 }
 
 int sl_output(sl_stream *s, const char *sink, const char *const *params) {
+    return sl_output_named(s, NULL, sink, params);
+}
+
+int sl_output_named(sl_stream *s, const char *name, const char *sink, const char *const *params) {
     if (!s)
         return SL_EINVAL;
     sl_context *ctx = s->ctx;
-    sl__output *o = output_new(s);
+    sl__output *o = output_new(s, name);
     if (!o)
         return ctx->errcode;
     if (sl__func_resolve(ctx, &o->fn, sink, SL_COMPONENT_SINK, params, o->label)) {
@@ -627,7 +658,7 @@ int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
         sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "foreach_batch: the function pointer is NULL");
         return SL_EINVAL;
     }
-    sl__output *o = output_new(s);
+    sl__output *o = output_new(s, NULL);
     if (!o)
         return s->ctx->errcode;
     if (sl__func_c_foreach(&o->fn, fn, ud, &s->ctx->stop_requested, o->label)) {

@@ -3,7 +3,8 @@
  *
  * Used by the host API (json_parse) for the queue source and plugin
  * parameters. true/false become ints 1/0 (the value model has no bool);
- * objects become lists of [name, value] pairs, in document order.
+ * objects become SL_OBJECT values, in document order, duplicate names kept
+ * (docs/json.md).
  * Nesting is limited to 256 levels, so hostile input cannot exhaust the stack.
  */
 #include <errno.h>
@@ -228,60 +229,73 @@ static int parse_number(parser *p, sl_value *out) {
 
 static int parse_value(parser *p, sl_value *out, int depth);
 
-/* Items are collected in a temporary growable array, then copied to mem. */
+/* A growable array of values that starts on the caller's stack, so that
+ * the small lists and objects of typical events never touch malloc. */
+typedef struct vec {
+    sl_value *v;
+    size_t n, cap;
+    bool heap;
+} vec;
+
+static int vec_push(vec *a, sl_value x) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap * 2;
+        sl_value *g = a->heap ? realloc(a->v, cap * sizeof *g) : malloc(cap * sizeof *g);
+        if (!g)
+            return SL_ENOMEM;
+        if (!a->heap)
+            memcpy(g, a->v, a->n * sizeof *g);
+        a->v = g, a->cap = cap, a->heap = true;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+/* One member of an object: "name": value, pushed as two items. */
+static int parse_member(parser *p, vec *a, int depth) {
+    sl_value name, value;
+    int rc;
+    if (p->i >= p->n || p->s[p->i] != '"')
+        return fail(p, "expected a string key");
+    p->i++;
+    if ((rc = parse_string(p, &name)))
+        return rc;
+    skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != ':')
+        return fail(p, "expected ':'");
+    p->i++;
+    if ((rc = parse_value(p, &value, depth + 1)))
+        return rc;
+    if (vec_push(a, name) || vec_push(a, value))
+        return SL_ENOMEM;
+    return 0;
+}
+
+/* A list or an object after its opening bracket. Items (for an object:
+ * name, value, name, value ...) are collected in a temporary array, then
+ * copied to mem in one allocation. Duplicate names are all kept. */
 static int parse_list(parser *p, sl_value *out, int depth, bool object) {
     if (depth + 1 > MAX_DEPTH)
         return fail(p, "nesting too deep (more than 256 levels)");
-    sl_value *tmp = NULL;
-    size_t n = 0, cap = 0;
+    sl_value stack[16];
+    vec a = {stack, 0, 16, false};
     int rc = 0;
     char close = object ? '}' : ']';
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == close) {
         p->i++;
-        *out = sl_list(NULL, 0);
+        *out = object ? sl_object(NULL, 0) : sl_list(NULL, 0);
         return 0;
     }
     for (;;) {
         sl_value item;
         skip_ws(p);
-        if (object) {
-            sl_value kv[2];
-            if (p->i >= p->n || p->s[p->i] != '"') {
-                rc = fail(p, "expected a string key");
-                break;
-            }
-            p->i++;
-            if ((rc = parse_string(p, &kv[0])))
-                break;
-            skip_ws(p);
-            if (p->i >= p->n || p->s[p->i] != ':') {
-                rc = fail(p, "expected ':'");
-                break;
-            }
-            p->i++;
-            if ((rc = parse_value(p, &kv[1], depth + 1)))
-                break;
-            sl_value *pair = sl_alloc(p->mem, sizeof kv);
-            if (!pair) {
-                rc = SL_ENOMEM;
-                break;
-            }
-            memcpy(pair, kv, sizeof kv);
-            item = sl_list(pair, 2);
-        } else if ((rc = parse_value(p, &item, depth + 1))) {
+        if (object)
+            rc = parse_member(p, &a, depth);
+        else if (!(rc = parse_value(p, &item, depth + 1)))
+            rc = vec_push(&a, item);
+        if (rc)
             break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            sl_value *g = realloc(tmp, cap * sizeof *g);
-            if (!g) {
-                rc = SL_ENOMEM;
-                break;
-            }
-            tmp = g;
-        }
-        tmp[n++] = item;
         skip_ws(p);
         if (p->i < p->n && p->s[p->i] == ',') {
             p->i++;
@@ -295,15 +309,16 @@ static int parse_list(parser *p, sl_value *out, int depth, bool object) {
         break;
     }
     if (rc == 0) {
-        sl_value *items = sl_alloc(p->mem, n * sizeof *items);
+        sl_value *items = sl_alloc(p->mem, a.n * sizeof *items);
         if (!items) {
             rc = SL_ENOMEM;
         } else {
-            memcpy(items, tmp, n * sizeof *items);
-            *out = sl_list(items, n);
+            memcpy(items, a.v, a.n * sizeof *items);
+            *out = object ? sl_object(items, a.n / 2) : sl_list(items, a.n);
         }
     }
-    free(tmp);
+    if (a.heap)
+        free(a.v);
     return rc;
 }
 

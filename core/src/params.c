@@ -151,14 +151,20 @@ int sl_parse_bool(const char *text, int *on) {
 
 static int convert_type(param_item *it, const char *what, sl_error *err);
 
-static bool enum_has(const char *choices, const char *s) {
+/* Whether `s` is one of `choices` ("a|b|c"), ignoring case as every enum
+ * of sluice does (YAML, parameters, the CLI: MANUAL is manual). When it is,
+ * `s` is rewritten in the choice's own spelling (same length), so that a
+ * component compares with strcmp. */
+static bool enum_has(const char *choices, char *s) {
     size_t len = strlen(s);
     const char *c = choices;
     while (c && *c) {
         const char *bar = strchr(c, '|');
         size_t n = bar ? (size_t)(bar - c) : strlen(c);
-        if (n == len && strncmp(c, s, n) == 0)
+        if (n == len && strncasecmp(c, s, n) == 0) {
+            memcpy(s, c, n);
             return true;
+        }
         c = bar ? bar + 1 : NULL;
     }
     return false;
@@ -317,7 +323,7 @@ static int convert_type(param_item *it, const char *what, sl_error *err) {
         it->i = (int64_t)b;
         return 0;
     case SL_PARAM_ENUM:
-        if (enum_has(s->choices, raw))
+        if (enum_has(s->choices, it->raw))
             return 0;
         if (what)
             snprintf(list, sizeof list, "one of %s", s->choices ? s->choices : "(none)");

@@ -344,7 +344,8 @@ int sl__ckpt_resume(sl_context *ctx, sl_error *err) {
         rc = restore_from(ctx, &c, err);
     if (!rc) {
         ctx->resume_from = c.batch_time;
-        sl__log(SL_LOG_WARN, "resuming from %s (batch %lld)", c.path, (long long)c.batch_time);
+        /* the normal case: INFO; a damaged checkpoint skipped on the way was a WARN */
+        sl__log(SL_LOG_INFO, "resuming from %s (batch %lld)", c.path, (long long)c.batch_time);
     }
     sl__ckpt_free(&c);
     return rc;

@@ -82,6 +82,26 @@ void sl__registry_free(sl__registry *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* Whether the search path's entry `known` is the directory dir[0..len):
+ * the same text up to trailing slashes, or the same directory on disk
+ * (another spelling, a symlink: "lib/../lib/x", "x/"), so that one directory
+ * is searched and listed once. */
+static bool same_dir(const char *known, const char *dir, size_t len) {
+    size_t kn = strlen(known);
+    while (kn > 1 && known[kn - 1] == '/')
+        kn--;
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (kn == len && strncmp(known, dir, len) == 0)
+        return true;
+    char *copy = strndup(dir, len);
+    struct stat a, b;
+    bool same = copy && stat(known, &a) == 0 && stat(copy, &b) == 0 && S_ISDIR(a.st_mode) &&
+                a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    free(copy);
+    return same;
+}
+
 /* Append dir (len bytes) to the search path unless it is there already. An
  * explicit directory (added by the context) stays explicit; see
  * registry_plugin for what that changes. */
@@ -89,7 +109,7 @@ static int push_dir(sl__registry *r, const char *dir, size_t len, bool implicit)
     if (len == 0)
         return 0;
     for (size_t i = 0; i < r->ndirs; i++)
-        if (strlen(r->dirs[i]) == len && strncmp(r->dirs[i], dir, len) == 0) {
+        if (same_dir(r->dirs[i], dir, len)) {
             r->implicit[i] = r->implicit[i] && implicit;
             return 0;
         }
@@ -114,7 +134,7 @@ static int dir_open_checked(const char *dir, sl_error *err);
  * a squatted directory never hides or blocks the plugins of the others. */
 static int push_implicit(sl__registry *r, const char *dir, size_t len) {
     for (size_t i = 0; i < r->ndirs; i++)
-        if (strlen(r->dirs[i]) == len && strncmp(r->dirs[i], dir, len) == 0)
+        if (same_dir(r->dirs[i], dir, len))
             return 0; /* there already (explicit: checked when used) */
     char *copy = strndup(dir, len);
     if (!copy)

@@ -300,6 +300,8 @@ void *sl__scheduler_main(void *arg) {
  * start fails: the code is never 0 (sl__ctx_fail makes it SL_EINVAL). */
 static int start_fail(sl_context *ctx, const sl_error *err) {
     sl__ctx_fail_err(ctx, err, NULL);
+    if (ctx->errstream[0] == 0 && ctx->start_who)
+        snprintf(ctx->errstream, sizeof ctx->errstream, "%s", ctx->start_who);
     atomic_store(&ctx->stop_requested, true);
     for (size_t i = 0; i < ctx->nstreams; i++)
         if (ctx->streams[i]->recv)
@@ -357,12 +359,16 @@ int sl_context_start(sl_context *ctx) {
     ctx->state = SL__RUNNING;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
+        ctx->start_who = s->name; /* named in the error if create fails */
         if (sl__func_create(&s->fn, &err) || sl__func_create(&s->filter, &err))
             return start_fail(ctx, &err);
     }
-    for (size_t i = 0; i < ctx->noutputs; i++)
+    for (size_t i = 0; i < ctx->noutputs; i++) {
+        ctx->start_who = ctx->outputs[i].label;
         if (sl__func_create(&ctx->outputs[i].fn, &err))
             return start_fail(ctx, &err);
+    }
+    ctx->start_who = NULL;
     /* state and source positions from the newest checkpoint, before any
      * source starts */
     if (sl__ckpt_resume(ctx, &err))

@@ -175,14 +175,19 @@ static void tfree(sl__state_store *s, void *p, size_t bytes) {
 
 /* ---- values in the arena ---------------------------------------------------------- */
 
+/* Whether v points at memory a copy must take along (bytes, list and object
+ * items). */
+static inline bool has_payload(const sl_value *v) {
+    return v->type == SL_BYTES || v->type == SL_LIST || v->type == SL_OBJECT;
+}
+
 /* Payload bytes of v outside its sl_value (bytes, list items), unpadded. */
 static size_t payload_size(const sl_value *v) {
     if (v->type == SL_BYTES)
         return v->len;
-    if (v->type != SL_LIST)
-        return 0;
-    size_t n = (size_t)v->len * sizeof(sl_value);
-    for (uint32_t i = 0; i < v->len; i++)
+    size_t items = sl_value_items(v); /* lists and objects */
+    size_t n = items * sizeof(sl_value);
+    for (size_t i = 0; i < items; i++)
         n += payload_size(&v->u.items[i]);
     return n;
 }
@@ -191,10 +196,11 @@ static size_t payload_size(const sl_value *v) {
 static size_t payload_bound(const sl_value *v) {
     if (v->type == SL_BYTES)
         return v->len;
-    if (v->type != SL_LIST || v->len == 0)
+    size_t items = sl_value_items(v);
+    if (items == 0)
         return 0;
-    size_t n = 7 + (size_t)v->len * sizeof(sl_value);
-    for (uint32_t i = 0; i < v->len; i++)
+    size_t n = 7 + items * sizeof(sl_value);
+    for (size_t i = 0; i < items; i++)
         n += payload_bound(&v->u.items[i]);
     return n;
 }
@@ -234,12 +240,13 @@ static void copy_payload(ablock *b, const sl_value *v, sl_value *out) {
         } else {
             c.u.s = empty_bytes;
         }
-    } else if (c.type == SL_LIST) {
-        if (c.len) {
+    } else if (c.type == SL_LIST || c.type == SL_OBJECT) {
+        size_t n = sl_value_items(&c);
+        if (n) {
             b->used = (b->used + 7) & ~(size_t)7;
             sl_value *items = (sl_value *)(void *)(b->data + b->used);
-            b->used += (size_t)c.len * sizeof *items;
-            for (uint32_t i = 0; i < c.len; i++)
+            b->used += n * sizeof *items;
+            for (size_t i = 0; i < n; i++)
                 copy_payload(b, &c.u.items[i], &items[i]);
             c.u.items = items;
         } else {
@@ -251,7 +258,7 @@ static void copy_payload(ablock *b, const sl_value *v, sl_value *out) {
 
 /* Copy v into partition p's current block (reserved), counting the bytes. */
 static void arena_copy(part *p, const sl_value *v, sl_value *out) {
-    if (v->type != SL_BYTES && v->type != SL_LIST) {
+    if (!has_payload(v)) {
         *out = *v;
         return;
     }
@@ -555,8 +562,7 @@ static int insert(sl__state_store *s, int pi, uint64_t h, const sl_value *key,
 static int replace(sl__state_store *s, int pi, size_t idx, const sl_value *v, sl_error *err) {
     part *p = &s->parts[pi];
     entry *e = ent(p, idx);
-    bool old_payload = e->value.type == SL_BYTES || e->value.type == SL_LIST;
-    if (!old_payload && v->type != SL_BYTES && v->type != SL_LIST) {
+    if (!has_payload(&e->value) && !has_payload(v)) {
         e->value = *v;
         return 0;
     }
@@ -715,10 +721,6 @@ static inline bool same_bits(const sl_value *a, const sl_value *b) {
     memcpy(x, a, sizeof x);
     memcpy(y, b, sizeof y);
     return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-}
-
-static inline bool has_payload(const sl_value *v) {
-    return v->type == SL_BYTES || v->type == SL_LIST;
 }
 
 /* Apply what a callback asked of entry i (at e; its index slot j, or

@@ -4,7 +4,9 @@
  * Two text forms: JSON (for the jsonl sink and tests) and Python repr (for
  * pprint, so that output matches PySpark's character for character: 'a',
  * 1, 2.5, None, ('a', 1)). Lists print as tuples in repr: in the DStream
- * model a list is a tuple (a join yields [v, w]).
+ * model a list is a tuple (a join yields [v, w]); objects print as JSON
+ * objects and as Python dicts ({'user': 'ann', 'amount': 3}), fields in
+ * document order, duplicate names as they are.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -206,6 +208,10 @@ static void put_json_string(outbuf *o, const char *s, size_t n) {
             puts0(o, "\\t"), i++;
         } else if (c == '\r') {
             puts0(o, "\\r"), i++;
+        } else if (c == '\b') {
+            puts0(o, "\\b"), i++;
+        } else if (c == '\f') {
+            puts0(o, "\\f"), i++;
         } else if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
             puts0(o, esc);
@@ -296,6 +302,28 @@ static void put_int(outbuf *o, int64_t i) {
     put(o, d + k, sizeof d - k);
 }
 
+static void put_value(outbuf *o, const sl_value *v, int style, int depth);
+
+/* An object as JSON ({"a":1}, compact, so that compact input round-trips)
+ * or as Python's dict repr ({'a': 1}). A name that is not bytes (only a
+ * plugin can build one) is formatted as the value it is. */
+static void put_object(outbuf *o, const sl_value *v, int style, int depth) {
+    bool json = style == SL_FORMAT_JSON;
+    putc1(o, '{');
+    for (uint32_t i = 0; i < v->len; i++) {
+        if (i)
+            puts0(o, json ? "," : ", ");
+        const sl_value *name = &v->u.items[2 * (size_t)i];
+        if (json && name->type != SL_BYTES)
+            put_json_string(o, "", 0);
+        else
+            put_value(o, name, style, depth + 1);
+        puts0(o, json ? ":" : ": ");
+        put_value(o, name + 1, style, depth + 1);
+    }
+    putc1(o, '}');
+}
+
 static void put_value(outbuf *o, const sl_value *v, int style, int depth) {
     if (depth > 64) {
         puts0(o, style == SL_FORMAT_JSON ? "null" : "...");
@@ -324,6 +352,9 @@ static void put_value(outbuf *o, const sl_value *v, int style, int depth) {
         if (style != SL_FORMAT_JSON && v->len == 1)
             putc1(o, ',');
         putc1(o, style == SL_FORMAT_JSON ? ']' : ')');
+        break;
+    case SL_OBJECT:
+        put_object(o, v, style, depth);
         break;
     default:
         puts0(o, style == SL_FORMAT_JSON ? "null" : "None");
@@ -366,6 +397,8 @@ static int type_rank(uint32_t t) {
         return 1;
     case SL_BYTES:
         return 2;
+    case SL_OBJECT:
+        return 4;
     default:
         return 3;
     }
@@ -398,13 +431,16 @@ int sl__value_compare(const sl_value *a, const sl_value *b) {
             return c < 0 ? -1 : 1;
         return (a->len > b->len) - (a->len < b->len);
     }
-    default:
-        for (uint32_t i = 0; i < a->len && i < b->len; i++) {
+    default: {
+        /* lists item by item; objects name, value, name ... in document order */
+        size_t na = sl_value_items(a), nb = sl_value_items(b);
+        for (size_t i = 0; i < na && i < nb; i++) {
             int c = sl__value_compare(&a->u.items[i], &b->u.items[i]);
             if (c)
                 return c;
         }
-        return (a->len > b->len) - (a->len < b->len);
+        return (na > nb) - (na < nb);
+    }
     }
 }
 
@@ -431,9 +467,10 @@ uint64_t sl__value_hash(const sl_value *v) {
             d = NAN;
         return XXH3_64bits_withSeed(&d, sizeof d, 2);
     }
-    case SL_LIST: {
-        uint64_t h = XXH3_64bits_withSeed(&v->len, sizeof v->len, 3);
-        for (uint32_t i = 0; i < v->len; i++) {
+    case SL_LIST:
+    case SL_OBJECT: {
+        uint64_t h = XXH3_64bits_withSeed(&v->len, sizeof v->len, v->type == SL_LIST ? 3 : 4);
+        for (size_t i = 0; i < sl_value_items(v); i++) {
             uint64_t pair[2] = {h, sl__value_hash(&v->u.items[i])};
             h = XXH3_64bits(pair, sizeof pair);
         }
@@ -452,16 +489,18 @@ int sl__value_copy(const sl_value *v, sl_value *out, sl_mem *mem) {
         *out = c;
         return 0;
     }
-    if (v->type == SL_LIST) {
-        uint32_t n = v->len;
+    if (v->type == SL_LIST || v->type == SL_OBJECT) {
+        size_t n = sl_value_items(v);
+        sl_value c = *v;
         const sl_value *src = v->u.items;
         sl_value *items = n ? sl_alloc(mem, n * sizeof *items) : NULL;
         if (n && !items)
             return SL_ENOMEM;
-        for (uint32_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++)
             if (sl__value_copy(&src[i], &items[i], mem))
                 return SL_ENOMEM;
-        *out = sl_list(items, n);
+        c.u.items = items;
+        *out = c;
         return 0;
     }
     *out = *v;
@@ -472,9 +511,10 @@ size_t sl__value_bytes(const sl_value *v) {
     switch (v->type) {
     case SL_BYTES:
         return v->len;
-    case SL_LIST: {
+    case SL_LIST:
+    case SL_OBJECT: {
         size_t n = 0;
-        for (uint32_t i = 0; i < v->len; i++)
+        for (size_t i = 0; i < sl_value_items(v); i++)
             n += sl__value_bytes(&v->u.items[i]);
         return n;
     }
@@ -485,15 +525,16 @@ size_t sl__value_bytes(const sl_value *v) {
     }
 }
 
-/* The first invalid type tag in v (for a list, in its items too, down to
- * 64 levels: deeper ones and cycles are not followed), or -1 when every tag
- * is one of sl_type. */
+/* The first invalid type tag in v (for a list or an object, in its items
+ * too, down to 64 levels: deeper ones and cycles are not followed), or -1
+ * when every tag is one of sl_type. */
 static int bad_type(const sl_value *v, int depth) {
-    if ((unsigned)v->type > SL_LIST)
+    if ((unsigned)v->type > SL_OBJECT)
         return (int)v->type;
-    if (v->type != SL_LIST || depth >= 64)
+    size_t n = sl_value_items(v);
+    if (n == 0 || depth >= 64)
         return -1;
-    for (uint32_t i = 0; i < v->len; i++) {
+    for (size_t i = 0; i < n; i++) {
         int t = bad_type(&v->u.items[i], depth + 1);
         if (t >= 0)
             return t;

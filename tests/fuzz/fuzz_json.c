@@ -1,8 +1,8 @@
 /*
  * fuzz_json.c — the JSON parser (queue files, plugin parameters) on
  * arbitrary bytes: it must return 0 or an error with a message, never
- * crash, hang or leak; what it accepts must format and re-parse to the same
- * value.
+ * crash, hang or leak; what it accepts (objects included) must format and
+ * re-parse to the same value.
  */
 #define FUZZ_ITERATIONS 50000 /* cheap: well under a second */
 #include "driver.h"
@@ -25,7 +25,7 @@ static bool round_trip(const sl_value *v, sl_value *out, sl_mem *mem) {
 static bool has_double(const sl_value *v) {
     if (v->type == SL_DOUBLE)
         return true;
-    for (uint32_t i = 0; v->type == SL_LIST && i < v->len; i++)
+    for (size_t i = 0; i < sl_value_items(v); i++) /* list items, object names and values */
         if (has_double(&v->u.items[i]))
             return true;
     return false;

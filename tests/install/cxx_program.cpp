@@ -47,7 +47,36 @@ SL_PLUGIN_ENTRY(descriptor)
 #include <string>
 #include <vector>
 
+// The object helpers of record.h (ABI 1.4) as C++ sees them: build
+// {"user": "ann", "amount": 3}, look fields up, follow a path.
+static bool objects_ok() {
+    static unsigned char space[1024];
+    static size_t used = 0;
+    sl_mem mem = {[](sl_mem *, size_t n) -> void * {
+                      n = (n + 15) & ~static_cast<size_t>(15);
+                      if (used + n > sizeof space)
+                          return nullptr;
+                      used += n;
+                      return space + used - n;
+                  },
+                  nullptr};
+    sl_object_builder b;
+    sl_object_begin(&b, &mem, 2);
+    sl_object_add(&b, "user", sl_cstr("ann"));
+    sl_object_add(&b, "amount", sl_int(3));
+    sl_value obj = sl_object_end(&b);
+    const sl_value *amount = sl_object_get(&obj, "amount");
+    sl_value list = sl_list(&obj, 1);
+    const sl_value *user = sl_object_path(&list, "0.user");
+    return obj.type == SL_OBJECT && sl_value_items(&obj) == 4 && amount && amount->u.i == 3 &&
+           user && user->len == 3 && !sl_object_get(&obj, "nope");
+}
+
 int main(int argc, char **argv) {
+    if (!objects_ok()) {
+        std::fprintf(stderr, "cxx_program: the object helpers failed\n");
+        return 1;
+    }
     if (argc != 4) {
         std::fprintf(stderr, "usage: %s INSTALLED_PLUGIN_DIR CXX_PLUGIN_DIR QUEUE_FILE\n", argv[0]);
         return 2;

@@ -68,7 +68,7 @@ cat >want_raw <<'EOF'
 2	"key":null,"value":"ünïcödé ✓"
 2	"key":null,"value":"emoji 😀"
 2	"key":null,"value":"ctl \u0001\u001f"
-2	"key":null,"value":"esc \" \\ / \u0008 \u000c \n \r \t"
+2	"key":null,"value":"esc \" \\ / \b \f \n \r \t"
 3	"key":null,"value":[1,"x",[null]]
 3	"key":null,"value":[]
 3	"key":null,"value":""

@@ -27,7 +27,7 @@ run_once() {
         fail "nc -lk did not start"
         return 1
     fi
-    timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout "$seconds" >"$out" 2>"$out.err"
+    timeout -k 5 30 "$SLUICE_BIN" run "$example" --log-level info --timeout "$seconds" >"$out" 2>"$out.err"
     local rc=$?
     stop_group "$SERVER_PID"
     return $rc

@@ -104,7 +104,7 @@ b[len(b) // 3] ^= 0x10
 open(p, 'wb').write(bytes(b))
 PY
     fi
-    "$SLUICE_BIN" run wc.yaml 2>"$damage.log"
+    "$SLUICE_BIN" run wc.yaml --log-level info 2>"$damage.log"
     check_eq "$damage: the resumed run exits 0" "$?" 0
     check_contains "$damage: the damaged checkpoint is reported" "$damage.log" "$(basename "$newest")"
     check_contains "$damage: it resumes from an earlier checkpoint" "$damage.log" "resuming from"

@@ -223,8 +223,8 @@ check_contains "the error names the partition and offset" json.log "$SH/0 offset
 FORMAT=json ON_ERROR=skip OFFSETS="$SH:0:4" timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 \
     --log-level info 2>json2.log
 check_eq "on_error: skip exits 0" "$?" 0
-check_contains "explicit offsets: reading starts at offset 4, the JSON is parsed" shape.jsonl \
-    '"value":[["a",[1,2]]]}'
+check_contains "explicit offsets: reading starts at offset 4, the JSON object is an object" \
+    shape.jsonl '"value":{"a":[1,2]}}'
 check_eq "explicit offsets: offsets 4 and 5 only, the poison one skipped" "$(wc -l <shape.jsonl)" 1
 check_contains "the poison message is counted" json2.log "poison_skipped=1"
 

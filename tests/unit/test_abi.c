@@ -1,8 +1,9 @@
 /*
  * test_abi.c — compatibility across ABI minors: plugins built against the
- * ABI 1.0 and 1.2 headers (tests/plugins/abi10.c, abi12.c) load and run in
- * this host.
+ * ABI 1.0, 1.2 and 1.3 headers (tests/plugins/abi10.c, abi12.c, abi13.c)
+ * load and run in this host.
  */
+#define UNIT_ENGINE
 #include <stdlib.h>
 
 #include "unit.h"
@@ -117,6 +118,20 @@ static void test_runs_12(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("abi", {"a 1.0 plugin loads", test_loads}, {"a 1.0 plugin runs", test_runs},
-          {"a 1.0 plugin's parameters validate", test_params_10},
+/* A 1.3 plugin (built before SL_OBJECT) loads in this 1.4 host; an object
+ * that reaches it is named "object" and deep-copied by the host for it. */
+static void test_runs_13(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+    unit_collect c = {0};
+    collect(sl_map(queue(ctx, "[{\"a\": [1, {\"b\": \"x\"}]}, 2, \"s\"]\n"), "abi13.kind", NULL),
+            &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&c, 0), "('object', {'a': (1, {'b': 'x'})}), ('int', 2), ('bytes', 's')");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("abi", {"a 1.3 plugin meets objects", test_runs_13}, {"a 1.0 plugin loads", test_loads},
+          {"a 1.0 plugin runs", test_runs}, {"a 1.0 plugin's parameters validate", test_params_10},
           {"a 1.2 UPDATE plugin runs", test_runs_12})

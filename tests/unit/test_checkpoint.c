@@ -345,7 +345,8 @@ static bool same(const sl_value *a, const sl_value *b) {
     case SL_BYTES:
         return a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0;
     case SL_LIST:
-        for (uint32_t i = 0; i < a->len; i++)
+    case SL_OBJECT:
+        for (size_t i = 0; i < sl_value_items(a); i++)
             if (!same(&a->u.items[i], &b->u.items[i]))
                 return false;
         return true;
@@ -397,6 +398,36 @@ static void test_value_scalars(void) {
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (char)(i * 13);
     round_trip(sl_bytes(big, sizeof big));
+}
+
+/* Objects (ABI 1.4) survive with order and duplicate names, under a tag of
+ * their own; the bytes of a list written before objects existed still read
+ * back as that list (old checkpoints stay readable). */
+static void test_value_object(void) {
+    sl_value inner[2] = {sl_cstr("k"), sl_list(NULL, 0)};
+    sl_value fields[6] = {sl_cstr("a"),   sl_int(1),         sl_cstr("a"),
+                          sl_double(2.5), sl_cstr("nested"), sl_object(inner, 1)};
+    round_trip(sl_object(fields, 3));
+    round_trip(sl_object(NULL, 0));
+    sl_value one[2] = {sl_cstr("a"), sl_int(1)};
+    sl_value obj = sl_object(one, 1);
+    sl__buf b = {0};
+    CU_ASSERT_EQUAL(sl__value_encode(&b, &obj), 0);
+    static const uint8_t want[] = {6, 1, 3, 1, 'a', 1, 2};
+    CU_ASSERT(b.len == sizeof want && memcmp(b.data, want, sizeof want) == 0);
+    static const uint8_t old_list[] = {4, 2, 3, 1, 'a', 1, 2};
+    sl__arena a;
+    sl_mem mem;
+    sl__arena_init(&a, 0);
+    sl__arena_mem(&a, &mem);
+    sl__reader r = {old_list, sizeof old_list, 0};
+    sl_value out;
+    CU_ASSERT(sl__value_decode(&r, &out, &mem) == 0 && out.type == SL_LIST && out.len == 2);
+    static const uint8_t short_obj[] = {6, 2, 3, 1, 'a', 1, 2};
+    sl__reader bad = {short_obj, sizeof short_obj, 0};
+    CU_ASSERT_EQUAL(sl__value_decode(&bad, &out, &mem), SL_EINVAL);
+    sl__arena_free(&a);
+    sl__buf_free(&b);
 }
 
 /* The null key keeps len 1 and a plain null keeps len 0: a pair (None, v)
@@ -1318,10 +1349,11 @@ UNIT_MAIN("checkpoint", {"buf fixed ints", test_fixed_ints}, {"varint edges", te
           {"zigzag", test_zigzag}, {"varint malformed", test_varint_malformed},
           {"truncated reads", test_truncated_reads}, {"buf growth", test_buf_growth},
           {"value scalars", test_value_scalars}, {"value null key", test_value_null_key},
-          {"value lists", test_value_lists}, {"value depth", test_value_depth},
-          {"value corrupt", test_value_corrupt}, {"value fuzz", test_value_fuzz},
-          {"crc32c vectors", test_crc_vectors}, {"crc32c paths", test_crc_paths},
-          {"write and load", test_write_load}, {"empty and large", test_empty_and_large},
+          {"value objects", test_value_object}, {"value lists", test_value_lists},
+          {"value depth", test_value_depth}, {"value corrupt", test_value_corrupt},
+          {"value fuzz", test_value_fuzz}, {"crc32c vectors", test_crc_vectors},
+          {"crc32c paths", test_crc_paths}, {"write and load", test_write_load},
+          {"empty and large", test_empty_and_large},
           {"values in a checkpoint", test_values_in_checkpoint}, {"retention", test_retention},
           {"retention skips damaged", test_retention_skips_damaged},
           {"truncated fallback", test_truncated_fallback}, {"bit flips", test_bit_flips},

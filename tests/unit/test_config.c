@@ -548,8 +548,8 @@ static void test_duplicate_keys(void) {
 
 /* Outputs: unknown keys, sinks and streams are reported where they are. */
 static void test_output_errors(void) {
-    ASSERT_LOAD_ERROR(HEAD "outputs:\n  - {sink: pprint, from: lines, nmu: 3}\n",
-                      NAME ":5:33: unknown key 'nmu' in output 1 (expected one of: from, num)");
+    ASSERT_LOAD_ERROR(HEAD "outputs:\n  - {sink: pprint, from: lines, nmu: 3}\n", NAME
+                      ":5:33: unknown key 'nmu' in output 1 (expected one of: from, name, num)");
     ASSERT_LOAD_ERROR_PREFIX(HEAD "outputs:\n  - {sink: nosink, from: lines}\n",
                              NAME ":5:12: unknown plugin 'nosink'");
     ASSERT_LOAD_ERROR(HEAD "outputs:\n  - {sink: pprint, from: lines}\n  - {sink: pprint, "

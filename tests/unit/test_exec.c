@@ -848,6 +848,34 @@ static void test_long_narrow_chain(void) {
     sl_context_free(ctx);
 }
 
+/* sl_output_named: the name is the output's in the graph; an unnamed one
+ * is output-N; bad names are refused with a message and nothing added. */
+static void test_output_named(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_stream *lines = sl_stream_set_name(queue(ctx, "[]\n"), "lines");
+    ASSERT_INT_EQ(sl_output_named(lines, "console", "pprint", NULL), 0);
+    ASSERT_INT_EQ(sl_output(lines, "pprint", NULL), 0);
+    const char *bad[][2] = {{"console", "already the name of another output"},
+                            {"lines", "already the name of a stream"},
+                            {"output-3", "has the form output-N"},
+                            {"", "must be 1 to 100 characters"},
+                            {"a\tb", "contains a control character"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ASSERT_INT_EQ(sl_output_named(lines, bad[i][0], "pprint", NULL), SL_EINVAL);
+        ASSERT_CONTAINS(sl_context_errmsg(ctx), bad[i][1]);
+        sl_context_clear_error(ctx);
+    }
+    ASSERT_INT_EQ(sl_output_named(lines, "output-x", "pprint", NULL), 0);
+    char *text = sl_context_graph(ctx, SL_GRAPH_TEXT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    ASSERT_CONTAINS(text, "1 stream, 3 outputs\n");
+    ASSERT_CONTAINS(text, "  console ");
+    ASSERT_CONTAINS(text, "  output-2 ");
+    ASSERT_CONTAINS(text, "  output-x ");
+    free(text);
+    sl_context_free(ctx);
+}
+
 /* The graph text names every stream with its operation and notes how it
  * runs; DOT output is a digraph. */
 static void test_graph_text(void) {
@@ -860,7 +888,7 @@ static void test_graph_text(void) {
     collect(counts, &c);
     char *text = sl_context_graph(ctx, SL_GRAPH_TEXT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    ASSERT_CONTAINS(text, "batch interval 1000 ms, 4 streams, 1 outputs");
+    ASSERT_CONTAINS(text, "batch interval 1000 ms, 4 streams, 1 output\n");
     ASSERT_CONTAINS(text, "lines");
     ASSERT_CONTAINS(text, "flat_map text.split");
     ASSERT_CONTAINS(text, "[fused]");
@@ -1232,9 +1260,9 @@ static void test_invalid_type_refused(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("exec", {"map kv.pair", test_map_pair}, {"map kv.swap", test_map_swap},
-          {"map text.lower", test_map_lower}, {"flat_map text.split", test_flat_map_split},
-          {"filter contains / grep", test_filter},
+UNIT_MAIN("exec", {"named outputs", test_output_named}, {"map kv.pair", test_map_pair},
+          {"map kv.swap", test_map_swap}, {"map text.lower", test_map_lower},
+          {"flat_map text.split", test_flat_map_split}, {"filter contains / grep", test_filter},
           {"grep: a pattern regcomp would blow up is refused", test_grep_too_complex},
           {"map_values / flat_map_values keep the key", test_values_keep_key},
           {"flat_map_values with many outputs", test_flat_map_values_many},

@@ -19,6 +19,7 @@ static void test_type_name(void) {
     ASSERT_STR_EQ(sl__host.value_type_name(SL_DOUBLE), "double");
     ASSERT_STR_EQ(sl__host.value_type_name(SL_BYTES), "bytes");
     ASSERT_STR_EQ(sl__host.value_type_name(SL_LIST), "list");
+    ASSERT_STR_EQ(sl__host.value_type_name(SL_OBJECT), "object");
     ASSERT_STR_EQ(sl__host.value_type_name(99), "unknown");
     ASSERT_STR_EQ(sl__host.strerror(SL_ESTATE), "called in the wrong state");
     ASSERT_INT_EQ(sl__host.struct_size, sizeof(sl_host));

@@ -161,18 +161,18 @@ static void test_literals(void) {
     teardown();
 }
 
-/* Arrays nest; objects become lists of [name, value] pairs in document order. */
+/* Arrays nest; objects are SL_OBJECT values in document order. */
 static void test_arrays_objects(void) {
     setup();
     ASSERT_PARSES("[]", "()");
     ASSERT_INT_EQ(out.type, SL_LIST);
     ASSERT_PARSES("[1]", "(1,)");
     ASSERT_PARSES("[1, \"a\", [2, []], null, 2.5]", "(1, 'a', (2, ()), None, 2.5)");
-    ASSERT_PARSES("{}", "()");
-    ASSERT_PARSES("{\"a\": 1}", "(('a', 1),)");
-    ASSERT_PARSES("{\"z\": 1, \"a\": [true, {\"b\": null}]}",
-                  "(('z', 1), ('a', (1, (('b', None),))))");
-    ASSERT_PARSES("[{\"key\": \"k\", \"value\": 2}]", "((('key', 'k'), ('value', 2)),)");
+    ASSERT_PARSES("{}", "{}");
+    ASSERT_INT_EQ(out.type, SL_OBJECT);
+    ASSERT_PARSES("{\"a\": 1}", "{'a': 1}");
+    ASSERT_PARSES("{\"z\": 1, \"a\": [true, {\"b\": null}]}", "{'z': 1, 'a': (1, {'b': None})}");
+    ASSERT_PARSES("[{\"key\": \"k\", \"value\": 2}]", "({'key': 'k', 'value': 2},)");
     /* many items (the temporary array grows) */
     char big[8192];
     size_t len = 0;
@@ -191,7 +191,7 @@ static void test_arrays_objects(void) {
 static void test_whitespace(void) {
     setup();
     ASSERT_PARSES(" \t\r\n[ 1 ,\n2\t] \n", "(1, 2)");
-    ASSERT_PARSES("{ \"a\" :\t1 , \"b\" : [ ] }", "(('a', 1), ('b', ()))");
+    ASSERT_PARSES("{ \"a\" :\t1 , \"b\" : [ ] }", "{'a': 1, 'b': ()}");
     ASSERT_PARSES("  7  ", "7");
     teardown();
 }
@@ -326,9 +326,106 @@ static void test_truncated_prefixes(void) {
     }
     ASSERT_INT_EQ(accepted, 0);
     ASSERT_INT_EQ(parse_n(doc, len), 0);
-    ASSERT_STR_EQ(parsed_repr(),
-                  "(('a', (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', 1, 0, None)), "
-                  "('b', (('c', ()), ('d', ()))), ('e', '\xc3\xa9'))");
+    ASSERT_STR_EQ(parsed_repr(), "{'a': (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', 1, 0, None), "
+                                 "'b': {'c': (), 'd': {}}, 'e': '\xc3\xa9'}");
+    teardown();
+}
+
+/* The value formatted as JSON, in a static buffer. */
+static const char *parsed_json(void) {
+    static char buf[1024];
+    sl__value_format(&out, SL_FORMAT_JSON, buf, sizeof buf);
+    return buf;
+}
+
+/* Compact JSON (Python's json.dumps(v, separators=(",", ":"),
+ * ensure_ascii=False)) reads back byte for byte: order, duplicate names,
+ * nesting, escapes and numbers. */
+static void test_object_round_trip(void) {
+    static const char *const same[] = {
+        "{}",
+        "{\"user\":\"ann\",\"amount\":3}",
+        "{\"z\":1,\"a\":2,\"m\":{\"k\":[1,2.5,null,\"x\"],\"e\":{}}}",
+        "{\"a\":1,\"a\":2}",
+        "{\"\":\"\",\"q\\\"\":\"\\\\\\n\\t\\u0001\\b\\f\"}",
+        "{\"caf\xc3\xa9\":\"\xf0\x9f\x98\x80\",\"n\":-12,\"d\":1e-07,\"big\":1e+22}",
+        "[{\"a\":[]},{}]",
+    };
+    setup();
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        CU_ASSERT_EQUAL(parse(same[i]), 0);
+        ASSERT_STR_EQ(parsed_json(), same[i]);
+    }
+    /* what is normalised: whitespace, escapes of plain characters, numbers */
+    CU_ASSERT_EQUAL(parse("{ \"a\" : 1.50, \"\\u0041\" : 1E2 }"), 0);
+    ASSERT_STR_EQ(parsed_json(), "{\"a\":1.5,\"A\":100.0}");
+    teardown();
+}
+
+/* Duplicate names are kept in order; lookup finds the last (as JSON.parse
+ * and Python's json.loads); dotted paths walk objects and lists. */
+static void test_object_lookup(void) {
+    setup();
+    CU_ASSERT_EQUAL(parse("{\"a\":1,\"b\":{\"c\":[10,{\"d\":\"x\"}]},\"a\":2}"), 0);
+    ASSERT_INT_EQ(out.len, 3);
+    const sl_value *a = sl_object_get(&out, "a");
+    CU_ASSERT(a && a->type == SL_INT && a->u.i == 2);
+    CU_ASSERT_PTR_NULL(sl_object_get(&out, "nope"));
+    const sl_value *d = sl_object_path(&out, "b.c.1.d");
+    CU_ASSERT(d && d->type == SL_BYTES && sl_bytes_eq(d, &(sl_value){SL_BYTES, 1, {.s = "x"}}));
+    const sl_value *c0 = sl_object_path(&out, "b.c.0");
+    CU_ASSERT(c0 && c0->u.i == 10);
+    CU_ASSERT_PTR_NULL(sl_object_path(&out, "b.c.2"));
+    CU_ASSERT_PTR_NULL(sl_object_path(&out, "a.b"));
+    CU_ASSERT_PTR_NULL(sl_object_path(&out, "b.c.x"));
+    sl_value l = sl_int(1);
+    CU_ASSERT_PTR_NULL(sl_object_get(&l, "a"));
+    teardown();
+}
+
+/* The builder makes the same object the parser does; too many fields is a
+ * failure, not an overflow. */
+static void test_object_builder(void) {
+    setup();
+    sl_object_builder b;
+    sl_object_begin(&b, &mem, 2);
+    sl_object_add(&b, "user", sl_cstr("ann"));
+    sl_object_add(&b, "amount", sl_int(3));
+    sl_value built = sl_object_end(&b);
+    CU_ASSERT_EQUAL(parse("{\"user\":\"ann\",\"amount\":3}"), 0);
+    CU_ASSERT_EQUAL(sl__value_compare(&built, &out), 0);
+    CU_ASSERT_EQUAL(sl__value_hash(&built), sl__value_hash(&out));
+    char buf[64];
+    sl__value_format(&built, SL_FORMAT_REPR, buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "{'user': 'ann', 'amount': 3}");
+    sl_object_add(&b, "third", sl_null());
+    CU_ASSERT_EQUAL(sl_object_end(&b).type, SL_NULL);
+    sl_object_begin(&b, &mem, 0);
+    CU_ASSERT_EQUAL(sl_object_end(&b).type, SL_OBJECT);
+    teardown();
+}
+
+/* Objects order after lists, field by field; the same fields in another
+ * order are another key; equal objects hash alike and deep copies match. */
+static void test_object_compare(void) {
+    setup();
+    sl_value v[4];
+    const char *texts[] = {"[1]", "{\"a\":1,\"b\":2}", "{\"b\":2,\"a\":1}", "{\"a\":1}"};
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(parse(texts[i]), 0);
+        v[i] = out;
+    }
+    CU_ASSERT(sl__value_compare(&v[0], &v[1]) < 0);
+    CU_ASSERT(sl__value_compare(&v[1], &v[2]) < 0);
+    CU_ASSERT(sl__value_compare(&v[3], &v[1]) < 0);
+    CU_ASSERT(!sl__value_equal(&v[1], &v[2]));
+    CU_ASSERT(sl__value_hash(&v[1]) != sl__value_hash(&v[2]));
+    sl_value copy;
+    CU_ASSERT_EQUAL(sl__value_copy(&v[1], &copy, &mem), 0);
+    CU_ASSERT(copy.type == SL_OBJECT && copy.u.items != v[1].u.items);
+    CU_ASSERT(sl__value_equal(&copy, &v[1]));
+    CU_ASSERT_EQUAL(sl__value_hash(&copy), sl__value_hash(&v[1]));
+    ASSERT_INT_EQ(sl__value_bytes(&v[1]), 2 + 16);
     teardown();
 }
 
@@ -350,4 +447,8 @@ UNIT_MAIN("json", {"numbers", test_numbers}, {"int64 edges", test_int64_edges},
           {"nesting limit", test_nesting_limit},
           {"nesting limit counts empty arrays", test_nesting_limit_empty},
           {"every truncated prefix is an error", test_truncated_prefixes},
-          {"NULL error pointer", test_null_err})
+          {"NULL error pointer", test_null_err},
+          {"objects round-trip byte for byte", test_object_round_trip},
+          {"object lookup, duplicates, paths", test_object_lookup},
+          {"object builder", test_object_builder},
+          {"objects as keys: order, hash, copy", test_object_compare})

@@ -112,6 +112,20 @@ static void test_bools(void) {
     }
 }
 
+/* Enums accept their choices in any case and hand the component the
+ * choice's own spelling (it compares with strcmp). */
+static void test_enum_case(void) {
+    static const char *const given[] = {"SLOW", "Slow", "slow", "sLoW"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *kv[] = {"name", "x", "mode", given[i], NULL};
+        ASSERT_INT_EQ(build(kv), 0);
+        ASSERT_STR_EQ(sl__param_str(params, "mode"), "slow");
+        sl__params_free(params);
+    }
+    const char *kv[] = {"name", "x", "mode", "slower", NULL};
+    ASSERT_INT_EQ(build(kv), SL_EINVAL);
+}
+
 /* A missing required parameter is an error that names it (no bad key). */
 static void test_required_missing(void) {
     const char *kv[] = {"count", "1", NULL};
@@ -465,7 +479,8 @@ static void test_import_stride(void) {
     free((void *)copy);
 }
 
-UNIT_MAIN("params", {"defaults", test_defaults}, {"given values", test_given_values},
+UNIT_MAIN("params", {"enums ignore case", test_enum_case}, {"defaults", test_defaults},
+          {"given values", test_given_values},
           {"a double out of int64's range", test_double_out_of_range}, {"bools", test_bools},
           {"required missing", test_required_missing}, {"unknown key", test_unknown_key},
           {"wrong type", test_wrong_type}, {"duplicate key", test_duplicate_key},

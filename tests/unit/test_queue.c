@@ -141,5 +141,40 @@ static void test_control_characters(void) {
     }
 }
 
-UNIT_MAIN("queue", {"string elements, byte for byte", test_strings},
+/* Objects are elements (ABI 1.4): order and duplicate names kept, nested
+ * anywhere; only an object of exactly "key" and "value" is a pair. */
+static void test_objects(void) {
+    sl_context *ctx = ctx_new(1);
+    unit_collect c = {0};
+    collect(queue(ctx,
+                  "[{\"user\": \"ann\", \"amount\": 3}, {\"key\": \"k\", \"value\": "
+                  "{\"a\": [1, {}]}}, {\"value\": 1, \"key\": null}, {\"key\": 1, \"value\": 2, "
+                  "\"x\": 3}, {\"a\": 1, \"a\": 2}, {}]\n"),
+            &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&c, 0), "{'user': 'ann', 'amount': 3}, ('k', {'a': (1, {})}), (None, 1), "
+                                "{'key': 1, 'value': 2, 'x': 3}, {'a': 1, 'a': 2}, {}");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+/* Objects as keys: equal objects meet in one key across workers (hash and
+ * comparison); another field order is another key. */
+static void test_object_keys(void) {
+    sl_context *ctx = ctx_new(3);
+    unit_collect c = {0};
+    const char *line = "[{\"key\": {\"u\": \"a\", \"n\": 1}, \"value\": 1}, "
+                       "{\"key\": {\"u\": \"b\"}, \"value\": 5}, "
+                       "{\"key\": {\"u\": \"a\", \"n\": 1}, \"value\": 2}, "
+                       "{\"key\": {\"n\": 1, \"u\": \"a\"}, \"value\": 7}]\n";
+    collect(sl_reduce_by_key(queue(ctx, line), "agg.sum", NULL), &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 0),
+                  "({'n': 1, 'u': 'a'}, 7), ({'u': 'a', 'n': 1}, 3), ({'u': 'b'}, 5)");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("queue", {"objects", test_objects}, {"objects as keys", test_object_keys},
+          {"string elements, byte for byte", test_strings},
           {"raw control characters refused", test_control_characters})

@@ -342,8 +342,15 @@ SL_API sl_context *sl_stream_context(const sl_stream *s);
 
 /* Print the first `num` elements of every batch, as PySpark's pprint. */
 SL_API int sl_pprint(sl_stream *s, int num);
-/* Send every batch to a SINK component, e.g. sl_output(s, "jsonl", ...). */
+/* Send every batch to a SINK component, e.g. sl_output(s, "jsonl", ...). The
+ * output is named "output-N" (N counted from 1 in definition order) in
+ * `sluice graph`, logs and metrics. */
 SL_API int sl_output(sl_stream *s, const char *sink, const char *const *params);
+/* sl_output with a name of its own (NULL: "output-N"): 1 to 100 characters
+ * without control characters, unique among the streams and outputs, and not
+ * of the form "output-N", which unnamed outputs use. */
+SL_API int sl_output_named(sl_stream *s, const char *name, const char *sink,
+                           const char *const *params);
 /* Write every batch to the Kafka `topic` on `brokers` (the `kafka` sink); a
  * batch completes when the broker acknowledged every record. `params`: NULL
  * or more name/value pairs (idempotent, delivery_timeout, properties). */

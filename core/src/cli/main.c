@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sluice/sluice.h>
@@ -46,7 +47,8 @@ static const char main_help[] =
 static const char run_help[] =
     "usage: sluice run FILE [OPTIONS]\n"
     "\n"
-    "Run the pipeline described in FILE (a YAML file, see docs/config.md) until it\n"
+    "Run the pipeline described in FILE (a YAML file, see docs/config.md; '-' reads it\n"
+    "from stdin, which then cannot also be its source) until it\n"
     "terminates: every source has ended, --batches or --timeout is reached, it fails, or\n"
     "SIGINT (Ctrl-C) or SIGTERM stops it. On a signal the batch in progress completes;\n"
     "a second signal of the same kind ends the process at once.\n"
@@ -75,7 +77,10 @@ static const char run_help[] =
     "example (type words into nc; counts are printed every 5 seconds):\n"
     "  nc -lk 9999                                                # in another terminal\n"
     "  sluice run examples/network_wordcount.yaml --timeout 60\n"
-    "  PORT=7777 BATCH_INTERVAL=1s sluice run examples/network_wordcount.yaml\n";
+    "  PORT=7777 BATCH_INTERVAL=1s sluice run examples/network_wordcount.yaml\n"
+    "\n"
+    "example (JSON events on stdin, sums per user on stdout):\n"
+    "  tail -F events.jsonl | sluice run examples/json_sum.yaml\n";
 
 static const char validate_help[] =
     "usage: sluice validate FILE [--plugin-path DIR]...\n"
@@ -310,10 +315,54 @@ static int common_init(common_args *ca, int argc) {
     return 0;
 }
 
-/* Load ca->file, printing the error (FILE:LINE:COL: message) on failure. */
+/* All of stdin in a malloc'd buffer (*len bytes), or NULL with a message. */
+static char *read_stdin(size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (ssize_t r = 1; buf && r > 0;) {
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        r = read(STDIN_FILENO, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            r = 1;
+        else if (r < 0) {
+            fprintf(stderr, "sluice: cannot read the pipeline from stdin: %s\n", strerror(errno));
+            free(buf);
+            return NULL;
+        } else
+            n += (size_t)r;
+    }
+    if (!buf)
+        fprintf(stderr, "sluice: out of memory reading the pipeline from stdin\n");
+    *len = n;
+    return buf;
+}
+
+/* Load ca->file ("-": the pipeline from stdin, named <stdin> in errors),
+ * printing the error (FILE:LINE:COL: message) on failure. After reading
+ * stdin it sets SLUICE_STDIN=pipeline, so that the stdin source refuses to
+ * start instead of reading an input that is gone. */
 static sl_context *load_file(const common_args *ca) {
     char err[1024];
-    sl_context *ctx = sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
+    sl_context *ctx;
+    if (strcmp(ca->file, "-") == 0) {
+        size_t len;
+        char *text = read_stdin(&len);
+        if (!text)
+            return NULL;
+        setenv("SLUICE_STDIN", "pipeline", 1);
+        ctx = sl_config_load_string(text, len, "<stdin>", ca->dirs, err, sizeof err);
+        free(text);
+    } else {
+        ctx = sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
+    }
     if (!ctx)
         fprintf(stderr, "%s\n", err);
     return ctx;
@@ -365,9 +414,9 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
         return r;
     }
     if ((r = sl__cli_option("run", argc, argv, i, "--clock", &v)) > 0) {
-        if (strcmp(v, "system") == 0)
+        if (strcasecmp(v, "system") == 0) /* enums ignore case everywhere */
             ra->clock = SL_CLOCK_SYSTEM;
-        else if (strcmp(v, "manual") == 0)
+        else if (strcasecmp(v, "manual") == 0)
             ra->clock = SL_CLOCK_MANUAL;
         else {
             sl__cli_usage_error("run", "--clock: expected system or manual, got '%s'", v);
@@ -429,8 +478,11 @@ static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
     sl__cli_signals_install(ctx);
     int rc = sl_context_start(ctx);
     if (rc < 0) {
+        /* name the stream or output (its name: or output-N) that failed */
+        const char *who = sl_context_errstream(ctx);
         sl__cli_signals_restore();
-        fprintf(stderr, "%s: %s\n", file, sl_context_errmsg(ctx));
+        fprintf(stderr, "%s: %s%s%s\n", file, who ? who : "", who ? ": " : "",
+                sl_context_errmsg(ctx));
         return sl__cli_start_exit_code(rc);
     }
     if (timeout_ms > 0) {
@@ -471,7 +523,7 @@ static int cmd_run(int argc, char **argv) {
     if (!ctx)
         goto out;
     if (run_apply(ctx, &ra) == 0)
-        code = run_context(ctx, ra.c.file, ra.timeout_ms);
+        code = run_context(ctx, strcmp(ra.c.file, "-") ? ra.c.file : "<stdin>", ra.timeout_ms);
     sl_context_free(ctx);
 out:
     free(ra.c.dirs);

@@ -106,20 +106,11 @@ static int load_initial(sl_stream *s, sl_error *err) {
                                s->initial_state, lineno, perr.msg);
             break;
         }
-        /* an object parses as [[name, value], ...]; a pair as [K, STATE] */
+        /* {"key": K, "value": STATE} (other members ignored), or [K, STATE] */
         const sl_value *key = NULL, *state = NULL;
-        if (v.type == SL_LIST && v.len == 2 && v.u.items[0].type == SL_LIST &&
-            v.u.items[0].len == 2 && v.u.items[0].u.items[0].type == SL_BYTES) {
-            for (uint32_t i = 0; i < v.len; i++) {
-                const sl_value *kv = v.u.items[i].u.items;
-                if (v.u.items[i].type != SL_LIST || v.u.items[i].len != 2)
-                    continue;
-                sl_value name = kv[0];
-                if (name.type == SL_BYTES && name.len == 3 && !memcmp(name.u.s, "key", 3))
-                    key = &kv[1];
-                else if (name.type == SL_BYTES && name.len == 5 && !memcmp(name.u.s, "value", 5))
-                    state = &kv[1];
-            }
+        if (v.type == SL_OBJECT) {
+            key = sl_object_get(&v, "key");
+            state = sl_object_get(&v, "value");
         } else if (v.type == SL_LIST && v.len == 2) {
             key = &v.u.items[0];
             state = &v.u.items[1];

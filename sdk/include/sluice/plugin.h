@@ -46,7 +46,8 @@ extern "C" {
 #define SL_PLUGIN_MAGIC 0x534c5543u /* "SLUC" */
 #define SL_ABI_MAJOR 1
 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges,
- * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time) */
+ * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time);
+ * 1.4: the SL_OBJECT value type (json_parse returns objects), context_id, emit_partition */
 #define SL_ABI_MINOR 4
 
 /* The name of the one exported entry function. */
@@ -229,13 +230,15 @@ typedef struct sl_host {
      * when it has a key, else the value. */
     size_t (*value_format)(const sl_value *v, int style, char *buf, size_t cap);
     size_t (*record_format)(const sl_record *r, int style, char *buf, size_t cap);
-    /* Parse one JSON value from text[0..len). Strings and lists are
-     * allocated from `mem`. true/false become the ints 1/0; an object
-     * becomes a list of [name, value] pairs in document order. Returns 0
-     * or SL_EINVAL with a message that gives the byte offset. */
+    /* Parse one JSON value from text[0..len). Strings, lists and objects
+     * are allocated from `mem`. true/false become the ints 1/0; an object
+     * becomes an SL_OBJECT in document order, duplicate names kept (until
+     * 1.4: a list of [name, value] pairs). Returns 0 or SL_EINVAL with a
+     * message that gives the byte offset. */
     int (*json_parse)(const char *text, size_t len, sl_value *out, sl_mem *mem, sl_error *err);
-    /* A total order over values (null < numbers < bytes < lists; numbers by
-     * value, bytes lexicographically, lists element-wise): <0, 0, >0. */
+    /* A total order over values (null < numbers < bytes < lists < objects;
+     * numbers by value, bytes lexicographically, lists element-wise, objects
+     * field by field in document order, name then value): <0, 0, >0. */
     int (*value_compare)(const sl_value *a, const sl_value *b);
     /* XXH3 of a value; equal values (by value_compare) hash alike. */
     uint64_t (*value_hash)(const sl_value *v);
@@ -268,11 +271,12 @@ typedef struct sl_host {
     /* ---- ABI 1.3 ---- */
 
     /* The name of an sl_type for messages: "null", "int", "double", "bytes",
-     * "list"; "unknown" for anything else. A static string. */
+     * "list", "object" (1.4); "unknown" for anything else. A static string. */
     const char *(*value_type_name)(uint32_t type);
     /* Deep-copy `v` into `mem` (an sl_mem from host->mem_new, an emitter's,
-     * or a callback's): the bytes of SL_BYTES and the items of SL_LIST, at
-     * every depth, so *out no longer refers to the memory of `v`. Returns 0
+     * or a callback's): the bytes of SL_BYTES and the items of SL_LIST and
+     * SL_OBJECT (1.4), at every depth, so *out no longer refers to the
+     * memory of `v`. Returns 0
      * or SL_ENOMEM (*out is then SL_NULL; what was copied stays in mem). */
     int (*value_copy)(const sl_value *v, sl_value *out, sl_mem *mem);
     /* The text of an SL_E* code, as sluice prints it ("invalid argument"). */
@@ -575,6 +579,7 @@ SL_STATIC_ASSERT(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_keyed_item) == 40, "sl_keyed_item layout is ABI");
+SL_STATIC_ASSERT(sizeof(sl_object_builder) == 24, "sl_object_builder layout is ABI");
 #endif
 
 #ifdef __cplusplus

@@ -25,17 +25,24 @@
 extern "C" {
 #endif
 
-/* The JSON-shaped value model. Tuples are lists: a join yields [v, w]. */
+/* The JSON-shaped value model. Tuples are lists: a join yields [v, w].
+ * Append only: a type's number never changes (SL_OBJECT is ABI 1.4; a plugin
+ * built against an older SDK sees it as a type it does not know). */
 typedef enum sl_type {
     SL_NULL = 0,
     SL_INT = 1,    /* int64 */
     SL_DOUBLE = 2, /* IEEE double */
     SL_BYTES = 3,  /* a string: any bytes, not NUL-terminated */
-    SL_LIST = 4    /* a tuple / list of values */
+    SL_LIST = 4,   /* a tuple / list of values */
+    SL_OBJECT = 5  /* 1.4: named values in document order (a JSON object) */
 } sl_type;
 
-/* A value: 16 bytes. `len` is the byte length of SL_BYTES and the item count
- * of SL_LIST; it is 0 for the other types. */
+/* A value: 16 bytes. `len` is the byte length of SL_BYTES, the item count of
+ * SL_LIST and the field count of SL_OBJECT; it is 0 for the other types.
+ * An object's `items` holds 2 * len values: name (SL_BYTES), value, name,
+ * value ... in document order. Names may repeat (JSON allows it): all are
+ * kept, in order, and sl_object_get() finds the last, as JavaScript's and
+ * Python's JSON parsers do (docs/json.md). */
 typedef struct sl_value {
     uint32_t type; /* sl_type */
     uint32_t len;
@@ -147,6 +154,107 @@ static inline sl_value sl_list(const sl_value *items, size_t n) {
     v.len = (uint32_t)n;
     v.u.items = items;
     return v;
+}
+
+/* An object value over `n` fields at `fields`, which holds 2 * n values:
+ * name (SL_BYTES), value, name, value ... (not copied). */
+static inline sl_value sl_object(const sl_value *fields, size_t n) {
+    sl_value v = sl_null();
+    v.type = SL_OBJECT;
+    v.len = (uint32_t)n;
+    v.u.items = fields;
+    return v;
+}
+
+/* The number of values `items` points at: len for a list, 2 * len for an
+ * object, 0 for every other type. Code that walks nested values (copies,
+ * hashes, encoders) walks this many. */
+static inline size_t sl_value_items(const sl_value *v) {
+    if (v->type == SL_LIST)
+        return v->len;
+    if (v->type == SL_OBJECT)
+        return (size_t)v->len * 2;
+    return 0;
+}
+
+/* The value of the field `name` (`nlen` bytes) of object `obj`, or NULL if
+ * `obj` is not an object or has no such field. With duplicate names, the
+ * last one wins. Points into `obj`: valid as long as it is. */
+static inline const sl_value *sl_object_getn(const sl_value *obj, const char *name, size_t nlen) {
+    if (obj->type != SL_OBJECT)
+        return NULL;
+    for (uint32_t i = obj->len; i-- > 0;) {
+        const sl_value *n = &obj->u.items[2 * (size_t)i];
+        if (n->type == SL_BYTES && n->len == nlen && (nlen == 0 || memcmp(n->u.s, name, nlen) == 0))
+            return n + 1;
+    }
+    return NULL;
+}
+
+/* sl_object_getn() for a NUL-terminated name. */
+static inline const sl_value *sl_object_get(const sl_value *obj, const char *name) {
+    return sl_object_getn(obj, name, strlen(name));
+}
+
+/* Follow a dotted path ("user.address.city") through nested objects; a
+ * segment made of digits indexes a list ("items.0.sku"). NULL when any step
+ * is missing. Names that contain a dot are reached with sl_object_getn(). */
+static inline const sl_value *sl_object_path(const sl_value *v, const char *path) {
+    while (v) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (v->type == SL_LIST && n > 0 && n < 10 && strspn(path, "0123456789") >= n) {
+            size_t idx = 0;
+            for (size_t k = 0; k < n; k++)
+                idx = idx * 10 + (size_t)(path[k] - '0');
+            v = idx < v->len ? &v->u.items[idx] : NULL;
+        } else {
+            v = sl_object_getn(v, path, n);
+        }
+        if (!dot)
+            return v;
+        path = dot + 1;
+    }
+    return NULL;
+}
+
+/* Build an object field by field: sl_object_builder b; sl_object_begin(&b,
+ * mem, capacity); sl_object_add(&b, "user", sl_cstr("ann")) ...; then
+ * sl_object_end(&b) is the object. Fields (and the names' bytes, which are
+ * not copied) must outlive it; the fields array comes from `mem`. Adding
+ * beyond `capacity` or after a failed allocation sets b.failed, and
+ * sl_object_end() then returns SL_NULL. */
+typedef struct sl_object_builder {
+    sl_value *fields;
+    uint32_t count;
+    uint32_t capacity;
+    int failed;
+} sl_object_builder;
+
+static inline void sl_object_begin(sl_object_builder *b, sl_mem *mem, size_t capacity) {
+    b->count = 0;
+    b->capacity = (uint32_t)capacity;
+    b->fields = capacity ? (sl_value *)mem->alloc(mem, 2 * capacity * sizeof(sl_value)) : NULL;
+    b->failed = capacity && !b->fields;
+}
+
+static inline void sl_object_addn(sl_object_builder *b, const char *name, size_t nlen,
+                                  sl_value value) {
+    if (b->failed || b->count == b->capacity) {
+        b->failed = 1;
+        return;
+    }
+    b->fields[2 * (size_t)b->count] = sl_bytes(name, nlen);
+    b->fields[2 * (size_t)b->count + 1] = value;
+    b->count++;
+}
+
+static inline void sl_object_add(sl_object_builder *b, const char *name, sl_value value) {
+    sl_object_addn(b, name, strlen(name), value);
+}
+
+static inline sl_value sl_object_end(const sl_object_builder *b) {
+    return b->failed ? sl_null() : sl_object(b->fields, b->count);
 }
 
 /* Allocate `size` bytes that live as long as the batch. */
