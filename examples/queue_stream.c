@@ -13,9 +13,10 @@
  *
  *     cc queue_stream.c $(pkg-config --cflags --libs sluice) -o queue_stream
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep in -std=c11 */
 #include <pthread.h>
 #include <stdio.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <sluice/sluice.h>
 
@@ -59,7 +60,7 @@ static void *producer(void *arg) {
     for (int b = 0; b < BATCHES; b++) {
         if (sl_queue_push_ints(q, nums, 1000) != 0)
             break;
-        usleep(300 * 1000);
+        nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
     }
     sl_queue_close(q); /* the run ends once the queue is empty */
     return NULL;
