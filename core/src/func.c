@@ -204,22 +204,34 @@ int sl__func_c_update_at(sl__func *f, sl_update_time_func fn, void *ud, const at
  * hands it to the C function at end(). */
 typedef struct foreach_sink {
     sl_batch_func fn;
+    sl_record_func rec_fn; /* sl_foreach: each record as it comes, nothing gathered */
     void *ud;
+    int64_t t; /* the batch's time, for rec_fn */
     sl__recvec all;
 } foreach_sink;
 
 static int foreach_begin(void *inst, int64_t t, sl_error *err) {
     ((foreach_sink *)inst)->all.n = 0;
+    ((foreach_sink *)inst)->t = t;
     return 0;
 }
 
 static int foreach_write(void *inst, const sl_chunk *c, sl_error *err) {
     foreach_sink *fs = inst;
+    for (size_t i = 0; fs->rec_fn && i < c->count; i++) {
+        int rc = fs->rec_fn(fs->ud, fs->t, &c->records[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    if (fs->rec_fn)
+        return 0;
     return sl__recvec_append(&fs->all, c->records, c->count) ? SL_ENOMEM : 0;
 }
 
 static int foreach_end(void *inst, int64_t t, sl_error *err) {
     foreach_sink *fs = inst;
+    if (fs->rec_fn)
+        return 0;
     int rc = fs->fn(fs->ud, t, fs->all.v, fs->all.n, err);
     if (fs->all.cap > 65536) { /* keep a big batch's array for one batch only */
         sl__recvec_free(&fs->all);
@@ -253,12 +265,13 @@ bool sl__func_is_foreach(const sl__func *f) {
     return f->comp == &foreach_component;
 }
 
-int sl__func_c_foreach(sl__func *f, sl_batch_func fn, void *ud, const atomic_bool *stop,
-                       const char *label) {
+int sl__func_c_foreach(sl__func *f, sl_batch_func fn, sl_record_func rec_fn, void *ud,
+                       const atomic_bool *stop, const char *label) {
     foreach_sink *fs = calloc(1, sizeof *fs);
     if (!fs)
         return SL_ENOMEM;
     fs->fn = fn;
+    fs->rec_fn = rec_fn;
     fs->ud = ud;
     f->comp = &foreach_component;
     f->sink = foreach_ops;

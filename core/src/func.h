@@ -62,8 +62,9 @@ int sl__func_c_update_at(sl__func *f, sl_update_time_func fn, void *ud, const at
                          const char *label);
 /* Whether f is a foreach_batch C function (the internal SINK component). */
 bool sl__func_is_foreach(const sl__func *f);
-int sl__func_c_foreach(sl__func *f, sl_batch_func fn, void *ud, const atomic_bool *stop,
-                       const char *label);
+/* foreach_batch (fn) or foreach (rec_fn, each record as it comes): one of the two. */
+int sl__func_c_foreach(sl__func *f, sl_batch_func fn, sl_record_func rec_fn, void *ud,
+                       const atomic_bool *stop, const char *label);
 
 /* Reductions, as the shuffle, windows and state apply them. */
 int sl__reduce_first(sl__func *f, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err);

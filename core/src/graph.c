@@ -651,17 +651,18 @@ int sl_zmq_output(sl_stream *s, const char *type, const char *connect, const cha
     return sl_output(s, "zmq", all);
 }
 
-int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
+/* An output that calls fn (each batch) or rec_fn (each record). */
+static int foreach_output(sl_stream *s, sl_batch_func fn, sl_record_func rec_fn, void *ud) {
     if (!s)
         return SL_EINVAL;
-    if (!fn) {
-        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "foreach_batch: the function pointer is NULL");
+    if (!fn && !rec_fn) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "foreach: the function pointer is NULL");
         return SL_EINVAL;
     }
     sl__output *o = output_new(s, NULL);
     if (!o)
         return s->ctx->errcode;
-    if (sl__func_c_foreach(&o->fn, fn, ud, &s->ctx->stop_requested, o->label)) {
+    if (sl__func_c_foreach(&o->fn, fn, rec_fn, ud, &s->ctx->stop_requested, o->label)) {
         sl__func_destroy(&o->fn);
         free(o->label);
         sl__ctx_fail(s->ctx, SL_ENOMEM, NULL, "out of memory");
@@ -669,6 +670,22 @@ int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
     }
     s->ctx->noutputs++;
     return 0;
+}
+
+int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud) {
+    if (s && !fn) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "foreach_batch: the function pointer is NULL");
+        return SL_EINVAL;
+    }
+    return foreach_output(s, fn, NULL, ud);
+}
+
+int sl_foreach(sl_stream *s, sl_record_func fn, void *ud) {
+    if (s && !fn) {
+        sl__ctx_fail(s->ctx, SL_EINVAL, NULL, "foreach: the function pointer is NULL");
+        return SL_EINVAL;
+    }
+    return foreach_output(s, NULL, fn, ud);
 }
 
 /* ---- state ----------------------------------------------------------------------------- */

@@ -4,7 +4,8 @@
 # The embedding API as a C programmer meets it: install BUILD_DIR into a
 # temporary prefix, then build examples/network_wordcount.c out of tree
 # against the INSTALLED libsluice, twice:
-#   a. plain `cc` with `pkg-config --cflags --libs sluice`,
+#   a. plain `cc` with `pkg-config --cflags --libs sluice` and nothing else
+#      (sluice.pc's rpath finds the library in a non-system prefix),
 #   b. CMake with find_package(Sluice) and target_link_libraries(Sluice::sluice);
 # and run each binary once (with a bad port, so that it exits at once with
 # its usage message and status 2): that proves that the program links and
@@ -44,7 +45,7 @@ step "building network_wordcount.c with cc and pkg-config"
 mkdir -p "$tmp/plain"
 # shellcheck disable=SC2046 # pkg-config prints a list of words
 run "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -O2 "$example" \
-    $(pkg-config --cflags --libs sluice) -Wl,-rpath,"$libdir" -o "$tmp/plain/network_wordcount" ||
+    $(pkg-config --cflags --libs sluice) -o "$tmp/plain/network_wordcount" ||
     fail "plain cc build failed"
 check_runs "$tmp/plain/network_wordcount"
 

@@ -133,6 +133,54 @@ SL_API sl_stream *sl_source(sl_context *ctx, const char *component, const char *
 SL_API sl_stream *sl_socket_text_stream(sl_context *ctx, const char *host, int port);
 /* Spark's queueStream: one batch per line of a JSON Lines file. */
 SL_API sl_stream *sl_queue_stream(sl_context *ctx, const char *path);
+
+/* Spark's queueStream over the program's own batches. sl_queue_stream_new
+ * returns the stream and, in *queue, a queue the program pushes batches
+ * into, from any thread, before or while the context runs. At each batch
+ * time the stream takes the oldest pushed batch (`one_at_a_time` nonzero,
+ * Spark's default) or every batch pushed so far, as one batch; when nothing
+ * is queued it emits the default batch (sl_queue_set_default) or nothing.
+ * After sl_queue_close the stream ends once the queue is empty: the batch
+ * that takes the last pushed one is its last, and a context whose sources
+ * have all ended stops after it. Records keep their timestamp, or get the
+ * batch time when it is 0. The queue belongs to the context (freed by
+ * sl_context_free): do not use it after that. Checkpoints do not replay
+ * it, as Spark's does not. */
+typedef struct sl_queue sl_queue;
+SL_API sl_stream *sl_queue_stream_new(sl_context *ctx, int one_at_a_time, sl_queue **queue);
+/* Push one batch of n records (n may be 0: an empty batch). The records,
+ * their bytes and lists are copied: the caller keeps its own. Returns 0,
+ * SL_ESTATE after sl_queue_close, SL_ENOMEM or SL_EINVAL. */
+SL_API int sl_queue_push(sl_queue *q, const sl_record *recs, size_t n);
+/* Convenience: one batch of n strings (NUL-terminated) or n ints, as plain
+ * elements (null key), copied. */
+SL_API int sl_queue_push_strings(sl_queue *q, const char *const *strs, size_t n);
+SL_API int sl_queue_push_ints(sl_queue *q, const int64_t *ints, size_t n);
+/* The batch to emit when the queue is empty (Spark's defaultRDD), copied;
+ * n == 0 removes it. Not emitted once the queue is closed. */
+SL_API int sl_queue_set_default(sl_queue *q, const sl_record *recs, size_t n);
+/* No more pushes: the stream ends when the batches already pushed are out. */
+SL_API void sl_queue_close(sl_queue *q);
+/* Batches pushed and not yet taken by the stream. */
+SL_API size_t sl_queue_pending(sl_queue *q);
+
+/* Spark's receiverStream: a custom receiver written as one C function.
+ * `start` runs on the receiver's own thread, as a plugin receiver's run():
+ * it stores records with sl_host_api()->store(h, recs, n) (copied; it
+ * blocks while the receiver buffer is full: backpressure), checks
+ * sl_host_api()->stopping(h) (or sleeps with ->sleep(h, ms), which wakes
+ * on stop) and returns:
+ *   0          stopped (the engine asked it to), or its input has ended;
+ *   SL_EOF     its input has ended for good (the run ends after a last batch);
+ *   SL_RETRY   Spark's restart(): log err's message as a warning and call
+ *              `start` again after a delay (100 ms, doubling to 10 s; back
+ *              to 100 ms after a run of a minute or more);
+ *   other < 0  Spark's stop(error): the run fails with err's message.
+ * `name` names the stream (as sl_stream_set_name) and the receiver in logs.
+ * The host's log, counters and error_set take the same `h`. */
+typedef int (*sl_receiver_func)(void *ud, sl_handle *h, sl_error *err);
+SL_API sl_stream *sl_receiver_stream(sl_context *ctx, const char *name, sl_receiver_func start,
+                                     void *ud);
 /* Spark's KafkaUtils.createDirectStream: the `kafka` source over `topics`
  * (comma-separated) on `brokers` ("host:port,..."). `params` (NULL or
  * name/value pairs ending with NULL) adds the source's other parameters:
@@ -368,6 +416,18 @@ SL_API int sl_zmq_output(sl_stream *s, const char *type, const char *connect,
 typedef int (*sl_batch_func)(void *ud, int64_t batch_time, const sl_record *recs, size_t n,
                              sl_error *err);
 SL_API int sl_foreach_batch(sl_stream *s, sl_batch_func fn, void *ud);
+/* foreachRDD's rdd.foreach: `fn` gets each record of every batch in turn,
+ * with the batch time, on the engine thread (never concurrently), without
+ * the batch being gathered first. A negative return fails the batch (and
+ * the run) with err's message; the batch's later records are not given. */
+typedef int (*sl_record_func)(void *ud, int64_t batch_time, const sl_record *rec, sl_error *err);
+SL_API int sl_foreach(sl_stream *s, sl_record_func fn, void *ud);
+
+/* The host's function table (sluice/plugin.h's sl_host): the same helpers
+ * plugins get — error_set, log (with the sl_handle a receiver is given, or
+ * NULL for an unprefixed line), value_format, json_parse, value_compare,
+ * value_copy, mem_new ... — for the program's own callbacks. Static. */
+SL_API const sl_host *sl_host_api(void);
 
 /* ---- running -------------------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
 #define SLUICE_CLI_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sluice/sluice.h>
 
@@ -37,6 +38,12 @@ void sl__cli_signals_restore(void);
 /* Exit code for an error from sl_context_start(): configuration-type
  * errors are CLI_EXIT_USAGE, the rest CLI_EXIT_RUNTIME. */
 int sl__cli_start_exit_code(int rc);
+
+/* Print a help text or hint (paths.c): "examples/..." and "docs/..." become
+ * the installed directories when sluice runs from an install that has them. */
+void sl__cli_put_text(const char *text, FILE *out);
+/* The installed examples directory, or NULL (a build or source tree). */
+const char *sl__cli_examples_dir(void);
 
 /* `sluice demo` (demo.c). */
 int sl__cli_demo(int argc, char **argv);

@@ -338,10 +338,12 @@ int sl__cli_demo(int argc, char **argv) {
         code = CLI_EXIT_RUNTIME;
         goto out;
     }
+    const char *ex = sl__cli_examples_dir();
     fprintf(stderr,
             "sluice demo: network word count over a built-in feed on 127.0.0.1:%d, %lld "
-            "batch%s of %s; see examples/network_wordcount.yaml\n",
-            f.port, (long long)da.batches, da.batches == 1 ? "" : "es", da.interval);
+            "batch%s of %s; see %s%snetwork_wordcount.yaml\n",
+            f.port, (long long)da.batches, da.batches == 1 ? "" : "es", da.interval,
+            ex ? ex : "examples", "/");
     if (feeder_start(&f) < 0) {
         fprintf(stderr, "sluice demo: cannot start the feeder thread\n");
         code = CLI_EXIT_RUNTIME;
@@ -350,9 +352,10 @@ int sl__cli_demo(int argc, char **argv) {
     }
     feeder_close(&f);
     if (code == CLI_EXIT_OK)
-        fprintf(stderr, "sluice demo: done. Now on your own text: run 'nc -lk 9999' in another "
-                        "terminal, then 'sluice run examples/network_wordcount.yaml --timeout "
-                        "60' and type lines into nc\n");
+        sl__cli_put_text("sluice demo: done. Now on your own text: run 'nc -lk 9999' in another "
+                         "terminal, then 'sluice run examples/network_wordcount.yaml --timeout "
+                         "60' and type lines into nc\n",
+                         stderr);
 out:
     free(da.dirs);
     return code;

@@ -678,7 +678,7 @@ static const command *find_command(const char *name) {
 
 static int cmd_help(int argc, char **argv) {
     if (argc < 2) {
-        fputs(main_help, stdout);
+        sl__cli_put_text(main_help, stdout);
         return CLI_EXIT_OK;
     }
     if (argc > 2)
@@ -686,7 +686,7 @@ static int cmd_help(int argc, char **argv) {
     const command *c = find_command(argv[1]);
     if (!c)
         return sl__cli_usage_error(NULL, "unknown command '%s'", argv[1]);
-    fputs(c->help, stdout);
+    sl__cli_put_text(c->help, stdout);
     return CLI_EXIT_OK;
 }
 
@@ -698,12 +698,12 @@ int main(int argc, char **argv) {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     if (argc < 2) {
-        fputs(main_help, stderr);
+        sl__cli_put_text(main_help, stderr);
         return CLI_EXIT_USAGE;
     }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
-        fputs(main_help, stdout);
+        sl__cli_put_text(main_help, stdout);
         return CLI_EXIT_OK;
     }
     if (strcmp(name, "--version") == 0)
@@ -712,7 +712,7 @@ int main(int argc, char **argv) {
     if (!c)
         return sl__cli_usage_error(NULL, "unknown command '%s'", name);
     if (wants_help(argc - 1, argv + 1)) {
-        fputs(c->help, stdout);
+        sl__cli_put_text(c->help, stdout);
         return CLI_EXIT_OK;
     }
     return c->fn(argc - 1, argv + 1);
