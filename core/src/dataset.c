@@ -116,3 +116,63 @@ int sl__recvec_flush(sl_emitter *em) {
     em->count = 0;
     return rc;
 }
+
+#define DIRECT_PART_RECORDS 16384 /* a direct source's partition size */
+
+/* Make d hold at least n partitions (the new ones empty). */
+static int direct_grow(sl__dataset *d, size_t n) {
+    if (d->nparts >= n)
+        return 0;
+    sl__recvec *parts = realloc(d->parts, n * sizeof *parts);
+    if (!parts)
+        return SL_ENOMEM;
+    memset(&parts[d->nparts], 0, (n - d->nparts) * sizeof *parts);
+    d->parts = parts;
+    d->nparts = n;
+    return 0;
+}
+
+/* A direct source emitter's flush: the records go to the partition the
+ * source chose, or into partitions of DIRECT_PART_RECORDS. */
+int sl__direct_flush(sl_emitter *em) {
+    sl__direct_sink *ds = em->host_data;
+    sl__dataset *d = ds->data;
+    if (em->count == 0)
+        return 0;
+    if (sl__records_bad_type(em->buf, em->count) >= 0) {
+        em->count = 0;
+        return SL_ETYPE; /* an invalid type tag from the source: refused where it enters */
+    }
+    if (ds->chosen) {
+        int rc = direct_grow(d, ds->cur + 1);
+        if (!rc)
+            rc = sl__recvec_append(&d->parts[ds->cur], em->buf, em->count);
+        em->count = 0;
+        return rc;
+    }
+    if (d->nparts == 0 || d->parts[ds->cur].n >= DIRECT_PART_RECORDS) {
+        sl__recvec *parts = realloc(d->parts, (d->nparts + 1) * sizeof *parts);
+        if (!parts)
+            return SL_ENOMEM;
+        memset(&parts[d->nparts], 0, sizeof *parts);
+        d->parts = parts;
+        ds->cur = d->nparts++;
+    }
+    int rc = sl__recvec_append(&d->parts[ds->cur], em->buf, em->count);
+    em->count = 0;
+    return rc;
+}
+
+int sl__emit_partition(sl_emitter *em, uint32_t index) {
+    if (!em || em->flush != sl__direct_flush)
+        return 0; /* not a direct source's emitter: nothing to choose */
+    if (index >= SL__MAX_SOURCE_PARTITIONS)
+        return SL_EINVAL;
+    int rc = sl__direct_flush(em);
+    if (rc)
+        return rc;
+    sl__direct_sink *ds = em->host_data;
+    ds->chosen = true;
+    ds->cur = index;
+    return 0;
+}

@@ -17,12 +17,12 @@
 
 #include "clock.h"
 #include "codec.h"
+#include "dataset.h"
 #include "error.h"
 #include "handle.h"
 #include "host.h"
 #include "log.h"
 #include "opstate.h"
-#include "ops/source.h"
 #include "params.h"
 #include "receiver.h"
 #include "state_handle.h"

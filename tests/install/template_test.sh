@@ -38,8 +38,16 @@ for f in libsluice.so pkgconfig/sluice.pc pkgconfig/sluice-sdk.pc cmake/Sluice/S
     cmake/Sluice/SluiceConfigVersion.cmake cmake/Sluice/SluiceTargets.cmake; do
     [ -e "$libdir/$f" ] || fail "${libdir#"$prefix"/}/$f is not installed"
 done
-run diff -r "$source_dir/sdk/template" "$prefix/share/sluice/template" ||
+# The template is installed as it is, but for its README's link to the plugin
+# guide, which points where the guide is installed (sdk/CMakeLists.txt).
+run diff -r -x README.md "$source_dir/sdk/template" "$prefix/share/sluice/template" ||
     fail "the installed template differs from $source_dir/sdk/template"
+run diff -I 'plugin-guide.md' "$source_dir/sdk/template/README.md" \
+    "$prefix/share/sluice/template/README.md" ||
+    fail "the installed template README differs from the source beyond the guide's link"
+guide=$(sed -n 's/.*(\([^)]*plugin-guide.md\)).*/\1/p' "$prefix/share/sluice/template/README.md")
+[ -f "$prefix/share/sluice/template/$guide" ] ||
+    fail "the installed template README links to $guide, which is not installed"
 [ -d "$libdir/sluice/plugins" ] || fail "${libdir#"$prefix"/}/sluice/plugins is not installed"
 
 # pkg-config resolves the prefix from the .pc file's own location.

@@ -38,7 +38,7 @@ check "a final checkpoint was written" compgen -G "cp/checkpoint-*.slck"
 check_eq "the EPIPE is reported once" "$(grep -c 'stdout was closed' pipe.err)" 1
 
 # The next run resumes from that checkpoint, and with --batches 1 completes.
-timeout -k 2 60 "$SLUICE_BIN" run pipe.yaml --batches 1 >again.out 2>again.err
+timeout -k 2 60 "$SLUICE_BIN" run pipe.yaml --batches 1 --log-level info >again.out 2>again.err
 check_eq "the next run exits 0" "$?" 0
 check_contains "it resumes from the final checkpoint" again.err "resuming from"
 

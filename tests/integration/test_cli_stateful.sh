@@ -60,7 +60,7 @@ truncate -s 3G "$junk"
 if ! start_server "{ sleep 1.2; echo 'a'; sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\""; then
     fail "nc -lk did not start"
 fi
-/usr/bin/time -v -o "$WORK/run3.time" timeout -k 5 30 "$SLUICE_BIN" run "$example" --timeout 3 \
+/usr/bin/time -v -o "$WORK/run3.time" timeout -k 5 30 "$SLUICE_BIN" run "$example" --log-level info --timeout 3 \
     >"$WORK/run3.out" 2>"$WORK/run3.out.err"
 check_eq "the run beside a 3 GB junk checkpoint exits 0" "$?" 0
 stop_group "$SERVER_PID"

@@ -106,8 +106,8 @@ check_eq "json: (topic, parsed object) records" \
     "$("$PY" -c 'import json
 for l in open("json.jsonl"):
     r = json.loads(l)
-    if r["value"] == [["n", 42]]:
-        print(r["key"], r["value"])')" "t [['n', 42]]"
+    if r["value"] == {"n": 42}:
+        print(r["key"], r["value"])')" "t {'n': 42}"
 check_eq "json: the 5 messages that are not JSON were skipped, not stored" "$(wc -l <json.jsonl)" 100
 check_contains "json: ... and counted" json.log "messages_not_json=5"
 

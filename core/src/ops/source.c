@@ -27,70 +27,6 @@
 #include "ops/op.h"
 #include "ops/source.h"
 
-#define DIRECT_PART_RECORDS 16384 /* a direct source's partition size */
-
-typedef struct direct_sink {
-    sl__dataset *data;
-    size_t cur;
-    bool chosen; /* the source chose the partition (host->emit_partition) */
-} direct_sink;
-
-/* Make d hold at least n partitions (the new ones empty). */
-static int direct_grow(sl__dataset *d, size_t n) {
-    if (d->nparts >= n)
-        return 0;
-    sl__recvec *parts = realloc(d->parts, n * sizeof *parts);
-    if (!parts)
-        return SL_ENOMEM;
-    memset(&parts[d->nparts], 0, (n - d->nparts) * sizeof *parts);
-    d->parts = parts;
-    d->nparts = n;
-    return 0;
-}
-
-static int direct_flush(sl_emitter *em) {
-    direct_sink *ds = em->host_data;
-    sl__dataset *d = ds->data;
-    if (em->count == 0)
-        return 0;
-    if (sl__records_bad_type(em->buf, em->count) >= 0) {
-        em->count = 0;
-        return SL_ETYPE; /* an invalid type tag from the source: refused where it enters */
-    }
-    if (ds->chosen) {
-        int rc = direct_grow(d, ds->cur + 1);
-        if (!rc)
-            rc = sl__recvec_append(&d->parts[ds->cur], em->buf, em->count);
-        em->count = 0;
-        return rc;
-    }
-    if (d->nparts == 0 || d->parts[ds->cur].n >= DIRECT_PART_RECORDS) {
-        sl__recvec *parts = realloc(d->parts, (d->nparts + 1) * sizeof *parts);
-        if (!parts)
-            return SL_ENOMEM;
-        memset(&parts[d->nparts], 0, sizeof *parts);
-        d->parts = parts;
-        ds->cur = d->nparts++;
-    }
-    int rc = sl__recvec_append(&d->parts[ds->cur], em->buf, em->count);
-    em->count = 0;
-    return rc;
-}
-
-int sl__emit_partition(sl_emitter *em, uint32_t index) {
-    if (!em || em->flush != direct_flush)
-        return 0; /* not a direct source's emitter: nothing to choose */
-    if (index >= SL__MAX_SOURCE_PARTITIONS)
-        return SL_EINVAL;
-    int rc = direct_flush(em);
-    if (rc)
-        return rc;
-    direct_sink *ds = em->host_data;
-    ds->chosen = true;
-    ds->cur = index;
-    return 0;
-}
-
 /* Poll a direct source for the batch at t into s->data. */
 static int pull_direct(sl_stream *s, int64_t t, sl_error *err) {
     sl__block *b = calloc(1, sizeof *b);
@@ -104,18 +40,23 @@ static int pull_direct(sl_stream *s, int64_t t, sl_error *err) {
     s->blocks = b;
     sl_mem mem;
     sl__arena_mem(&b->arena, &mem);
-    direct_sink ds = {&s->data, 0, false};
-    sl_emitter em = {buf, 0, SL__CHUNK, direct_flush, &mem, &ds};
+    sl__direct_sink ds = {&s->data, 0, false};
+    sl_emitter em = {buf, 0, SL__CHUNK, sl__direct_flush, &mem, &ds};
     err->code = 0;
     err->msg[0] = 0;
     int rc = s->fn.source.poll(s->fn.inst, t, &em, err);
-    int frc = direct_flush(&em);
+    int frc = sl__direct_flush(&em);
     free(buf);
     if (rc == SL_EOF) {
         s->finished = true;
         rc = 0;
     }
-    if (!rc && frc)
+    if (!rc && frc == SL_ETYPE)
+        rc = sl__error_set(err, SL_ETYPE,
+                           "%s (%s): emitted a record with an invalid type tag (a value is null, "
+                           "int, double, bytes, list or object)",
+                           s->name, s->fn.handle->ref);
+    else if (!rc && frc)
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");
     if (rc < 0 && !err->msg[0])
         sl__error_set(err, rc, "%s (%s): poll failed: %s", s->name, s->fn.handle->ref,

@@ -14,9 +14,4 @@
  * batch's figures. */
 int sl__source_pull(sl_stream *s, int64_t t, sl_batch_info *info, sl_error *err);
 
-/* host->emit_partition (ABI 1.4): a direct source's records from now on go
- * to partition `index` of its batch; ignored (0) on any other emitter. */
-#define SL__MAX_SOURCE_PARTITIONS 65536
-int sl__emit_partition(sl_emitter *em, uint32_t index);
-
 #endif /* SLUICE_OPS_SOURCE_H */
