@@ -27,7 +27,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NPROC=$(nproc)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-zmq-bench.XXXXXX")
 pids=()
-trap 'for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+trap 'for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 # A Release build of sluice (configured once) with the raw programs.
 dir=$root/$BUILD
