@@ -31,12 +31,12 @@ _sluice() {
         mapfile -t COMPREPLY < <(compgen -W "error warn info debug" -- "$cur")
         return 0
         ;;
-    --batches | --timeout | --workers | --interval)
+    --batches | --timeout | --workers | --interval | --start-time)
         return 0 # a number or a duration: nothing to offer
         ;;
     esac
     case $cmd in
-    run) opts="--batches --timeout --clock --workers --fresh --plugin-path --log-level --status
+    run) opts="--batches --timeout --clock --start-time --workers --fresh --plugin-path --log-level --status
                --no-status --help" ;;
     validate) opts="--plugin-path --help" ;;
     graph) opts="--dot --plugin-path --help" ;;

@@ -29,6 +29,7 @@ sl_context *sl_context_new(int64_t batch_interval_ms) {
         return NULL;
     ctx->interval = batch_interval_ms;
     ctx->clock = SL_CLOCK_SYSTEM;
+    ctx->start_time = SL_START_NOW;
     ctx->recv_buffer = 64u << 20;
     ctx->early_combine = true;
     ctx->status_mode = -1;
@@ -124,9 +125,17 @@ int sl_context_set_clock(sl_context *ctx, sl_clock_kind clock) {
 
 int sl_context_set_start_time(sl_context *ctx, int64_t ms) {
     int rc = settable(ctx);
-    if (!rc)
-        ctx->start_time = ms;
-    return rc;
+    if (rc)
+        return rc;
+    if (ms < 0 && ms != SL_START_NOW) {
+        sl__ctx_fail(ctx, SL_EINVAL, "start_time",
+                     "start_time: expected ms since the epoch (0 or more) or SL_START_NOW, got "
+                     "%lld",
+                     (long long)ms);
+        return SL_EINVAL;
+    }
+    ctx->start_time = ms;
+    return 0;
 }
 
 int sl_context_set_max_batches(sl_context *ctx, int64_t n) {

@@ -41,7 +41,7 @@ struct sl_context {
     int64_t wal_sync;    /* receiver_wal_sync, ms */
     int workers;
     sl_clock_kind clock;
-    int64_t start_time;
+    int64_t start_time; /* the manual clock's start, ms; SL_START_NOW: now */
     int64_t max_batches;
     size_t recv_buffer;
     bool early_combine;

@@ -128,6 +128,70 @@ int sl_parse_size(const char *text, uint64_t *bytes) {
     return 0;
 }
 
+/* Read exactly `n` digits at *p into *out and advance; -1 if one is not a digit. */
+static int fixed_digits(const char **p, int n, int *out) {
+    *out = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (!isdigit((unsigned char)**p))
+            return -1;
+        *out = *out * 10 + (**p - '0');
+    }
+    return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z" (UTC, 1970..9999, no leap second) to ms. */
+static int parse_iso_utc(const char *p, int64_t *ms) {
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec, frac = 0, nfrac = 0;
+    if (fixed_digits(&p, 4, &y) || *p++ != '-' || fixed_digits(&p, 2, &mo) || *p++ != '-' ||
+        fixed_digits(&p, 2, &d) || *p++ != 'T' || fixed_digits(&p, 2, &h) || *p++ != ':' ||
+        fixed_digits(&p, 2, &mi) || *p++ != ':' || fixed_digits(&p, 2, &sec))
+        return SL_EINVAL;
+    if (*p == '.') {
+        for (p++; isdigit((unsigned char)*p) && nfrac < 3; p++, nfrac++)
+            frac = frac * 10 + (*p - '0');
+        if (!nfrac)
+            return SL_EINVAL;
+        for (int k = nfrac; k < 3; k++)
+            frac *= 10;
+    }
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (strcmp(p, "Z") != 0 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
+        return SL_EINVAL;
+    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000 + frac;
+    return 0;
+}
+
+int sl_parse_time(const char *text, int64_t *ms) {
+    if (!text || !*text)
+        return SL_EINVAL;
+    if (strcmp(text, "now") == 0) {
+        *ms = SL_START_NOW;
+        return 0;
+    }
+    const char *p = text;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p) /* not all digits: a timestamp */
+        return parse_iso_utc(text, ms);
+    if (p - text > 18) /* beyond any int64 worth a clock */
+        return SL_EINVAL;
+    *ms = strtoll(text, NULL, 10);
+    return 0;
+}
+
 /* The one boolean syntax of parameters, settings and stream keys. */
 static int parse_bool(const char *s, int64_t *out) {
     static const char *const yes[] = {"true", "yes", "on", "1", NULL};

@@ -145,8 +145,9 @@ static int wait_until(sl_context *ctx, int64_t t, sl_error *err) {
  * resumes from (with the manual clock: the batch right after it). */
 static int64_t first_batch_time(sl_context *ctx) {
     int64_t iv = ctx->interval;
-    int64_t start =
-        ctx->clock == SL_CLOCK_MANUAL && ctx->start_time ? ctx->start_time : sl__now_ms();
+    int64_t start = ctx->clock == SL_CLOCK_MANUAL && ctx->start_time != SL_START_NOW
+                        ? ctx->start_time
+                        : sl__now_ms();
     if (ctx->resume_from && (ctx->clock == SL_CLOCK_MANUAL || start < ctx->resume_from))
         start = ctx->resume_from;
     return (start / iv) * iv + iv;
@@ -335,6 +336,12 @@ int sl_context_start(sl_context *ctx) {
         return SL_ESTATE;
     }
     sl_error err = {0, ""};
+    if (ctx->start_time != SL_START_NOW && ctx->clock != SL_CLOCK_MANUAL) {
+        sl__ctx_fail(ctx, SL_ECONFIG, "start_time",
+                     "start_time: only the manual clock has a start time (set clock: manual); "
+                     "the system clock's batches follow the wall clock");
+        return SL_ECONFIG;
+    }
     if (ctx->recv_wal && !ctx->ckpt_dir) {
         sl__ctx_fail(ctx, SL_ECONFIG, "receiver_wal",
                      "receiver_wal: the receiver log lives in the checkpoint directory: set "

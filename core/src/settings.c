@@ -34,6 +34,11 @@ static const sl_param_spec settings[] = {
      "system: a batch every interval of wall-clock time; manual: the next batch starts as soon "
      "as the previous one ends (tests, replays)",
      "system|manual", NULL},
+    {"start_time", SL_PARAM_STRING, NULL, 0,
+     "the manual clock's start: ms since the epoch (0: 1970-01-01, the first batch one interval "
+     "later, as Spark's ManualClock), an ISO-8601 UTC time like 2026-01-01T00:00:00Z, or now "
+     "(the default); only with clock: manual",
+     NULL, NULL},
     {"receiver_buffer", SL_PARAM_SIZE, "64MiB", 0,
      "bytes a receiver may hold before it stops reading from its peer (backpressure)", NULL,
      "4KiB.."},
@@ -81,6 +86,19 @@ static int set_interval(sl_context *ctx, int64_t ms) {
     return 0;
 }
 
+/* start_time: a time as sl_parse_time reads it. */
+static int set_start_time(sl_context *ctx, const char *text) {
+    int64_t ms;
+    if (sl_parse_time(text, &ms)) {
+        sl__ctx_fail(ctx, SL_EINVAL, "start_time",
+                     "start_time: expected ms since the epoch (0 or more), an ISO-8601 UTC time "
+                     "like 2026-01-01T00:00:00Z or now, got '%s'",
+                     text);
+        return SL_EINVAL;
+    }
+    return sl_context_set_start_time(ctx, ms);
+}
+
 /* Apply the validated setting `name` of `p` through its public setter. */
 static int apply(sl_context *ctx, const sl_params *p, const char *name) {
     int64_t i = sl__param_int(p, name);
@@ -92,6 +110,8 @@ static int apply(sl_context *ctx, const sl_params *p, const char *name) {
     if (strcmp(name, "clock") == 0)
         return sl_context_set_clock(ctx,
                                     strcmp(s, "manual") == 0 ? SL_CLOCK_MANUAL : SL_CLOCK_SYSTEM);
+    if (strcmp(name, "start_time") == 0)
+        return set_start_time(ctx, s);
     if (strcmp(name, "receiver_buffer") == 0)
         return sl_context_set_receiver_buffer(ctx, (size_t)i);
     if (strcmp(name, "early_combine") == 0)

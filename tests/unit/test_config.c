@@ -366,7 +366,8 @@ static void test_unknown_top_key(void) {
                       "batch_intervall: 2s\n"
                       "streams: {}\n",
                       NAME ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
-                           "batch_interval, workers, clock, receiver_buffer, early_combine, "
+                           "batch_interval, workers, clock, start_time, receiver_buffer, "
+                           "early_combine, "
                            "plugin_path, checkpoint, checkpoint_interval, checkpoint_keep, "
                            "receiver_wal, receiver_wal_max, receiver_wal_sync, streams, outputs)");
 }
@@ -419,6 +420,29 @@ static void test_bad_settings(void) {
     ASSERT_LOAD_ERROR(
         "batch_interval: 1s\nreceiver_wal_sync: -1s\n",
         NAME ":2:20: receiver_wal_sync: expected a duration like 500ms, 5s or 1m, got '-1s'");
+    /* start_time: ms since the epoch or an ISO-8601 UTC time (or now) */
+    static const char *const bad_times[] = {"-1",
+                                            "soon",
+                                            "1.5",
+                                            "2026-01-01",
+                                            "2026-01-01T00:00:00",
+                                            "2026-01-01T00:00:00+01:00",
+                                            "2026-02-29T00:00:00Z",
+                                            "2026-13-01T00:00:00Z",
+                                            "2026-01-01T24:00:00Z",
+                                            "1969-12-31T23:59:59Z",
+                                            "2026-01-01T00:00:00.Z",
+                                            "99999999999999999999",
+                                            "\"\""};
+    for (size_t i = 0; i < sizeof bad_times / sizeof *bad_times; i++) {
+        char yaml[256], want[512];
+        snprintf(yaml, sizeof yaml, "batch_interval: 1s\nstart_time: %s\n", bad_times[i]);
+        snprintf(want, sizeof want,
+                 NAME ":2:13: start_time: expected ms since the epoch (0 or more), an ISO-8601 "
+                      "UTC time like 2026-01-01T00:00:00Z or now, got '%s'",
+                 strcmp(bad_times[i], "\"\"") ? bad_times[i] : "");
+        ASSERT_LOAD_ERROR(yaml, want);
+    }
     ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_keep: 0\n",
                       NAME ":2:18: checkpoint_keep: must be between 1 and 1000, got '0'");
     ASSERT_LOAD_ERROR("batch_interval: 1s\ncheckpoint_interval: 1500ms\n",
@@ -713,6 +737,7 @@ static void test_settings_schema(void) {
     static const char *const names[] = {"batch_interval",
                                         "workers",
                                         "clock",
+                                        "start_time",
                                         "receiver_buffer",
                                         "early_combine",
                                         "plugin_path",
@@ -725,7 +750,7 @@ static void test_settings_schema(void) {
                                         NULL};
     for (int i = 0; names[i]; i++)
         ASSERT_STR_EQ(s[i].name, names[i]);
-    CU_ASSERT_PTR_NULL(s[12].name);
+    CU_ASSERT_PTR_NULL(s[13].name);
     sl_context *ctx = sl_context_new(1000);
     CU_ASSERT_FATAL(ctx != NULL);
     uint64_t bytes = 0;
@@ -734,21 +759,23 @@ static void test_settings_schema(void) {
     ASSERT_INT_EQ(ctx->workers, 0);
     ASSERT_STR_EQ(s[2].default_value, "system");
     ASSERT_INT_EQ(ctx->clock, SL_CLOCK_SYSTEM);
-    ASSERT_INT_EQ(sl_parse_size(s[3].default_value, &bytes), 0);
+    ASSERT_INT_EQ(sl_parse_size(s[4].default_value, &bytes), 0);
     ASSERT_INT_EQ(bytes, ctx->recv_buffer);
-    ASSERT_INT_EQ(sl_parse_bool(s[4].default_value, &on), 0);
+    ASSERT_INT_EQ(sl_parse_bool(s[5].default_value, &on), 0);
     ASSERT_INT_EQ(on, ctx->early_combine);
-    ASSERT_STR_EQ(s[8].default_value, "3"); /* recovery.c: ckpt_keep 0 means 3 */
+    ASSERT_STR_EQ(s[9].default_value, "3"); /* recovery.c: ckpt_keep 0 means 3 */
     ASSERT_INT_EQ(ctx->ckpt_keep, 0);
-    ASSERT_INT_EQ(sl_parse_bool(s[9].default_value, &on), 0);
+    ASSERT_INT_EQ(sl_parse_bool(s[10].default_value, &on), 0);
     ASSERT_INT_EQ(on, ctx->recv_wal);
-    ASSERT_INT_EQ(sl_parse_size(s[10].default_value, &bytes), 0);
+    ASSERT_INT_EQ(sl_parse_size(s[11].default_value, &bytes), 0);
     ASSERT_INT_EQ(bytes, ctx->wal_max);
     int64_t ms = -1;
-    ASSERT_INT_EQ(sl_parse_duration(s[11].default_value, &ms), 0);
+    ASSERT_INT_EQ(sl_parse_duration(s[12].default_value, &ms), 0);
     ASSERT_INT_EQ(ms, ctx->wal_sync);
     ASSERT_INT_EQ(s[0].required, 1);
     ASSERT_STR_EQ(s[0].range, "1ms..");
+    CU_ASSERT_PTR_NULL(s[3].default_value); /* documented as now: SL_START_NOW */
+    ASSERT_INT_EQ(ctx->start_time, SL_START_NOW);
     sl_context_free(ctx);
 }
 
@@ -777,6 +804,39 @@ static void test_settings_booleans(void) {
     ASSERT_LOAD_ERROR(HEAD "  s: {reduce_by_key_and_window: agg.sum, from: lines, length: 2s, "
                            "inverse: perhaps}\n",
                       NAME ":4:76: inverse: expected true or false, got 'perhaps'");
+}
+
+/* start_time in YAML: ms since the epoch (0 is the epoch, not now), an
+ * ISO-8601 UTC time, or now; the manual clock's batches follow from it. */
+static void test_start_time(void) {
+    static const struct {
+        const char *text;
+        int64_t ms;
+    } cases[] = {
+        {"0", 0},
+        {"1767225600000", 1767225600000},
+        {"2026-01-01T00:00:00Z", 1767225600000},
+        {"1970-01-01T00:00:00Z", 0},
+        {"2024-02-29T12:34:56.7Z", 1709210096700},
+        {"2000-03-01T00:00:00.123Z", 951868800123},
+        {"now", SL_START_NOW},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof yaml,
+                 "batch_interval: 1s\nclock: manual\nstart_time: %s\nstreams:\n"
+                 "  lines: {source: queue, path: \"%s\"}\noutputs:\n  - {sink: pprint, from: "
+                 "lines}\n",
+                 cases[i].text, unit_queue_file("[]\n"));
+        sl_context *ctx = load(yaml);
+        unit_check(ctx != NULL, __FILE__, __LINE__, "start_time: %s loads (%s)", cases[i].text,
+                   errbuf);
+        if (ctx)
+            unit_check(ctx->start_time == cases[i].ms, __FILE__, __LINE__,
+                       "start_time: %s is %lld (got %lld)", cases[i].text, (long long)cases[i].ms,
+                       (long long)ctx->start_time);
+        sl_context_free(ctx);
+    }
 }
 
 /* sl_context_set: a C program sets what the YAML sets, through the same
@@ -1029,6 +1089,7 @@ static void test_size_cap(void) {
 }
 
 UNIT_MAIN("config", {"a valid pipeline builds and runs", test_valid_pipeline},
+          {"start_time: ms, ISO-8601 UTC or now", test_start_time},
           {"forward references and stream operations", test_forward_refs_and_stream_ops},
           {"plugin_path relative to the file", test_plugin_path_relative},
           {"plugin_dirs come first", test_plugin_dirs_argument},

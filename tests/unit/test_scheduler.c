@@ -39,6 +39,8 @@ static void test_manual_start_time(void) {
         {1000, 1000000999, 1000001000},
         {250, 1001, 1250},
         {7, 100, 105},
+        {1000, 0, 1000}, /* 0 is the epoch (Spark's ManualClock), not "now" */
+        {500, 1, 500},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         unit_collect c = {0};
@@ -75,6 +77,40 @@ static void test_manual_default_start(void) {
         CU_ASSERT(c.b[0].t > now - 1000 && c.b[0].t <= now + 2000);
         ASSERT_INT_EQ(c.b[1].t - c.b[0].t, 1000);
     }
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+/* SL_START_NOW says "now" explicitly (also after another start time);
+ * other negative start times are refused; the system clock refuses a start
+ * time when it starts, since its batches follow the wall clock. */
+static void test_start_time_now_and_refusals(void) {
+    unit_collect c = {0};
+    sl_context *ctx = pipeline(1000, SL_CLOCK_MANUAL, &c);
+    ASSERT_INT_EQ(sl_context_set_start_time(ctx, 5000), 0);
+    ASSERT_INT_EQ(sl_context_set_start_time(ctx, -2), SL_EINVAL);
+    ASSERT_STR_EQ(sl_context_errmsg(ctx), "start_time: expected ms since the epoch (0 or more) "
+                                          "or SL_START_NOW, got -2");
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_set_start_time(ctx, SL_START_NOW), 0);
+    sl_context_set_max_batches(ctx, 1);
+    int64_t now = sl__now_ms();
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    ASSERT_INT_EQ(sl_context_await_termination(ctx), 0);
+    ASSERT_INT_EQ(c.nb, 1);
+    if (c.nb == 1)
+        CU_ASSERT(c.b[0].t > now - 1000 && c.b[0].t <= now + 2000);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+
+    c = (unit_collect){0};
+    ctx = pipeline(1000, SL_CLOCK_SYSTEM, &c);
+    ASSERT_INT_EQ(sl_context_set_start_time(ctx, 0), 0);
+    ASSERT_INT_EQ(sl_context_start(ctx), SL_ECONFIG);
+    ASSERT_STR_EQ(sl_context_errmsg(ctx),
+                  "start_time: only the manual clock has a start time (set clock: manual); the "
+                  "system clock's batches follow the wall clock");
+    ASSERT_INT_EQ(c.nb, 0);
     unit_collect_free(&c);
     sl_context_free(ctx);
 }
@@ -426,6 +462,8 @@ static void test_settings(void) {
 
 UNIT_MAIN("scheduler", {"manual clock: first batch after the start time", test_manual_start_time},
           {"manual clock: default start", test_manual_default_start},
+          {"start time: SL_START_NOW, negatives and the system clock refused",
+           test_start_time_now_and_refusals},
           {"max_batches", test_max_batches}, {"system clock: 100 ms batches", test_system_clock},
           {"system clock: late batches are not skipped", test_system_clock_overrun},
           {"stop from another thread is prompt", test_stop_from_thread},

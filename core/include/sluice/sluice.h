@@ -79,9 +79,18 @@ SL_API void sl_context_free(sl_context *ctx);
 /* Settings; call before sl_context_start. Each returns 0 or SL_EINVAL. */
 SL_API int sl_context_set_workers(sl_context *ctx, int n); /* 0: one per core */
 SL_API int sl_context_set_clock(sl_context *ctx, sl_clock_kind clock);
-/* Start of the manual clock, ms since the epoch (default: now). The first
- * batch time is the first multiple of the interval after it (T + interval
- * when T is itself a multiple). */
+/* sl_context_set_start_time's "now": the manual clock starts at the wall
+ * clock's time when the context starts (the default). */
+#define SL_START_NOW (-1)
+/* Start of the manual clock, `ms` since the epoch (0 and up; 0 is the epoch
+ * itself, 1970-01-01 00:00:00 UTC, as Spark's ManualClock), or SL_START_NOW
+ * (the default). The first batch time is the first multiple of the interval
+ * after it: T + interval when T is itself a multiple, so a start of 0 gives
+ * batches at 1 interval, 2 intervals, ... Other negative values are refused
+ * (SL_EINVAL). Only the manual clock has a start time: sl_context_start
+ * refuses a start time with the system clock (SL_ECONFIG), whose batches
+ * follow the wall clock. A run that resumes from a checkpoint continues
+ * after the checkpoint's batch instead. */
 SL_API int sl_context_set_start_time(sl_context *ctx, int64_t ms);
 /* Stop after `n` batches (0: no limit). */
 SL_API int sl_context_set_max_batches(sl_context *ctx, int64_t n);
@@ -541,6 +550,12 @@ SL_API int sl_parse_duration(const char *text, int64_t *ms);
 /* Parse a size: "512", "64KiB", "1MiB", "2GiB", "10KB"/"10MB"/"10GB"
  * (powers of 1000), "1k"/"1m"/"1g" (powers of 1024). Returns 0 or SL_EINVAL. */
 SL_API int sl_parse_size(const char *text, uint64_t *bytes);
+
+/* Parse a point in time as the `start_time` setting and `--start-time`
+ * take it: milliseconds since the epoch ("0", "1767225600000"), an ISO-8601
+ * UTC time "YYYY-MM-DDTHH:MM:SS[.fff]Z" (1970 to 9999), or "now" (which
+ * gives SL_START_NOW). Returns 0 or SL_EINVAL. */
+SL_API int sl_parse_time(const char *text, int64_t *ms);
 
 /* Parse a boolean as parameters and settings take it: true/false, yes/no,
  * on/off, 1/0 (any case). Returns 0 (*on set to 1 or 0) or SL_EINVAL. */

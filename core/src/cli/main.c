@@ -59,6 +59,10 @@ static const char run_help[] =
     "                         seconds (60) or a duration (500ms, 5s, 1m)\n"
     "  --clock system|manual  override the file's clock (manual: a batch starts as soon as\n"
     "                         the previous one ends; with --batches, a fast replay)\n"
+    "  --start-time T         start the manual clock at T: ms since the epoch (0: the\n"
+    "                         first batch at 1970-01-01 plus one interval, as Spark's\n"
+    "                         ManualClock), an ISO-8601 UTC time like\n"
+    "                         2026-01-01T00:00:00Z, or now (overrides start_time)\n"
     "  --workers N            override the file's workers (0: one per core)\n"
     "  --fresh                with a checkpoint directory: ignore and remove its\n"
     "                         checkpoints and start over (default: resume from the newest)\n"
@@ -385,6 +389,7 @@ typedef struct run_args {
     int64_t batches;    /* -1: as configured */
     int64_t timeout_ms; /* -1: none */
     int clock;          /* -1: as configured */
+    int64_t start_time; /* SL_START_NOW - 1: as configured */
     int64_t workers;    /* -1: as configured */
     int log_level;      /* -1: default */
     int status;         /* -2: as configured (auto) */
@@ -426,6 +431,16 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
     } else if (r != 0) {
         return r;
     }
+    if ((r = sl__cli_option("run", argc, argv, i, "--start-time", &v)) > 0 &&
+        sl_parse_time(v, &ra->start_time) < 0) {
+        sl__cli_usage_error("run",
+                            "--start-time: expected ms since the epoch (0 or more), an ISO-8601 "
+                            "UTC time like 2026-01-01T00:00:00Z or now, got '%s'",
+                            v);
+        return -1;
+    } else if (r != 0) {
+        return r;
+    }
     if ((r = sl__cli_option("run", argc, argv, i, "--workers", &v)) > 0 &&
         sl__cli_parse_int(v, 0, 65536, &ra->workers) < 0) {
         sl__cli_usage_error("run",
@@ -461,6 +476,8 @@ static int run_apply(sl_context *ctx, const run_args *ra) {
         what = "--batches";
     else if (ra->clock >= 0 && sl_context_set_clock(ctx, (sl_clock_kind)ra->clock) < 0)
         what = "--clock";
+    else if (ra->start_time >= SL_START_NOW && sl_context_set_start_time(ctx, ra->start_time) < 0)
+        what = "--start-time";
     else if (ra->workers >= 0 && sl_context_set_workers(ctx, (int)ra->workers) < 0)
         what = "--workers";
     else if (ra->status != -2 && sl_context_set_status_line(ctx, ra->status) < 0)
@@ -501,8 +518,13 @@ static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
 }
 
 static int cmd_run(int argc, char **argv) {
-    run_args ra = {
-        .batches = -1, .timeout_ms = -1, .clock = -1, .workers = -1, .log_level = -1, .status = -2};
+    run_args ra = {.batches = -1,
+                   .timeout_ms = -1,
+                   .clock = -1,
+                   .start_time = SL_START_NOW - 1,
+                   .workers = -1,
+                   .log_level = -1,
+                   .status = -2};
     if (common_init(&ra.c, argc) < 0)
         return CLI_EXIT_RUNTIME;
     int code = CLI_EXIT_USAGE, dashdash = 0;
