@@ -22,6 +22,7 @@ export SLUICE_PLUGIN_PATH
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice_it_XXXXXX")
 GROUPS_STARTED=() # process groups started with start_group (their leader's pid)
 FAILS=0
+FAILED_CHECKS=() # what fail() was given, repeated by finish()
 CHECKS=0
 
 # ms since the epoch.
@@ -63,6 +64,7 @@ start_group() {
 
 fail() {
     echo "FAIL: $*" >&2
+    FAILED_CHECKS+=("$*")
     FAILS=$((FAILS + 1))
     CHECKS=$((CHECKS + 1))
 }
@@ -101,6 +103,8 @@ check_contains() {
 # Print the summary and exit 1 if anything failed.
 finish() {
     if ((FAILS > 0)); then
+        # repeated last: a CI log cut in the middle still shows what failed
+        printf 'FAILED: %s\n' "${FAILED_CHECKS[@]}" >&2
         echo "$FAILS of $CHECKS checks FAILED" >&2
         exit 1
     fi

@@ -20,7 +20,7 @@ P=$(free_port)
 start_sluice bind "$(count_pipeline "bind: \"tcp://127.0.0.1:$P\"")"
 wait_until 10 log_has bind.log "bound tcp://127.0.0.1:$P"
 check "push (sluice binds): the peer sends 60000 messages in 3 bursts" \
-    bash -c "for i in 0 1 2; do $PY $PEER send --type push --connect tcp://127.0.0.1:$P --count 20000 --start \$((i * 20000)) >/dev/null || exit 1; sleep 0.3; done"
+    bash -c "for i in 0 1 2; do $PY $PEER send --type push --connect tcp://127.0.0.1:$P --count 20000 --start \$((i * 20000)) >/dev/null || exit 1; sleep 1; done"
 check "push (sluice binds): every message counted, none twice" wait_until 20 total_is n.jsonl 60000
 check "push (sluice binds): over several batches" test "$(nonzero_batches n.jsonl)" -ge 3
 stop_sluice bind
