@@ -545,7 +545,12 @@ static int recover_one(sl__wal *w, size_t i, uint64_t from, sl__wal_visit fn, vo
     if (rc)
         return rc;
     sl__wal_scan res;
-    rc = sl__wal_scan_bytes(img, len, from, fn, ud, &res, err);
+    /* a segment whose header disagrees with its name (renamed, or its header
+     * damaged into another valid one) replays nothing: its ordinals would
+     * collide with those of the segments around it */
+    sl__wal_scan_bytes(img, len < SL__WAL_HEADER ? len : SL__WAL_HEADER, 0, NULL, NULL, &res, err);
+    bool renamed = res.end && res.first != s->first;
+    rc = sl__wal_scan_bytes(img, len, from, renamed ? NULL : fn, ud, &res, err);
     free(img);
     if (rc)
         return rc;
