@@ -12,8 +12,11 @@
  *
  * The time is the batch time in local time, as Python's str(datetime):
  * ".ffffff" microseconds are added only when the batch time has a
- * millisecond part. Elements are formatted by host->record_format in Python
- * repr style; "..." follows when the batch had more than `num` elements.
+ * millisecond part. Each element is printed as Python's print(record) does:
+ * a plain bytes element (a str in PySpark) as its text, as it is; anything
+ * else (pairs, ints, doubles, None, lists, objects) by host->record_format in
+ * Python repr style. "..." follows when the batch had more than `num`
+ * elements.
  * The header and the empty line are printed for empty batches too.
  *
  * A sink is called by one thread at a time (begin, write*, end), so the
@@ -135,15 +138,24 @@ static size_t pprint_format(pprint_sink *p, const sl_record *r) {
     return sl_api->record_format(r, SL_FORMAT_REPR, p->buf, p->cap);
 }
 
+/* Print one element as PySpark's print(record): a plain bytes element is
+ * a str, printed as its text (the bytes as they are, invalid UTF-8
+ * included); every other element is printed as its repr. */
+static int pprint_element(pprint_sink *p, const sl_record *r, sl_error *err) {
+    if (!sl_record_is_pair(r) && r->value.type == SL_BYTES)
+        return pprint_line(r->value.len ? r->value.u.s : "", r->value.len, err);
+    size_t len = pprint_format(p, r);
+    if (len == (size_t)-1)
+        return sl_api->error_set(err, SL_ENOMEM, "pprint: out of memory formatting an element");
+    return pprint_line(p->buf, len, err);
+}
+
 /* Print records while fewer than `num` were printed; count the rest. */
 static int pprint_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     pprint_sink *p = instance;
     size_t i = 0;
     for (; i < chunk->count && p->count < p->num; i++, p->count++) {
-        size_t len = pprint_format(p, &chunk->records[i]);
-        if (len == (size_t)-1)
-            return sl_api->error_set(err, SL_ENOMEM, "pprint: out of memory formatting an element");
-        int rc = pprint_line(p->buf, len, err);
+        int rc = pprint_element(p, &chunk->records[i], err);
         if (rc < 0)
             return rc;
     }
@@ -177,7 +189,8 @@ static const sl_component pprint_component = {
     .name = "pprint",
     .doc = "Prints the first `num` elements of every batch on stdout, exactly as PySpark's "
            "DStream.pprint(): a header with the batch time (local time), one element per line "
-           "in Python repr ('k', v), '...' when there were more, then an empty line.",
+           "as Python's print(element): a string as its text, anything else in Python repr "
+           "(('k', v), 3, None), '...' when there were more, then an empty line.",
     .params = pprint_params,
     .create = pprint_create,
     .destroy = pprint_destroy,
