@@ -737,7 +737,11 @@ int sl__wal_append(sl__wal *w, const sl_record *recs, size_t n, const atomic_boo
         rc = w->failed;
         if (err)
             *err = w->ferr;
-    }
+    } else if (w->next > UINT64_MAX - n) /* the reader could not read it back */
+        rc = sl__error_set(err, SL_ELIMIT,
+                           "%s: receiver log: the record ordinals are exhausted "
+                           "(at %llu): remove the log with sluice run --fresh",
+                           w->name, (unsigned long long)w->next);
     sl__buf_reset(&w->enc);
     if (!rc && (rc = sl__wal_record_encode(&w->enc, w->next, recs, n)))
         sl__error_set(err, rc, "%s: receiver log: cannot encode %zu records: %s", w->name, n,
