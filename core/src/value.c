@@ -21,6 +21,7 @@
 #define XXH_INLINE_ALL /* short keys: inlined XXH3 is several times faster than a call */
 #include <xxhash.h>
 
+#include "printable_table.h"
 #include "value.h"
 
 /* A bounded writer that still counts what it could not write (snprintf
@@ -90,22 +91,21 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
     return utf8_decode(s, n, &cp);
 }
 
-/* Code points Python's str.isprintable() rejects beyond ASCII: C1 controls,
- * separators other than the space (Zs, Zl, Zp), format characters (Cf),
- * private use (Co) and the noncharacters U+FFFE/U+FFFF. Unassigned code
- * points (Cn) would need the Unicode database and print as they are. */
+/* Whether Python's str.isprintable() rejects cp (so that repr() escapes
+ * it): a binary search in the generated table of non-printable ranges
+ * (printable_table.c: control, format, surrogate, private-use and unassigned
+ * code points, separators other than the space), Python 3.11's Unicode 14. */
 static bool unicode_nonprintable(unsigned cp) {
-    static const unsigned ranges[][2] = {
-        {0x80, 0xa0},       {0xad, 0xad},       {0x600, 0x605},     {0x61c, 0x61c},
-        {0x6dd, 0x6dd},     {0x70f, 0x70f},     {0x890, 0x891},     {0x8e2, 0x8e2},
-        {0x1680, 0x1680},   {0x180e, 0x180e},   {0x2000, 0x200f},   {0x2028, 0x202f},
-        {0x205f, 0x2064},   {0x2066, 0x206f},   {0x3000, 0x3000},   {0xe000, 0xf8ff},
-        {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0xfffe, 0xffff},   {0x110bd, 0x110bd},
-        {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
-        {0xe0001, 0xe0001}, {0xe0020, 0xe007f}, {0xf0000, 0x10ffff}};
-    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
-        if (cp >= ranges[i][0] && cp <= ranges[i][1])
+    size_t lo = 0, hi = sl__nonprintable_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < sl__nonprintable[mid].first)
+            hi = mid;
+        else if (cp > sl__nonprintable[mid].last)
+            lo = mid + 1;
+        else
             return true;
+    }
     return false;
 }
 
@@ -233,7 +233,12 @@ static void put_json_string(outbuf *o, const char *s, size_t n) {
 
 /* Bytes as Python's repr of a str: single quotes unless the text contains
  * ' and no ", escapes for \\, the quote, \n \r \t and other control bytes;
- * printable UTF-8 passes through; invalid bytes are written \xNN. */
+ * printable UTF-8 passes through; every code point that Python's
+ * str.isprintable() rejects is escaped as Python does (\xNN below 0x100,
+ * \uNNNN below 0x10000, \UNNNNNNNN beyond). A byte that is not part of
+ * valid UTF-8 (Python would not have such a str) is written \xNN, so that
+ * the output is valid UTF-8 (for 0x80..0xa0 and 0xad the same text as the
+ * code point U+00NN's escape). */
 static void put_repr_string(outbuf *o, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     char q = '\'';

@@ -67,8 +67,9 @@ static void test_repr_utf8(void) {
 /* Characters Python's str.isprintable() rejects beyond Latin-1's C1 range are
  * escaped too: U+00AD SOFT HYPHEN (Cf) is '\xad', U+2028 LINE SEPARATOR (Zl)
  * is '\u2028', U+200B ZERO WIDTH SPACE (Cf) is '\u200b'; other format,
- * separator and private-use characters likewise, astral ones as \U; printable
- * CJK and emoji pass through. (Expected strings are Python 3's repr.) */
+ * separator, private-use and unassigned characters likewise, astral ones as
+ * \U; printable CJK and emoji pass through. (Expected strings are Python
+ * 3.11's repr; unit.repr_codepoints compares every code point.) */
 static void test_repr_nonprintable_unicode(void) {
     ASSERT_STR_EQ(repr(sl_cstr("\xc2\xad")), "'\\xad'");
     ASSERT_STR_EQ(repr(sl_cstr("\xe2\x80\xa8")), "'\\u2028'");
@@ -82,6 +83,13 @@ static void test_repr_nonprintable_unicode(void) {
                                "b")),
                   "'a\\u2060b'"); /* WORD JOINER */
     ASSERT_STR_EQ(repr(sl_cstr("\xe4\xb8\xad\xf0\x9f\x98\x80")), "'\xe4\xb8\xad\xf0\x9f\x98\x80'");
+    /* unassigned (Cn): escaped as Python 3.11 (Unicode 14) does */
+    ASSERT_STR_EQ(repr(sl_cstr("\xcd\xb8")), "'\\u0378'");
+    ASSERT_STR_EQ(repr(sl_cstr("\xef\xb7\x90")), "'\\ufdd0'");              /* noncharacter */
+    ASSERT_STR_EQ(repr(sl_cstr("\xf0\xb1\x8d\x90")), "'\\U00031350'");      /* after CJK ext. G */
+    ASSERT_STR_EQ(repr(sl_cstr("\xf0\xb1\x8d\x8a")), "'\xf0\xb1\x8d\x8a'"); /* its last, U+3134A */
+    /* an invalid byte beside an escaped code point stays \xNN */
+    ASSERT_STR_EQ(repr(sl_cstr("\xcd\xb8\xff")), "'\\u0378\\xff'");
 }
 
 /* Integers as %lld, None for null. */
