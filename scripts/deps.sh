@@ -27,6 +27,7 @@ packages=(
     maven           # scripts/kafka.sh: fetches the broker's jars from Maven Central
     libzmq3-dev     # connectors/zmq (libzmq 4.3, CURVE)
     python3-zmq     # ZeroMQ integration tests: the outside peer (pyzmq)
+    locales         # unit.test_dtoa: localedef makes a comma-decimal locale (de_DE)
 )
 # node and npm run kafkajs, the tests' second outside Kafka client
 # (scripts/kafkajs.sh): Debian's, unless a node with npm is there already

@@ -17,6 +17,7 @@
 
 #include <sluice/plugin.h>
 
+#include "dtoa.h"
 #include "error.h"
 
 #define MAX_DEPTH 256
@@ -221,7 +222,7 @@ static int parse_number(parser *p, sl_value *out) {
         }
         /* out of int64 range: keep it as a double, as Python's json would not */
     }
-    *out = sl_double(strtod(text, NULL));
+    *out = sl_double(sl__strtod(text, NULL));
     if (text != buf)
         free(text);
     return 0;

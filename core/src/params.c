@@ -17,6 +17,7 @@
 #include <sluice/plugin.h>
 #include <sluice/sluice.h>
 
+#include "dtoa.h"
 #include "error.h"
 #include "params.h"
 
@@ -79,7 +80,7 @@ static int parse_scaled(const char *text, const unit *units, double bare, double
     }
     if (!digits || dots > 1 || *text == '.' || p[-1] == '.')
         return SL_EINVAL;
-    double v = strtod(text, NULL);
+    double v = sl__strtod(text, NULL);
     if (!isfinite(v))
         return SL_EINVAL;
     size_t len = strlen(p);
@@ -251,7 +252,7 @@ static int range_end(int type, const char *text, size_t len, double *v, int64_t 
         *v = (double)*i;
         return end == buf || *end || errno ? SL_EINVAL : 0;
     case SL_PARAM_DOUBLE:
-        *v = strtod(buf, &end);
+        *v = sl__strtod(buf, &end);
         return end == buf || *end || errno ? SL_EINVAL : 0;
     case SL_PARAM_DURATION:
         if (sl_parse_duration(buf, i))
@@ -368,7 +369,7 @@ static int convert_type(param_item *it, const char *what, sl_error *err) {
         it->d = (double)it->i;
         return end == raw || *end || errno ? bad_type(it, what, "an integer", err) : 0;
     case SL_PARAM_DOUBLE:
-        it->d = strtod(raw, &end);
+        it->d = sl__strtod(raw, &end);
         /* param_int of a double: saturated (a cast of one out of range,
          * 1e300 or NaN, is undefined behaviour) */
         it->i = it->d > -9.2e18 && it->d < 9.2e18 ? (int64_t)it->d

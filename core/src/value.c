@@ -22,6 +22,7 @@
 #include <xxhash.h>
 
 #include "printable_table.h"
+#include "dtoa.h"
 #include "value.h"
 
 /* A bounded writer that still counts what it could not write (snprintf
@@ -109,76 +110,16 @@ static bool unicode_nonprintable(unsigned cp) {
     return false;
 }
 
-/* Shortest decimal digits that read back as d: fills digits (no dot) and
- * returns the decimal exponent of the first digit (d = 0.DIGITS * 10^(e+1)). */
-static int shortest_digits(double d, char *digits, size_t cap) {
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
-        if (strtod(tmp, NULL) == d || prec == 17)
-            break;
-    }
-    /* tmp is "-d.ddde+XX" */
-    const char *p = tmp;
-    if (*p == '-')
-        p++;
-    size_t n = 0;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.' && n + 1 < cap)
-            digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    digits[n] = 0;
-    return atoi(p + 1);
-}
-
-/* A double as Python's repr() writes it (also valid JSON when finite). */
+/* A double as Python's repr() writes it (core/src/dtoa.c: shortest round
+ * trip, no locale). JSON has no NaN or infinity: they are written as null,
+ * so that a jsonl line stays valid JSON. */
 static void put_double(outbuf *o, double d, int style) {
-    if (isnan(d)) {
-        puts0(o, style == SL_FORMAT_JSON ? "null" : "nan");
+    if (style == SL_FORMAT_JSON && !isfinite(d)) {
+        puts0(o, "null");
         return;
     }
-    if (isinf(d)) {
-        puts0(o, style == SL_FORMAT_JSON ? "null" : (d < 0 ? "-inf" : "inf"));
-        return;
-    }
-    if (signbit(d))
-        putc1(o, '-');
-    d = fabs(d);
-    if (d == 0) {
-        puts0(o, "0.0");
-        return;
-    }
-    char digits[24];
-    int e = shortest_digits(d, digits, sizeof digits);
-    int nd = (int)strlen(digits);
-    int decpt = e + 1;
-    char buf[64];
-    if (decpt > -4 && decpt <= 16) {
-        if (decpt <= 0) {
-            puts0(o, "0.");
-            for (int i = 0; i < -decpt; i++)
-                putc1(o, '0');
-            puts0(o, digits);
-        } else if (decpt >= nd) {
-            puts0(o, digits);
-            for (int i = nd; i < decpt; i++)
-                putc1(o, '0');
-            puts0(o, ".0");
-        } else {
-            put(o, digits, (size_t)decpt);
-            putc1(o, '.');
-            puts0(o, digits + decpt);
-        }
-        return;
-    }
-    putc1(o, digits[0]);
-    if (nd > 1) {
-        putc1(o, '.');
-        puts0(o, digits + 1);
-    }
-    snprintf(buf, sizeof buf, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
-    puts0(o, buf);
+    char buf[SL__DTOA_MAX];
+    put(o, buf, sl__dtoa_repr(d, buf));
 }
 
 /* Bytes as a JSON string: valid UTF-8 passes through, invalid bytes are
