@@ -542,9 +542,10 @@ static double text_re_repeat(const char **p, bool *optional, double *copies) {
     if (*s != '{' || s[1] < '0' || s[1] > '9')
         return 0;
     char *end;
-    double n = strtod(s + 1, &end), m = n;
+    /* strtol, not strtod: under a comma-decimal locale strtod reads "1,3" as 1.3 */
+    double n = (double)strtol(s + 1, &end, 10), m = n;
     if (*end == ',')
-        m = end[1] >= '0' && end[1] <= '9' ? strtod(end + 1, &end) : n + 1;
+        m = end[1] >= '0' && end[1] <= '9' ? (double)strtol(end + 1, &end, 10) : n + 1;
     if (*end != '}')
         return 0;
     *p = end + 1;
