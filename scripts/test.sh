@@ -22,6 +22,8 @@
 #   SLUICE_BUILD_DIR, SLUICE_ASAN_BUILD_DIR
 #                        build trees (default build, build-asan), relative to
 #                        the repo root: e.g. to keep your own build/ untouched
+#   SLUICE_KEEP_WORK=1   an integration test that fails keeps its work directory
+#                        (its logs and files) and names it
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

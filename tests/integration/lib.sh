@@ -10,7 +10,7 @@
 # Servers are real: `nc -l` on 127.0.0.1, on a port that was free a moment
 # ago (bind + close in python3), started again on another port if the listen
 # fails because something else took it. Needs bash, python3, nc (OpenBSD),
-# setsid, timeout.
+# setsid, timeout. SLUICE_KEEP_WORK=1 keeps the work directory of a failed test.
 
 set -u
 
@@ -48,7 +48,11 @@ cleanup() {
     for pid in "${GROUPS_STARTED[@]+"${GROUPS_STARTED[@]}"}"; do
         stop_group "$pid"
     done
-    rm -rf "$WORK"
+    if ((FAILS > 0)) && [[ -n "${SLUICE_KEEP_WORK:-}" ]]; then
+        echo "kept the work directory: $WORK (SLUICE_KEEP_WORK)" >&2
+    else
+        rm -rf "$WORK"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
