@@ -47,7 +47,8 @@ while end is None or nxt < end:
     time.sleep(0.01)
 s.close(linger=30000)
 ctx.term()
-open("peer.log", "w").write("done %d\n" % nxt)
+open("peer.tmp", "w").write("done %d\n" % nxt)
+os.rename("peer.tmp", "peer.log")
 PY
 start_group "exec $PY peer.py"
 wait_until 5 test -s port || fail "the peer did not start"
@@ -97,13 +98,31 @@ last=$!
 GROUPS_STARTED+=("$last")
 check "the peer sent its last message" wait_until 30 test -s peer.log
 sent=$(awk '/^done/ { print $2 }' peer.log 2>/dev/null)
-high() { python3 -c 'import json, sys
-print(max((r["key"] for r in map(json.loads, open("out.jsonl"))), default=""))' 2>/dev/null; }
-check "the last message is counted" wait_until 20 test "$(high)" = "$(printf 'z%07d' $((${sent:-1} - 1)))"
+# The output has the whole state at every batch (update_state_by_key, as
+# Spark): read only its last N + 1 lines, which hold the newest whole batch.
+last_state() { tail -n $((${sent:-0} + 1)) out.jsonl >state.jsonl; }
+# counted_to N: the newest batch's highest key is message N - 1
+counted_to() {
+    last_state
+    [ "$(python3 -c 'import json
+rows = [json.loads(l) for l in open("state.jsonl")][1:]
+t = max(r["time"] for r in rows)
+print(max(r["key"] for r in rows if r["time"] == t))' 2>/dev/null)" = "$(printf 'z%07d' $(($1 - 1)))" ]
+}
+check "the last message is counted" wait_until 30 counted_to "${sent:-1}"
 kill -TERM "$last" 2>/dev/null
-wait "$last"
-check_eq "the last run stops gracefully (exit 0)" "$?" 0
+exited() { ! ps -o stat= -p "$1" | grep -qv Z; } # gone, or a zombie not yet waited for
+if wait_until 30 exited "$last"; then
+    wait "$last"
+    check_eq "the last run stops gracefully (exit 0)" "$?" 0
+else
+    fail "the last run did not stop within 30 s of SIGTERM"
+    tail -20 last.log >&2
+    kill -KILL "$last" 2>/dev/null
+    wait "$last" 2>/dev/null
+fi
 
+last_state
 python3 - "$KILLS" "${sent:-0}" <<'PY' >verdict.txt
 import json, re, sys
 kills, sent = int(sys.argv[1]), int(sys.argv[2])
@@ -122,7 +141,7 @@ for name in logs:
     for m in rep.finditer(text):
         took = max(took, int(m.group(3)) + 1)
         replayed += int(m.group(1))
-rows = [json.loads(l) for l in open("out.jsonl")]
+rows = [json.loads(l) for l in open("state.jsonl")][1:]  # the first may be cut
 last = max(r["time"] for r in rows)
 state = {r["key"]: r["value"] for r in rows if r["time"] == last}
 names = set("z%07d" % i for i in range(sent))
