@@ -21,7 +21,7 @@ start_sluice bind "$(count_pipeline "bind: \"tcp://127.0.0.1:$P\"")"
 wait_until 10 log_has bind.log "bound tcp://127.0.0.1:$P"
 check "push (sluice binds): the peer sends 60000 messages in 3 bursts" \
     bash -c "for i in 0 1 2; do $PY $PEER send --type push --connect tcp://127.0.0.1:$P --count 20000 --start \$((i * 20000)) >/dev/null || exit 1; sleep 1; done"
-check "push (sluice binds): every message counted, none twice" wait_until 20 total_is n.jsonl 60000
+check_total "push (sluice binds): every message counted, none twice" 20 n.jsonl 60000 bind.log
 check "push (sluice binds): over several batches" test "$(nonzero_batches n.jsonl)" -ge 3
 stop_sluice bind
 check_eq "push (sluice binds): a graceful stop exits 0" "$(cat bind.rc)" 0
@@ -32,7 +32,7 @@ rm -f n.jsonl
 P=$(free_port)
 start_peer pusher send --type push --bind "tcp://127.0.0.1:$P" --count 30000
 start_sluice conn "$(count_pipeline "connect: \"tcp://127.0.0.1:$P\"")"
-check "push (sluice connects): every message counted" wait_until 20 total_is n.jsonl 30000
+check_total "push (sluice connects): every message counted" 20 n.jsonl 30000 conn.log pusher.out
 stop_sluice conn
 check_contains "push (sluice connects): the peer sent them all" pusher.out "sent=30000"
 
@@ -40,8 +40,8 @@ check_contains "push (sluice connects): the peer sent them all" pusher.out "sent
 rm -f n.jsonl
 start_sluice ipc "$(count_pipeline "bind: \"ipc://$WORK/feed.sock\"")"
 wait_until 10 log_has ipc.log "bound ipc://"
-peer send --type push --connect "ipc://$WORK/feed.sock" --count 5000 >/dev/null
-check "ipc: every message counted" wait_until 20 total_is n.jsonl 5000
+peer send --type push --connect "ipc://$WORK/feed.sock" --count 5000 >ipc.out 2>&1
+check_total "ipc: every message counted" 20 n.jsonl 5000 ipc.log ipc.out
 stop_sluice ipc
 
 # ---- a PUSH peer that restarts mid-run ------------------------------------------------
@@ -49,7 +49,7 @@ rm -f n.jsonl
 P=$(free_port)
 start_sluice restart "$(count_pipeline "connect: \"tcp://127.0.0.1:$P\", reconnect_interval: 50ms")"
 peer send --type push --bind "tcp://127.0.0.1:$P" --count 8000 >first.out
-check "restart: the first peer's messages" wait_until 20 total_is n.jsonl 8000
+check_total "restart: the first peer's messages" 20 n.jsonl 8000 restart.log first.out
 peer send --type push --bind "tcp://127.0.0.1:$P" --count 8000 --start 8000 >second.out
 check "restart: the second peer's messages too, after libzmq reconnected" \
     wait_until 20 total_is n.jsonl 16000
@@ -119,7 +119,7 @@ wait_until 10 log_has big.log "bound tcp"
 peer send --type push --connect "tcp://127.0.0.1:$P" --count 50 --size 80 >/dev/null
 peer send --type push --connect "tcp://127.0.0.1:$P" --count 7 --size 500 >/dev/null
 peer send --type push --connect "tcp://127.0.0.1:$P" --count 50 --size 100 >/dev/null
-check "oversize: the messages within max_message_bytes are counted" wait_until 20 total_is n.jsonl 100
+check_total "oversize: the messages within max_message_bytes are counted" 20 n.jsonl 100 big.log
 sleep 0.5
 stop_sluice big
 check_eq "oversize: the 7 larger ones are not" "$(total n.jsonl)" 100
@@ -144,7 +144,7 @@ wait_until 10 log_has slow.log "bound tcp"
 # 20000 messages of 4000 bytes: 80 MB, far more than the 1 MiB the engine may hold
 check "slow engine: the peer sends 80 MB" \
     peer send --type push --connect "tcp://127.0.0.1:$P" --count 20000 --size 4000 --hwm 100 --nonblock --timeout 60 >slow.out
-check "slow engine: every message arrives" wait_until 60 total_is n.jsonl 20000
+check_total "slow engine: every message arrives" 60 n.jsonl 20000 slow.log slow.out
 rss=$(peak_kib slow)
 stop_sluice slow
 blocked=$(sed -n 's/.*blocked=\([0-9]*\).*/\1/p' slow.out)

@@ -72,6 +72,23 @@ total_is() {
     [ "$(total "$1")" = "$2" ]
 }
 
+# check_total DESCRIPTION SECONDS FILE N [LOG...]: within SECONDS the count
+# stream in FILE sums to N; if not, say what it summed to and show the end
+# of each LOG (sluice's, the peer's).
+check_total() {
+    local what=$1 secs=$2 file=$3 want=$4 log
+    shift 4
+    if wait_until "$secs" total_is "$file" "$want"; then
+        pass "$what"
+        return
+    fi
+    fail "$what: counted $(total "$file"), want $want"
+    for log in "$@"; do
+        echo "    $log:" >&2
+        tail -n 8 "$log" 2>/dev/null | sed 's/^/    | /' >&2
+    done
+}
+
 # nonzero_batches FILE: how many batches of a count stream saw records.
 nonzero_batches() {
     "$PY" -c 'import json, sys
