@@ -299,10 +299,19 @@ static int tf_split(tf_source *s, const char *p, size_t n, int64_t ts, sl_emitte
  * file is logged and counted, not an error; only the emitter's errors
  * (out of memory, stopping) are returned. */
 static int tf_read_file(tf_source *s, int dfd, const char *name, int64_t ts, sl_emitter *out) {
-    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a name swapped for a FIFO since the listing must not block
+     * the batch; fstat then refuses anything but a regular file */
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     const char *what = "open";
     int rc = 0;
     ssize_t n = -1;
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        what = "read (no longer a regular file)";
+        errno = EINVAL;
+    }
     s->line_len = 0;
     s->discarding = 0;
     s->too_long = 0;
