@@ -6,7 +6,8 @@
 #      directories and names not matching `pattern` are not read; a line
 #      over max_line_bytes is counted and skipped;
 #   2. a restart on the checkpoint reads the files that arrived while it
-#      was down and none of those read before;
+#      was down and none of those read before; process_existing reads the
+#      files already there;
 #   3. the sink's file names and contents are exact (an empty batch writes an
 #      empty file, elements as pprint prints them), writing the same batches
 #      again replaces the files with the same content, no temporary file is
@@ -130,6 +131,22 @@ stop_group "$RUN2"
 check_eq "word totals after the restart (nothing read twice)" "$(totals)" "$(want_totals)"
 check_contains "resumed from the checkpoint" run2.log "resuming in: 15 file(s) already read"
 check "run 2 wrote more batches" test "$(ls out/counts-*.txt | wc -l)" -gt "$before"
+
+# process_existing: true reads the files already there, in the first batch.
+cat >existing.yaml <<'EOF'
+batch_interval: 1s
+clock: manual
+streams:
+  lines: {source: text_files, path: in, process_existing: true, pattern: "f1*.txt"}
+outputs:
+  - {sink: text_files, from: lines, prefix: pe/l}
+EOF
+mkdir -p pe
+"$SLUICE_BIN" run existing.yaml --start-time 0 --batches 2 2>pe.err
+check_eq "process_existing run exits 0" "$?" 0
+check_eq "process_existing: f1, f10, f11, f12 in name order, in the first batch" \
+    "$(cat pe/l-1000)" "$(cat in/f1.txt in/f10.txt in/f11.txt in/f12.txt)"
+check "process_existing: nothing new in the second batch" test -f pe/l-2000 -a ! -s pe/l-2000
 
 # ---- 3. the sink: names, contents, empty batches, idempotence, atomicity ------------
 
