@@ -7,7 +7,8 @@
 #      over max_line_bytes is counted and skipped;
 #   2. a restart on the checkpoint reads the files that arrived while it
 #      was down and none of those read before; process_existing reads the
-#      files already there;
+#      files already there; a file that cannot be read is logged, counted
+#      and skipped;
 #   3. the sink's file names and contents are exact (an empty batch writes an
 #      empty file, elements as pprint prints them), writing the same batches
 #      again replaces the files with the same content, no temporary file is
@@ -147,6 +148,26 @@ check_eq "process_existing run exits 0" "$?" 0
 check_eq "process_existing: f1, f10, f11, f12 in name order, in the first batch" \
     "$(cat pe/l-1000)" "$(cat in/f1.txt in/f10.txt in/f11.txt in/f12.txt)"
 check "process_existing: nothing new in the second batch" test -f pe/l-2000 -a ! -s pe/l-2000
+
+# A file whose read fails (/proc/self/mem at offset 0: EIO, even for root):
+# logged, counted, skipped; the next file is read and the run goes on.
+mkdir -p in3 o3
+ln -s /proc/self/mem in3/a-unreadable
+printf 'good line\n' >in3/b.txt
+cat >unreadable.yaml <<'EOF'
+batch_interval: 1s
+clock: manual
+streams:
+  lines: {source: text_files, path: in3, process_existing: true}
+outputs:
+  - {sink: text_files, from: lines, prefix: o3/l}
+EOF
+"$SLUICE_BIN" run unreadable.yaml --start-time 0 --batches 1 --log-level info 2>unreadable.err
+check_eq "an unreadable file is not fatal (exit 0)" "$?" 0
+check_contains "the unreadable file is logged" unreadable.err \
+    "cannot read 'in3/a-unreadable' (Input/output error); file skipped"
+check_contains "and counted" unreadable.err "files=1 lines=1 bytes=10 lines_too_long=0 files_failed=1"
+check_eq "the next file is read" "$(cat o3/l-1000)" "good line"
 
 # ---- 3. the sink: names, contents, empty batches, idempotence, atomicity ------------
 
