@@ -1,10 +1,15 @@
 /*
  * jsonl — write every element as one JSON object per line:
  *
- *     {"time":1732428005000,"key":"hello","value":2}
+ *     {"time":1732428005000,"key":"hello","value":2}     a pair ("hello", 2)
+ *     {"time":1732428005000,"key":null,"value":2}        a pair (None, 2)
+ *     {"time":1732428005000,"value":2}                   a plain element 2
+ *     {"time":1732428010000,"empty":true}                an empty batch
  *
- * `time` is the batch time in ms since the epoch; `key` is null for plain
- * elements; key and value are written by host->value_format in JSON style.
+ * `time` is the batch time in ms since the epoch; a pair has a `key`
+ * member, a plain element none (decisions.md §25); key and value are
+ * written by host->value_format in JSON style (invalid UTF-8 as \udcXY).
+ * The `empty` line is written only with empty_batches: true.
  *
  * path "-" is stdout (shared with other sinks, so its buffering is left
  * alone). A file is opened at create, so that a wrong path fails before the
@@ -39,14 +44,20 @@ typedef struct jsonl_sink {
     char *iobuf;      /* the file's stdio buffer (sl_api->malloc); NULL for stdout */
     char *line;       /* line buffer (sl_api->malloc) */
     size_t cap;
-    int truncate; /* truncate the file when the first batch begins */
-    int made;     /* create made the file: destroy removes it if unused */
-    int used;     /* a batch began */
+    int truncate;      /* truncate the file when the first batch begins */
+    int made;          /* create made the file: destroy removes it if unused */
+    int used;          /* a batch began */
+    int empty_batches; /* write {"time":T,"empty":true} for a batch with no elements */
+    size_t written;    /* elements of the current batch written so far */
 } jsonl_sink;
 
 static const sl_param_spec jsonl_params[] = {
     {"path", SL_PARAM_STRING, "-", 0, "output file; \"-\" is stdout", NULL, NULL},
     {"append", SL_PARAM_BOOL, "false", 0, "append to the file instead of truncating it at startup",
+     NULL, NULL},
+    {"empty_batches", SL_PARAM_BOOL, "false", 0,
+     "write {\"time\":T,\"empty\":true} for a batch with no elements (otherwise such a batch "
+     "leaves no line)",
      NULL, NULL},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
@@ -101,6 +112,7 @@ static int jsonl_create(sl_handle *h, const sl_params *params, void **instance, 
     if (!s)
         return sl_api->error_set(err, SL_ENOMEM, "jsonl: out of memory");
     s->path = path;
+    s->empty_batches = sl_api->param_bool(params, "empty_batches");
     s->cap = JSONL_LINE_MIN;
     s->line = sl_api->malloc(s->cap);
     if (!s->line) {
@@ -177,19 +189,33 @@ static int jsonl_append_text(jsonl_sink *s, size_t *off, const char *t, size_t l
 
 #define JSONL_FLUSH_AT (64u << 10) /* bytes of lines handed to stdio at once */
 
+/* Append one record's line at line[*off]: {"time":T,"key":K,"value":V} for
+ * a pair (K may be null), {"time":T,"value":V} for a plain element, so that
+ * (None, v) and v stay two different things. `head` is {"time":T, */
+static int jsonl_append_record(jsonl_sink *s, size_t *off, const char *head, size_t hlen,
+                               const sl_record *r) {
+    if (jsonl_append_text(s, off, head, hlen) < 0)
+        return SL_ENOMEM;
+    if (sl_record_is_pair(r) &&
+        (jsonl_append_text(s, off, "\"key\":", 6) < 0 || jsonl_append_value(s, off, &r->key) < 0 ||
+         jsonl_append_text(s, off, ",", 1) < 0))
+        return SL_ENOMEM;
+    if (jsonl_append_text(s, off, "\"value\":", 8) < 0 ||
+        jsonl_append_value(s, off, &r->value) < 0 || jsonl_append_text(s, off, "}\n", 2) < 0)
+        return SL_ENOMEM;
+    return 0;
+}
+
 /* Write one line per record into the stdio buffer, in runs of lines
  * formatted into s->line. */
 static int jsonl_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     jsonl_sink *s = instance;
     char head[64];
-    int hlen = snprintf(head, sizeof head, "{\"time\":%" PRId64 ",\"key\":", chunk->batch_time);
+    int hlen = snprintf(head, sizeof head, "{\"time\":%" PRId64 ",", chunk->batch_time);
     size_t off = 0;
+    s->written += chunk->count;
     for (size_t i = 0; i < chunk->count; i++) {
-        const sl_record *r = &chunk->records[i];
-        if (jsonl_append_text(s, &off, head, (size_t)hlen) < 0 ||
-            jsonl_append_value(s, &off, &r->key) < 0 ||
-            jsonl_append_text(s, &off, ",\"value\":", 9) < 0 ||
-            jsonl_append_value(s, &off, &r->value) < 0 || jsonl_append_text(s, &off, "}\n", 2) < 0)
+        if (jsonl_append_record(s, &off, head, (size_t)hlen, &chunk->records[i]) < 0)
             return sl_api->error_set(err, SL_ENOMEM, "jsonl: out of memory formatting a record");
         if (off >= JSONL_FLUSH_AT || i + 1 == chunk->count) {
             errno = 0;
@@ -206,6 +232,7 @@ static int jsonl_begin(void *instance, int64_t batch_time, sl_error *err) {
     (void)batch_time;
     jsonl_sink *s = instance;
     s->used = 1;
+    s->written = 0;
     if (s->truncate) {
         s->truncate = 0;
         if (ftruncate(fileno(s->fp), 0) != 0)
@@ -214,11 +241,14 @@ static int jsonl_begin(void *instance, int64_t batch_time, sl_error *err) {
     return 0;
 }
 
-/* Flush the batch to the file (or stdout). */
+/* Flush the batch to the file (or stdout), after its `empty` line if it
+ * had no elements and empty_batches is on. */
 static int jsonl_end(void *instance, int64_t batch_time, sl_error *err) {
-    (void)batch_time;
     jsonl_sink *s = instance;
     errno = 0;
+    if (s->empty_batches && s->written == 0 &&
+        fprintf(s->fp, "{\"time\":%" PRId64 ",\"empty\":true}\n", batch_time) < 0)
+        return jsonl_io_error(s, err);
     if (fflush(s->fp) == EOF || ferror(s->fp))
         return jsonl_io_error(s, err);
     return 0;
@@ -237,9 +267,10 @@ static const sl_component jsonl_component = {
     .kind = SL_COMPONENT_SINK,
     .name = "jsonl",
     .doc = "Writes every element as one JSON object per line, "
-           "{\"time\":<batch time, ms>,\"key\":<key or null>,\"value\":<value>}, to a file "
-           "(truncated at startup unless append: true) or to stdout (path \"-\"); flushed at the "
-           "end of every batch.",
+           "{\"time\":<batch time, ms>,\"key\":<key>,\"value\":<value>} for a pair (key "
+           "null included) and {\"time\":<batch time, ms>,\"value\":<value>} for a plain "
+           "element, to a file (truncated at startup unless append: true) or to stdout (path "
+           "\"-\"); flushed at the end of every batch.",
     .params = jsonl_params,
     .create = jsonl_create,
     .destroy = jsonl_destroy,

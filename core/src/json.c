@@ -86,7 +86,11 @@ static size_t put_utf8(char *d, unsigned cp) {
 }
 
 /* A string starting after its opening quote. Decoded text is never longer
- * than the source, so one allocation of the source length suffices. */
+ * than the source, so one allocation of the source length suffices.
+ * A lone low surrogate \udc80..\udcff is the raw byte 0x80..0xff, as
+ * Python's "surrogateescape" reads it: sluice writes a byte that is not
+ * part of valid UTF-8 that way (value.c), so such bytes read back as
+ * themselves (docs/json.md). Any other lone surrogate is an error. */
 static int parse_string(parser *p, sl_value *out) {
     size_t start = p->i;
     size_t end = start;
@@ -158,6 +162,9 @@ static int parse_string(parser *p, sl_value *out) {
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 else
                     return fail(p, "invalid surrogate pair");
+            } else if (cp >= 0xdc80 && cp <= 0xdcff) {
+                d[k++] = (char)(cp - 0xdc00); /* an escaped invalid byte (see above) */
+                break;
             } else if (cp >= 0xd800 && cp <= 0xdfff) {
                 return fail(p, "lone surrogate in \\u escape");
             }

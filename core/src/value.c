@@ -122,8 +122,10 @@ static void put_double(outbuf *o, double d, int style) {
     put(o, buf, sl__dtoa_repr(d, buf));
 }
 
-/* Bytes as a JSON string: valid UTF-8 passes through, invalid bytes are
- * written as \u00XX (their Latin-1 reading). */
+/* Bytes as a JSON string: valid UTF-8 passes through; a byte 0xXY that is
+ * not part of valid UTF-8 is written \udcXY, the lone surrogate Python's
+ * "surrogateescape" decodes it to, which json.c (and Python's
+ * .encode("utf-8", "surrogateescape")) reads back as the byte itself. */
 static void put_json_string(outbuf *o, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     putc1(o, '"');
@@ -163,7 +165,7 @@ static void put_json_string(outbuf *o, const char *s, size_t n) {
                 put(o, s + i, len);
                 i += len;
             } else {
-                snprintf(esc, sizeof esc, "\\u%04x", c);
+                snprintf(esc, sizeof esc, "\\udc%02x", c);
                 puts0(o, esc);
                 i++;
             }
@@ -176,10 +178,9 @@ static void put_json_string(outbuf *o, const char *s, size_t n) {
  * ' and no ", escapes for \\, the quote, \n \r \t and other control bytes;
  * printable UTF-8 passes through; every code point that Python's
  * str.isprintable() rejects is escaped as Python does (\xNN below 0x100,
- * \uNNNN below 0x10000, \UNNNNNNNN beyond). A byte that is not part of
- * valid UTF-8 (Python would not have such a str) is written \xNN, so that
- * the output is valid UTF-8 (for 0x80..0xa0 and 0xad the same text as the
- * code point U+00NN's escape). */
+ * \uNNNN below 0x10000, \UNNNNNNNN beyond). A byte 0xXY that is not part
+ * of valid UTF-8 is written \udcXY: Python's repr of the str that
+ * "surrogateescape" decodes the bytes to, the same escape as in JSON. */
 static void put_repr_string(outbuf *o, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     char q = '\'';
@@ -224,7 +225,7 @@ static void put_repr_string(outbuf *o, const char *s, size_t n) {
                 put(o, s + i, len);
                 i += len;
             } else {
-                snprintf(esc, sizeof esc, "\\x%02x", c);
+                snprintf(esc, sizeof esc, "\\udc%02x", c);
                 puts0(o, esc);
                 i++;
             }

@@ -209,9 +209,10 @@ check_contains "full: the headers as [name, value] pairs" shape.jsonl ',[["h1","
 check_contains "full: a message without a key has the null key" shape.jsonl \
     "\"key\":null,\"value\":[\"nokey\",\"$SH\",0,1,"
 check_contains "full: a tombstone's value is null" shape.jsonl "\"key\":\"k3\",\"value\":[null,"
-check_contains "full: non-UTF-8 bytes pass through" shape.jsonl '"key":"k4","value":["\u00ff\u00fe"'
+check_contains "full: non-UTF-8 bytes pass through (as surrogateescape)" shape.jsonl \
+    '"key":"k4","value":["\udcff\udcfe"'
 SHAPE=value timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>shape2.log
-check_eq "record: value gives plain elements" "$(grep -c '"key":null' shape.jsonl)" 6
+check_eq "record: value gives plain elements (no key)" "$(grep -c '^{"time":[0-9]*,"value":' shape.jsonl)" 6
 SHAPE=pair timeout 60 "$SLUICE_BIN" run shape.yaml --batches 2 2>shape3.log
 check_contains "record: pair gives (key, value)" shape.jsonl '"key":"k1","value":"v1"}'
 

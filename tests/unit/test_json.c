@@ -137,14 +137,51 @@ static void test_unicode_escapes(void) {
     teardown();
 }
 
-/* A surrogate that is not part of a pair is an error, not mojibake. */
+/* A surrogate that is not part of a pair is an error, not mojibake, except
+ * \udc80..\udcff: the raw byte 0x80..0xff (Python's surrogateescape). */
 static void test_lone_surrogates(void) {
     setup();
     ASSERT_REFUSED("\"\\ud83d\"", "surrogate");
     ASSERT_REFUSED("\"\\ude00\"", "surrogate");
+    ASSERT_REFUSED("\"\\udc7f\"", "surrogate");
+    ASSERT_REFUSED("\"\\udd00\"", "surrogate");
+    ASSERT_REFUSED("\"\\udbff\"", "surrogate");
     ASSERT_REFUSED("\"\\ud83dx\"", "surrogate");
     ASSERT_REFUSED("\"\\ud83d\\u0041\"", "surrogate");
     ASSERT_REFUSED("\"\\ud83d\\ud83d\"", "surrogate");
+    ASSERT_REFUSED("\"\\ud83dx\\udcff\"", "surrogate");
+    ASSERT_PARSES("\"\\udcff\"", "'\\udcff'");
+    ASSERT_INT_EQ(out.len, 1);
+    CU_ASSERT_EQUAL((unsigned char)out.u.s[0], 0xff);
+    ASSERT_PARSES("\"a\\udc80\\uDCC3b\"", "'a\\udc80\\udcc3b'");
+    CU_ASSERT(out.len == 4 && memcmp(out.u.s,
+                                     "a\x80\xc3"
+                                     "b",
+                                     4) == 0);
+    /* a high surrogate before one is still a pair: U+10000 */
+    ASSERT_PARSES("\"\\ud800\\udc80\"", "'\xf0\x90\x82\x80'");
+    teardown();
+}
+
+/* Every byte string of one and two bytes (all 65,792) written as JSON and
+ * parsed again is the same bytes: invalid UTF-8 goes out as \udcXY and
+ * comes back as the byte. */
+static void test_bytes_round_trip(void) {
+    setup();
+    char text[64];
+    for (unsigned n = 0; n < 256 + 65536; n++) {
+        unsigned char b[2] = {(unsigned char)(n < 256 ? n : (n - 256) >> 8), (unsigned char)n};
+        size_t len = n < 256 ? 1 : 2;
+        sl_value v = sl_bytes(n < 256 ? b + 1 : b, len);
+        size_t tl = sl__value_format(&v, SL_FORMAT_JSON, text, sizeof text);
+        int rc = parse_n(text, tl);
+        if (rc != 0 || out.type != SL_BYTES || out.len != len ||
+            memcmp(out.u.s, n < 256 ? b + 1 : b, len) != 0) {
+            unit_check(0, __FILE__, __LINE__, "bytes %u (%.*s) read back the same (rc %d)", n,
+                       (int)tl, text, rc);
+            break;
+        }
+    }
     teardown();
 }
 
@@ -441,6 +478,7 @@ static void test_null_err(void) {
 UNIT_MAIN("json", {"numbers", test_numbers}, {"int64 edges", test_int64_edges},
           {"string escapes", test_string_escapes}, {"unicode escapes", test_unicode_escapes},
           {"lone surrogates are errors", test_lone_surrogates},
+          {"every 1- and 2-byte string round-trips", test_bytes_round_trip},
           {"true, false, null", test_literals}, {"arrays and objects", test_arrays_objects},
           {"whitespace", test_whitespace}, {"error messages name the offset", test_error_offsets},
           {"bad escapes", test_bad_escape}, {"not JSON", test_not_json},

@@ -50,15 +50,17 @@ static void test_repr_escapes(void) {
     ASSERT_STR_EQ(repr(sl_cstr("\x7f")), "'\\x7f'");
 }
 
-/* Valid UTF-8 passes through; invalid bytes are written \xNN. */
+/* Valid UTF-8 passes through; a byte 0xXY of invalid UTF-8 is written
+ * \udcXY, Python's repr of the str "surrogateescape" decodes it to. */
 static void test_repr_utf8(void) {
     ASSERT_STR_EQ(repr(sl_cstr("\xc3\xa9")), "'\xc3\xa9'");
     ASSERT_STR_EQ(repr(sl_cstr("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
                   "'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80'");
-    ASSERT_STR_EQ(repr(sl_cstr("\xff")), "'\\xff'");
-    ASSERT_STR_EQ(repr(sl_cstr("a\xc3")), "'a\\xc3'");                 /* truncated sequence */
-    ASSERT_STR_EQ(repr(sl_cstr("\xc0\xaf")), "'\\xc0\\xaf'");          /* overlong '/' */
-    ASSERT_STR_EQ(repr(sl_cstr("\xed\xa0\x80")), "'\\xed\\xa0\\x80'"); /* a surrogate */
+    ASSERT_STR_EQ(repr(sl_cstr("\xff")), "'\\udcff'");
+    ASSERT_STR_EQ(repr(sl_cstr("a\xc3")), "'a\\udcc3'");          /* truncated sequence */
+    ASSERT_STR_EQ(repr(sl_cstr("\xc0\xaf")), "'\\udcc0\\udcaf'"); /* overlong '/' */
+    ASSERT_STR_EQ(repr(sl_cstr("\xed\xa0\x80")), "'\\udced\\udca0\\udc80'"); /* a surrogate */
+    ASSERT_STR_EQ(repr(sl_cstr("\x85")), "'\\udc85'"); /* not U+0085's '\\x85' */
     /* U+0080..U+00A0 are not printable in Python */
     ASSERT_STR_EQ(repr(sl_cstr("\xc2\x85")), "'\\x85'");
     ASSERT_STR_EQ(repr(sl_cstr("\xc2\xa0")), "'\\xa0'");
@@ -88,8 +90,8 @@ static void test_repr_nonprintable_unicode(void) {
     ASSERT_STR_EQ(repr(sl_cstr("\xef\xb7\x90")), "'\\ufdd0'");              /* noncharacter */
     ASSERT_STR_EQ(repr(sl_cstr("\xf0\xb1\x8d\x90")), "'\\U00031350'");      /* after CJK ext. G */
     ASSERT_STR_EQ(repr(sl_cstr("\xf0\xb1\x8d\x8a")), "'\xf0\xb1\x8d\x8a'"); /* its last, U+3134A */
-    /* an invalid byte beside an escaped code point stays \xNN */
-    ASSERT_STR_EQ(repr(sl_cstr("\xcd\xb8\xff")), "'\\u0378\\xff'");
+    /* an invalid byte beside an escaped code point */
+    ASSERT_STR_EQ(repr(sl_cstr("\xcd\xb8\xff")), "'\\u0378\\udcff'");
 }
 
 /* Integers as %lld, None for null. */
@@ -161,7 +163,8 @@ static void test_repr_deep_nesting(void) {
 
 /* ---- JSON --------------------------------------------------------------------- */
 
-/* Strings are escaped for JSON; invalid UTF-8 becomes \u00XX. */
+/* Strings are escaped for JSON; a byte 0xXY of invalid UTF-8 becomes \udcXY
+ * (Python's surrogateescape), which the parser reads back as the byte. */
 static void test_json_strings(void) {
     ASSERT_STR_EQ(json(sl_cstr("a")), "\"a\"");
     ASSERT_STR_EQ(json(sl_cstr("")), "\"\"");
@@ -171,8 +174,9 @@ static void test_json_strings(void) {
     ASSERT_STR_EQ(json(BYTES("\0")), "\"\\u0000\"");
     ASSERT_STR_EQ(json(sl_cstr("\x1f")), "\"\\u001f\"");
     ASSERT_STR_EQ(json(sl_cstr("\xc3\xa9")), "\"\xc3\xa9\"");
-    ASSERT_STR_EQ(json(sl_cstr("\xff")), "\"\\u00ff\"");
-    ASSERT_STR_EQ(json(sl_cstr("a\xc3")), "\"a\\u00c3\"");
+    ASSERT_STR_EQ(json(sl_cstr("\xff")), "\"\\udcff\"");
+    ASSERT_STR_EQ(json(sl_cstr("a\xc3")), "\"a\\udcc3\"");
+    ASSERT_STR_EQ(json(sl_cstr("\xed\xa0\x80\xc3\xa9")), "\"\\udced\\udca0\\udc80\xc3\xa9\"");
 }
 
 /* Numbers, null and lists in JSON; NaN and infinities (not JSON) are null. */
