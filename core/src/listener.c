@@ -102,10 +102,11 @@ void sl__listeners_emit(sl__listeners *b, sl_event *ev) {
     ev->ctx = b->ctx;
     uint32_t bit = SL_EVENT_MASK(ev->kind);
     pthread_mutex_lock(&b->lock);
+    const sl__listeners *outer = delivering; /* another context's callback may run this one */
     delivering = b;
     for (size_t i = 0; i < b->n; i++)
         if (b->v[i].mask & bit)
             b->v[i].fn(b->v[i].user, ev);
-    delivering = NULL;
+    delivering = outer;
     pthread_mutex_unlock(&b->lock);
 }
