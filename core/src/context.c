@@ -198,6 +198,14 @@ int sl_context_set_status_line(sl_context *ctx, int mode) {
     return rc;
 }
 
+int sl_context_add_listener(sl_context *ctx, uint32_t mask, sl_listener_func fn, void *user) {
+    return ctx ? sl__listeners_add(&ctx->listeners, mask, fn, user) : SL_EINVAL;
+}
+
+int sl_context_remove_listener(sl_context *ctx, int id) {
+    return ctx ? sl__listeners_remove(&ctx->listeners, id) : SL_EINVAL;
+}
+
 /* sl_context_set_batch_listener's listener: batches that succeeded, as an
  * sl_batch_info. */
 static void batch_listener_adapter(void *user, const sl_event *ev) {

@@ -16,7 +16,6 @@
 
 #include <sluice/sluice.h>
 
-#include "context.h"
 #include "listener.h"
 
 /* The context whose events this thread is delivering (NULL: none). */
@@ -52,10 +51,9 @@ static void update_mask(sl__listeners *b) {
      SL_EVENT_MASK(SL_EVENT_RECEIVER_ERROR) | SL_EVENT_MASK(SL_EVENT_RECEIVER_STOPPED) |           \
      SL_EVENT_MASK(SL_EVENT_CHECKPOINT_WRITTEN))
 
-int sl_context_add_listener(sl_context *ctx, uint32_t mask, sl_listener_func fn, void *user) {
-    if (!ctx || !fn || !(mask & KNOWN_KINDS))
+int sl__listeners_add(sl__listeners *b, uint32_t mask, sl_listener_func fn, void *user) {
+    if (!fn || !(mask & KNOWN_KINDS))
         return SL_EINVAL;
-    sl__listeners *b = &ctx->listeners;
     if (delivering == b)
         return SL_ESTATE;
     pthread_mutex_lock(&b->lock);
@@ -76,10 +74,7 @@ int sl_context_add_listener(sl_context *ctx, uint32_t mask, sl_listener_func fn,
     return id;
 }
 
-int sl_context_remove_listener(sl_context *ctx, int id) {
-    if (!ctx)
-        return SL_EINVAL;
-    sl__listeners *b = &ctx->listeners;
+int sl__listeners_remove(sl__listeners *b, int id) {
     if (delivering == b)
         return SL_ESTATE;
     pthread_mutex_lock(&b->lock);

@@ -37,6 +37,10 @@ typedef struct sl__listeners {
 
 void sl__listeners_init(sl__listeners *b, sl_context *ctx);
 void sl__listeners_free(sl__listeners *b);
+/* sl_context_add_listener and sl_context_remove_listener (sluice.h) on the
+ * context's list: an id > 0 or SL_E*; 0 or SL_E*. */
+int sl__listeners_add(sl__listeners *b, uint32_t mask, sl_listener_func fn, void *user);
+int sl__listeners_remove(sl__listeners *b, int id);
 
 /* True when some listener asks for events of `kind`: test it before
  * building an event, so that events cost nothing nobody listens to. */

@@ -213,7 +213,6 @@ static void free_receivers(sl_context *ctx) {
         sl__handle_log_counters(ctx->outputs[i].fn.handle, SL_LOG_INFO);
 }
 
-/* Run the batch at t and report it; 0 or the failure (err filled). */
 /* BATCH_COMPLETED of the batch just run (error: NULL if it succeeded). */
 static void batch_completed(sl_context *ctx, const sl_batch_info *info, const char *error) {
     if (!sl__listening(&ctx->listeners, SL_EVENT_BATCH_COMPLETED))
