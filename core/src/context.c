@@ -36,6 +36,7 @@ sl_context *sl_context_new(int64_t batch_interval_ms) {
     ctx->ckpt_lock = -1;
     ctx->wal_max = (size_t)1 << 30;
     sl__registry_init(&ctx->reg);
+    sl__listeners_init(&ctx->listeners, ctx);
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->join_lock, NULL);
     pthread_cond_init(&ctx->done_cond, NULL);
@@ -197,13 +198,45 @@ int sl_context_set_status_line(sl_context *ctx, int mode) {
     return rc;
 }
 
+int sl_context_add_listener(sl_context *ctx, uint32_t mask, sl_listener_func fn, void *user) {
+    return ctx ? sl__listeners_add(&ctx->listeners, mask, fn, user) : SL_EINVAL;
+}
+
+int sl_context_remove_listener(sl_context *ctx, int id) {
+    return ctx ? sl__listeners_remove(&ctx->listeners, id) : SL_EINVAL;
+}
+
+/* sl_context_set_batch_listener's listener: batches that succeeded, as an
+ * sl_batch_info. */
+static void batch_listener_adapter(void *user, const sl_event *ev) {
+    sl_context *ctx = user;
+    const sl_batch_event *e = &ev->u.batch;
+    if (e->error)
+        return;
+    sl_batch_info info = {e->batch_time,       e->records,         e->bytes,
+                          e->scheduling_delay, e->processing_time, e->total_delay};
+    ctx->listener(ctx->listener_ud, &info);
+}
+
+/* Before start only, as before listeners came: one listener in the list,
+ * replaced by the next call. */
 int sl_context_set_batch_listener(sl_context *ctx, sl_batch_listener fn, void *ud) {
     int rc = settable(ctx);
-    if (!rc) {
-        ctx->listener = fn;
-        ctx->listener_ud = ud;
-    }
-    return rc;
+    if (rc)
+        return rc;
+    if (ctx->listener_id > 0)
+        sl_context_remove_listener(ctx, ctx->listener_id);
+    ctx->listener_id = 0;
+    ctx->listener = fn;
+    ctx->listener_ud = ud;
+    if (!fn)
+        return 0;
+    int id = sl_context_add_listener(ctx, SL_EVENT_MASK(SL_EVENT_BATCH_COMPLETED),
+                                     batch_listener_adapter, ctx);
+    if (id < 0)
+        return id;
+    ctx->listener_id = id;
+    return 0;
 }
 
 int sl_context_last_batch(const sl_context *ctx, sl_batch_info *out) {

@@ -17,6 +17,7 @@
 #include <sluice/sluice.h>
 
 #include "arena.h"
+#include "listener.h"
 #include "stream.h"
 #include "pool.h"
 #include "receiver.h"
@@ -72,9 +73,17 @@ struct sl_context {
     bool done;
     int result;
     sl__pool *pool;
-    sl__arena *warena; /* one per worker, reset after every batch */
-    sl_batch_listener listener;
+    sl__arena *warena;          /* one per worker, reset after every batch */
+    sl__listeners listeners;    /* sl_context_add_listener's (listener.c) */
+    sl_batch_listener listener; /* sl_context_set_batch_listener's, as listener listener_id */
     void *listener_ud;
+    int listener_id;
+    /* the batch in progress, as its events tell it: its input per source
+     * (inputs[nsources], allocated at start) and its times */
+    sl_batch_event bev;
+    sl_source_input *inputs;
+    size_t ninputs;
+    int64_t batch_mono_us; /* monotonic time its processing started */
     sl_batch_info last;
     int64_t early_us;      /* the batch just run: time combining blocks before its tick */
     size_t early_blocks;   /* and how many blocks */

@@ -101,6 +101,70 @@ static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) 
     return rc < 0 ? rc : 0;
 }
 
+/* Microseconds since the batch's processing started. */
+static int64_t batch_elapsed_us(const sl_context *ctx) {
+    return sl__mono_us() - ctx->batch_mono_us;
+}
+
+/* Run output i, between OUTPUT_STARTED and OUTPUT_COMPLETED events when
+ * someone listens to either. Times are on the context's clock: the batch's
+ * processing start plus the time elapsed since. */
+static int output_reported(sl_context *ctx, size_t i, int64_t t, sl_error *err) {
+    sl__output *o = &ctx->outputs[i];
+    bool on = sl__listening(&ctx->listeners, SL_EVENT_OUTPUT_STARTED) ||
+              sl__listening(&ctx->listeners, SL_EVENT_OUTPUT_COMPLETED);
+    if (!on)
+        return run_output(ctx, o, t, err);
+    const sl__dataset *d = &o->from->data;
+    int64_t records = 0;
+    for (size_t p = 0; p < d->nparts; p++)
+        records += (int64_t)d->parts[p].n;
+    int64_t u0 = batch_elapsed_us(ctx);
+    sl_event ev = {.kind = SL_EVENT_OUTPUT_STARTED};
+    ev.u.output = (sl_output_event){t,
+                                    (int)i,
+                                    o->label,
+                                    o->from->name,
+                                    o->fn.handle->ref,
+                                    records,
+                                    ctx->bev.processing_start + u0 / 1000,
+                                    -1,
+                                    -1,
+                                    NULL};
+    if (sl__listening(&ctx->listeners, SL_EVENT_OUTPUT_STARTED))
+        sl__listeners_emit(&ctx->listeners, &ev);
+    int rc = run_output(ctx, o, t, err);
+    int64_t u1 = batch_elapsed_us(ctx);
+    ev.kind = SL_EVENT_OUTPUT_COMPLETED;
+    ev.u.output.end_time = ctx->bev.processing_start + u1 / 1000;
+    ev.u.output.duration_us = u1 - u0;
+    ev.u.output.error = rc ? err->msg : NULL;
+    if (sl__listening(&ctx->listeners, SL_EVENT_OUTPUT_COMPLETED))
+        sl__listeners_emit(&ctx->listeners, &ev);
+    return rc;
+}
+
+/* The batch's input is taken: BATCH_SUBMITTED, then BATCH_STARTED (no job
+ * queue: its processing has started). */
+static void batch_events(sl_context *ctx, const sl_batch_info *info) {
+    sl_batch_event *b = &ctx->bev;
+    b->records = info->records;
+    b->bytes = info->bytes;
+    b->nsources = ctx->ninputs;
+    b->sources = ctx->inputs;
+    sl_event ev = {.kind = SL_EVENT_BATCH_SUBMITTED};
+    if (sl__listening(&ctx->listeners, SL_EVENT_BATCH_SUBMITTED)) {
+        ev.u.batch = *b;
+        ev.u.batch.processing_start = ev.u.batch.scheduling_delay = -1;
+        sl__listeners_emit(&ctx->listeners, &ev);
+    }
+    if (sl__listening(&ctx->listeners, SL_EVENT_BATCH_STARTED)) {
+        ev.kind = SL_EVENT_BATCH_STARTED;
+        ev.u.batch = *b;
+        sl__listeners_emit(&ctx->listeners, &ev);
+    }
+}
+
 /* ---- the batch ------------------------------------------------------------------------ */
 
 int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_finished,
@@ -109,14 +173,19 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
     bool finished = true;
     memset(info, 0, sizeof *info);
     info->batch_time = t;
+    size_t k = 0; /* the source's index in ctx->inputs */
     for (size_t i = 0; i < ctx->nstreams && !rc; i++) {
         sl_stream *s = ctx->streams[i];
         if (!sl__stream_is(s, SL__OPF_SOURCE))
             continue;
+        int64_t r0 = info->records, b0 = info->bytes;
         rc = sl__source_pull(s, t, info, err);
         finished = finished && s->finished;
+        if (k < ctx->ninputs)
+            ctx->inputs[k++] = (sl_source_input){s->name, info->records - r0, info->bytes - b0};
     }
     *all_finished = finished;
+    batch_events(ctx, info);
     ctx->early_us = 0;
     ctx->early_blocks = 0;
     ctx->early_recycled = 0;
@@ -132,11 +201,9 @@ int sl__batch_run(sl_context *ctx, int64_t t, sl_batch_info *info, bool *all_fin
             rc = compute(ctx, ctx->streams[i], t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++)
         rc = compute(ctx, ctx->outputs[i].from, t, err);
-    if (ctx->status)
-        sl__status_clear();
     for (size_t i = 0; i < ctx->noutputs && !rc; i++)
         if (ctx->outputs[i].from->active && !ctx->outputs[i].gone)
-            rc = run_output(ctx, &ctx->outputs[i], t, err);
+            rc = output_reported(ctx, i, t, err);
     for (size_t i = 0; i < ctx->noutputs && !rc; i++) {
         sl__func *f = &ctx->outputs[i].fn;
         if (f->sink.commit && ctx->outputs[i].from->active && !ctx->outputs[i].gone)

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "handle.h"
 #include "host.h"
+#include "listener.h"
 #include "log.h"
 #include "opstate.h"
 #include "params.h"
@@ -28,13 +29,28 @@
 #include "state_handle.h"
 #include "value.h"
 
+/* A receiver's warning or error, logged on its own thread, is an error it
+ * reports without stopping: a RECEIVER_ERROR event for listeners. */
+static void receiver_error(sl_handle *h, int level, const char *fmt, va_list ap) {
+    sl__receiver *r = h ? h->recv : NULL;
+    if (level > SL_LOG_WARN || !r || !r->listeners ||
+        !sl__listening(r->listeners, SL_EVENT_RECEIVER_ERROR) || !sl__receiver_on_thread(r))
+        return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    sl__receiver_event(r, SL_EVENT_RECEIVER_ERROR, msg, 0);
+}
+
 static void host_log(sl_handle *h, int level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    receiver_error(h, level, fmt, ap);
+    va_end(ap);
     if (level > sl__log_level)
         return;
     char prefix[256];
     if (h)
         snprintf(prefix, sizeof prefix, "%s (%s)", h->stream, h->ref);
-    va_list ap;
     va_start(ap, fmt);
     sl__vlog(level, h ? prefix : NULL, fmt, ap);
     va_end(ap);

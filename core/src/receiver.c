@@ -38,6 +38,7 @@
 #include "error.h"
 #include "handle.h"
 #include "log.h"
+#include "listener.h"
 #include "receiver.h"
 #include "value.h"
 
@@ -390,11 +391,28 @@ int sl__receiver_wal_replay(sl__receiver *r) {
     return 0;
 }
 
+/* The receiver whose thread this is (NULL on any other thread). */
+static _Thread_local const sl__receiver *on_thread;
+
+bool sl__receiver_on_thread(const sl__receiver *r) {
+    return on_thread == r;
+}
+
+void sl__receiver_event(sl__receiver *r, sl_event_kind kind, const char *error, int code) {
+    if (!r->listeners || !sl__listening(r->listeners, kind))
+        return;
+    sl_event ev = {.kind = kind};
+    ev.u.receiver = (sl_receiver_event){r->fn->handle->stream, r->fn->handle->ref, error, code};
+    sl__listeners_emit(r->listeners, &ev);
+}
+
 static void *receiver_main(void *arg) {
     sl__receiver *r = arg;
     sl__func *f = r->fn;
     r->err.code = 0;
     r->err.msg[0] = 0;
+    on_thread = r;
+    sl__receiver_event(r, SL_EVENT_RECEIVER_STARTED, NULL, 0);
     int rc = r->wal ? sl__receiver_wal_replay(r) : 0;
     if (!rc)
         rc = f->source.run(f->inst, &r->err);
@@ -404,6 +422,8 @@ static void *receiver_main(void *arg) {
         snprintf(r->err.msg, sizeof r->err.msg, "%s (%s): receiver failed: %s", f->handle->stream,
                  f->handle->ref, sl_strerror(rc));
     r->result = rc == SL_ESTOPPED ? 0 : rc;
+    bool failed = r->result < 0 && r->result != SL_EOF;
+    sl__receiver_event(r, SL_EVENT_RECEIVER_STOPPED, failed ? r->err.msg : NULL, r->result);
     atomic_store(&r->finished, true);
     return NULL;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <sluice/plugin.h>
+#include <sluice/sluice.h>
 
 #include "arena.h"
 #include "dataset.h"
@@ -70,9 +71,16 @@ typedef struct sl__receiver {
     bool fresh;         /* no checkpoint was resumed */
     uint64_t *kept;
     int nkept, keep;
-    pthread_mutex_t store_lock; /* one store() at a time: log order = block order */
-    sl_error store_err;         /* why the log failed a store() */
+    pthread_mutex_t store_lock;      /* one store() at a time: log order = block order */
+    sl_error store_err;              /* why the log failed a store() */
+    struct sl__listeners *listeners; /* the context's: receiver events (NULL: none) */
 } sl__receiver;
+
+/* A receiver event of r to the context's listeners, on the calling thread
+ * (the receiver's): error is ERROR's message or STOPPED's reason. */
+void sl__receiver_event(sl__receiver *r, sl_event_kind kind, const char *error, int code);
+/* True on r's own thread (receiver events come only from there). */
+bool sl__receiver_on_thread(const sl__receiver *r);
 
 /* The scheduler's alarm: receivers bump seq and signal when they seal a block. */
 typedef struct sl__wake {

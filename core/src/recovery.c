@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sluice/plugin.h>
@@ -194,6 +195,19 @@ static int write_checkpoint(sl_context *ctx, int64_t t, sl_error *err) {
     return rc;
 }
 
+/* CHECKPOINT_WRITTEN for the checkpoint of t, written (rc 0) or not. */
+static void ckpt_event(sl_context *ctx, int64_t t, int64_t t0, int rc, const sl_error *err) {
+    char name[64], path[4200];
+    sl__ckpt_file_name(t, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", ctx->ckpt_dir, name);
+    struct stat st;
+    int64_t size = !rc && stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+    sl_event ev = {.kind = SL_EVENT_CHECKPOINT_WRITTEN};
+    ev.u.checkpoint = (sl_checkpoint_event){t, path, size, sl__mono_us() - t0,
+                                            rc ? (err->msg[0] ? err->msg : sl_strerror(rc)) : NULL};
+    sl__listeners_emit(&ctx->listeners, &ev);
+}
+
 int sl__ckpt_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) {
     if (!ctx->ckpt_dir)
         return 0;
@@ -201,7 +215,10 @@ int sl__ckpt_maybe(sl_context *ctx, int64_t t, bool final, sl_error *err) {
         return 0;
     if (t == ctx->last_ckpt)
         return 0; /* the final one at stop: this batch is already written */
+    int64_t t0 = sl__mono_us();
     int rc = write_checkpoint(ctx, t, err);
+    if (sl__listening(&ctx->listeners, SL_EVENT_CHECKPOINT_WRITTEN))
+        ckpt_event(ctx, t, t0, rc, err);
     if (!rc)
         ctx->last_ckpt = t;
     /* receiver logs: what every kept checkpoint covers may go */

@@ -72,16 +72,30 @@ static void report_batch(sl_context *ctx, const sl_batch_info *in) {
             "total delay %lld ms",
             when, (long long)in->records, bytes, (long long)in->scheduling_delay,
             (long long)in->processing_time, early, (long long)in->total_delay);
-    if (ctx->status) {
-        char line[256];
-        snprintf(line, sizeof line,
-                 "sluice | batch %s #%lld | %lld rec, %s | sched %lld ms, proc %lld ms, total "
-                 "%lld ms",
-                 when, (long long)atomic_load(&ctx->batches_done), (long long)in->records, bytes,
-                 (long long)in->scheduling_delay, (long long)in->processing_time,
-                 (long long)in->total_delay);
-        sl__status_show(line);
+}
+
+/* The status line is a listener: the last batch, shown when it completes,
+ * and cleared before any output writes (pprint's lines must not mix with
+ * it). Added at start when the status line is on. */
+static void status_listener(void *user, const sl_event *ev) {
+    (void)user;
+    if (ev->kind == SL_EVENT_OUTPUT_STARTED) {
+        sl__status_clear();
+        return;
     }
+    const sl_batch_event *b = &ev->u.batch;
+    if (ev->kind != SL_EVENT_BATCH_COMPLETED || b->error)
+        return;
+    char when[32], bytes[32], line[256];
+    clock_text(b->batch_time, when, sizeof when);
+    human_bytes(b->bytes, bytes, sizeof bytes);
+    snprintf(line, sizeof line,
+             "sluice | batch %s #%lld | %lld rec, %s | sched %lld ms, proc %lld ms, total "
+             "%lld ms",
+             when, (long long)sl_context_batches_done(ev->ctx), (long long)b->records, bytes,
+             (long long)b->scheduling_delay, (long long)b->processing_time,
+             (long long)b->total_delay);
+    sl__status_show(line);
 }
 
 /* True once every source is a receiver whose run() has returned: no more
@@ -199,31 +213,47 @@ static void free_receivers(sl_context *ctx) {
         sl__handle_log_counters(ctx->outputs[i].fn.handle, SL_LOG_INFO);
 }
 
+/* BATCH_COMPLETED of the batch just run (error: NULL if it succeeded). */
+static void batch_completed(sl_context *ctx, const sl_batch_info *info, const char *error) {
+    if (!sl__listening(&ctx->listeners, SL_EVENT_BATCH_COMPLETED))
+        return;
+    sl_event ev = {.kind = SL_EVENT_BATCH_COMPLETED};
+    ev.u.batch = ctx->bev;
+    ev.u.batch.processing_end = ctx->bev.processing_start + info->processing_time;
+    ev.u.batch.processing_time = info->processing_time;
+    ev.u.batch.total_delay = info->total_delay;
+    ev.u.batch.error = error;
+    sl__listeners_emit(&ctx->listeners, &ev);
+}
+
 /* Run the batch at t and report it; 0 or the failure (err filled). */
 static int run_batch(sl_context *ctx, int64_t t, bool *all_finished, sl_error *err) {
     int64_t start_wall = ctx->clock == SL_CLOCK_SYSTEM ? sl__now_ms() : t;
     int64_t m0 = sl__mono_us();
+    int64_t sched = start_wall - t > 0 ? start_wall - t : 0;
+    ctx->batch_mono_us = m0;
+    ctx->bev = (sl_batch_event){t, 0, 0, 0, NULL, start_wall, start_wall, -1, sched, -1, -1, NULL};
     sl_batch_info info;
     err->code = 0;
     err->msg[0] = 0;
     int rc = sl__batch_run(ctx, t, &info, all_finished, err);
     sl__batch_release(ctx);
+    int64_t proc = (sl__mono_us() - m0 + 500) / 1000;
+    info.scheduling_delay = sched;
+    info.processing_time = proc;
+    info.total_delay = info.scheduling_delay + proc;
     if (rc) {
         if (!err->msg[0])
             snprintf(err->msg, sizeof err->msg, "batch failed: %s", sl_strerror(rc));
+        batch_completed(ctx, &info, err->msg);
         return rc;
     }
-    int64_t proc = (sl__mono_us() - m0 + 500) / 1000;
-    info.scheduling_delay = start_wall - t > 0 ? start_wall - t : 0;
-    info.processing_time = proc;
-    info.total_delay = info.scheduling_delay + proc;
     pthread_mutex_lock(&ctx->lock);
     ctx->last = info;
     pthread_mutex_unlock(&ctx->lock);
     atomic_fetch_add(&ctx->batches_done, 1);
     report_batch(ctx, &info);
-    if (ctx->listener)
-        ctx->listener(ctx->listener_ud, &info);
+    batch_completed(ctx, &info, NULL);
     return 0;
 }
 
@@ -313,6 +343,16 @@ static int start_fail(sl_context *ctx, const sl_error *err) {
     return ctx->errcode;
 }
 
+/* The per-source input figures of batch events: one slot per source. */
+static int count_inputs(sl_context *ctx) {
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->nstreams; i++)
+        n += sl__stream_is(ctx->streams[i], SL__OPF_SOURCE);
+    ctx->inputs = n ? calloc(n, sizeof *ctx->inputs) : NULL;
+    ctx->ninputs = ctx->inputs ? n : 0;
+    return n && !ctx->inputs ? SL_ENOMEM : 0;
+}
+
 /* receiver_wal: open the log of receiver source s in the checkpoint
  * directory; its replay starts where the resumed checkpoint left off. */
 static int open_wal(sl_context *ctx, sl_stream *s, sl_error *err) {
@@ -363,6 +403,14 @@ int sl_context_start(sl_context *ctx) {
     for (int w = 0; w < workers; w++)
         sl__arena_init(&ctx->warena[w], 1 << 20);
     ctx->status = ctx->status_mode > 0 || (ctx->status_mode < 0 && isatty(STDERR_FILENO));
+    if (ctx->status)
+        sl_context_add_listener(
+            ctx, SL_EVENT_MASK(SL_EVENT_BATCH_COMPLETED) | SL_EVENT_MASK(SL_EVENT_OUTPUT_STARTED),
+            status_listener, NULL);
+    if (count_inputs(ctx)) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
     ctx->state = SL__RUNNING;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
@@ -399,6 +447,7 @@ int sl_context_start(sl_context *ctx) {
                 return start_fail(ctx, &err);
             }
             sl__wake *wake = s->early_target ? &ctx->wake : NULL;
+            s->recv->listeners = &ctx->listeners; /* its events */
             if ((ctx->recv_wal && open_wal(ctx, s, &err)) ||
                 sl__receiver_start(s->recv, &s->fn, ctx->recv_buffer, wake, &err)) {
                 sl__wal_close(s->recv->wal);
@@ -509,6 +558,7 @@ static void release_all(sl_context *ctx) {
         sl__arena_free(&ctx->warena[w]);
     free(ctx->warena);
     sl__pool_free(ctx->pool);
+    free(ctx->inputs);
 }
 
 void sl_context_free(sl_context *ctx) {
@@ -526,5 +576,6 @@ void sl_context_free(sl_context *ctx) {
     pthread_cond_destroy(&ctx->done_cond);
     pthread_mutex_destroy(&ctx->wake.lock);
     pthread_cond_destroy(&ctx->wake.cond);
+    sl__listeners_free(&ctx->listeners);
     free(ctx);
 }

@@ -450,10 +450,154 @@ typedef struct sl_batch_info {
     int64_t total_delay;      /* batch time -> end */
 } sl_batch_info;
 
-/* Called on the engine thread after every batch (StreamingListener), one
- * call at a time; `info` is valid for the call. */
+/* Called on the engine thread after every batch that succeeded, one call
+ * at a time; `info` is valid for the call. The simplest listener: one per
+ * context (setting another replaces it, NULL removes it), registered with
+ * sl_context_add_listener for SL_EVENT_BATCH_COMPLETED underneath, under
+ * the same rules. */
 typedef void (*sl_batch_listener)(void *ud, const sl_batch_info *info);
 SL_API int sl_context_set_batch_listener(sl_context *ctx, sl_batch_listener fn, void *ud);
+
+/* ---- listeners ----------------------------------------------------------------- */
+
+/* Listeners: Spark's StreamingListener (docs/embedding.md, "Listeners").
+ * A context has any number of listeners; each is one function that gets
+ * the events its mask asks for, as an sl_event: a kind and the payload of
+ * that kind.
+ *
+ * Batches: SUBMITTED once the scheduler has taken the batch's input (its
+ * record counts are known), STARTED when its processing starts (sluice has
+ * no job queue: right after), COMPLETED when its outputs have run, or when
+ * it failed (`error` set; the run then stops). Between STARTED and
+ * COMPLETED, each output that runs at this batch time (a windowed stream's
+ * outputs run only at its slide) gets OUTPUT_STARTED and OUTPUT_COMPLETED,
+ * in definition order. CHECKPOINT_WRITTEN follows the COMPLETED of the batch
+ * it covers (or reports why writing failed). Receivers (socket, ZeroMQ,
+ * sl_receiver_stream): RECEIVER_STARTED when the receiver's thread starts,
+ * RECEIVER_ERROR for each error it reports without stopping (a warning or
+ * error it logs, such as "cannot connect ...; retrying", or a restart of an
+ * sl_receiver_stream function), RECEIVER_STOPPED when it has stopped, with
+ * the reason when it failed.
+ *
+ * Threads: batch, output and checkpoint events are delivered on the
+ * engine's scheduler thread, in order, as they happen; receiver events on
+ * that receiver's own thread. A context delivers one event at a time (calls
+ * never overlap, whatever the thread), to its listeners in the order they
+ * were added: a listener needs no lock of its own for state that only its
+ * callbacks touch. A callback runs inside the batch: it must return quickly
+ * (copy what it needs and hand slow work to a thread of its own); it must
+ * not block on the engine, and must call no sluice function on `ev->ctx`
+ * except these read-only or asynchronous ones: sl_context_last_batch,
+ * sl_context_batches_done, sl_context_stream_count,
+ * sl_context_output_count, sl_stream_name and sl_context_request_stop.
+ * sl_context_add_listener and sl_context_remove_listener from inside a
+ * callback are refused (SL_ESTATE) instead of deadlocking.
+ *
+ * Cost: with no listener asking for an event kind, that event costs one
+ * relaxed atomic load at the place it would happen.
+ *
+ * ABI: `size` is sizeof(sl_event) as the library was built. Structs only
+ * grow at their end; a listener built against a newer header than the
+ * library it runs with checks `ev->size` before reading a field added
+ * later. Listeners ignore kinds they do not know. */
+typedef enum sl_event_kind {
+    SL_EVENT_BATCH_SUBMITTED = 1,
+    SL_EVENT_BATCH_STARTED = 2,
+    SL_EVENT_BATCH_COMPLETED = 3,
+    SL_EVENT_OUTPUT_STARTED = 4,
+    SL_EVENT_OUTPUT_COMPLETED = 5,
+    SL_EVENT_RECEIVER_STARTED = 6,
+    SL_EVENT_RECEIVER_ERROR = 7,
+    SL_EVENT_RECEIVER_STOPPED = 8,
+    SL_EVENT_CHECKPOINT_WRITTEN = 9
+} sl_event_kind;
+
+/* The mask bit of one kind, to or together; SL_EVENT_ALL asks for all. */
+#define SL_EVENT_MASK(kind) (1u << (kind))
+#define SL_EVENT_ALL 0xffffffffu
+
+/* One source's input in a batch. */
+typedef struct sl_source_input {
+    const char *stream; /* the source stream's name */
+    int64_t records;
+    int64_t bytes; /* record keys and values */
+} sl_source_input;
+
+/* A batch (Spark's BatchInfo). Times are ms since the epoch on the
+ * context's clock: with the manual clock, processing starts at the batch
+ * time itself and the clock then runs as the wall clock does. A figure not
+ * known yet at an event is -1. */
+typedef struct sl_batch_event {
+    int64_t batch_time;
+    int64_t records;                /* input records, all sources */
+    int64_t bytes;                  /* input bytes, all sources */
+    size_t nsources;                /* every source stream, in definition order */
+    const sl_source_input *sources; /* [nsources], valid for the call */
+    int64_t submission_time;        /* its input was taken */
+    int64_t processing_start;
+    int64_t processing_end;   /* COMPLETED */
+    int64_t scheduling_delay; /* batch time -> processing start (a backlog) */
+    int64_t processing_time;  /* processing start -> end, outputs included; COMPLETED */
+    int64_t total_delay;      /* batch time -> end; COMPLETED */
+    const char *error;        /* COMPLETED: why the batch failed; NULL if it succeeded */
+} sl_batch_event;
+
+/* An output operation of a batch. */
+typedef struct sl_output_event {
+    int64_t batch_time;
+    int index;           /* 0-based, in definition order */
+    const char *name;    /* "output-N" (N = index + 1) or its own (sl_output_named) */
+    const char *stream;  /* the stream it writes */
+    const char *sink;    /* the sink component ("jsonl"; "foreach_batch" for C callbacks) */
+    int64_t records;     /* records handed to the sink */
+    int64_t start_time;  /* ms, on the context's clock */
+    int64_t end_time;    /* COMPLETED; -1 before */
+    int64_t duration_us; /* COMPLETED: start -> end, in microseconds; -1 before */
+    const char *error;   /* COMPLETED: why it failed (the batch fails too); NULL if it succeeded */
+} sl_output_event;
+
+/* A receiver (a source that receives on its own thread). */
+typedef struct sl_receiver_event {
+    const char *stream; /* the source stream's name */
+    const char *source; /* its component ("socket", "zmq", "receiver_stream") */
+    const char *error;  /* ERROR: what it reported; STOPPED: why it failed, NULL if it did not */
+    int code;           /* STOPPED: 0, SL_EOF (its input ended) or the failure's SL_E* code */
+} sl_receiver_event;
+
+/* A checkpoint written after a batch (or an attempt that failed). */
+typedef struct sl_checkpoint_event {
+    int64_t batch_time;  /* the batch it covers */
+    const char *path;    /* the checkpoint file */
+    int64_t bytes;       /* the file's size (0 if it failed) */
+    int64_t duration_us; /* writing it, fsyncs included */
+    const char *error;   /* why it failed (the run then fails); NULL if written */
+} sl_checkpoint_event;
+
+/* An event. Everything it points to is valid for the call only. */
+typedef struct sl_event {
+    size_t size;        /* sizeof(sl_event) in the library: see "ABI" above */
+    sl_event_kind kind; /* which member of the union is set */
+    sl_context *ctx;    /* the context: for the read-only calls listed above */
+    union {
+        sl_batch_event batch;           /* SL_EVENT_BATCH_* */
+        sl_output_event output;         /* SL_EVENT_OUTPUT_* */
+        sl_receiver_event receiver;     /* SL_EVENT_RECEIVER_* */
+        sl_checkpoint_event checkpoint; /* SL_EVENT_CHECKPOINT_WRITTEN */
+    } u;
+} sl_event;
+
+typedef void (*sl_listener_func)(void *user, const sl_event *ev);
+
+/* Add a listener for the event kinds in `mask` (SL_EVENT_MASK(kind)s or
+ * together, or SL_EVENT_ALL), before or while the context runs, from any
+ * thread but a listener's callback. `user` is passed back as is and stays
+ * the caller's. Returns the listener's id (> 0), or SL_EINVAL (no fn, or a
+ * mask of no kind), SL_ENOMEM, or SL_ESTATE (called from a callback). */
+SL_API int sl_context_add_listener(sl_context *ctx, uint32_t mask, sl_listener_func fn, void *user);
+/* Remove a listener. Once this returns, its callback is not running and
+ * will not be called again: `user` may be freed. Returns 0, SL_ENOTFOUND
+ * (no such id) or SL_ESTATE (called from a callback). */
+SL_API int sl_context_remove_listener(sl_context *ctx, int id);
 
 /* Check the graph, load and create every component, start receivers and the
  * scheduler thread. Returns 0 or the first error (see sl_context_errmsg). */
