@@ -41,7 +41,7 @@ rm -f n.jsonl
 start_sluice ipc "$(count_pipeline "bind: \"ipc://$WORK/feed.sock\"")"
 wait_until 10 log_has ipc.log "bound ipc://"
 peer send --type push --connect "ipc://$WORK/feed.sock" --count 5000 >ipc.out 2>&1
-check_total "ipc: every message counted" 20 n.jsonl 5000 ipc.log ipc.out
+check_total "ipc: every message counted" 40 n.jsonl 5000 ipc.log ipc.out
 stop_sluice ipc
 
 # ---- a PUSH peer that restarts mid-run ------------------------------------------------
