@@ -21,6 +21,7 @@ packages=(
     python3         # integration tests: free ports, JSON checks
     clang-format    # the format check in scripts/test.sh
     time            # /usr/bin/time for the benchmarks' peak memory
+    curl            # tests: HTTP requests to the server (--http)
     librdkafka-dev  # connectors/kafka
     kcat            # Kafka integration tests: the outside producer/consumer
     default-jre-headless # scripts/kafka.sh: the test broker (Apache Kafka)

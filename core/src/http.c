@@ -507,6 +507,38 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     return send_buf(c, code, type, &b);
 }
 
+/* ---- the public calls (sluice.h) -------------------------------------------------- */
+
+int sl_context_serve_http(sl_context *ctx, const char *address) {
+    if (!ctx)
+        return SL_EINVAL;
+    if (ctx->state != SL__NEW) {
+        sl__ctx_fail(ctx, SL_ESTATE, "http", "http: set it before the context starts");
+        return SL_ESTATE;
+    }
+    sl_error err = {0, ""};
+    if (sl__http_check_address(address, &err)) {
+        sl__ctx_fail(ctx, err.code, "http", "%s", err.msg);
+        return err.code;
+    }
+    char *copy = strdup(address);
+    if (!copy) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
+    free(ctx->http_addr);
+    ctx->http_addr = copy;
+    return 0;
+}
+
+const char *sl_context_http_address(const sl_context *ctx) {
+    return ctx ? ctx->http_addr : NULL;
+}
+
+int sl_context_http_port(const sl_context *ctx) {
+    return ctx ? sl__http_port(ctx->http) : 0;
+}
+
 /* ---- the server ------------------------------------------------------------------ */
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# test_http.sh — the HTTP server (issue 10; docs/operations.md) on a real
+# run: the seed's stateful word count over a real TCP socket fed a known
+# 120 lines, served with --http. Checks /health, /ready, /metrics (with
+# promtool check metrics, from Debian's prometheus package, and figures that
+# must equal what was fed), the JSON API (batches that add up to the input,
+# the graph, the checkpoint), the page, errors (404, 405, 400), a taken port,
+# a malformed address (CLI and YAML) and the warning for a non-loopback
+# address.
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+command -v promtool >/dev/null || {
+    echo "promtool is missing: scripts/deps.sh installs Debian's prometheus" >&2
+    exit 1
+}
+
+cat >"$WORK/p.yaml" <<'EOF'
+batch_interval: 500ms
+checkpoint: ${CK}
+checkpoint_interval: 500ms
+streams:
+  lines: {source: socket, host: 127.0.0.1, port: "${PORT}"}
+  words: {flat_map: text.split, from: lines, sep: " "}
+  pairs: {map: kv.pair, from: words}
+  counts: {update_state_by_key: agg.sum, from: pairs}
+outputs:
+  - {sink: pprint, from: counts}
+EOF
+export CK=$WORK/ck
+
+# GET URL into FILE; prints the status code.
+get() {
+    curl -s -o "$2" -w '%{http_code}' --max-time 5 "$1"
+}
+
+# A JSON field (python expression over `d`) of FILE.
+jq_py() {
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# 120 lines "a b c" in three bursts, after the connection.
+feeder="sleep 0.6; for i in \$(seq 40); do echo 'a b c'; done; sleep 0.5;
+ for i in \$(seq 40); do echo 'a b c'; done; sleep 0.5;
+ for i in \$(seq 40); do echo 'a b c'; done"
+start_server "{ $feeder; sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\"" || {
+    fail "nc -lk did not start"
+    finish
+}
+HPORT=$(free_port)
+BASE=http://127.0.0.1:$HPORT
+start_group "'$SLUICE_BIN' run '$WORK/p.yaml' --http 127.0.0.1:$HPORT --timeout 6 \
+    >'$WORK/run.out' 2>'$WORK/run.err'; echo \$? >'$WORK/run.rc'"
+RUN=$GROUP_PID
+
+health_ok() { [[ $(get "$BASE/health" "$WORK/health.json") == 200 ]]; }
+check "/health answers 200 once the run has started" wait_until 5 health_ok
+check_eq "/health says ok" "$(jq_py "$WORK/health.json" 'd["status"]')" ok
+check_contains "stderr says where the page is" "$WORK/run.err" "http://127.0.0.1:$HPORT/"
+
+fed_all() {
+    get "$BASE/api/v1/status" "$WORK/status.json" >/dev/null &&
+        [[ $(jq_py "$WORK/status.json" 'd["sources"][0]["records_total"]') == 120 ]]
+}
+check "the status counts the 120 lines fed" wait_until 8 fed_all
+check_eq "/ready answers 200 (the source is up, no batch failed)" \
+    "$(get "$BASE/ready" "$WORK/ready.json")" 200
+check_eq "/ready says ready" "$(jq_py "$WORK/ready.json" 'd["ready"]')" True
+s=$WORK/status.json
+check_eq "status: the state" "$(jq_py "$s" 'd["state"]')" running
+check_eq "status: the interval" "$(jq_py "$s" 'd["batch_interval_ms"]')" 500
+check_eq "status: the source's component" "$(jq_py "$s" 'd["sources"][0]["source"]')" socket
+check_eq "status: a receiver, with its buffer limit" \
+    "$(jq_py "$s" 'd["sources"][0]["receiver"] and d["sources"][0]["buffer_limit_bytes"]')" 67108864
+check_eq "status: the bytes fed (120 x 'a b c')" "$(jq_py "$s" 'd["sources"][0]["bytes_total"]')" 600
+check_eq "status: 3 keys in the state" "$(jq_py "$s" '[x["keys"] for x in d["stateful"] if x["stream"] == "counts"][0]')" 3
+check_eq "status: the output and its sink" "$(jq_py "$s" 'd["outputs"][0]["name"] + "/" + d["outputs"][0]["sink"]')" output-1/pprint
+check_eq "status: no failed batch" "$(jq_py "$s" 'd["batches_failed"]')" 0
+
+# the batches add up to the input, each batch to its sources
+get "$BASE/api/v1/batches?n=1000" "$WORK/batches.json" >/dev/null
+check_eq "batches: their records add up to 120" \
+    "$(jq_py "$WORK/batches.json" 'sum(b["records"] for b in d["batches"])')" 120
+check_eq "batches: each one's sources add up to its records" \
+    "$(jq_py "$WORK/batches.json" 'all(sum(s["records"] for s in b["sources"]) == b["records"] for b in d["batches"])')" True
+check_eq "batches: oldest first, 500 ms apart" \
+    "$(jq_py "$WORK/batches.json" 'all(y["batch_time"] - x["batch_time"] == 500 for x, y in zip(d["batches"], d["batches"][1:]))')" True
+check_eq "batches: total delay = scheduling delay + processing time" \
+    "$(jq_py "$WORK/batches.json" 'all(b["total_delay_ms"] == b["scheduling_delay_ms"] + b["processing_time_ms"] for b in d["batches"])')" True
+get "$BASE/api/v1/batches?n=2" "$WORK/two.json" >/dev/null
+check_eq "batches?n=2 gives 2" "$(jq_py "$WORK/two.json" 'len(d["batches"])')" 2
+
+get "$BASE/api/v1/graph" "$WORK/graph.json" >/dev/null
+check_eq "graph: the streams and their inputs" \
+    "$(jq_py "$WORK/graph.json" '" ".join("%s:%s<%s" % (s["name"], s["op"], ",".join(map(str, s["inputs"]))) for s in d["streams"])')" \
+    "lines:source< words:flat_map<0 pairs:map<1 counts:update_state_by_key<2"
+check_eq "graph: counts is stateful" "$(jq_py "$WORK/graph.json" 'd["streams"][3]["stateful"]')" True
+
+ck_written() {
+    get "$BASE/api/v1/status" "$WORK/status2.json" >/dev/null &&
+        (($(jq_py "$WORK/status2.json" 'd["checkpoint"]["written_total"]') >= 1))
+}
+check "checkpoint: written, and counted" wait_until 5 ck_written
+check_eq "checkpoint: its size is known" \
+    "$(jq_py "$WORK/status2.json" 'd["checkpoint"]["last_bytes"] > 0')" True
+
+# /metrics: valid for promtool, and the figures fed
+get "$BASE/metrics" "$WORK/metrics.txt" >/dev/null
+check "promtool check metrics accepts /metrics" promtool check metrics <"$WORK/metrics.txt"
+promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1
+check_eq "promtool has nothing to say" "$(cat "$WORK/promtool.out")" ""
+check_contains "metrics: records of the source" "$WORK/metrics.txt" \
+    'sluice_source_records_total{stream="lines",source="socket"} 120'
+check_contains "metrics: the socket plugin's own counter" "$WORK/metrics.txt" \
+    'sluice_plugin_lines_total{stream="lines",plugin="socket"} 120'
+check_contains "metrics: keys of the stateful stream" "$WORK/metrics.txt" 'sluice_state_keys{stream="counts"} 3'
+check_contains "metrics: a processing-time histogram" "$WORK/metrics.txt" \
+    '# TYPE sluice_processing_time_seconds histogram'
+check_contains "metrics: its +Inf bucket" "$WORK/metrics.txt" 'sluice_processing_time_seconds_bucket{le="+Inf"}'
+check_contains "metrics: build info" "$WORK/metrics.txt" 'sluice_build_info{version="'
+check_contains "metrics: checkpoint age" "$WORK/metrics.txt" 'sluice_checkpoint_age_seconds '
+check_contains "metrics: ready" "$WORK/metrics.txt" 'sluice_ready 1'
+check "metrics: resident memory is a positive figure" \
+    awk '$1 == "sluice_process_resident_memory_bytes" && $2 > 1000000 { f = 1 } END { exit !f }' "$WORK/metrics.txt"
+
+# the page, errors
+check_eq "/ is the page" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$BASE/")" \
+    "200 text/html; charset=utf-8"
+check_eq "HEAD / answers too" "$(curl -s -I -o /dev/null -w '%{http_code}' "$BASE/")" 200
+check_eq "an unknown path is a 404" "$(get "$BASE/nope" "$WORK/404.json")" 404
+check_contains "the 404 lists the endpoints" "$WORK/404.json" '"/metrics"'
+check_eq "POST is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/metrics")" 405
+check_eq "a bad n is a 400" "$(get "$BASE/api/v1/batches?n=abc" "$WORK/400.json")" 400
+
+# the run ends as usual; the server goes with it
+wait_until 15 test -s "$WORK/run.rc"
+check_eq "the run exits 0" "$(cat "$WORK/run.rc" 2>/dev/null)" 0
+check "the server is gone after the run" bash -c "! curl -s --max-time 2 '$BASE/health' >/dev/null"
+stop_group "$RUN"
+stop_group "$SERVER_PID"
+
+# a taken port fails the start, naming the address
+start_server "nc -lk 127.0.0.1 \"\$PORT\" >/dev/null" || fail "nc did not start"
+TAKEN=$PORT
+PORT=$TAKEN timeout 20 "$SLUICE_BIN" run "$WORK/p.yaml" --http "127.0.0.1:$TAKEN" --timeout 2 \
+    >/dev/null 2>"$WORK/taken.err"
+check_eq "a taken port: exit 1" "$?" 1
+check_contains "a taken port: the message names it" "$WORK/taken.err" "http: cannot listen on 127.0.0.1:$TAKEN"
+stop_group "$SERVER_PID"
+
+# malformed addresses
+PORT=1 timeout 10 "$SLUICE_BIN" run "$WORK/p.yaml" --http nonsense >/dev/null 2>"$WORK/bad.err"
+check_eq "a malformed --http: exit 2" "$?" 2
+check_contains "a malformed --http: what was expected" "$WORK/bad.err" "expected HOST:PORT like 127.0.0.1:4195, got 'nonsense'"
+printf 'batch_interval: 1s\nhttp:\n  adress: 127.0.0.1:1\nstreams:\n  s: {source: stdin}\noutputs:\n  - {sink: pprint, from: s}\n' >"$WORK/bad.yaml"
+timeout 10 "$SLUICE_BIN" validate "$WORK/bad.yaml" >/dev/null 2>"$WORK/bady.err"
+check_eq "a misspelt http key: exit 2" "$?" 2
+check_contains "a misspelt http key: file:line:col" "$WORK/bady.err" "bad.yaml:3:3: unknown key 'adress' in http (expected: address)"
+printf 'batch_interval: 1s\nhttp: {address: "127.0.0.1:99999"}\nstreams:\n  s: {source: stdin}\noutputs:\n  - {sink: pprint, from: s}\n' >"$WORK/bad2.yaml"
+timeout 10 "$SLUICE_BIN" validate "$WORK/bad2.yaml" >/dev/null 2>"$WORK/bad2.err"
+check_contains "a port out of range: file:line:col" "$WORK/bad2.err" "bad2.yaml:2:17: http: the port must be 0..65535, got '99999'"
+
+# beyond loopback: allowed, with a warning
+printf 'batch_interval: 200ms\nstreams:\n  s: {source: stdin}\noutputs:\n  - {sink: pprint, from: s}\n' >"$WORK/ok.yaml"
+echo "x" | timeout 10 "$SLUICE_BIN" run "$WORK/ok.yaml" --http 0.0.0.0:0 --timeout 1 >/dev/null 2>"$WORK/any.err"
+check_eq "0.0.0.0: the run works" "$?" 0
+check_contains "0.0.0.0: warned about" "$WORK/any.err" "reachable beyond this machine"
+
+finish
