@@ -31,10 +31,12 @@ packages=(
     locales         # unit.test_dtoa: localedef makes a comma-decimal locale (de_DE)
     libmicrohttpd-dev # the HTTP server: /metrics, /health, /ready, the API and the page
     prometheus      # tests: promtool check metrics, and a real Prometheus scraping /metrics
+    chromium        # integration.test_http_page: the live page in a headless browser (scripts/playwright.sh)
 )
 # node and npm run kafkajs, the tests' second outside Kafka client
-# (scripts/kafkajs.sh): Debian's, unless a node with npm is there already
-# (some images ship a newer one, which Debian's npm would conflict with).
+# (scripts/kafkajs.sh), and playwright-core (scripts/playwright.sh):
+# Debian's, unless a node with npm is there already (some images ship a
+# newer one, which Debian's npm would conflict with).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     packages+=(nodejs npm)
 fi
