@@ -28,6 +28,8 @@ packages=(
     libzmq3-dev     # connectors/zmq (libzmq 4.3, CURVE)
     python3-zmq     # ZeroMQ integration tests: the outside peer (pyzmq)
     locales         # unit.test_dtoa: localedef makes a comma-decimal locale (de_DE)
+    libmicrohttpd-dev # the HTTP server: /metrics, /health, /ready, the API and the page
+    prometheus      # tests: promtool check metrics, and a real Prometheus scraping /metrics
 )
 # node and npm run kafkajs, the tests' second outside Kafka client
 # (scripts/kafkajs.sh): Debian's, unless a node with npm is there already

@@ -37,7 +37,7 @@ _sluice() {
     esac
     case $cmd in
     run) opts="--batches --timeout --clock --start-time --workers --fresh --plugin-path --log-level --status
-               --no-status --help" ;;
+               --no-status --http --help" ;;
     validate) opts="--plugin-path --help" ;;
     graph) opts="--dot --plugin-path --help" ;;
     plugins) opts="--json --plugin-path --help" ;;

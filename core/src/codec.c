@@ -7,8 +7,10 @@
  *     2 double: 8 bytes (IEEE bits) | 3 bytes: varint length, bytes |
  *     4 list: varint count, items (nested at most 256 deep)
  */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +102,25 @@ int sl__buf_put_bytes(sl__buf *b, const void *p, size_t n) {
 
 void sl__buf_reset(sl__buf *b) {
     b->len = 0;
+}
+
+int sl__buf_printf(sl__buf *b, const char *fmt, ...) {
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return SL_EINVAL;
+    if ((size_t)n < sizeof small)
+        return sl__buf_put(b, small, (size_t)n);
+    if (sl__buf_reserve(b, (size_t)n + 1))
+        return SL_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
 }
 
 void sl__buf_free(sl__buf *b) {

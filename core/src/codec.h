@@ -49,6 +49,8 @@ int sl__buf_put_i64(sl__buf *b, int64_t v);     /* 8 bytes, little-endian two's 
 int sl__buf_put_varint(sl__buf *b, uint64_t v); /* unsigned LEB128, 1..10 bytes */
 int sl__buf_put_svarint(sl__buf *b, int64_t v); /* zigzag, then LEB128 */
 int sl__buf_put_bytes(sl__buf *b, const void *p, size_t n); /* varint n, then n bytes */
+/* Append text formatted like printf (no NUL is appended): 0 or SL_ENOMEM. */
+int sl__buf_printf(sl__buf *b, const char *fmt, ...) SL_PRINTF(2, 3);
 /* Forget the contents, keep the memory. */
 void sl__buf_reset(sl__buf *b);
 /* Free the memory; the buffer is empty (and reusable) afterwards. */

@@ -409,12 +409,14 @@ static int check_top_keys(loader *L, yaml_node_t *root) {
         const sl_param_spec *s = settings;
         while (s->name && strcmp(key, s->name) != 0)
             s++;
-        if (s->name || strcmp(key, "streams") == 0 || strcmp(key, "outputs") == 0)
+        if (s->name || strcmp(key, "streams") == 0 || strcmp(key, "outputs") == 0 ||
+            strcmp(key, "http") == 0)
             continue;
         const char *names[64];
         size_t n = 0;
         for (s = settings; s->name && n < 62; s++)
             names[n++] = s->name;
+        names[n++] = "http";
         names[n++] = "streams";
         names[n++] = "outputs";
         char list[512];
@@ -449,6 +451,39 @@ static int apply_settings(loader *L, yaml_node_t *root) {
         fail(L, wal,
              "receiver_wal: the receiver log lives in the checkpoint directory: add "
              "'checkpoint: DIR' (see docs/receiver-wal.md)");
+        return -1;
+    }
+    return 0;
+}
+
+/* http: {address: HOST:PORT}: the HTTP server (docs/operations.md). */
+static int apply_http(loader *L, yaml_node_t *root) {
+    yaml_node_t *h = map_get(L, root, "http");
+    if (!h)
+        return 0;
+    if (h->type != YAML_MAPPING_NODE) {
+        fail(L, h, "http: expected a mapping like {address: 127.0.0.1:4195}, got %s", node_kind(h));
+        return -1;
+    }
+    if (check_keys(L, h, "http") < 0)
+        return -1;
+    for (yaml_node_pair_t *p = h->data.mapping.pairs.start; p < h->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_get(L, p->key);
+        if (strcmp(raw_text(k), "address") != 0) {
+            fail(L, k, "unknown key '%s' in http (expected: address)", raw_text(k));
+            return -1;
+        }
+    }
+    yaml_node_t *a = map_get(L, h, "address");
+    if (!a) {
+        fail(L, h, "http: missing 'address' (HOST:PORT, like 127.0.0.1:4195)");
+        return -1;
+    }
+    const char *v = scalar_value(L, a, "http.address", "HOST:PORT");
+    if (!v)
+        return -1;
+    if (sl_context_serve_http(L->ctx, v) < 0) {
+        fail(L, a, "%s", ctx_message(L));
         return -1;
     }
     return 0;
@@ -1570,8 +1605,9 @@ static sl_context *load(loader *L, const char *text, size_t len, const char *con
         L->ctx = sl_context_new(1000); /* the file's batch_interval is the first setting */
         if (!L->ctx)
             fail_oom(L);
-        else if (apply_settings(L, root) == 0 && add_plugin_dirs(L, root, dirs) == 0 &&
-                 build_streams(L, root) == 0 && build_outputs(L, root) == 0 && L->check)
+        else if (apply_settings(L, root) == 0 && apply_http(L, root) == 0 &&
+                 add_plugin_dirs(L, root, dirs) == 0 && build_streams(L, root) == 0 &&
+                 build_outputs(L, root) == 0 && L->check)
             check_components(L);
     }
     if (L->failed) {

@@ -20,6 +20,7 @@
 #include <sluice/sluice.h>
 
 #include "context.h"
+#include "http.h"
 
 sl_context *sl_context_new(int64_t batch_interval_ms) {
     if (batch_interval_ms <= 0)
@@ -196,6 +197,33 @@ int sl_context_set_status_line(sl_context *ctx, int mode) {
     if (!rc)
         ctx->status_mode = mode;
     return rc;
+}
+
+int sl_context_serve_http(sl_context *ctx, const char *address) {
+    int rc = settable(ctx);
+    if (rc)
+        return rc;
+    sl_error err = {0, ""};
+    if (sl__http_check_address(address, &err)) {
+        sl__ctx_fail(ctx, err.code, "http", "%s", err.msg);
+        return err.code;
+    }
+    char *copy = strdup(address);
+    if (!copy) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
+    free(ctx->http_addr);
+    ctx->http_addr = copy;
+    return 0;
+}
+
+const char *sl_context_http_address(const sl_context *ctx) {
+    return ctx ? ctx->http_addr : NULL;
+}
+
+int sl_context_http_port(const sl_context *ctx) {
+    return ctx ? sl__http_port(ctx->http) : 0;
 }
 
 int sl_context_add_listener(sl_context *ctx, uint32_t mask, sl_listener_func fn, void *user) {

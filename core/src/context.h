@@ -90,6 +90,10 @@ struct sl_context {
     size_t early_recycled; /* of which recycled right after */
     _Atomic int64_t batches_done;
     bool status;
+    /* HTTP (http.c): the address asked for, the monitor and the server */
+    char *http_addr;
+    struct sl__mon *mon;
+    struct sl__http *http;
 };
 
 /* Record an error in the context (first one wins until cleared). */

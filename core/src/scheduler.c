@@ -31,7 +31,9 @@
 #include "error.h"
 #include "exec.h"
 #include "handle.h"
+#include "http.h"
 #include "log.h"
+#include "monitor.h"
 #include "plan.h"
 #include "recovery.h"
 #include "scheduler.h"
@@ -195,6 +197,7 @@ static int64_t pending_records(sl_context *ctx, int64_t *bytes) {
 /* Free the receivers, saying how much they held that was never processed:
  * nothing is dropped silently. */
 static void free_receivers(sl_context *ctx) {
+    sl__mon_receivers_gone(ctx->mon); /* the HTTP server stops reading them */
     int64_t bytes, n = pending_records(ctx, &bytes);
     if (n)
         sl__log(SL_LOG_WARN,
@@ -411,6 +414,11 @@ int sl_context_start(sl_context *ctx) {
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
         return SL_ENOMEM;
     }
+    /* the HTTP server's figures: listening before anything starts */
+    if (ctx->http_addr && !(ctx->mon = sl__mon_new(ctx))) {
+        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
+        return SL_ENOMEM;
+    }
     ctx->state = SL__RUNNING;
     for (size_t i = 0; i < ctx->nstreams; i++) {
         sl_stream *s = ctx->streams[i];
@@ -458,6 +466,9 @@ int sl_context_start(sl_context *ctx) {
             }
         }
     }
+    /* the server, once every instance exists (it reads their handles) */
+    if (ctx->http_addr && !(ctx->http = sl__http_start(ctx, ctx->mon, ctx->http_addr, &err)))
+        return start_fail(ctx, &err);
     if (pthread_create(&ctx->thread, NULL, sl__scheduler_main, ctx) != 0) {
         sl__error_set(&err, SL_ENOMEM, "cannot start the scheduler thread");
         return start_fail(ctx, &err);
@@ -566,6 +577,9 @@ void sl_context_free(sl_context *ctx) {
         return;
     if (ctx->state == SL__RUNNING)
         sl_context_stop(ctx);
+    sl__http_stop(ctx->http); /* before what it reads is freed */
+    sl__mon_free(ctx->mon);
+    free(ctx->http_addr);
     release_all(ctx);
     if (ctx->ckpt_lock >= 0)
         sl__ckpt_unlock(ctx->ckpt_lock);

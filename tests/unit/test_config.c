@@ -369,7 +369,7 @@ static void test_unknown_top_key(void) {
                            "batch_interval, workers, clock, start_time, receiver_buffer, "
                            "early_combine, "
                            "plugin_path, checkpoint, checkpoint_interval, checkpoint_keep, "
-                           "receiver_wal, receiver_wal_max, receiver_wal_sync, streams, outputs)");
+                           "receiver_wal, receiver_wal_max, receiver_wal_sync, http, streams, outputs)");
 }
 
 /* A missing batch_interval is reported at the top-level mapping. */

@@ -108,6 +108,21 @@ SL_API int sl_context_add_plugin_dir(sl_context *ctx, const char *dir);
 /* Live status line on stderr: -1 auto (when stderr is a terminal), 0, 1. */
 SL_API int sl_context_set_status_line(sl_context *ctx, int mode);
 
+/* Serve the run's figures over HTTP while it runs (docs/operations.md):
+ * /metrics (Prometheus), /health, /ready, the JSON API under /api/v1 and a
+ * live page at /, on a thread of its own that never slows a batch. Off
+ * unless asked. `address` is HOST:PORT ("127.0.0.1:4195", "[::1]:4195";
+ * port 0 picks a free one, see sl_context_http_port); an address beyond
+ * loopback is allowed, with a warning: there is no authentication. Before
+ * start; the server starts with the context (a taken port fails the start)
+ * and stops when the context is freed. Returns 0, SL_EINVAL (a malformed
+ * address) or SL_ESTATE. */
+SL_API int sl_context_serve_http(sl_context *ctx, const char *address);
+/* The port the HTTP server listens on once started; 0 if it does not. */
+SL_API int sl_context_http_port(const sl_context *ctx);
+/* The address sl_context_serve_http (or the file's http.address) asked for; NULL if none. */
+SL_API const char *sl_context_http_address(const sl_context *ctx);
+
 /* Logging is process-wide: level is an sl_log_level (default SL_LOG_WARN). */
 SL_API void sl_log_set_level(int level);
 /* Where log lines go (process-wide; default: stderr, with a time stamp).

@@ -73,6 +73,9 @@ static const char run_help[] =
     "  --log-level LEVEL      error, warn (the default), info or debug\n"
     "  --status, --no-status  show or hide the live status line on stderr (default: shown\n"
     "                         when stderr is a terminal)\n"
+    "  --http ADDR            serve /metrics (Prometheus), /health, /ready, the JSON API\n"
+    "                         and a live page at http://ADDR/ (ADDR: HOST:PORT like\n"
+    "                         127.0.0.1:4195; port 0 picks one); overrides the file's http\n"
     "  -h, --help             print this help\n"
     "\n"
     "Values in FILE may use ${VAR} and ${VAR:-default} (environment variables).\n"
@@ -396,6 +399,7 @@ typedef struct run_args {
     int log_level;      /* -1: default */
     int status;         /* -2: as configured (auto) */
     int fresh;          /* --fresh */
+    const char *http;   /* --http ADDR, or NULL: as configured */
 } run_args;
 
 /* Parse one option of `run` other than the common ones: 1 if it was one,
@@ -460,6 +464,12 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
     } else if (r != 0) {
         return r;
     }
+    if ((r = sl__cli_option("run", argc, argv, i, "--http", &v)) > 0) {
+        ra->http = v;
+        return 1;
+    } else if (r != 0) {
+        return r;
+    }
     if (strcmp(argv[*i], "--fresh") == 0) {
         ra->fresh = 1;
         return 1;
@@ -486,10 +496,24 @@ static int run_apply(sl_context *ctx, const run_args *ra) {
         what = "--status";
     else if (ra->fresh && sl_context_set_fresh(ctx, 1) < 0)
         what = "--fresh";
+    else if (ra->http && sl_context_serve_http(ctx, ra->http) < 0)
+        what = "--http";
     if (!what)
         return 0;
     sl__cli_usage_error("run", "%s: %s", what, sl_context_errmsg(ctx));
     return -1;
+}
+
+/* The address the HTTP server listens on, with the port it got (port 0
+ * asks for a free one). */
+static const char *http_shown(sl_context *ctx) {
+    static char buf[320];
+    const char *a = sl_context_http_address(ctx);
+    const char *colon = a ? strrchr(a, ':') : NULL;
+    if (!colon)
+        return "?";
+    snprintf(buf, sizeof buf, "%.*s:%d", (int)(colon - a), a, sl_context_http_port(ctx));
+    return buf;
 }
 
 /* Start the context and wait for it to terminate. Returns the exit code. */
@@ -504,6 +528,11 @@ static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
                 sl_context_errmsg(ctx));
         return sl__cli_start_exit_code(rc);
     }
+    if (sl_context_http_port(ctx) > 0)
+        fprintf(stderr,
+                "sluice: serving the page at http://%s/ (and /metrics, /health, /ready, "
+                "/api/v1)\n",
+                http_shown(ctx));
     if (timeout_ms > 0) {
         rc = sl_context_await_termination_or_timeout(ctx, timeout_ms);
         if (rc == 0) /* timed out: stop gracefully, as after a signal */
