@@ -10,7 +10,8 @@
 # each end it with exit 0, off the alternate screen, with the terminal
 # modes (stty -g) exactly as before it ran. A resize to 60x20 must cut every
 # line to 60 columns. --once prints the same figures as plain text; an
-# unreachable instance and a reply that is not JSON exit 1 with a message.
+# unreachable instance, a reply that is not JSON, a server that says nothing
+# (3 s deadline) and a reply past 8 MiB exit 1 with a message.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -170,7 +171,28 @@ check_eq "--once, malformed JSON: exit 1" "$?" 1
 check_contains "--once, malformed JSON: the message" bad.err \
     "sluice top: http://127.0.0.1:$PORT/api/v1/status: malformed JSON"
 
-# 10. usage errors
+# 10. --once, a server that accepts and says nothing: the 3 s deadline
+start_server "sleep 30 | nc -l 127.0.0.1 \$PORT >/dev/null"
+t0=$(now_ms)
+"$SLUICE_BIN" top --url "http://127.0.0.1:$PORT" --once >hang.out 2>hang.err
+code=$? elapsed=$(($(now_ms) - t0))
+check_eq "--once, a silent server: exit 1" "$code" 1
+check_contains "--once, a silent server: the message" hang.err "no complete reply within 3000 ms"
+check "--once, a silent server: gives up after 3 s, not later (${elapsed} ms)" \
+    test "$elapsed" -ge 2900 -a "$elapsed" -lt 6000
+stop_group "$SERVER_PID"
+
+# 11. --once, a response past the 8 MiB bound
+{
+    printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n'
+    head -c 9000000 /dev/zero | tr '\0' ' '
+} >big.http
+start_server "nc -l -N 127.0.0.1 \$PORT <'$WORK/big.http' >/dev/null"
+"$SLUICE_BIN" top --url "http://127.0.0.1:$PORT" --once >big.out 2>big.err
+check_eq "--once, 9 MB of response: exit 1" "$?" 1
+check_contains "--once, 9 MB of response: the message" big.err "the response is larger than 8 MiB"
+
+# 12. usage errors
 "$SLUICE_BIN" top --interval 5 --once 2>usage.err
 check_eq "--interval below 100 ms: exit 2" "$?" 2
 "$SLUICE_BIN" top --url https://127.0.0.1:1 --once 2>usage2.err

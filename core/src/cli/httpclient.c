@@ -242,6 +242,14 @@ static int send_all(int fd, const char *s, size_t n, int64_t deadline, int timeo
     return 0;
 }
 
+/* "the response is larger than 8 MiB" (or N bytes). */
+static void too_large(size_t max_bytes, char *err, size_t cap) {
+    if (max_bytes && max_bytes % (1u << 20) == 0)
+        err_set(err, cap, "the response is larger than %zu MiB", max_bytes >> 20);
+    else
+        err_set(err, cap, "the response is larger than %zu bytes", max_bytes);
+}
+
 /* Read until EOF into a malloc'd buffer (*out, *n bytes, room for one more),
  * at most max_bytes. 0 or a negative SL__HTTP_E* with a message. */
 static int read_all(int fd, size_t max_bytes, int64_t deadline, int timeout_ms, const int *wake,
@@ -256,7 +264,7 @@ static int read_all(int fd, size_t max_bytes, int64_t deadline, int timeout_ms, 
         }
         if (len + 1 >= bcap) {
             if (len > max_bytes) {
-                err_set(err, cap, "the response is larger than %zu bytes", max_bytes);
+                too_large(max_bytes, err, cap);
                 rc = SL__HTTP_EPROTOCOL;
                 break;
             }
@@ -275,7 +283,7 @@ static int read_all(int fd, size_t max_bytes, int64_t deadline, int timeout_ms, 
         if (r > 0) {
             len += (size_t)r;
             if (len > max_bytes) {
-                err_set(err, cap, "the response is larger than %zu bytes", max_bytes);
+                too_large(max_bytes, err, cap);
                 rc = SL__HTTP_EPROTOCOL;
                 break;
             }
@@ -335,10 +343,8 @@ int sl__http_get(const sl__http_url *u, const char *path, int timeout_ms, size_t
     char *buf = NULL;
     size_t len = 0;
     int rc = send_all(fd, req, (size_t)n, deadline, timeout_ms, wake_fds, nwake, err, cap);
-    if (rc == 0) {
-        shutdown(fd, SHUT_WR);
+    if (rc == 0) /* no shutdown(SHUT_WR): some servers take a half-close for an abort */
         rc = read_all(fd, max_bytes, deadline, timeout_ms, wake_fds, nwake, &buf, &len, err, cap);
-    }
     close(fd);
     if (rc < 0)
         return rc;
