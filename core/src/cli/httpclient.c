@@ -365,6 +365,10 @@ static long long dechunk(char *b, size_t n, char *err, size_t cap) {
     size_t r = 0, w = 0;
     for (;;) {
         size_t size = 0, digits = 0;
+        if (r >= n) {
+            err_set(err, cap, "the chunked body is cut short (no last chunk)");
+            return -1;
+        }
         while (r < n && isxdigit((unsigned char)b[r])) {
             if (size > (SIZE_MAX >> 4)) {
                 err_set(err, cap, "a chunk size is too large");
