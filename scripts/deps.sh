@@ -29,6 +29,7 @@ packages=(
     libzmq3-dev     # connectors/zmq (libzmq 4.3, CURVE)
     python3-zmq     # ZeroMQ integration tests: the outside peer (pyzmq)
     locales         # unit.test_dtoa: localedef makes a comma-decimal locale (de_DE)
+    tmux            # integration.test_cli_top: a real terminal for `sluice top`
     libmicrohttpd-dev # the HTTP server: /metrics, /health, /ready, the API and the page
     prometheus      # tests: promtool check metrics, and a real Prometheus scraping /metrics
     chromium        # integration.test_http_page: the live page in a headless browser (scripts/playwright.sh)

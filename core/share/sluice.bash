@@ -12,7 +12,7 @@ _sluice() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     COMPREPLY=()
-    local commands="run validate graph plugins demo version help"
+    local commands="run validate graph plugins top demo version help"
     if ((COMP_CWORD == 1)); then
         mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
         return 0
@@ -31,7 +31,7 @@ _sluice() {
         mapfile -t COMPREPLY < <(compgen -W "error warn info debug" -- "$cur")
         return 0
         ;;
-    --batches | --timeout | --workers | --interval | --start-time)
+    --batches | --timeout | --workers | --interval | --start-time | --url)
         return 0 # a number or a duration: nothing to offer
         ;;
     esac
@@ -41,6 +41,7 @@ _sluice() {
     validate) opts="--plugin-path --help" ;;
     graph) opts="--dot --plugin-path --help" ;;
     plugins) opts="--json --plugin-path --help" ;;
+    top) opts="--url --interval --once --help" ;;
     demo) opts="--batches --interval --plugin-path --help" ;;
     version) opts="--help" ;;
     help)

@@ -5,8 +5,9 @@
  *
  * Input: the arguments after "sluice", separated by NUL bytes. The harness
  * runs in an empty directory and leaves out inputs that could reach a real
- * file or run for long: an argument with a '/', a lone "-" (stdin), and the
- * demo command (it runs a pipeline for as long as it is told).
+ * file or run for long: an argument with a '/', a lone "-" (stdin), the
+ * demo command (it runs a pipeline for as long as it is told) and the top
+ * command (it watches an instance until q; its --once tries 127.0.0.1:4195).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -51,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (char *s = text; s < text + size + (size == 0) && argc < 64; s += strlen(s) + 1)
         argv[argc++] = s;
     argv[argc] = NULL;
-    int skip = argc > 1 && strcmp(argv[1], "demo") == 0;
+    int skip = argc > 1 && (strcmp(argv[1], "demo") == 0 || strcmp(argv[1], "top") == 0);
     for (int i = 1; i < argc; i++)
         skip |= strcmp(argv[i], "-") == 0;
     if (!skip) {

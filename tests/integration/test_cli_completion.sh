@@ -25,7 +25,7 @@ complete_words() {
 lines() { tr ' ' '\n' <<<"$*" | sort; }
 
 check_eq "commands" "$(complete_words sluice '')" \
-    "$(lines --help --version demo graph help plugins run validate version)"
+    "$(lines --help --version demo graph help plugins run top validate version)"
 check_eq "commands starting with v" "$(complete_words sluice v)" "$(lines validate version)"
 check_eq "--clock values" "$(complete_words sluice run x.yaml --clock '')" "$(lines manual system)"
 check_eq "--log-level values" "$(complete_words sluice run x.yaml --log-level d)" "debug"
@@ -34,10 +34,11 @@ check_eq "YAML files and directories after run" "$(complete_words sluice run pip
 check_eq "directories after --plugin-path" "$(complete_words sluice plugins --plugin-path plug)" \
     "plugdir"
 check_eq "commands after help" "$(complete_words sluice help gr)" "graph"
+check_eq "nothing after top --url" "$(complete_words sluice top --url '')" ""
 check_eq "nothing after --batches" "$(complete_words sluice run x.yaml --batches '')" ""
 
 # Every option a command's --help shows is offered after "-".
-for c in run validate graph plugins demo version; do
+for c in run validate graph plugins top demo version; do
     # the options section: lines that start with spaces and a dash; and --help
     want=$({
         "$SLUICE_BIN" "$c" --help | grep -E '^ +-' | grep -oE -- '(^|[ ,])--[a-z][a-z-]*' |

@@ -221,7 +221,7 @@ check "no command prints the commands on stderr" grep -q "run FILE" nocmd.err
 # help and version: exit 0, on stdout.
 timeout -k 2 30 "$SLUICE_BIN" --help >help.out 2>help.err
 check_eq "sluice --help exits 0" "$?" 0
-for c in run validate graph plugins version; do
+for c in run validate graph plugins top version; do
     check "sluice --help lists '$c'" grep -qE "^  $c( |$)" help.out
 done
 timeout -k 2 30 "$SLUICE_BIN" run --help >runhelp.out 2>runhelp.err

@@ -10,7 +10,7 @@ cd "$WORK" || exit 1
 page=$SLUICE_SOURCE_DIR/core/share/sluice.1
 sed 's/\\-/-/g' "$page" >man.txt
 
-commands="run validate graph plugins demo version help"
+commands="run validate graph plugins top demo version help"
 "$SLUICE_BIN" --help >help-main.txt
 for c in $commands; do
     check_contains "sluice --help lists $c" help-main.txt "  $c"

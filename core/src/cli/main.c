@@ -20,6 +20,7 @@
 #include <sluice/sluice.h>
 
 #include "cli.h"
+#include "top.h"
 
 /* ---- help texts (keep in sync with docs/cli.md) --------------------------- */
 
@@ -34,6 +35,7 @@ static const char main_help[] =
     "  validate FILE    load a pipeline and check it without running it\n"
     "  graph FILE       print a pipeline's DStream graph as text or Graphviz DOT\n"
     "  plugins          list the plugins found, their components and parameters\n"
+    "  top              watch a running sluice (sluice run --http) in the terminal\n"
     "  demo             run the network word count on a built-in text feed\n"
     "  version          print the version of sluice and of its plugin ABI\n"
     "  help [COMMAND]   print this help, or the help of COMMAND\n"
@@ -715,6 +717,7 @@ static const command commands[] = {
     {"validate", cmd_validate, validate_help},
     {"graph", cmd_graph, graph_help},
     {"plugins", cmd_plugins, plugins_help},
+    {"top", sl__cli_top, sl__cli_top_help},
     {"demo", sl__cli_demo, sl__cli_demo_help},
     {"version", cmd_version, version_help},
     {"help", cmd_help, help_help},
