@@ -3,7 +3,7 @@
  * say at the end of a run.
  *
  * The status line is a listener: after every batch it shows
- *   #12 14:09:28 | 120.5 rec/s | proc 12/1000 ms | 0 waiting | lines: connected (127.0.0.1:9999)
+ *   #12 14:09:28 | 120.5 rec/s | proc 12/1000 ms | 0 waiting | lines: connected
  * the batch's number and time, the input rate over the last 10 batches,
  * the batch's processing time against the interval, the batches due but not
  * started (the backlog a slow pipeline builds), and the sources that report
@@ -74,9 +74,10 @@ static void cut_to_width(char *buf, int width) {
     }
 }
 
-/* The sources segment: "lines: connected (127.0.0.1:9999)" for one source
- * that reports states, "2/3 sources connected" for several; nothing when
- * none reports any. */
+/* The sources segment: "lines: connected", or "lines: disconnected
+ * (127.0.0.1:9999: Connection refused (3 attempts))" cut to
+ * STATUS_DETAIL_MAX columns, for one source that reports states; "2/3
+ * sources connected" for several; nothing when none reports any. */
 static void put_sources(sl_context *ctx, char *buf, size_t cap, size_t *n) {
     int reporting = 0, ready = 0, state = 0;
     const sl_stream *one = NULL;
@@ -96,7 +97,8 @@ static void put_sources(sl_context *ctx, char *buf, size_t cap, size_t *n) {
     }
     if (reporting == 1) {
         put(buf, cap, n, " | %s: %s", one->name, sl__source_state_name(state));
-        if (detail[0]) {
+        bool up = state == SL_SOURCE_CONNECTED || state == SL_SOURCE_ASSIGNED;
+        if (detail[0] && !up) { /* why it is not connected; once it is, the name says enough */
             char d[STATUS_DETAIL_MAX * 4 + 1];
             size_t len = strlen(detail) < sizeof d - 1 ? strlen(detail) : sizeof d - 1;
             memcpy(d, detail, len);

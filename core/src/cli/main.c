@@ -526,12 +526,9 @@ static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
         fprintf(stderr, "sluice: %s: %s\n", file, sl_context_errmsg(ctx));
         return CLI_EXIT_RUNTIME;
     }
-    int never = sl_context_sources_never_connected(ctx); /* each logged as an ERROR */
-    if (never > 0) {
-        fprintf(stderr, "sluice: %s: %d source%s never connected\n", file, never,
-                never == 1 ? "" : "s");
+    /* the engine has logged each as an ERROR (a line of --log-format json too) */
+    if (sl_context_sources_never_connected(ctx) > 0)
         return CLI_EXIT_RUNTIME;
-    }
     return CLI_EXIT_OK;
 }
 
