@@ -27,7 +27,8 @@
  * a peer (libzmq connects in the background, so a socket monitor on
  * inproc:// tells the receiver's thread), then CONNECTED while at least one
  * endpoint is (with CURVE: once a handshake succeeded), DISCONNECTED when
- * the last connection drops or a CURVE handshake fails.
+ * the last connection drops (and while libzmq retries after that) or a CURVE
+ * handshake fails.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,9 +63,10 @@ typedef struct zq_source {
     zq_frame *frames;
     int64_t oversized, bad;
     sl_counter *c_messages, *c_bytes, *c_oversized, *c_bad;
-    void *mon;       /* PAIR socket reading sock's monitor events (NULL: none) */
-    int nconnected;  /* endpoints connected now (from the monitor) */
-    int64_t retries; /* connection attempts that failed, in a row */
+    void *mon;         /* PAIR socket reading sock's monitor events (NULL: none) */
+    int nconnected;    /* endpoints connected now (from the monitor) */
+    int64_t retries;   /* connection attempts that failed, in a row */
+    int was_connected; /* connected once: a retry is after a loss (DISCONNECTED) */
 } zq_source;
 
 static const sl_param_spec zq_source_params[] = {
@@ -246,6 +248,7 @@ static void zq_source_monitor_event(zq_source *s, unsigned event, const char *ep
         (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && curve)) {
         s->nconnected++;
         s->retries = 0;
+        s->was_connected = 1;
         snprintf(detail, sizeof detail, "%s", ep);
         if (s->conf.nconnect > 1)
             snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
@@ -259,9 +262,11 @@ static void zq_source_monitor_event(zq_source *s, unsigned event, const char *ep
     } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
         s->retries++;
         if (s->nconnected == 0) {
-            snprintf(detail, sizeof detail, "%s: no peer yet (%lld attempts)", ep,
-                     (long long)s->retries + 1);
-            sl_api->source_state(s->h, SL_SOURCE_CONNECTING, detail);
+            snprintf(detail, sizeof detail, "%s: %s (%lld attempt%s)", ep,
+                     s->was_connected ? "disconnected; reconnecting" : "no peer yet",
+                     (long long)s->retries, s->retries == 1 ? "" : "s");
+            sl_api->source_state(
+                s->h, s->was_connected ? SL_SOURCE_DISCONNECTED : SL_SOURCE_CONNECTING, detail);
         }
     } else if (event != ZMQ_EVENT_CONNECTED && s->nconnected == 0) { /* a handshake failed */
         snprintf(detail, sizeof detail, "%s: the CURVE handshake failed", ep);
