@@ -382,6 +382,7 @@ int sl_context_start(sl_context *ctx) {
         sl__arena_init(&ctx->warena[w], 1 << 20);
     ctx->status = ctx->status_mode > 0 || (ctx->status_mode < 0 && isatty(STDERR_FILENO));
     if (sl__status_start(ctx) || count_inputs(ctx)) {
+        sl__status_stop(ctx);
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
         return SL_ENOMEM;
     }
