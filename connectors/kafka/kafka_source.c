@@ -83,6 +83,7 @@ typedef struct kafka_source {
     regex_t pattern;
     int has_pattern;
     const char *pattern_text, *group; /* params-owned */
+    const char *brokers;              /* params-owned: for the source's state */
     int start, shape, json, skip_poison;
     int group_mode;                   /* assignment: group (subscribe; partitions come and go) */
     rd_kafka_queue_t *cq;             /* the consumer queue, read in bursts (assignment: manual) */
@@ -273,6 +274,7 @@ static int kafka_source_params_read(kafka_source *s, const sl_params *params, sl
     const char *shape = sl_api->param_str(params, "record");
     const char *offsets = sl_api->param_str(params, "offsets");
     s->pattern_text = sl_api->param_str(params, "pattern");
+    s->brokers = sl_api->param_str(params, "brokers");
     s->group = sl_api->param_str(params, "group");
     if (s->group && !*s->group)
         s->group = NULL;
@@ -530,6 +532,20 @@ static int kafka_add_part(kafka_source *s, const char *topic, int32_t partition,
     return 0;
 }
 
+/* Report the source's state (host->source_state): ASSIGNED with how many
+ * partitions it reads, or CONNECTING with `what` (waiting for the group, or
+ * for a topic to match the pattern). The detail starts with the brokers. */
+static void kafka_state(kafka_source *s, int assigned, const char *what) {
+    char detail[512];
+    if (assigned)
+        snprintf(detail, sizeof detail, "%s: %zu partition%s%s%s%s", s->brokers, s->nparts,
+                 s->nparts == 1 ? "" : "s", s->group ? " (group " : "", s->group ? s->group : "",
+                 s->group ? ")" : "");
+    else
+        snprintf(detail, sizeof detail, "%s: %s", s->brokers, what);
+    sl_api->source_state(s->peer.h, assigned ? SL_SOURCE_ASSIGNED : SL_SOURCE_CONNECTING, detail);
+}
+
 /* Assign every partition at its next offset. rd_kafka_assign replaces the
  * whole assignment (incremental_assign needs a group.id, and `group` is
  * optional): what librdkafka had prefetched is fetched again, so the kept
@@ -547,6 +563,7 @@ static int kafka_assign_all(kafka_source *s, sl_error *err) {
     if (e)
         return sl_api->error_set(err, SL_EIO, "kafka source: assigning partitions: %s",
                                  rd_kafka_err2str(e));
+    kafka_state(s, 1, NULL);
     return 0;
 }
 
@@ -629,6 +646,7 @@ static void kafka_group_assign(kafka_source *s, rd_kafka_topic_partition_list_t 
         l->elems[i].offset = p ? p->next : RD_KAFKA_OFFSET_INVALID;
     }
     rd_kafka_assign(s->rk, l);
+    kafka_state(s, 1, NULL); /* possibly 0 partitions: more members than partitions */
 }
 
 /* Partitions taken away: their offsets up to `next` are committed now (the
@@ -657,6 +675,9 @@ static void kafka_group_revoke(kafka_source *s, rd_kafka_topic_partition_list_t 
         s->nparts--;
     }
     rd_kafka_assign(s->rk, NULL);
+    char what[300];
+    snprintf(what, sizeof what, "rebalancing group %s", s->group);
+    kafka_state(s, 0, what);
 }
 
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
@@ -740,15 +761,25 @@ static int kafka_source_start(void *instance, sl_error *err) {
                                  "set `group`");
     if (s->txn && kafka_sink_txn_fence(sink, err) < 0)
         return err->code;
+    char what[600];
+    snprintf(what, sizeof what, "connecting%s%s", s->group_mode ? "; then joining group " : "",
+             s->group_mode ? s->group : "");
+    kafka_state(s, 0, what);
     int rc = kafka_refresh(s, 0, err);
     if (!rc && s->txn && !s->group_mode)
         rc = kafka_plan_replay(s, err);
-    if (!rc && s->group_mode)
+    if (!rc && s->group_mode) {
         rc = kafka_subscribe(s, err);
-    if (!rc && s->has_pattern && !s->nparts && !s->group_mode)
+        snprintf(what, sizeof what, "waiting for group %s to assign partitions", s->group);
+        kafka_state(s, 0, what);
+    }
+    if (!rc && s->has_pattern && !s->nparts && !s->group_mode) {
         sl_api->log(s->peer.h, SL_LOG_WARN,
                     "kafka source: no topic matches pattern '%s' yet; looking again every %lld ms",
                     s->pattern_text, (long long)s->refresh_every);
+        snprintf(what, sizeof what, "no topic matches pattern '%s' yet", s->pattern_text);
+        kafka_state(s, 0, what);
+    }
     return rc;
 }
 

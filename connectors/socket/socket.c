@@ -15,7 +15,12 @@
  * in "lines_truncated").
  *
  * Failures to connect are logged once per outage and retried with
- * exponential backoff (reconnect_min .. reconnect_max). When the peer closes
+ * exponential backoff (reconnect_min .. reconnect_max).
+ *
+ * States (host->source_state, ABI 1.5): CONNECTING "host:port" before the
+ * first attempt, DISCONNECTED "host:port: why (N attempts)" while an
+ * attempt fails, CONNECTED "host:port" once connected, DISCONNECTED
+ * "host:port: closed the connection" when the peer closes it. When the peer closes
  * the connection the last unterminated line is still emitted; then the
  * receiver reconnects, or with on_eof: stop, ends the stream (SL_EOF).
  * Every wait is at most SOCKET_POLL_MS, so stopping() is noticed promptly.
@@ -369,15 +374,21 @@ static int socket_read_loop(socket_source *s, int fd, sl_error *err) {
 static int socket_run(void *instance, sl_error *err) {
     socket_source *s = instance;
     int64_t delay = s->backoff_min;
-    int outage = 0;    /* the current failure to connect was already logged */
-    int connected = 0; /* connected at least once: log "reconnected" */
-    char why[256];
+    int outage = 0;       /* the current failure to connect was already logged */
+    int connected = 0;    /* connected at least once: log "reconnected" */
+    int64_t attempts = 0; /* failed attempts in a row */
+    char why[256], detail[600];
 
+    sl_api->source_state(s->h, SL_SOURCE_CONNECTING, s->addr);
     while (!sl_api->stopping(s->h)) {
         int fd = socket_connect(s, why, sizeof why);
         if (fd == SL_ESTOPPED)
             return 0;
         if (fd < 0) {
+            attempts++;
+            snprintf(detail, sizeof detail, "%s: %s (%lld attempt%s)", s->addr, why,
+                     (long long)attempts, attempts == 1 ? "" : "s");
+            sl_api->source_state(s->h, SL_SOURCE_DISCONNECTED, detail);
             if (!outage)
                 sl_api->log(s->h, SL_LOG_WARN, "cannot connect to %s (%s); retrying", s->addr, why);
             else if (sl_api->log_enabled(SL_LOG_DEBUG))
@@ -394,10 +405,16 @@ static int socket_run(void *instance, sl_error *err) {
                     s->addr);
         outage = 0;
         connected = 1;
+        attempts = 0;
         delay = s->backoff_min;
+        sl_api->source_state(s->h, SL_SOURCE_CONNECTED, s->addr);
 
         int rc = socket_read_loop(s, fd, err);
         close(fd);
+        if (rc == SOCKET_CLOSED) {
+            snprintf(detail, sizeof detail, "%s: closed the connection", s->addr);
+            sl_api->source_state(s->h, SL_SOURCE_DISCONNECTED, detail);
+        }
         if (rc == SL_ESTOPPED)
             return 0;
         if (rc < 0)

@@ -20,6 +20,15 @@
  * A graceful stop takes what libzmq had already received (at most rcvhwm
  * messages, within ZQ_DRAIN_MS) into the last batch; the socket then closes
  * with linger 0.
+ *
+ * States (host->source_state, ABI 1.5): a source that binds is CONNECTED
+ * ("bound tcp://127.0.0.1:5555") once its socket is set up: its peers come
+ * to it. One that only connects is CONNECTING until libzmq has connected to
+ * a peer (libzmq connects in the background, so a socket monitor on
+ * inproc:// tells the receiver's thread), then CONNECTED while at least one
+ * endpoint is (with CURVE: once a handshake succeeded), DISCONNECTED when
+ * the last connection drops (and while libzmq retries after that) or a CURVE
+ * handshake fails.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,6 +63,10 @@ typedef struct zq_source {
     zq_frame *frames;
     int64_t oversized, bad;
     sl_counter *c_messages, *c_bytes, *c_oversized, *c_bad;
+    void *mon;         /* PAIR socket reading sock's monitor events (NULL: none) */
+    int nconnected;    /* endpoints connected now (from the monitor) */
+    int64_t retries;   /* connection attempts that failed, in a row */
+    int was_connected; /* connected once: a retry is after a loss (DISCONNECTED) */
 } zq_source;
 
 static const sl_param_spec zq_source_params[] = {
@@ -144,6 +157,10 @@ static void zq_source_destroy(void *instance) {
     zq_source *s = instance;
     if (!s)
         return;
+    if (s->mon) {
+        zmq_socket_monitor(s->sock, NULL, 0);
+        zmq_close(s->mon);
+    }
     if (s->sock)
         zmq_close(s->sock);
     zq_zap_stop(&s->conf.zap);
@@ -191,6 +208,102 @@ static int zq_source_create(sl_handle *h, const sl_params *params, void **instan
     return 0;
 }
 
+/* The endpoints for a state's detail: the first, and how many more. */
+static void zq_source_where(const zq_source *s, char *buf, size_t cap) {
+    int bound = s->conf.nbind > 0;
+    size_t n = bound ? s->conf.nbind : s->conf.nconnect;
+    snprintf(buf, cap, "%s%s", bound ? "bound " : "", bound ? s->conf.bind[0] : s->conf.connect[0]);
+    if (n > 1)
+        snprintf(buf + strlen(buf), cap - strlen(buf), " (+%zu more)", n - 1);
+}
+
+/* A socket that only connects: watch its connections with a monitor (a
+ * PAIR socket on inproc://, read in run()), set up before it connects so
+ * that no event is missed. Without it (libzmq refused) the source reports
+ * CONNECTED once set up, as a binding one does. */
+static void zq_source_monitor_open(zq_source *s) {
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://sluice-zmq-monitor-%p", (void *)s);
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(s->sock, ep, events) != 0)
+        return;
+    s->mon = zmq_socket(s->ctx, ZMQ_PAIR);
+    int zero = 0;
+    if (s->mon && zmq_setsockopt(s->mon, ZMQ_LINGER, &zero, sizeof zero) == 0 &&
+        zmq_connect(s->mon, ep) == 0)
+        return;
+    if (s->mon)
+        zmq_close(s->mon);
+    s->mon = NULL;
+    zmq_socket_monitor(s->sock, NULL, 0);
+}
+
+/* One monitor event: update the count of connected endpoints and the state. */
+static void zq_source_monitor_event(zq_source *s, unsigned event, const char *ep) {
+    int curve = s->conf.curve != ZQ_CURVE_OFF;
+    char detail[600];
+    if ((event == ZMQ_EVENT_CONNECTED && !curve) ||
+        (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && curve)) {
+        s->nconnected++;
+        s->retries = 0;
+        s->was_connected = 1;
+        snprintf(detail, sizeof detail, "%s", ep);
+        if (s->conf.nconnect > 1)
+            snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+                     " (%d of %zu endpoints)", s->nconnected, s->conf.nconnect);
+        sl_api->source_state(s->h, SL_SOURCE_CONNECTED, detail);
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        if (s->nconnected > 0 && --s->nconnected == 0) {
+            snprintf(detail, sizeof detail, "%s: disconnected; libzmq reconnects", ep);
+            sl_api->source_state(s->h, SL_SOURCE_DISCONNECTED, detail);
+        }
+    } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+        s->retries++;
+        if (s->nconnected == 0) {
+            snprintf(detail, sizeof detail, "%s: %s (%lld attempt%s)", ep,
+                     s->was_connected ? "disconnected; reconnecting" : "no peer yet",
+                     (long long)s->retries, s->retries == 1 ? "" : "s");
+            sl_api->source_state(
+                s->h, s->was_connected ? SL_SOURCE_DISCONNECTED : SL_SOURCE_CONNECTING, detail);
+        }
+    } else if (event != ZMQ_EVENT_CONNECTED && s->nconnected == 0) { /* a handshake failed */
+        snprintf(detail, sizeof detail, "%s: the CURVE handshake failed", ep);
+        sl_api->source_state(s->h, SL_SOURCE_DISCONNECTED, detail);
+    }
+}
+
+/* Read the monitor's waiting events (two frames each: event and value,
+ * then the endpoint), without blocking. */
+static void zq_source_monitor_read(zq_source *s) {
+    for (;;) {
+        zmq_msg_t head, addr;
+        zmq_msg_init(&head);
+        if (zmq_msg_recv(&head, s->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&head);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&head) >= sizeof event)
+            memcpy(&event, zmq_msg_data(&head), sizeof event);
+        int more = zmq_msg_more(&head);
+        zmq_msg_close(&head);
+        char ep[256] = "";
+        if (more) {
+            zmq_msg_init(&addr);
+            if (zmq_msg_recv(&addr, s->mon, 0) >= 0) {
+                size_t n =
+                    zmq_msg_size(&addr) < sizeof ep - 1 ? zmq_msg_size(&addr) : sizeof ep - 1;
+                memcpy(ep, zmq_msg_data(&addr), n);
+                ep[n] = 0;
+            }
+            zmq_msg_close(&addr);
+        }
+        zq_source_monitor_event(s, event, ep);
+    }
+}
+
 /* The socket, bound and connected; on the thread that calls
  * sl_context_start (run() takes it over: thread creation orders memory). */
 static int zq_source_start(void *instance, sl_error *err) {
@@ -208,7 +321,15 @@ static int zq_source_start(void *instance, sl_error *err) {
             return sl_api->error_set(err, SL_EIO, "zmq source: cannot subscribe to '%s': %s", t,
                                      zmq_strerror(zmq_errno()));
     }
-    return zq_socket_open(&s->conf, s->ctx, s->sock, s->h, err);
+    if (!s->conf.nbind)
+        zq_source_monitor_open(s);
+    int rc = zq_socket_open(&s->conf, s->ctx, s->sock, s->h, err);
+    if (rc)
+        return rc;
+    char where[300];
+    zq_source_where(s, where, sizeof where);
+    sl_api->source_state(s->h, s->mon ? SL_SOURCE_CONNECTING : SL_SOURCE_CONNECTED, where);
+    return 0;
 }
 
 /* Hand the collected records to the engine (it copies them), then reuse
@@ -378,17 +499,22 @@ static int zq_source_run(void *instance, sl_error *err) {
             return zq_source_drain(s, err);
         if (rc < 0)
             return rc;
-        if (rc == 1)
+        if (rc == 1) {
+            if (s->mon && s->nconnected == 0) /* messages flow: the monitor says from where */
+                zq_source_monitor_read(s);
             continue;
+        }
         rc = zq_source_flush(s, err);
         if (rc == SL_ESTOPPED)
             return zq_source_drain(s, err);
         if (rc < 0)
             return rc;
-        zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, ZQ_POLL_MS) < 0 && zmq_errno() != EINTR)
+        zmq_pollitem_t it[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, s->mon ? 2 : 1, ZQ_POLL_MS) < 0 && zmq_errno() != EINTR)
             return sl_api->error_set(err, SL_EIO, "zmq source: poll failed: %s",
                                      zmq_strerror(zmq_errno()));
+        if (s->mon && (it[1].revents & ZMQ_POLLIN))
+            zq_source_monitor_read(s);
     }
 }
 

@@ -4,7 +4,7 @@
 #
 # Completes the commands, each command's options (as its --help lists them:
 # the test integration.test_cli_completion checks that), the values of
-# --clock and --log-level, directories after --plugin-path, YAML files after
+# --clock, --log-level and --log-format, directories after --plugin-path, YAML files after
 # run, validate and graph, and command names after help.
 
 _sluice() {
@@ -31,13 +31,17 @@ _sluice() {
         mapfile -t COMPREPLY < <(compgen -W "error warn info debug" -- "$cur")
         return 0
         ;;
+    --log-format)
+        mapfile -t COMPREPLY < <(compgen -W "text json" -- "$cur")
+        return 0
+        ;;
     --batches | --timeout | --workers | --interval | --start-time | --url)
         return 0 # a number or a duration: nothing to offer
         ;;
     esac
     case $cmd in
-    run) opts="--batches --timeout --clock --start-time --workers --fresh --plugin-path --log-level --status
-               --no-status --http --help" ;;
+    run) opts="--batches --timeout --clock --start-time --workers --fresh --plugin-path --log-level
+               --log-format --status --no-status --http --help" ;;
     validate) opts="--plugin-path --help" ;;
     graph) opts="--dot --plugin-path --help" ;;
     plugins) opts="--json --plugin-path --help" ;;

@@ -90,6 +90,7 @@ struct sl_context {
     size_t early_recycled; /* of which recycled right after */
     _Atomic int64_t batches_done;
     bool status;
+    struct sl__status *status_line; /* status.c's listener while it runs (NULL: none) */
     /* HTTP (http.c): the address asked for, the monitor and the server */
     char *http_addr;
     struct sl__mon *mon;

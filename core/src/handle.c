@@ -1,10 +1,11 @@
 /*
  * handle.c — the host's handle on one component instance: its stream and
- * component names (for logs), its counters, its receiver, and the engine's
- * stop flag.
+ * component names (for logs), its counters, its receiver, the engine's
+ * stop flag, and a source's connection state (ABI 1.5).
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,5 +62,45 @@ void sl__handle_log_counters(sl_handle *h, int level) {
                                  used ? " " : "", c->name, v);
     }
     pthread_mutex_unlock(&h->lock);
-    sl__log(level, "%s (%s): %s", h->stream, h->ref, line);
+    sl__log_from(level, h->stream, h->ref, "%s", line);
+}
+
+void sl__handle_set_source_state(sl_handle *h, int state, const char *detail) {
+    if (!h || state < SL_SOURCE_CONNECTING || state > SL_SOURCE_ASSIGNED)
+        return;
+    pthread_mutex_lock(&h->lock);
+    snprintf(h->source_detail, sizeof h->source_detail, "%s", detail ? detail : "");
+    atomic_store(&h->source_state, state);
+    if (state == SL_SOURCE_CONNECTED || state == SL_SOURCE_ASSIGNED)
+        atomic_store(&h->source_ready, true);
+    pthread_mutex_unlock(&h->lock);
+    if (sl__log_level >= SL_LOG_DEBUG)
+        sl__log_from(SL_LOG_DEBUG, h->stream, h->ref, "source state: %s%s%s",
+                     sl__source_state_name(state), detail && *detail ? ": " : "",
+                     detail ? detail : "");
+}
+
+int sl__handle_source_state(sl_handle *h, char *detail, size_t cap) {
+    if (!h) {
+        if (detail && cap)
+            detail[0] = 0;
+        return 0;
+    }
+    pthread_mutex_lock(&h->lock);
+    int state = atomic_load(&h->source_state);
+    if (detail && cap)
+        snprintf(detail, cap, "%s", h->source_detail);
+    pthread_mutex_unlock(&h->lock);
+    return state;
+}
+
+int sl__handle_source_ready(sl_handle *h) {
+    return !h || atomic_load(&h->source_state) == 0 || atomic_load(&h->source_ready);
+}
+
+/* "connecting", "connected", "disconnected", "assigned"; "starting" for 0. */
+const char *sl__source_state_name(int state) {
+    static const char *const names[] = {"starting", "connecting", "connected", "disconnected",
+                                        "assigned"};
+    return state >= 0 && state <= SL_SOURCE_ASSIGNED ? names[state] : "unknown";
 }

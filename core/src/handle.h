@@ -3,14 +3,16 @@
  * sl_handle is behind the ABI.
  *
  * Locks: sl_handle.lock guards `counters` (the list; each counter's value is
- * atomic). stream, ref and stop are set at creation and read-only after;
- * recv is set before the receiver's thread starts.
+ * atomic) and `source_detail`; source_state and source_ready are atomic.
+ * stream, ref and stop are set at creation and read-only after; recv is set
+ * before the receiver's thread starts.
  */
 #ifndef SLUICE_HANDLE_H
 #define SLUICE_HANDLE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sluice/plugin.h>
@@ -30,7 +32,10 @@ struct sl_handle {
     struct sl__receiver *recv;
     pthread_mutex_t lock;
     struct sl_counter *counters;
-    struct sl_stream *owner; /* an OPERATOR's stream: its keyed state (opstate.c) */
+    struct sl_stream *owner;  /* an OPERATOR's stream: its keyed state (opstate.c) */
+    _Atomic int source_state; /* a source's last SL_SOURCE_* (0: never reported) */
+    atomic_bool source_ready; /* it reached CONNECTED or ASSIGNED at least once */
+    char source_detail[256];  /* what came with source_state (under lock) */
 };
 
 /* A handle for the instance of `ref` in stream `stream` (copied), which
@@ -39,5 +44,19 @@ sl_handle *sl__handle_new(const atomic_bool *stop, const char *stream, const cha
 void sl__handle_free(sl_handle *h);
 /* Log every non-zero counter of the instance on one line. */
 void sl__handle_log_counters(sl_handle *h, int level);
+/* host->source_state (ABI 1.5): keep a source's state and a copy of
+ * `detail` (NULL: none; cut to 255 bytes). A state outside sl_source_state
+ * is ignored. Any thread. */
+void sl__handle_set_source_state(sl_handle *h, int state, const char *detail);
+/* The last SL_SOURCE_* a source reported (0 if it never reported one), its
+ * detail copied into detail[cap] (NUL-terminated, "" if none) when detail
+ * is not NULL. Any thread. */
+int sl__handle_source_state(sl_handle *h, char *detail, size_t cap);
+/* Nonzero once the source has been CONNECTED or ASSIGNED, or if it never
+ * reported a state (such a source counts as ready once started). */
+int sl__handle_source_ready(sl_handle *h);
+/* A state's name for people and JSON: "connecting", "connected",
+ * "disconnected", "assigned"; "starting" for 0 (none reported yet). Static. */
+const char *sl__source_state_name(int state);
 
 #endif /* SLUICE_HANDLE_H */

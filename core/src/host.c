@@ -1,7 +1,7 @@
 /*
  * host.c — the sl_host function table that plugins call: the engine's
  * services (memory, logs, parameters, counters, store, values, snapshots,
- * state) for plugins, which never link against the engine.
+ * state, source states) for plugins, which never link against the engine.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -48,11 +48,8 @@ static void host_log(sl_handle *h, int level, const char *fmt, ...) {
     va_end(ap);
     if (level > sl__log_level)
         return;
-    char prefix[256];
-    if (h)
-        snprintf(prefix, sizeof prefix, "%s (%s)", h->stream, h->ref);
     va_start(ap, fmt);
-    sl__vlog(level, h ? prefix : NULL, fmt, ap);
+    sl__vlog_from(level, h ? h->stream : NULL, h ? h->ref : NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -231,6 +228,7 @@ const sl_host sl__host = {
     .keyed_count = sl__opstate_count,
     .context_id = host_context_id,
     .emit_partition = sl__emit_partition,
+    .source_state = sl__handle_set_source_state,
 };
 
 /* Strings the embedding API returns are malloc'd by this library: freeing

@@ -28,6 +28,7 @@
 #include "registry.h"
 #include "scheduler.h"
 #include "state.h"
+#include "status.h"
 #include "table.h"
 #include "value.h"
 #include "wal.h"

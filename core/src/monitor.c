@@ -22,9 +22,6 @@
 #include "ops/op.h"
 #include "state.h"
 
-/* The states a source reports (SL_SOURCE_* of ABI 1.5). */
-enum { SRC_CONNECTING = 1, SRC_CONNECTED = 2, SRC_DISCONNECTED = 3, SRC_ASSIGNED = 4 };
-
 const int64_t sl__mon_bucket_ms[SL__MON_NBUCKETS] = {
     1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000};
 
@@ -410,7 +407,8 @@ int sl__mon_snapshot(sl__mon *m, size_t nbatch, sl__mon_snap *out) {
         }
         if (s->recv && d->recv == SL__RECV_NONE)
             d->recv = SL__RECV_STARTING;
-        d->state = 0;
+        d->state =
+            s->fn.handle ? sl__handle_source_state(s->fn.handle, d->detail, sizeof d->detail) : 0;
     }
     pthread_mutex_unlock(&m->lock);
 
@@ -450,13 +448,13 @@ const char *sl__mon_run_name(sl__mon_run r) {
 
 const char *sl__mon_src_state(const sl__mon_src *s) {
     switch (s->state) {
-    case SRC_CONNECTING:
+    case SL_SOURCE_CONNECTING:
         return "connecting";
-    case SRC_CONNECTED:
+    case SL_SOURCE_CONNECTED:
         return "connected";
-    case SRC_DISCONNECTED:
+    case SL_SOURCE_DISCONNECTED:
         return "disconnected";
-    case SRC_ASSIGNED:
+    case SL_SOURCE_ASSIGNED:
         return "assigned";
     default:
         break;
@@ -478,6 +476,6 @@ bool sl__mon_src_ready(const sl__mon_src *s) {
     if (s->recv == SL__RECV_FAILED || s->recv == SL__RECV_STARTING)
         return false;
     if (s->state)
-        return s->state == SRC_CONNECTED || s->state == SRC_ASSIGNED;
+        return s->state == SL_SOURCE_CONNECTED || s->state == SL_SOURCE_ASSIGNED;
     return true;
 }

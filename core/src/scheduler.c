@@ -37,6 +37,7 @@
 #include "plan.h"
 #include "recovery.h"
 #include "scheduler.h"
+#include "status.h"
 #include "ops/op.h"
 #include "ops/shuffle.h"
 
@@ -74,30 +75,6 @@ static void report_batch(sl_context *ctx, const sl_batch_info *in) {
             "total delay %lld ms",
             when, (long long)in->records, bytes, (long long)in->scheduling_delay,
             (long long)in->processing_time, early, (long long)in->total_delay);
-}
-
-/* The status line is a listener: the last batch, shown when it completes,
- * and cleared before any output writes (pprint's lines must not mix with
- * it). Added at start when the status line is on. */
-static void status_listener(void *user, const sl_event *ev) {
-    (void)user;
-    if (ev->kind == SL_EVENT_OUTPUT_STARTED) {
-        sl__status_clear();
-        return;
-    }
-    const sl_batch_event *b = &ev->u.batch;
-    if (ev->kind != SL_EVENT_BATCH_COMPLETED || b->error)
-        return;
-    char when[32], bytes[32], line[256];
-    clock_text(b->batch_time, when, sizeof when);
-    human_bytes(b->bytes, bytes, sizeof bytes);
-    snprintf(line, sizeof line,
-             "sluice | batch %s #%lld | %lld rec, %s | sched %lld ms, proc %lld ms, total "
-             "%lld ms",
-             when, (long long)sl_context_batches_done(ev->ctx), (long long)b->records, bytes,
-             (long long)b->scheduling_delay, (long long)b->processing_time,
-             (long long)b->total_delay);
-    sl__status_show(line);
 }
 
 /* True once every source is a receiver whose run() has returned: no more
@@ -295,8 +272,6 @@ void *sl__scheduler_main(void *arg) {
         }
         t += ctx->interval;
     }
-    if (ctx->status)
-        sl__status_clear();
     stop_receivers(ctx);
     /* A graceful stop (signal, sl_context_stop, --timeout) also processes
      * what the receivers took in before it, in one last batch at once: as
@@ -313,6 +288,8 @@ void *sl__scheduler_main(void *arg) {
      * the failed batch may have changed part of the state) */
     if (!rc && last)
         rc = sl__ckpt_maybe(ctx, last, true, &err);
+    sl__status_stop(ctx);
+    sl__status_check_sources(ctx); /* a source that never connected is an error */
     free_receivers(ctx);
     pthread_mutex_lock(&ctx->lock);
     if (rc) {
@@ -334,6 +311,7 @@ void *sl__scheduler_main(void *arg) {
  * start fails: the code is never 0 (sl__ctx_fail makes it SL_EINVAL). */
 static int start_fail(sl_context *ctx, const sl_error *err) {
     sl__ctx_fail_err(ctx, err, NULL);
+    sl__status_stop(ctx);
     if (ctx->errstream[0] == 0 && ctx->start_who)
         snprintf(ctx->errstream, sizeof ctx->errstream, "%s", ctx->start_who);
     atomic_store(&ctx->stop_requested, true);
@@ -406,11 +384,8 @@ int sl_context_start(sl_context *ctx) {
     for (int w = 0; w < workers; w++)
         sl__arena_init(&ctx->warena[w], 1 << 20);
     ctx->status = ctx->status_mode > 0 || (ctx->status_mode < 0 && isatty(STDERR_FILENO));
-    if (ctx->status)
-        sl_context_add_listener(
-            ctx, SL_EVENT_MASK(SL_EVENT_BATCH_COMPLETED) | SL_EVENT_MASK(SL_EVENT_OUTPUT_STARTED),
-            status_listener, NULL);
-    if (count_inputs(ctx)) {
+    if (sl__status_start(ctx) || count_inputs(ctx)) {
+        sl__status_stop(ctx);
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
         return SL_ENOMEM;
     }

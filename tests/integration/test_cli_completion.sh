@@ -29,6 +29,7 @@ check_eq "commands" "$(complete_words sluice '')" \
 check_eq "commands starting with v" "$(complete_words sluice v)" "$(lines validate version)"
 check_eq "--clock values" "$(complete_words sluice run x.yaml --clock '')" "$(lines manual system)"
 check_eq "--log-level values" "$(complete_words sluice run x.yaml --log-level d)" "debug"
+check_eq "--log-format values" "$(complete_words sluice run x.yaml --log-format '')" "$(lines json text)"
 check_eq "YAML files and directories after run" "$(complete_words sluice run pipes/)" \
     "$(lines pipes/a.yaml pipes/b.yml pipes/sub)"
 check_eq "directories after --plugin-path" "$(complete_words sluice plugins --plugin-path plug)" \

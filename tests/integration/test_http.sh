@@ -134,6 +134,28 @@ check_contains "the 404 lists the endpoints" "$WORK/404.json" '"/metrics"'
 check_eq "POST is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/metrics")" 405
 check_eq "a bad n is a 400" "$(get "$BASE/api/v1/batches?n=abc" "$WORK/400.json")" 400
 
+# a source that cannot connect: not ready, and why (its address, the refusal)
+CLOSED=$(free_port)
+HPORT2=$(free_port)
+start_group "CK='$WORK/ck2' PORT=$CLOSED '$SLUICE_BIN' run '$WORK/p.yaml' --http 127.0.0.1:$HPORT2 --timeout 4 \
+    >/dev/null 2>'$WORK/closed.err'; echo \$? >'$WORK/closed.rc'"
+CLOSED_RUN=$GROUP_PID
+up2() { [[ $(get "http://127.0.0.1:$HPORT2/health" /dev/null) == 200 ]]; }
+check "a source that cannot connect: /health is 200 all the same (the scheduler runs)" wait_until 5 up2
+not_ready() {
+    [[ $(get "http://127.0.0.1:$HPORT2/ready" "$WORK/notready.json") == 503 ]] &&
+        grep -q "127.0.0.1:$CLOSED" "$WORK/notready.json"
+}
+check "a source that cannot connect: /ready is 503 and names the address" wait_until 5 not_ready
+check_contains "the reason names the source and its state" "$WORK/notready.json" "source 'lines' (socket): "
+get "http://127.0.0.1:$HPORT2/metrics" "$WORK/closed.metrics" >/dev/null
+check_contains "metrics: the source is not connected" "$WORK/closed.metrics" \
+    'sluice_source_connected{stream="lines",source="socket"} 0'
+check_contains "metrics: not ready" "$WORK/closed.metrics" 'sluice_ready 0'
+wait_until 15 test -s "$WORK/closed.rc"
+check_eq "a run whose source never connected exits 1" "$(cat "$WORK/closed.rc" 2>/dev/null)" 1
+stop_group "$CLOSED_RUN"
+
 # the run ends as usual; the server goes with it
 wait_until 15 test -s "$WORK/run.rc"
 check_eq "the run exits 0" "$(cat "$WORK/run.rc" 2>/dev/null)" 0

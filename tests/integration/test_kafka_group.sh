@@ -2,7 +2,8 @@
 # test_kafka_group.sh — two sluice processes in one consumer group
 # (assignment: group) split a topic's partitions and together read every
 # record exactly once; then one stops, the other takes its partitions over
-# and reads what comes after, still exactly once.
+# and reads what comes after, still exactly once. The status line (--status,
+# into the log) shows each source waiting for the group, then assigned.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/kafka_lib.sh"
 
@@ -24,9 +25,9 @@ outputs:
   - {sink: jsonl, from: lines, path: g$i.jsonl}
 EOF2
 done
-start_group "exec '$SLUICE_BIN' run g1.yaml --log-level info 2>g1.log"
+start_group "exec '$SLUICE_BIN' run g1.yaml --log-level info --status 2>g1.log"
 P1=$GROUP_PID
-start_group "exec '$SLUICE_BIN' run g2.yaml --log-level info 2>g2.log"
+start_group "exec '$SLUICE_BIN' run g2.yaml --log-level info --status 2>g2.log"
 P2=$GROUP_PID
 assigned() { grep -q "starts at offset" g1.log && grep -q "starts at offset" g2.log; }
 check "both processes get partitions" wait_until 60 assigned
@@ -40,6 +41,12 @@ sleep 1
 check_eq "... each exactly once" "$(lines) $(dups)" "3001 0"
 check "process 1 read some ($(wc -l <g1.jsonl))" test "$(wc -l <g1.jsonl)" -gt 0
 check "process 2 read some ($(wc -l <g2.jsonl))" test "$(wc -l <g2.jsonl)" -gt 0
+for i in 1 2; do
+    check "process $i's status line: assigned (after the group's rebalance)" \
+        grep -qE '^#[0-9]+ .*\| lines: assigned$' g$i.log
+done
+check "a status line waited for the group first" \
+    grep -qE "^#[0-9]+ .*\| lines: connecting \(" g1.log g2.log
 
 kill -TERM "$P1"
 wait "$P1"

@@ -1,10 +1,11 @@
 /*
  * test_abi.c — compatibility across ABI minors: plugins built against the
- * ABI 1.0, 1.2 and 1.3 headers (tests/plugins/abi10.c, abi12.c, abi13.c)
- * load and run in this host.
+ * ABI 1.0, 1.2, 1.3 and 1.4 headers (tests/plugins/abi10.c, abi12.c,
+ * abi13.c, abi14.c) load and run in this host.
  */
 #define UNIT_ENGINE
 #include <stdlib.h>
+#include <string.h>
 
 #include "unit.h"
 
@@ -132,6 +133,24 @@ static void test_runs_13(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("abi", {"a 1.3 plugin meets objects", test_runs_13}, {"a 1.0 plugin loads", test_loads},
+/* A 1.4 receiver (built before source_state) runs in this 1.5 host: its
+ * records arrive, and having reported no state it counts as connected. */
+static void test_runs_14(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+    unit_collect c = {0};
+    collect(sl_source(ctx, "abi14.three", NULL), &c);
+    RUN(ctx, 0); /* until the receiver's input ends */
+    int seen = 0;
+    for (size_t i = 0; i < c.nb; i++)
+        seen += strcmp(BATCH(&c, i), "1, 2, 3") == 0;
+    unit_check(seen == 1, __FILE__, __LINE__, "one batch of 1, 2, 3 in %zu batches", c.nb);
+    ASSERT_INT_EQ(sl_context_sources_never_connected(ctx), 0);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("abi", {"a 1.4 receiver without states runs", test_runs_14},
+          {"a 1.3 plugin meets objects", test_runs_13}, {"a 1.0 plugin loads", test_loads},
           {"a 1.0 plugin runs", test_runs}, {"a 1.0 plugin's parameters validate", test_params_10},
           {"a 1.2 UPDATE plugin runs", test_runs_12})

@@ -1,8 +1,9 @@
 /*
- * test_host.c — the ABI 1.3 and 1.4 helpers of the host table (core/src/host.c:
- * value_type_name, value_copy, strerror, context_id) and, for embedders, the log
- * callback (core/src/log.c) and sl_free, through real pipelines where a
- * thread other than the test's logs.
+ * test_host.c — the ABI 1.3, 1.4 and 1.5 helpers of the host table
+ * (core/src/host.c: value_type_name, value_copy, strerror, context_id,
+ * source_state) and, for embedders, the log callback (core/src/log.c),
+ * sl_free and sl_context_sources_never_connected, through real pipelines
+ * where a thread other than the test's logs.
  */
 #define UNIT_ENGINE
 #include "unit.h"
@@ -23,7 +24,7 @@ static void test_type_name(void) {
     ASSERT_STR_EQ(sl__host.value_type_name(99), "unknown");
     ASSERT_STR_EQ(sl__host.strerror(SL_ESTATE), "called in the wrong state");
     ASSERT_INT_EQ(sl__host.struct_size, sizeof(sl_host));
-    ASSERT_INT_EQ(sl__host.abi_minor, 4);
+    ASSERT_INT_EQ(sl__host.abi_minor, 5);
 }
 
 /* A deep copy: after the source's bytes are overwritten, the copy (in a
@@ -138,7 +139,113 @@ static void test_emit_partition_elsewhere(void) {
     ASSERT_INT_EQ(sl__host.emit_partition(NULL, 0), 0);
 }
 
-UNIT_MAIN("host", {"emit_partition on another emitter", test_emit_partition_elsewhere},
+/* source_state (ABI 1.5) on a handle: the last state and a copy of its
+ * detail (cut to 255 bytes), ready once CONNECTED or ASSIGNED and staying
+ * so; a state outside sl_source_state is ignored. */
+static void test_source_state_handle(void) {
+    sl_handle *h = sl__handle_new(NULL, "lines", "socket");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    char detail[512] = "x";
+    ASSERT_INT_EQ(sl__handle_source_state(h, detail, sizeof detail), 0);
+    ASSERT_STR_EQ(detail, "");
+    CU_ASSERT(sl__handle_source_ready(h)); /* never reported: ready once started */
+    char peer[] = "127.0.0.1:9999";
+    sl__host.source_state(h, SL_SOURCE_CONNECTING, peer);
+    memcpy(peer, "XXXXXXXXX", 9); /* the host kept a copy */
+    ASSERT_INT_EQ(sl__handle_source_state(h, detail, sizeof detail), SL_SOURCE_CONNECTING);
+    ASSERT_STR_EQ(detail, "127.0.0.1:9999");
+    CU_ASSERT(!sl__handle_source_ready(h));
+    sl__host.source_state(h, 9, "not a state");
+    sl__host.source_state(h, 0, "nor this");
+    ASSERT_INT_EQ(sl__handle_source_state(h, detail, sizeof detail), SL_SOURCE_CONNECTING);
+    ASSERT_STR_EQ(detail, "127.0.0.1:9999");
+    sl__host.source_state(h, SL_SOURCE_ASSIGNED, NULL);
+    ASSERT_INT_EQ(sl__handle_source_state(h, detail, sizeof detail), SL_SOURCE_ASSIGNED);
+    ASSERT_STR_EQ(detail, "");
+    char longer[400];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = 0;
+    sl__host.source_state(h, SL_SOURCE_DISCONNECTED, longer);
+    ASSERT_INT_EQ(sl__handle_source_state(h, detail, sizeof detail), SL_SOURCE_DISCONNECTED);
+    ASSERT_INT_EQ(strlen(detail), 255);
+    CU_ASSERT(sl__handle_source_ready(h)); /* it was assigned once */
+    char small[4];
+    ASSERT_INT_EQ(sl__handle_source_state(h, small, sizeof small), SL_SOURCE_DISCONNECTED);
+    ASSERT_STR_EQ(small, "aaa");
+    ASSERT_INT_EQ(sl__handle_source_state(h, NULL, 0), SL_SOURCE_DISCONNECTED);
+    ASSERT_STR_EQ(sl__source_state_name(SL_SOURCE_CONNECTED), "connected");
+    ASSERT_STR_EQ(sl__source_state_name(0), "starting");
+    sl__host.source_state(NULL, SL_SOURCE_CONNECTED, "no handle: ignored");
+    sl__handle_free(h);
+}
+
+/* Receivers of sl_receiver_stream that report states the way a socket does:
+ * `refused` never connects, `flaky` connects once and drops. */
+static int rx_refused(void *ud, sl_handle *h, sl_error *err) {
+    (void)ud;
+    (void)err;
+    const sl_host *api = sl_host_api();
+    api->source_state(h, SL_SOURCE_CONNECTING, "10.0.0.1:1");
+    api->source_state(h, SL_SOURCE_DISCONNECTED, "10.0.0.1:1: connection refused (3 attempts)");
+    return SL_EOF;
+}
+
+static int rx_flaky(void *ud, sl_handle *h, sl_error *err) {
+    (void)ud;
+    (void)err;
+    const sl_host *api = sl_host_api();
+    api->source_state(h, SL_SOURCE_CONNECTING, "10.0.0.2:2");
+    api->source_state(h, SL_SOURCE_CONNECTED, "10.0.0.2:2");
+    api->source_state(h, SL_SOURCE_DISCONNECTED, "10.0.0.2:2: closed the connection");
+    return SL_EOF;
+}
+
+/* What the log callback got at ERROR. */
+typedef struct got_errors {
+    int n;
+    char text[1024];
+} got_errors;
+
+static void on_error_line(void *ud, int level, const char *line) {
+    got_errors *g = ud;
+    if (level != SL_LOG_ERROR)
+        return;
+    g->n++;
+    snprintf(g->text + strlen(g->text), sizeof g->text - strlen(g->text), "%s\n", line);
+}
+
+/* At the end of a run, the source that reported states and never
+ * connected is logged as an ERROR naming it and its last detail, and
+ * counted by sl_context_sources_never_connected; the one that connected
+ * once is not. The run ends when both receivers have ended (SL_EOF), so
+ * their states are set by then. The C API's run still succeeds:
+ * what that means is the program's (sluice run exits 1). */
+static void test_never_connected(void) {
+    got_errors g = {0, ""};
+    sl_context *ctx = ctx_new(1);
+    sl_stream *a = sl_receiver_stream(ctx, "refused", rx_refused, NULL);
+    sl_stream *b = sl_receiver_stream(ctx, "flaky", rx_flaky, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    sl_pprint(sl_union(a, b), 1);
+    ASSERT_INT_EQ(sl_context_sources_never_connected(ctx), 0); /* not started */
+    sl_set_log_callback(on_error_line, &g);
+    RUN(ctx, 0);
+    sl_set_log_callback(NULL, NULL);
+    ASSERT_INT_EQ(sl_context_sources_never_connected(ctx), 1);
+    ASSERT_INT_EQ(g.n, 1);
+    ASSERT_CONTAINS(g.text, "source 'refused' (receiver_stream) never connected to 10.0.0.1:1: "
+                            "connection refused (3 attempts)");
+    char detail[256];
+    ASSERT_INT_EQ(sl__handle_source_state(b->fn.handle, detail, sizeof detail),
+                  SL_SOURCE_DISCONNECTED);
+    ASSERT_STR_EQ(detail, "10.0.0.2:2: closed the connection");
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("host", {"source_state on a handle", test_source_state_handle},
+          {"a source that never connected", test_never_connected},
+          {"emit_partition on another emitter", test_emit_partition_elsewhere},
           {"context_id", test_context_id}, {"value_type_name and strerror", test_type_name},
           {"value_copy is deep", test_value_copy}, {"the log callback", test_log_callback},
           {"sl_free", test_sl_free})

@@ -138,6 +138,16 @@ SL_API void sl_set_log_callback(sl_log_func fn, void *ud);
  * sl_context_describe_plugins). NULL is a no-op. */
 SL_API void sl_free(void *p);
 SL_API int sl_log_level_parse(const char *name); /* "info" -> SL_LOG_INFO; -1 if unknown */
+/* The format of the lines written to stderr (process-wide): TEXT (the
+ * default) is "2026-12-05T14:09:28.123Z WARN  lines (socket): message"
+ * (ISO-8601 UTC time stamps); JSON is one object per line,
+ * {"ts":"2026-12-05T14:09:28.123Z","level":"warn","stream":"lines",
+ * "component":"socket","msg":"message"}, stream and component present when
+ * a component's handle logged the line. A log callback gets the message
+ * alone either way. Returns 0 or SL_EINVAL. */
+typedef enum sl_log_format { SL_LOG_FORMAT_TEXT = 0, SL_LOG_FORMAT_JSON = 1 } sl_log_format;
+SL_API int sl_log_set_format(int format);
+SL_API int sl_log_format_parse(const char *name); /* "json" -> SL_LOG_FORMAT_JSON; -1 if unknown */
 
 /* The last error: a message a user can act on, and its SL_E* code. When the
  * error concerns one parameter of a component, sl_context_errparam names it
@@ -201,7 +211,10 @@ SL_API size_t sl_queue_pending(sl_queue *q);
  *              to 100 ms after a run of a minute or more);
  *   other < 0  Spark's stop(error): the run fails with err's message.
  * `name` names the stream (as sl_stream_set_name) and the receiver in logs.
- * The host's log, counters and error_set take the same `h`. */
+ * The host's log, counters and error_set take the same `h`; so does
+ * source_state (ABI 1.5): a function that connects to something reports
+ * SL_SOURCE_CONNECTING/CONNECTED/DISCONNECTED itself (the engine cannot
+ * tell), and is then checked as a socket is when the run ends. */
 typedef int (*sl_receiver_func)(void *ud, sl_handle *h, sl_error *err);
 SL_API sl_stream *sl_receiver_stream(sl_context *ctx, const char *name, sl_receiver_func start,
                                      void *ud);
@@ -636,6 +649,14 @@ SL_API size_t sl_context_output_count(const sl_context *ctx);
 
 /* Batches completed so far. */
 SL_API int64_t sl_context_batches_done(const sl_context *ctx);
+
+/* Sources that report their connection state (plugin.h's host->source_state:
+ * socket, zmq, kafka) and never reached CONNECTED or ASSIGNED during the
+ * run. When a run ends the engine logs each of them as an ERROR ("source
+ * 'lines' (socket) never connected to 127.0.0.1:9999: connection refused
+ * (12 attempts)"), and `sluice run` then exits 1: a pipeline that never got
+ * its input did not succeed. 0 before the start. */
+SL_API int sl_context_sources_never_connected(const sl_context *ctx);
 
 /* ---- settings by name -------------------------------------------------------- */
 

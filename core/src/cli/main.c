@@ -3,8 +3,8 @@
  *
  * A thin client of sluice.h: each command parses its options, loads the
  * pipeline with the YAML loader and drives the context. Only main() decides
- * the exit code: 0 success, 1 runtime failure, 2 usage or configuration
- * error.
+ * the exit code: 0 success, 1 runtime failure (a source that never
+ * connected included), 2 usage or configuration error.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -71,6 +71,8 @@ static const char run_help[] =
     "  --plugin-path DIR      search DIR for plugins, before the file's plugin_path;\n"
     "                         repeat it for several directories\n"
     "  --log-level LEVEL      error, warn (the default), info or debug\n"
+    "  --log-format FORMAT    text (the default: ISO-8601 UTC time, level, message) or\n"
+    "                         json (one object per line: ts, level, stream, component, msg)\n"
     "  --status, --no-status  show or hide the live status line on stderr (default: shown\n"
     "                         when stderr is a terminal)\n"
     "  --http ADDR            serve /metrics (Prometheus), /health, /ready, the JSON API\n"
@@ -81,7 +83,9 @@ static const char run_help[] =
     "Values in FILE may use ${VAR} and ${VAR:-default} (environment variables).\n"
     "\n"
     "exit status: 0 when the pipeline stopped cleanly (also after a signal or the timeout),\n"
-    "1 when it failed while running, 2 for a usage or configuration error.\n"
+    "1 when it failed while running or a source never connected (a socket, zmq or kafka\n"
+    "source that never reached its peer or got its partitions: logged as an error),\n"
+    "2 for a usage or configuration error.\n"
     "\n"
     "example (type words into nc; counts are printed every 5 seconds):\n"
     "  nc -lk 9999                                                # in another terminal\n"
@@ -397,6 +401,7 @@ typedef struct run_args {
     int64_t start_time; /* SL_START_NOW - 1: as configured */
     int64_t workers;    /* -1: as configured */
     int log_level;      /* -1: default */
+    int log_format;     /* -1: default (text) */
     int status;         /* -2: as configured (auto) */
     int fresh;          /* --fresh */
     const char *http;   /* --http ADDR, or NULL: as configured */
@@ -460,6 +465,13 @@ static int run_option(int argc, char **argv, int *i, run_args *ra) {
     if ((r = sl__cli_option("run", argc, argv, i, "--log-level", &v)) > 0 &&
         (ra->log_level = sl_log_level_parse(v)) < 0) {
         sl__cli_usage_error("run", "--log-level: expected error, warn, info or debug, got '%s'", v);
+        return -1;
+    } else if (r != 0) {
+        return r;
+    }
+    if ((r = sl__cli_option("run", argc, argv, i, "--log-format", &v)) > 0 &&
+        (ra->log_format = sl_log_format_parse(v)) < 0) {
+        sl__cli_usage_error("run", "--log-format: expected text or json, got '%s'", v);
         return -1;
     } else if (r != 0) {
         return r;
@@ -545,6 +557,9 @@ static int run_context(sl_context *ctx, const char *file, int64_t timeout_ms) {
         fprintf(stderr, "sluice: %s: %s\n", file, sl_context_errmsg(ctx));
         return CLI_EXIT_RUNTIME;
     }
+    /* the engine has logged each as an ERROR (a line of --log-format json too) */
+    if (sl_context_sources_never_connected(ctx) > 0)
+        return CLI_EXIT_RUNTIME;
     return CLI_EXIT_OK;
 }
 
@@ -555,6 +570,7 @@ static int cmd_run(int argc, char **argv) {
                    .start_time = SL_START_NOW - 1,
                    .workers = -1,
                    .log_level = -1,
+                   .log_format = -1,
                    .status = -2};
     if (common_init(&ra.c, argc) < 0)
         return CLI_EXIT_RUNTIME;
@@ -572,6 +588,8 @@ static int cmd_run(int argc, char **argv) {
     }
     if (ra.log_level >= 0)
         sl_log_set_level(ra.log_level);
+    if (ra.log_format >= 0)
+        sl_log_set_format(ra.log_format);
     sl_context *ctx = load_file(&ra.c);
     if (!ctx)
         goto out;

@@ -47,8 +47,9 @@ extern "C" {
 #define SL_ABI_MAJOR 1
 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges,
  * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time);
- * 1.4: the SL_OBJECT value type (json_parse returns objects), context_id, emit_partition */
-#define SL_ABI_MINOR 4
+ * 1.4: the SL_OBJECT value type (json_parse returns objects), context_id, emit_partition;
+ * 1.5: source_state (a source says whether it is connected) */
+#define SL_ABI_MINOR 5
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -173,6 +174,17 @@ typedef enum sl_format_style {
     SL_FORMAT_JSON = 0, /* JSON text: "a", 1, 2.5, null, ["a",1] */
     SL_FORMAT_REPR = 1  /* Python repr: 'a', 1, 2.5, None, ('a', 1) */
 } sl_format_style;
+
+/* A source's connection state, which it reports with host->source_state
+ * (1.5): shown in the status line and the HTTP API, and checked when a run
+ * ends. CONNECTED and ASSIGNED count as ready; a source that never reports
+ * a state counts as ready once started. */
+typedef enum sl_source_state {
+    SL_SOURCE_CONNECTING = 1,   /* trying to reach its peer (not yet, or again) */
+    SL_SOURCE_CONNECTED = 2,    /* connected to (or bound for) its peers: data can flow */
+    SL_SOURCE_DISCONNECTED = 3, /* lost or refused the connection; retrying */
+    SL_SOURCE_ASSIGNED = 4      /* a consumer that was given its partitions (Kafka) */
+} sl_source_state;
 
 /* The engine's services, in an append-only table whose first member is its
  * size: a plugin built against an older SDK sees a prefix of it. Any thread
@@ -325,6 +337,19 @@ typedef struct sl_host {
      * batch into partitions by size. Returns 0, SL_EINVAL (index too large)
      * or SL_ENOMEM; any other emitter ignores it and returns 0. */
     int (*emit_partition)(sl_emitter *out, uint32_t index);
+
+    /* ---- ABI 1.5 ---- */
+
+    /* A source reports its connection state (an sl_source_state) with a
+     * detail for people: the peer first, then what happened, e.g.
+     * "127.0.0.1:9999", "127.0.0.1:9999: connection refused (12 attempts)",
+     * "3 partitions of words (group g)". The host copies `detail` (NULL: none;
+     * at most 255 bytes are kept) and keeps the last state; any thread, any
+     * time after create. When a run ends, a source that reported states but
+     * never reached CONNECTED or ASSIGNED is logged as an error ("source
+     * 'lines' (socket) never connected to <detail>") and `sluice run` exits
+     * 1. A state outside sl_source_state is ignored. */
+    void (*source_state)(sl_handle *h, int state, const char *detail);
 } sl_host;
 
 /* ---- components -------------------------------------------------------------- */
@@ -575,6 +600,9 @@ SL_STATIC_ASSERT(offsetof(sl_host, mem_free) + sizeof(void *) == offsetof(sl_hos
                  "ABI 1.3 fields of sl_host follow the 1.1 ones");
 SL_STATIC_ASSERT(offsetof(sl_host, keyed_count) + sizeof(void *) == offsetof(sl_host, context_id),
                  "ABI 1.4 fields of sl_host follow the 1.3 ones");
+SL_STATIC_ASSERT(offsetof(sl_host, emit_partition) + sizeof(void *) ==
+                     offsetof(sl_host, source_state),
+                 "ABI 1.5 fields of sl_host follow the 1.4 ones");
 SL_STATIC_ASSERT(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
