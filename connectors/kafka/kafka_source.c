@@ -538,11 +538,11 @@ static int kafka_add_part(kafka_source *s, const char *topic, int32_t partition,
 static void kafka_state(kafka_source *s, int assigned, const char *what) {
     char detail[512];
     if (assigned)
-        snprintf(detail, sizeof detail, "%s: %zu partition%s%s%s%s", s->brokers, s->nparts,
+        snprintf(detail, sizeof detail, "%.200s: %zu partition%s%s%.200s%s", s->brokers, s->nparts,
                  s->nparts == 1 ? "" : "s", s->group ? " (group " : "", s->group ? s->group : "",
                  s->group ? ")" : "");
     else
-        snprintf(detail, sizeof detail, "%s: %s", s->brokers, what);
+        snprintf(detail, sizeof detail, "%.200s: %.300s", s->brokers, what);
     sl_api->source_state(s->peer.h, assigned ? SL_SOURCE_ASSIGNED : SL_SOURCE_CONNECTING, detail);
 }
 

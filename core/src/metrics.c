@@ -8,6 +8,7 @@
  * of monitor.c. docs/operations.md lists every family.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,8 @@ static void histogram(sl__buf *b, const char *name, const char *help, const sl__
 /* ---- plugin counters ------------------------------------------------------------- */
 
 typedef struct counter_row {
-    char metric[96]; /* sluice_plugin_<name>_total */
+    char metric[96]; /* sluice_plugin_<name>_total, or sluice_plugin_<name> for a gauge */
+    bool gauge;
     const char *stream, *plugin;
     int64_t value;
 } counter_row;
@@ -165,7 +167,10 @@ static void handle_counters(sl_handle *h, counter_row **rows, size_t *n, size_t 
         name[k] = 0;
         if (k >= 6 && strcmp(name + k - 6, "_total") == 0)
             name[k - 6] = 0;
-        snprintf(r->metric, sizeof r->metric, "sluice_plugin_%s_total", name);
+        k = strlen(name);
+        /* a level, not a count (the Kafka source's lag): a gauge */
+        r->gauge = strcmp(name, "lag") == 0 || (k > 4 && strcmp(name + k - 4, "_lag") == 0);
+        snprintf(r->metric, sizeof r->metric, "sluice_plugin_%s%s", name, r->gauge ? "" : "_total");
         r->stream = h->stream ? h->stream : "";
         r->plugin = h->ref ? h->ref : "";
         r->value = atomic_load(&c->value);
@@ -187,9 +192,10 @@ static void plugin_counters(sl_context *ctx, sl__buf *b) {
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || strcmp(rows[i].metric, rows[i - 1].metric) != 0) {
             char help[160];
-            snprintf(help, sizeof help, "the plugins' counter %.*s, by stream and plugin",
-                     (int)(strlen(rows[i].metric) - 20), rows[i].metric + 14);
-            family(b, rows[i].metric, "counter", help);
+            size_t len = strlen(rows[i].metric) - 14 - (rows[i].gauge ? 0 : 6);
+            snprintf(help, sizeof help, "the plugins' counter %.*s, by stream and plugin", (int)len,
+                     rows[i].metric + 14);
+            family(b, rows[i].metric, rows[i].gauge ? "gauge" : "counter", help);
         }
         const char *labels[] = {"stream", rows[i].stream, "plugin", rows[i].plugin, NULL};
         sample_i(b, rows[i].metric, labels, rows[i].value);

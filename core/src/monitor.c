@@ -61,7 +61,7 @@ static void hist_add(sl__mon_hist *h, int64_t ms) {
 }
 
 static void copy_text(char *dst, const char *src) {
-    snprintf(dst, SL__MON_ERRLEN, "%s", src ? src : "");
+    snprintf(dst, SL__MON_ERRLEN, "%.*s", SL__MON_ERRLEN - 1, src ? src : "");
 }
 
 static sl__mon_src *src_named(sl__mon *m, const char *stream) {

@@ -365,11 +365,12 @@ static void test_unknown_top_key(void) {
     ASSERT_LOAD_ERROR("batch_interval: 1s\n"
                       "batch_intervall: 2s\n"
                       "streams: {}\n",
-                      NAME ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
-                           "batch_interval, workers, clock, start_time, receiver_buffer, "
-                           "early_combine, "
-                           "plugin_path, checkpoint, checkpoint_interval, checkpoint_keep, "
-                           "receiver_wal, receiver_wal_max, receiver_wal_sync, http, streams, outputs)");
+                      NAME
+                      ":2:1: unknown top-level key 'batch_intervall' (expected one of: "
+                      "batch_interval, workers, clock, start_time, receiver_buffer, "
+                      "early_combine, "
+                      "plugin_path, checkpoint, checkpoint_interval, checkpoint_keep, "
+                      "receiver_wal, receiver_wal_max, receiver_wal_sync, http, streams, outputs)");
 }
 
 /* A missing batch_interval is reported at the top-level mapping. */

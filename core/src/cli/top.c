@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,15 @@ static void answer_clear(answer *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* Format into err[0..cap), cut to fit: messages are meant to be cut. */
+static void say(char *err, size_t cap, const char *fmt, ...) SL_PRINTF(3, 4);
+static void say(char *err, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
 /* GET path and parse its JSON into *a (replacing what it held, only on
  * success). Returns 0, or a negative SL__HTTP_E* with a message in err:
  * "cannot reach URL: ..." when there is no connection, else "URL/path: ...". */
@@ -138,15 +148,15 @@ static int fetch(const sl__http_url *u, const char *path, const int *wake, int n
     int rc = sl__http_get(u, path, REQUEST_TIMEOUT_MS, MAX_RESPONSE, wake, nwake, &resp, msg,
                           sizeof msg);
     if (rc == SL__HTTP_EUNREACHABLE) {
-        snprintf(err, cap, "cannot reach %s: %s", u->text, msg);
+        say(err, cap, "cannot reach %s: %s", u->text, msg);
         return rc;
     }
     if (rc < 0) {
-        snprintf(err, cap, "%s%s: %s", u->text, path, msg);
+        say(err, cap, "%s%s: %s", u->text, path, msg);
         return rc;
     }
     if (resp.status != 200) {
-        snprintf(err, cap, "%s%s: HTTP %d: %.200s", u->text, path, resp.status, resp.body);
+        say(err, cap, "%s%s: HTTP %d: %.200s", u->text, path, resp.status, resp.body);
         free(resp.buf);
         return SL__HTTP_EPROTOCOL;
     }
@@ -155,10 +165,10 @@ static int fetch(const sl__http_url *u, const char *path, const int *wake, int n
     sl_error e = {0};
     if (!mem || host->json_parse(resp.body, resp.body_len, &v, mem, &e) < 0 ||
         v.type != SL_OBJECT) {
-        snprintf(err, cap, "%s%s: %s%s", u->text, path, !mem ? "out of memory" : "malformed JSON: ",
-                 !mem       ? ""
-                 : e.msg[0] ? e.msg
-                            : "not an object");
+        say(err, cap, "%s%s: %s%s", u->text, path, !mem ? "out of memory" : "malformed JSON: ",
+            !mem       ? ""
+            : e.msg[0] ? e.msg
+                       : "not an object");
         if (mem)
             host->mem_free(mem);
         free(resp.buf);
