@@ -45,8 +45,9 @@ for i in 1 2; do
     check "process $i's status line: assigned (after the group's rebalance)" \
         grep -qE '^#[0-9]+ .*\| lines: assigned$' g$i.log
 done
-check "a status line waited for the group first" \
-    grep -qE "^#[0-9]+ .*\| lines: connecting \(" g1.log g2.log
+# (whether a status line shows "connecting" before the group assigns depends
+# on how fast the broker forms the group: not asserted here; the socket and
+# zmq tests cover the connecting state)
 
 kill -TERM "$P1"
 wait "$P1"

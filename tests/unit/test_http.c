@@ -1,0 +1,181 @@
+/*
+ * test_http.c — the HTTP server from the C API (sl_context_serve_http,
+ * core/src/http.c, monitor.c, metrics.c): a program's own batches through
+ * sl_queue_stream_new, served on a free port, read back with plain HTTP/1.0
+ * requests over a loopback socket; the calls' errors; and a client that
+ * asks for the largest answers as fast as it can while batches run back to
+ * back (under ASan in CI: no race between the monitor and the scheduler).
+ */
+#define UNIT_ENGINE
+#include "unit.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* GET path on 127.0.0.1:port into body (NUL-terminated); the status code,
+ * or -1 when no answer came. */
+static int http_get(int port, const char *path, char *body, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 || write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    static __thread char buf[1 << 20];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)r;
+    close(fd);
+    buf[len] = 0;
+    int code = -1;
+    if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+        return -1;
+    const char *b = strstr(buf, "\r\n\r\n");
+    snprintf(body, cap, "%s", b ? b + 4 : "");
+    return code;
+}
+
+static int batches_seen;
+static void on_batch(void *ud, const sl_batch_info *info) {
+    (void)ud;
+    (void)info;
+    __atomic_add_fetch(&batches_seen, 1, __ATOMIC_SEQ_CST);
+}
+
+static int foreach_none(void *ud, int64_t t, const sl_record *recs, size_t n, sl_error *err) {
+    (void)ud, (void)t, (void)recs, (void)n, (void)err;
+    return 0;
+}
+
+/* Three batches of 3, 1 and 2 strings: the status, the batches, /metrics
+ * and /ready say so. */
+static void test_figures(void) {
+    sl_context *ctx = sl_context_new(50);
+    sl_queue *q = NULL;
+    sl_stream *in = sl_stream_set_name(sl_queue_stream_new(ctx, 1, &q), "events");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+    ASSERT_INT_EQ(sl_foreach_batch(sl_count(in), foreach_none, NULL), 0);
+    ASSERT_INT_EQ(sl_context_set_batch_listener(ctx, on_batch, NULL), 0);
+    ASSERT_INT_EQ(sl_context_http_port(ctx), 0); /* not serving yet */
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "127.0.0.1:0"), 0);
+    ASSERT_STR_EQ(sl_context_http_address(ctx), "127.0.0.1:0");
+    const char *a[] = {"x", "y", "z"}, *b[] = {"w"}, *c[] = {"u", "v"};
+    ASSERT_INT_EQ(sl_queue_push_strings(q, a, 3), 0);
+    ASSERT_INT_EQ(sl_queue_push_strings(q, b, 1), 0);
+    ASSERT_INT_EQ(sl_queue_push_strings(q, c, 2), 0);
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    int port = sl_context_http_port(ctx);
+    CU_ASSERT_FATAL(port > 0);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "127.0.0.1:0"), SL_ESTATE); /* after start */
+    for (int i = 0; i < 200 && __atomic_load_n(&batches_seen, __ATOMIC_SEQ_CST) < 4; i++)
+        usleep(20000);
+    static char body[1 << 20];
+    ASSERT_INT_EQ(http_get(port, "/api/v1/status", body, sizeof body), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"stream\":\"events\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"records_total\":6,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"state\":\"running\""));
+    ASSERT_INT_EQ(http_get(port, "/api/v1/batches?n=1000", body, sizeof body), 200);
+    /* the first three batches hold 3, 1, 2 records, in order */
+    const char *p3 = strstr(body, "\"records\":3,"), *p1 = p3 ? strstr(p3, "\"records\":1,") : NULL;
+    CU_ASSERT_PTR_NOT_NULL(p3);
+    CU_ASSERT_PTR_NOT_NULL(p1);
+    CU_ASSERT_PTR_NOT_NULL(p1 ? strstr(p1, "\"records\":2,") : NULL);
+    ASSERT_INT_EQ(http_get(port, "/metrics", body, sizeof body), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "sluice_source_records_total{stream=\"events\","));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"} 6\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "sluice_batch_interval_seconds 0.05\n"));
+    ASSERT_INT_EQ(http_get(port, "/ready", body, sizeof body), 200);
+    ASSERT_INT_EQ(http_get(port, "/health", body, sizeof body), 200);
+    ASSERT_INT_EQ(sl_context_stop(ctx), 0);
+    /* stopped, not yet freed: the server answers that the run is over */
+    ASSERT_INT_EQ(http_get(port, "/health", body, sizeof body), 503);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"status\":\"stopped\""));
+    ASSERT_INT_EQ(http_get(port, "/ready", body, sizeof body), 503);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "the run is stopped"));
+    sl_context_free(ctx);
+    ASSERT_INT_EQ(http_get(port, "/health", body, sizeof body), -1); /* gone */
+}
+
+static void test_errors(void) {
+    sl_context *ctx = sl_context_new(50);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "4195"), SL_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sl_context_errmsg(ctx), "expected HOST:PORT"));
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "[::1:4195"), SL_EINVAL);
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "127.0.0.1:70000"), SL_EINVAL);
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, NULL), SL_EINVAL);
+    sl_context_clear_error(ctx);
+    ASSERT_INT_EQ(sl_context_serve_http(NULL, "127.0.0.1:0"), SL_EINVAL);
+    ASSERT_INT_EQ(sl_context_http_port(NULL), 0);
+    CU_ASSERT_PTR_NULL(sl_context_http_address(ctx));
+    sl_context_free(ctx);
+}
+
+/* A client asking for the largest answers in a loop while 400 batches run
+ * back to back on the manual clock. */
+typedef struct hammer {
+    int port;
+    volatile int stop;
+    int ok, bad;
+} hammer;
+
+static void *hammer_run(void *arg) {
+    hammer *h = arg;
+    static const char *paths[] = {"/api/v1/batches?n=1000", "/metrics", "/api/v1/status", "/ready",
+                                  "/api/v1/graph"};
+    char *body = malloc(1 << 20);
+    for (int i = 0; !h->stop && body; i++) {
+        int code = http_get(h->port, paths[i % 5], body, 1 << 20);
+        if (code == 200)
+            h->ok++;
+        else if (code != -1 && code != 503)
+            h->bad++;
+    }
+    free(body);
+    return NULL;
+}
+
+static void test_hammered(void) {
+    sl_context *ctx = sl_context_new(10);
+    ASSERT_INT_EQ(sl_context_set_clock(ctx, SL_CLOCK_MANUAL), 0);
+    ASSERT_INT_EQ(sl_context_set_max_batches(ctx, 400), 0);
+    sl_queue *q = NULL;
+    sl_stream *in = sl_queue_stream_new(ctx, 1, &q);
+    const char *s[] = {"a", "b", "a", "c"};
+    ASSERT_INT_EQ(sl_queue_set_default(q, NULL, 0), 0);
+    for (int i = 0; i < 400; i++)
+        ASSERT_INT_EQ(sl_queue_push_strings(q, s, 4), 0);
+    ASSERT_INT_EQ(sl_foreach_batch(sl_count_by_value(in), foreach_none, NULL), 0);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "127.0.0.1:0"), 0);
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    hammer h = {sl_context_http_port(ctx), 0, 0, 0};
+    pthread_t t;
+    ASSERT_INT_EQ(pthread_create(&t, NULL, hammer_run, &h), 0);
+    ASSERT_INT_EQ(sl_context_await_termination(ctx), 0);
+    usleep(50000);
+    h.stop = 1;
+    pthread_join(t, NULL);
+    ASSERT_INT_EQ(sl_context_batches_done(ctx), 400);
+    CU_ASSERT(h.ok > 0);
+    ASSERT_INT_EQ(h.bad, 0);
+    static char body[1 << 20];
+    ASSERT_INT_EQ(http_get(h.port, "/api/v1/status", body, sizeof body), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"records_total\":1600,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"batches_completed\":400,"));
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("http", {"figures of a program's own batches", test_figures},
+          {"malformed addresses and misuse", test_errors},
+          {"a client hammering while batches run", test_hammered})
