@@ -78,7 +78,9 @@ top --url $URL --interval 200'; echo top-exit-$1=\$?; stty -g >stty.after.$1" En
 
 # ended N: top exited 0, the normal screen is back, the modes are restored.
 ended() {
-    wait_until 10 pane_has "top-exit-$1=" || fail "$2: top did not exit"
+    # the digits: the typed command line shows "top-exit-N=$?" before the echo runs
+    wait_until 10 bash -c "tmux -S '$TMUX_SOCK' capture-pane -p -t top | grep -q 'top-exit-$1=[0-9]'" ||
+        fail "$2: top did not exit"
     check_eq "$2: exit code" "$(pane | grep -o "top-exit-$1=[0-9]*" | tail -1)" "top-exit-$1=0"
     check_eq "$2: off the alternate screen" "$(alt_on)" 0
     pane >"pane.after.$1"
