@@ -3,6 +3,7 @@ package sluice.bench;
 import java.io.FileWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -80,14 +81,14 @@ public final class WordCount {
         final AtomicBoolean seenData = new AtomicBoolean(false);
         final AtomicInteger emptyAfterData = new AtomicInteger(0);
         final AtomicBoolean done = new AtomicBoolean(false);
-        new FileWriter(out, false).close();
+        new FileWriter(out, StandardCharsets.UTF_8, false).close();
 
         if (mode.equals("count")) {
             counts.foreachRDD(rdd -> {
                 List<Tuple2<String, Long>> batch = rdd.collect();
                 note(batch.isEmpty(), seenData, emptyAfterData, done);
                 if (batch.isEmpty()) return;
-                try (PrintWriter w = new PrintWriter(new FileWriter(out, true))) {
+                try (PrintWriter w = new PrintWriter(new FileWriter(out, StandardCharsets.UTF_8, true))) {
                     for (Tuple2<String, Long> t : batch) w.println(t._1() + "\t" + t._2());
                 }
             });
@@ -106,7 +107,7 @@ public final class WordCount {
                 note(batchWords.get() == 0, seenData, emptyAfterData, done);
                 if (batchWords.get() == 0) return;
                 List<Tuple2<String, Long>> all = rdd.collect();
-                try (PrintWriter w = new PrintWriter(new FileWriter(out, false))) {
+                try (PrintWriter w = new PrintWriter(new FileWriter(out, StandardCharsets.UTF_8, false))) {
                     for (Tuple2<String, Long> t : all) w.println(t._1() + "\t" + t._2());
                 }
             });
