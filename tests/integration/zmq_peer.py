@@ -12,8 +12,9 @@ python3-zmq), never sluice's own code.
       uses XPUB and waits for a subscription before sending, so that nothing
       is lost to a slow joiner, and ZMQ_XPUB_NODROP, so that nothing is
       dropped at the high-water mark either. --nonblock counts the sends that found the
-      high-water mark (printed as "blocked=N") and waits for room. Prints
-      "sent=N" at the end.
+      high-water mark (printed as "blocked=N") and waits for room.
+      --send-timeout S gives up when one send blocks S seconds (exit 3).
+      Prints "sent=N" at the end.
 
   zmq_peer.py recv --type pull|sub (--bind EP | --connect EP) --count N
         [--timeout S] [--curve-keys F --curve-server-key F] [--ready FILE]
@@ -92,6 +93,8 @@ def send(args):
         time.sleep(0.2)  # the other subscriptions of the same socket
         while sock.poll(0, zmq.POLLIN):
             sock.recv()
+    if args.send_timeout:
+        sock.sndtimeo = int(args.send_timeout * 1000)
     blocked = 0
     for i in range(args.start, args.start + args.count):
         frames = message(args, i)
@@ -104,7 +107,13 @@ def send(args):
                     blocked += 1
                     sock.poll(100, zmq.POLLOUT)
         else:
-            sock.send_multipart(frames)
+            try:
+                sock.send_multipart(frames)
+            except zmq.Again:  # --send-timeout: a peer that never takes them
+                print("sent=%d: send timed out after %ss" % (i - args.start, args.send_timeout))
+                sock.close(linger=0)
+                ctx.term()
+                return 3
     sock.close(linger=args.linger * 1000)
     ctx.term()
     print("sent=%d blocked=%d" % (args.count, blocked))
@@ -165,6 +174,8 @@ def main():
     s.add_argument("--json", action="store_true")
     s.add_argument("--text", help="every message's body")
     s.add_argument("--nonblock", action="store_true")
+    s.add_argument("--send-timeout", type=float, default=0,
+                   help="give up (exit 3) when one send blocks this many seconds")
     sub.choices["recv"].add_argument("--delay-ms", type=int, default=0)
     k = sub.add_parser("keys")
     k.add_argument("dir")
