@@ -61,8 +61,8 @@ static int compute(sl_context *ctx, sl_stream *s, int64_t t, sl_error *err) {
  * on, and stop the pipeline gracefully (the batch completes, a final
  * checkpoint is written, sources commit), as SIGTERM would. */
 static int output_gone(sl_context *ctx, sl__output *o, sl_error *err) {
-    sl__log(SL_LOG_WARN, "%s (%s): %s; stopping", o->from->name, o->fn.handle->ref,
-            err->msg[0] ? err->msg : "its output is gone");
+    sl__log_from(SL_LOG_WARN, o->from->name, o->fn.handle->ref, "%s; stopping",
+                 err->msg[0] ? err->msg : "its output is gone");
     err->code = 0;
     err->msg[0] = 0;
     o->gone = true;
@@ -89,8 +89,8 @@ static int run_output(sl_context *ctx, sl__output *o, int64_t t, sl_error *err) 
             rc = f->sink.end(f->inst, t, err);
         if (rc != SL_RETRY || attempt >= 4 || atomic_load(&ctx->stop_requested))
             break;
-        sl__log(SL_LOG_WARN, "%s (%s): asked to retry the batch (attempt %d of 5)", o->from->name,
-                f->handle->ref, attempt + 2);
+        sl__log_from(SL_LOG_WARN, o->from->name, f->handle->ref,
+                     "asked to retry the batch (attempt %d of 5)", attempt + 2);
         sl__sleep_ms(100LL << attempt);
     }
     if (rc == SL_EOF)

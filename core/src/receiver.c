@@ -261,9 +261,9 @@ static int store_logged(sl__receiver *r, const atomic_bool *stop, const sl_recor
             sl__log(SL_LOG_ERROR, "%s", e.msg);
         }
     } else {
-        sl__log(SL_LOG_DEBUG, "%s: receiver log: records %llu..%llu logged (%zu records)",
-                r->fn->handle->stream, (unsigned long long)first,
-                (unsigned long long)(first + n - 1), n);
+        sl__log_from(SL_LOG_DEBUG, r->fn->handle->stream, r->fn->handle->ref,
+                     "receiver log: records %llu..%llu logged (%zu records)",
+                     (unsigned long long)first, (unsigned long long)(first + n - 1), n);
         rc = store_at(r, stop, recs, n, first + n, false);
     }
     pthread_mutex_unlock(&r->store_lock);

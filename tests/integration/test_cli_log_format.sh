@@ -89,6 +89,24 @@ import json, sys
 ls = [json.loads(l) for l in open("closed.err")]
 sys.exit(not any(o.get("stream") == "lines" and o.get("component") == "socket" and o["msg"].startswith("cannot connect to 127.0.0.1:") for o in ls))'
 
+# ---- json, an output whose reader goes away: the engine's warning names it in fields -----------
+printf '["a b", "c d"]\n' >gone.jsonl
+cat >gone.yaml <<'EOF2'
+batch_interval: 100ms
+streams:
+  lines: {source: queue, path: gone.jsonl}
+  words: {flat_map: text.split, from: lines}
+outputs:
+  - {sink: pprint, from: words}
+EOF2
+timeout 30 "$SLUICE_BIN" run gone.yaml --log-format json 2>gone.err | head -1 >/dev/null
+check_json gone.err >gone.verdict
+check_contains "json: stdout closed: every line is JSON, no prefix repeated in msg" gone.verdict "bad 0"
+check "json: the output's warning carries stream and component" python3 -c '
+import json, sys
+ls = [json.loads(l) for l in open("gone.err")]
+sys.exit(not any(o.get("stream") == "words" and o.get("component") == "pprint" and o["msg"].endswith("; stopping") for o in ls))'
+
 # ---- text: ISO-8601 UTC stamps -----------------------------------------------------------------
 PORT=$(free_port) timeout 30 "$SLUICE_BIN" run sock.yaml --timeout 0.5 --log-level info >/dev/null 2>text.err
 check "text: lines were written" test "$(wc -l <text.err)" -ge 3
