@@ -13,7 +13,8 @@
 # keeps what it finds OUTSIDE the repo, in $SLUICE_FUZZ_OUT (default
 # ${TMPDIR:-/tmp}/sluice-fuzz): corpus/TARGET/ (new inputs), TARGET.log (the
 # fuzzer's output), crashes/ (reproducers). One summary line per target:
-# seconds it ran, executions, coverage (libFuzzer's cov: and ft:), crashes.
+# seconds it ran (wall), CPU seconds it used (user + system), executions,
+# coverage (libFuzzer's cov: and ft:), crashes.
 #
 # Exit status: 0 if no target crashed, 1 if one did (the reproducer's path
 # and the command that replays it are printed), 2 for a usage or build error.
@@ -88,16 +89,30 @@ if ! { CC=clang cmake -S . -B "$build" -DSLUICE_LIBFUZZER=ON -DSLUICE_BUILD_BENC
 fi
 
 # ---- run -------------------------------------------------------------------------
+# CPU seconds (user + system) of every child this shell has waited for: the
+# difference around one fuzzer is the CPU time it used, which is what a
+# campaign of "one CPU-hour per target" counts on a shared machine.
+children_cpu() {
+    times | awk 'NR == 2 {
+        n = split($0, f, " ")
+        for (i = 1; i <= n; i++) {
+            split(f[i], ms, "m")
+            s += ms[1] * 60 + ms[2]
+        }
+        printf "%d", s
+    }'
+}
 export SLUICE_PLUGIN_PATH="$root/$build/lib/sluice/plugins"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 crashed=()
-printf '%-14s %8s %12s %8s %8s %s\n' target seconds execs cov ft crashes
+printf '%-14s %8s %8s %12s %8s %8s %s\n' target seconds cpu_s execs cov ft crashes
 for t in "${run[@]}"; do
     mkdir -p "$out/corpus/$t"
     log="$out/$t.log"
     before=$(find "$out/crashes" -name "$t-*" | wc -l)
     started=$SECONDS
+    cpu_before=$(children_cpu)
     # new inputs go to the first directory (outside the repo); the seeds are read only
     # shellcheck disable=SC2086 # SLUICE_FUZZ_ARGS is a list of flags
     nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
@@ -105,6 +120,7 @@ for t in "${run[@]}"; do
         ${SLUICE_FUZZ_ARGS:-} "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1
     rc=$?
     took=$((SECONDS - started)) # less than asked when it stopped at a crash
+    cpu=$(($(children_cpu) - cpu_before))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
     ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
@@ -112,7 +128,8 @@ for t in "${run[@]}"; do
     if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then
         found=1 # died without an artifact: the log says why
     fi
-    printf '%-14s %8s %12s %8s %8s %s\n' "$t" "$took" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$found"
+    printf '%-14s %8s %8s %12s %8s %8s %s\n' "$t" "$took" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
+        "$found"
     if [ "$found" -gt 0 ]; then
         crashed+=("$t")
         grep -E 'ERROR: |SUMMARY: |^fuzz: |Test unit written to' "$log" | head -n 8 | sed 's/^/    /'

@@ -78,10 +78,14 @@ top --url $URL --interval 200'; echo top-exit-$1=\$?; stty -g >stty.after.$1" En
 
 # ended N: top exited 0, the normal screen is back, the modes are restored.
 ended() {
-    # the digits: the typed command line shows "top-exit-N=$?" before the echo runs
-    wait_until 10 bash -c "tmux -S '$TMUX_SOCK' capture-pane -p -t top | grep -q 'top-exit-$1=[0-9]'" ||
+    # a whole line (-J joins what the terminal wrapped): the typed command line
+    # holds "top-exit-N=$?" too, and a long one wraps anywhere
+    wait_until 10 bash -c "tmux -S '$TMUX_SOCK' capture-pane -p -J -t top | grep -qx 'top-exit-$1=[0-9]*'" ||
         fail "$2: top did not exit"
-    check_eq "$2: exit code" "$(pane | grep -o "top-exit-$1=[0-9]*" | tail -1)" "top-exit-$1=0"
+    local code
+    code=$(tm capture-pane -p -J -t top | grep -x "top-exit-$1=[0-9]*" | tail -1)
+    check_eq "$2: exit code" "$code" "top-exit-$1=0"
+    [ "$code" = "top-exit-$1=0" ] || { echo "the pane, joined:"; tm capture-pane -p -J -t top; }
     check_eq "$2: off the alternate screen" "$(alt_on)" 0
     pane >"pane.after.$1"
     check "$2: the frame is gone from the screen" bash -c "! grep -q '^SOURCES' pane.after.$1"
