@@ -23,6 +23,10 @@
 #   SLUICE_FUZZ_OUT        where findings and logs go (default above)
 #   SLUICE_FUZZ_BUILD_DIR  the instrumented tree (default build-fuzz)
 #   SLUICE_FUZZ_NICE       niceness of the fuzzer (default 10: the machine is shared)
+#   SLUICE_FUZZ_CLOCK      wall (default): SECONDS of elapsed time; cpu: SECONDS of
+#                          the fuzzer's own CPU time (user + system), for a campaign
+#                          on a machine that also does other work (at most 20 x
+#                          SECONDS of elapsed time all the same)
 #   SLUICE_FUZZ_ARGS       more libFuzzer flags, e.g. "-jobs=4 -workers=4"
 #
 # A campaign of one CPU-hour per target (docs/fuzzing.md):
@@ -34,6 +38,7 @@ cd "$root" || exit 2
 build=${SLUICE_FUZZ_BUILD_DIR:-build-fuzz}
 out=${SLUICE_FUZZ_OUT:-${TMPDIR:-/tmp}/sluice-fuzz}
 niceness=${SLUICE_FUZZ_NICE:-10}
+clock=${SLUICE_FUZZ_CLOCK:-wall}
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
@@ -60,6 +65,10 @@ which=${which#fuzz_}
 seconds=${2:-60}
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
     echo "fuzz.sh: SECONDS must be a positive number, got '$seconds' (see --help)" >&2
+    exit 2
+fi
+if [ "$clock" != wall ] && [ "$clock" != cpu ]; then
+    echo "fuzz.sh: SLUICE_FUZZ_CLOCK must be wall or cpu, got '$clock'" >&2
     exit 2
 fi
 if [ "$which" = all ]; then
@@ -91,16 +100,25 @@ fi
 # ---- run -------------------------------------------------------------------------
 # CPU seconds (user + system) of every child this shell has waited for: the
 # difference around one fuzzer is the CPU time it used, which is what a
-# campaign of "one CPU-hour per target" counts on a shared machine.
+# campaign of "one CPU-hour per target" counts on a shared machine. `times`
+# must run in this shell (a $(...) subshell has no children yet), so its
+# report goes through a file.
 children_cpu() {
-    times | awk 'NR == 2 {
+    times >"$out/.times.$$"
+    awk 'NR == 2 {
         n = split($0, f, " ")
         for (i = 1; i <= n; i++) {
             split(f[i], ms, "m")
             s += ms[1] * 60 + ms[2]
         }
         printf "%d", s
-    }'
+    }' "$out/.times.$$"
+    rm -f "$out/.times.$$"
+}
+# CPU seconds (user + system) a running process has used so far.
+proc_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) / hz }' \
+        "/proc/$1/stat" 2>/dev/null
 }
 export SLUICE_PLUGIN_PATH="$root/$build/lib/sluice/plugins"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -112,15 +130,37 @@ for t in "${run[@]}"; do
     log="$out/$t.log"
     before=$(find "$out/crashes" -name "$t-*" | wc -l)
     started=$SECONDS
-    cpu_before=$(children_cpu)
+    children_cpu >"$out/.cpu.$$"
+    cpu_before=$(cat "$out/.cpu.$$")
     # new inputs go to the first directory (outside the repo); the seeds are read only
+    wall=$seconds
+    [ "$clock" = cpu ] && wall=$((seconds * 20))
     # shellcheck disable=SC2086 # SLUICE_FUZZ_ARGS is a list of flags
-    nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
+    nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$wall" -timeout=25 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crashes/$t-" \
-        ${SLUICE_FUZZ_ARGS:-} "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1
+        ${SLUICE_FUZZ_ARGS:-} "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1 &
+    pid=$!
+    interrupted=0
+    if [ "$clock" = cpu ]; then
+        # poll the fuzzer's CPU time; at the limit, SIGINT: libFuzzer prints its
+        # final stats and exits with -interrupted_exit_code (72)
+        while kill -0 "$pid" 2>/dev/null; do
+            used=$(proc_cpu "$pid")
+            if [ "${used:-0}" -ge "$seconds" ]; then
+                kill -INT "$pid" 2>/dev/null
+                interrupted=1
+                break
+            fi
+            sleep 5
+        done
+    fi
+    wait "$pid"
     rc=$?
+    [ "$interrupted" = 1 ] && [ "$rc" = 72 ] && rc=0
     took=$((SECONDS - started)) # less than asked when it stopped at a crash
-    cpu=$(($(children_cpu) - cpu_before))
+    children_cpu >"$out/.cpu.$$"
+    cpu=$(($(cat "$out/.cpu.$$") - cpu_before))
+    rm -f "$out/.cpu.$$"
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
     ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
