@@ -23,6 +23,7 @@
 
 #include "printable_table.h"
 #include "dtoa.h"
+#include "utf8.h"
 #include "value.h"
 
 /* A bounded writer that still counts what it could not write (snprintf
@@ -49,47 +50,9 @@ static void puts0(outbuf *o, const char *s) {
     put(o, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid; the code
- * point goes to *cp. */
-static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        min = 0x80;
-        c &= 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        min = 0x800;
-        c &= 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        min = 0x10000;
-        c &= 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned cp;
-    return utf8_decode(s, n, &cp);
+    uint32_t cp;
+    return sl__utf8_decode(s, n, &cp);
 }
 
 /* Whether Python's str.isprintable() rejects cp (so that repr() escapes
@@ -210,8 +173,8 @@ static void put_repr_string(outbuf *o, const char *s, size_t n) {
             putc1(o, (char)c);
             i++;
         } else {
-            unsigned cp;
-            size_t len = utf8_decode(u + i, n - i, &cp);
+            uint32_t cp;
+            size_t len = sl__utf8_decode(u + i, n - i, &cp);
             if (len && unicode_nonprintable(cp)) {
                 char uesc[16];
                 snprintf(uesc, sizeof uesc,

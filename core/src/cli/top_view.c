@@ -18,39 +18,9 @@
 #include <time.h>
 
 #include "top.h"
+#include "../utf8.h"
 
 /* ---- text --------------------------------------------------------------------------------- */
-
-/* Decode the UTF-8 sequence at s (n > 0 bytes left): its length, with its
- * code point in *cp, or 0 when it is not valid UTF-8 (overlong forms,
- * surrogates, past U+10FFFF, cut short). */
-static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    int len;
-    uint32_t c = s[0], min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, c &= 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, c &= 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, c &= 0x07, min = 0x10000;
-    else
-        return 0;
-    if ((size_t)len > n)
-        return 0;
-    for (int i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
 
 /* Columns of a code point: 2 for the East Asian wide ranges, else 1 (a
  * combining mark counts 1 too: a line may end a column short, never long). */
@@ -69,7 +39,7 @@ int sl__top_text_width(const char *s) {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        int l = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        int l = (int)sl__utf8_decode((const unsigned char *)s + i, n - i, &cp);
         w += l ? cp_width(cp) : 1;
         i += l ? (size_t)l : 1;
     }
@@ -83,7 +53,7 @@ static void clean(const char *s, size_t n, char *dst, size_t cap) {
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        int l = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        int l = (int)sl__utf8_decode((const unsigned char *)s + i, n - i, &cp);
         int bad = !l || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
         size_t out = bad ? 1 : (size_t)l;
         if (o + out >= cap)
@@ -272,7 +242,7 @@ static void add_padded(frame *f, const char *s, int cols, int right) {
         int used = 0;
         while (i < n) {
             uint32_t cp;
-            int l = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+            int l = (int)sl__utf8_decode((const unsigned char *)s + i, n - i, &cp);
             int cw = l ? cp_width(cp) : 1;
             if (used + cw > cols - 1)
                 break;
@@ -312,7 +282,7 @@ static void endl(frame *f) {
     int used = 0, width = f->v->width;
     while (i < n && width > 0) {
         uint32_t cp;
-        int l = utf8_decode((const unsigned char *)f->line + i, n - i, &cp);
+        int l = (int)sl__utf8_decode((const unsigned char *)f->line + i, n - i, &cp);
         int cw = l ? cp_width(cp) : 1;
         if (used + cw > width)
             break;
