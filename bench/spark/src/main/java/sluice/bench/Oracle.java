@@ -44,8 +44,10 @@ import scala.Tuple2;
  *   <li>window: "w3s1", "w3s2" and "w2s3", reduceByKeyAndWindow(sum, 3 batches, 1 or 2
  *       batches) and (sum, 2 batches, 3 batches: one batch in 3 falls in a gap);
  *   <li>inverse: "inv3s1" and "inv3s2", reduceByKeyAndWindow(sum, minus, 3, 1 or 2, 2
- *       partitions, count != 0), and "inv3s1z", the same without the filter (keys whose
- *       count fell to 0 stay);
+ *       partitions, count != 0); "inv3s1z" and "inv4s2z" (4, 2), without the filter (keys
+ *       whose count fell to 0 stay); "inv2s2" (2, 2); "inv2s3": the recomputed
+ *       reduceByKeyAndWindow(sum, 2, 3), which sluice's incremental 2/3 window equals, and
+ *       "inv2s3-spark", Spark's incremental one, which does not (not compared);
  *   <li>join: the word counts of QUEUE_FILE (a) and QUEUE_FILE_2 (b), batch by batch:
  *       "join", "left", "right", "full" (a.join(b), leftOuterJoin, rightOuterJoin,
  *       fullOuterJoin) and "cogroup";
@@ -125,6 +127,18 @@ public final class Oracle {
                     t -> t._2() != 0), "inv3s2", num);
             emit(pairs.reduceByKeyAndWindow(Long::sum, (a, b) -> a - b, batchesOf(3), batchesOf(1)),
                     "inv3s1z", num);
+            emit(pairs.reduceByKeyAndWindow(Long::sum, (a, b) -> a - b, batchesOf(4), batchesOf(2)),
+                    "inv4s2z", num);
+            emit(pairs.reduceByKeyAndWindow(Long::sum, (a, b) -> a - b, batchesOf(2), batchesOf(2)),
+                    "inv2s2", num);
+            /* A window shorter than its slide: Spark's incremental form adds the batches in
+             * the gaps (ReducedWindowedDStream adds every batch since the last slide and
+             * subtracts only the previous window's), so sluice's is compared with Spark's
+             * recomputed form; the incremental one is written as "inv2s3-spark" for the
+             * script to count the difference. */
+            emit(pairs.reduceByKeyAndWindow(Long::sum, batchesOf(2), batchesOf(3)), "inv2s3", num);
+            emit(pairs.reduceByKeyAndWindow(Long::sum, (a, b) -> a - b, batchesOf(2), batchesOf(3), 2,
+                    t -> t._2() != 0), "inv2s3-spark", num);
             break;
         case "join": {
             List<List<String>> input2 = read(args[4]);
