@@ -1,14 +1,16 @@
 /*
  * agg — REDUCE functions for reduce_by_key, reduce and the windowed
  * reductions: sum, count, min, max (Spark's combineByKey model, see
- * sl_reduce_ops in plugin.h).
+ * sl_reduce_ops in plugin.h); UPDATE functions for the stateful streams:
+ * running (a running sum) and expiring (a running sum that removes keys).
  *
  * Typing: numbers are int64 or double. int (+) int stays int and an int64
  * overflow is an error (SL_ELIMIT), never a silent wrap or a switch to
  * double; any double makes the result a double. Null values are skipped.
  *
- * None of these keep an instance: they are pure functions of their
- * arguments, safe to call from any number of threads.
+ * Only expiring keeps an instance (its parameters, read-only after
+ * create): all are pure functions of their arguments, safe to call from
+ * any number of threads.
  */
 #include <stdio.h>
 #include <string.h>
@@ -293,16 +295,99 @@ static const sl_component agg_running_component = {
     .ops = &agg_running_ops,
 };
 
+/* ---- expiring: a running sum that removes keys (UPDATE) ------------------------ */
+
+static const sl_param_spec agg_expiring_params[] = {
+    {"max", SL_PARAM_INT, NULL, 0,
+     "remove a key whose running sum goes over this (unset: never); it starts again from 0 "
+     "with its next values",
+     NULL, NULL},
+    {"drop_idle", SL_PARAM_BOOL, "false", 0, "remove a key that got no values in the batch", NULL,
+     NULL},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL},
+};
+
+typedef struct agg_expiring {
+    int has_max;
+    int64_t max;
+    int drop_idle;
+} agg_expiring;
+
+static void agg_expiring_destroy(void *instance) {
+    sl_api->free(instance);
+}
+
+/* Read max and drop_idle into an instance the engine frees with
+ * agg_expiring_destroy. */
+static int agg_expiring_create(sl_handle *h, const sl_params *params, void **instance,
+                               sl_error *err) {
+    (void)h;
+    agg_expiring *e = sl_api->calloc(1, sizeof *e);
+    if (!e)
+        return sl_api->error_set(err, SL_ENOMEM, "agg.expiring: out of memory");
+    e->has_max = sl_api->param_is_set(params, "max");
+    e->max = e->has_max ? sl_api->param_int(params, "max") : 0;
+    e->drop_idle = sl_api->param_bool(params, "drop_idle");
+    *instance = e;
+    return 0;
+}
+
+/* update_state_by_key: state + sum(values) as agg.running, or SL_REMOVE
+ * (Spark's None) when the key got no values and drop_idle is set, or when
+ * the sum is over max (a new key over max is not kept at all). */
+static int agg_expiring_update(void *inst, const sl_value *key, const sl_value *values, size_t n,
+                               const sl_value *state, sl_value *out, sl_mem *mem, sl_error *err) {
+    const agg_expiring *e = inst;
+    (void)key;
+    (void)mem;
+    if (n == 0 && e->drop_idle)
+        return SL_REMOVE;
+    *out = state ? *state : sl_int(0);
+    for (size_t i = 0; i < n; i++) {
+        int rc = agg_add("agg.expiring", out, &values[i], 1, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (e->has_max &&
+        (out->type == SL_INT ? out->u.i > e->max : agg_as_double(out) > (double)e->max))
+        return SL_REMOVE;
+    return 0;
+}
+
+static const sl_update_ops agg_expiring_ops = {
+    .struct_size = sizeof(sl_update_ops),
+    .update = agg_expiring_update,
+    .map = NULL, /* map_with_state removes keys with its timeout */
+};
+
+static const sl_component agg_expiring_component = {
+    .struct_size = sizeof(sl_component),
+    .kind = SL_COMPONENT_UPDATE,
+    .name = "expiring",
+    .doc = "For update_state_by_key: a running sum per key (as agg.running) that removes keys, "
+           "as a Spark updateFunc returning None: a key whose sum goes over max, and with "
+           "drop_idle a key that got no values in the batch. Typing as agg.sum.",
+    .params = agg_expiring_params,
+    .create = agg_expiring_create,
+    .destroy = agg_expiring_destroy,
+    .ops = &agg_expiring_ops,
+};
+
 static const sl_component *const agg_components[] = {
-    &agg_sum_component, &agg_count_component,   &agg_min_component,
-    &agg_max_component, &agg_running_component, NULL,
+    &agg_sum_component,
+    &agg_count_component,
+    &agg_min_component,
+    &agg_max_component,
+    &agg_running_component,
+    &agg_expiring_component,
+    NULL,
 };
 
 static const sl_plugin agg_plugin = {
     SL_PLUGIN_HEADER,
     "agg", /* name: the file is agg.so */
     "0.1.0",
-    "reductions: sum, count, min, max; running (an update function)",
+    "reductions: sum, count, min, max; running and expiring (update functions)",
     "MIT",
     agg_components,
 };

@@ -80,6 +80,51 @@ static void test_update_fn_remove(void) {
     sl_context_free(ctx);
 }
 
+/* agg.expiring removes keys as a Spark updateFunc returning None.
+ * max 2:           a 2, b 1 | a 2, b 2, c 1 | same | a 3 > 2: removed; b 2, c 1
+ *                  | a a a: a new key over 2, not kept: b 2, c 1
+ * drop_idle:       a 2, b 1 | a idle: removed; b 2, c 1 | all idle: nothing | a 1 | a 4
+ * max 2, drop_idle: batch 3 a 1 again (b and c idle), batch 4 a 4 > 2: nothing */
+static void test_update_expiring(void) {
+    const char *const *params[] = {P("max", "2"), P("drop_idle", "true"),
+                                   P("max", "2", "drop_idle", "yes")};
+    unit_collect c[3] = {{0}};
+    for (int i = 0; i < 3; i++) {
+        sl_context *ctx = ctx_new(2);
+        collect(
+            sl_update_state_by_key(pairs(ctx, WORDS "[\"a a a\"]\n"), "agg.expiring", params[i]),
+            &c[i]);
+        RUN(ctx, 5);
+        ASSERT_INT_EQ(c[i].nb, 5);
+        ASSERT_STR_EQ(BATCH_SORTED(&c[i], 0), "('a', 2), ('b', 1)");
+        sl_context_free(ctx);
+    }
+    ASSERT_STR_EQ(BATCH_SORTED(&c[0], 1), "('a', 2), ('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[0], 2), "('a', 2), ('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[0], 3), "('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[0], 4), "('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[1], 1), "('b', 2), ('c', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[1], 2), "");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[1], 3), "('a', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[1], 4), "('a', 4)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[2], 3), "('a', 1)");
+    ASSERT_STR_EQ(BATCH_SORTED(&c[2], 4), "");
+    for (int i = 0; i < 3; i++)
+        unit_collect_free(&c[i]);
+}
+
+/* agg.expiring: a wrong max is refused naming it; it has no map(). */
+static void test_update_expiring_errors(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_stream *p = pairs(ctx, WORDS);
+    CU_ASSERT_PTR_NULL(sl_update_state_by_key(p, "agg.expiring", P("max", "lots")));
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "max");
+    sl_context_clear_error(ctx);
+    CU_ASSERT_PTR_NULL(sl_map_with_state(p, "agg.expiring", NULL, 0));
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "agg.expiring");
+    sl_context_free(ctx);
+}
+
 /* An initial state from a JSON Lines file: b starts at 10. */
 static void test_initial_state(void) {
     sl_context *ctx = ctx_new(2);
@@ -322,6 +367,8 @@ static void test_operator_resume(void) {
 
 UNIT_MAIN("stateful", {"update_state_by_key with agg.sum", test_update_reduce},
           {"a C update function removes keys", test_update_fn_remove},
+          {"agg.expiring removes keys", test_update_expiring},
+          {"agg.expiring: bad max, no map()", test_update_expiring_errors},
           {"initial state from a file", test_initial_state},
           {"initial state from a stream", test_initial_state_stream},
           {"initial state: a directory or a FIFO is refused", test_initial_state_not_regular},
