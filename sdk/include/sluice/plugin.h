@@ -222,7 +222,9 @@ typedef struct sl_host {
     int (*param_is_set)(const sl_params *p, const char *name);
 
     /* Metrics: a named counter of this instance ("lines_truncated"); shown
-     * by the engine in its logs and at exit. counter_add is thread-safe. */
+     * by the engine in its logs and at exit. counter_add is thread-safe.
+     * From 1.6, a name the instance registered as a gauge is refused (NULL,
+     * an error logged). */
     sl_counter *(*counter)(sl_handle *h, const char *name);
     void (*counter_add)(sl_counter *c, int64_t delta);
 
