@@ -54,8 +54,8 @@ typedef struct kafka_part {
     size_t chead, ncarry, ccap;
     sl_value topic_v; /* the topic in this batch's memory (record: full) */
     int64_t topic_t;  /* the batch topic_v belongs to */
-    sl_counter *c_lag;
-    int paused; /* fetching stopped: enough is kept for the next batches */
+    sl_gauge *g_lag;  /* lag.<topic>.<partition> */
+    int paused;       /* fetching stopped: enough is kept for the next batches */
     /* a transaction committed the output of the records up to here before
      * a restart: they are replayed into state, without output */
     int64_t replay_until;
@@ -102,8 +102,10 @@ typedef struct kafka_source {
     int64_t polled_t;   /* the last batch polled */
     int64_t replay_t;   /* the last batch that replayed without output */
     uint32_t emit_part; /* the batch partition being emitted to (UINT32_MAX: none yet) */
-    sl_counter *c_records, *c_bytes, *c_lag, *c_lost, *c_timeouts, *c_poison, *c_commit_fail,
-        *c_errors, *c_pauses, *c_replayed;
+    int64_t lag;        /* the partitions' lags summed: the gauge g_lag */
+    sl_gauge *g_lag;    /* "lag" (ABI 1.6: a gauge; before, a counter the engine named one) */
+    sl_counter *c_records, *c_bytes, *c_lost, *c_timeouts, *c_poison, *c_commit_fail, *c_errors,
+        *c_pauses, *c_replayed;
 } kafka_source;
 
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
@@ -402,7 +404,7 @@ static int kafka_source_create(sl_handle *h, const sl_params *params, void **ins
         rd_kafka_conf_set_rebalance_cb(s->conf, kafka_rebalance_cb);
     s->c_records = sl_api->counter(h, "records");
     s->c_bytes = sl_api->counter(h, "bytes");
-    s->c_lag = sl_api->counter(h, "lag");
+    s->g_lag = sl_api->gauge(h, "lag");
     s->c_lost = sl_api->counter(h, "offsets_lost");
     s->c_timeouts = sl_api->counter(h, "fetch_timeouts");
     s->c_poison = sl_api->counter(h, "poison_skipped");
@@ -433,6 +435,15 @@ static int kafka_wants_topic(const kafka_source *s, const char *topic) {
 }
 
 /* The assigned partition (topic, partition), or NULL. */
+/* Partition p's lag is now `lag`: its gauge and the source's total. Called
+ * from the polling thread only (the rebalance callback runs in its poll). */
+static void kafka_lag_set(kafka_source *s, kafka_part *p, int64_t lag) {
+    s->lag += lag - p->lag;
+    p->lag = lag;
+    sl_api->gauge_set(p->g_lag, lag);
+    sl_api->gauge_set(s->g_lag, s->lag);
+}
+
 static kafka_part *kafka_find_part(kafka_source *s, const char *topic, int32_t partition) {
     /* messages come in runs of one partition: try the last one found first */
     if (s->last_part < s->nparts && s->parts[s->last_part].partition == partition &&
@@ -525,7 +536,7 @@ static int kafka_add_part(kafka_source *s, const char *topic, int32_t partition,
     p->next = p->until = offset;
     char name[200];
     snprintf(name, sizeof name, "lag.%s.%d", topic, (int)partition);
-    p->c_lag = sl_api->counter(s->peer.h, name);
+    p->g_lag = sl_api->gauge(s->peer.h, name);
     rd_kafka_topic_partition_list_add(assign, topic, partition)->offset = offset;
     sl_api->log(s->peer.h, SL_LOG_INFO, "kafka source: %s/%d starts at offset %lld", topic,
                 (int)partition, (long long)offset);
@@ -665,8 +676,7 @@ static void kafka_group_revoke(kafka_source *s, rd_kafka_topic_partition_list_t 
             continue;
         sl_api->log(s->peer.h, SL_LOG_INFO, "kafka source: %s/%d revoked at offset %lld", p->topic,
                     (int)p->partition, (long long)p->next);
-        sl_api->counter_add(p->c_lag, -p->lag);
-        sl_api->counter_add(s->c_lag, -p->lag);
+        kafka_lag_set(s, p, 0);
         kafka_part_drop_carry(p);
         sl_api->free(p->carry);
         sl_api->free(p->topic);
@@ -1044,9 +1054,7 @@ static int kafka_range(kafka_source *s, kafka_part *p) {
     }
     p->until = s->max_records && high - p->next > s->max_records ? p->next + s->max_records : high;
     int64_t lag = high - p->until;
-    sl_api->counter_add(p->c_lag, lag - p->lag);
-    sl_api->counter_add(s->c_lag, lag - p->lag);
-    p->lag = lag;
+    kafka_lag_set(s, p, lag);
     return 0;
 }
 
@@ -1147,9 +1155,7 @@ static void kafka_cut_ranges(kafka_source *s) {
                     "later batch",
                     p->topic, (int)p->partition, (long long)p->next, (long long)p->until - 1,
                     stopping ? "before the stop" : "within fetch_timeout");
-        sl_api->counter_add(p->c_lag, p->until - p->next);
-        sl_api->counter_add(s->c_lag, p->until - p->next);
-        p->lag += p->until - p->next;
+        kafka_lag_set(s, p, p->lag + p->until - p->next);
         p->until = p->next;
     }
 }

@@ -53,6 +53,7 @@ int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
         return SL_ENOMEM;
     }
+    f->handle->abi_minor = sl__registry_abi_minor(&ctx->reg, ref); /* the lag rule of < 1.6 */
     return 0;
 }
 

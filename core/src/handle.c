@@ -22,6 +22,7 @@ sl_handle *sl__handle_new(const atomic_bool *stop, const char *stream, const cha
     if (!h)
         return NULL;
     h->stop = stop;
+    h->abi_minor = SL_ABI_MINOR;
     h->stream = strdup(stream ? stream : "?");
     h->ref = strdup(ref ? ref : "?");
     pthread_mutex_init(&h->lock, NULL);
@@ -47,7 +48,49 @@ void sl__handle_free(sl_handle *h) {
     free(h);
 }
 
-/* Log every non-zero counter of the instance on one line. */
+static const char *metric_kind_name(int kind) {
+    return kind == SL__METRIC_GAUGE ? "gauge" : "counter";
+}
+
+struct sl_counter *sl__handle_metric(sl_handle *h, const char *name, int kind) {
+    if (!h || !name)
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    struct sl_counter *c = h->counters, *last = NULL;
+    for (; c; last = c, c = c->next)
+        if (strcmp(c->name, name) == 0)
+            break;
+    int clash = c && c->kind != kind;
+    if (!c && (c = calloc(1, sizeof *c))) {
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->kind = kind;
+        if (last)
+            last->next = c;
+        else
+            h->counters = c;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (clash) {
+        sl__log_from(
+            SL_LOG_ERROR, h->stream, h->ref,
+            "%s '%s' refused: this instance registered '%s' as a %s", metric_kind_name(kind), name,
+            name,
+            metric_kind_name(kind == SL__METRIC_GAUGE ? SL__METRIC_COUNTER : SL__METRIC_GAUGE));
+        return NULL;
+    }
+    return c;
+}
+
+int sl__handle_metric_is_gauge(const sl_handle *h, const struct sl_counter *m) {
+    if (m->kind == SL__METRIC_GAUGE)
+        return 1;
+    if (!h || h->abi_minor >= 6)
+        return 0;
+    size_t k = strlen(m->name);
+    return strcmp(m->name, "lag") == 0 || (k > 4 && strcmp(m->name + k - 4, "_lag") == 0);
+}
+
+/* Log every counter and gauge of the instance on one line. */
 void sl__handle_log_counters(sl_handle *h, int level) {
     if (!h || !h->counters || level > sl__log_level)
         return;

@@ -58,27 +58,21 @@ static int host_log_enabled(int level) {
 }
 
 static sl_counter *host_counter(sl_handle *h, const char *name) {
-    if (!h || !name)
-        return NULL;
-    pthread_mutex_lock(&h->lock);
-    struct sl_counter *c = h->counters, *last = NULL;
-    for (; c; last = c, c = c->next)
-        if (strcmp(c->name, name) == 0)
-            break;
-    if (!c && (c = calloc(1, sizeof *c))) {
-        snprintf(c->name, sizeof c->name, "%s", name);
-        if (last)
-            last->next = c;
-        else
-            h->counters = c;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return c;
+    return sl__handle_metric(h, name, SL__METRIC_COUNTER);
 }
 
 static void host_counter_add(sl_counter *c, int64_t delta) {
     if (c)
         atomic_fetch_add_explicit(&c->value, delta, memory_order_relaxed);
+}
+
+static sl_gauge *host_gauge(sl_handle *h, const char *name) {
+    return (sl_gauge *)sl__handle_metric(h, name, SL__METRIC_GAUGE);
+}
+
+static void host_gauge_set(sl_gauge *g, int64_t value) {
+    if (g)
+        atomic_store_explicit(&g->m.value, value, memory_order_relaxed);
 }
 
 static int host_store(sl_handle *h, const sl_record *recs, size_t n) {
@@ -229,6 +223,8 @@ const sl_host sl__host = {
     .context_id = host_context_id,
     .emit_partition = sl__emit_partition,
     .source_state = sl__handle_set_source_state,
+    .gauge = host_gauge,
+    .gauge_set = host_gauge_set,
 };
 
 /* Strings the embedding API returns are malloc'd by this library: freeing

@@ -168,8 +168,8 @@ static void handle_counters(sl_handle *h, counter_row **rows, size_t *n, size_t 
         if (k >= 6 && strcmp(name + k - 6, "_total") == 0)
             name[k - 6] = 0;
         k = strlen(name);
-        /* a level, not a count (the Kafka source's lag): a gauge */
-        r->gauge = strcmp(name, "lag") == 0 || (k > 4 && strcmp(name + k - 4, "_lag") == 0);
+        /* a gauge (ABI 1.6), or a pre-1.6 plugin's "lag"/"*_lag" counter */
+        r->gauge = sl__handle_metric_is_gauge(h, c);
         snprintf(r->metric, sizeof r->metric, "sluice_plugin_%s%s", name, r->gauge ? "" : "_total");
         r->stream = h->stream ? h->stream : "";
         r->plugin = h->ref ? h->ref : "";
@@ -193,8 +193,8 @@ static void plugin_counters(sl_context *ctx, sl__buf *b) {
         if (i == 0 || strcmp(rows[i].metric, rows[i - 1].metric) != 0) {
             char help[160];
             size_t len = strlen(rows[i].metric) - 14 - (rows[i].gauge ? 0 : 6);
-            snprintf(help, sizeof help, "the plugins' counter %.*s, by stream and plugin", (int)len,
-                     rows[i].metric + 14);
+            snprintf(help, sizeof help, "the plugins' %s %.*s, by stream and plugin",
+                     rows[i].gauge ? "gauge" : "counter", (int)len, rows[i].metric + 14);
             family(b, rows[i].metric, rows[i].gauge ? "gauge" : "counter", help);
         }
         const char *labels[] = {"stream", rows[i].stream, "plugin", rows[i].plugin, NULL};

@@ -789,3 +789,14 @@ const sl_component *sl__registry_component(sl__registry *r, const char *ref, int
     }
     return match;
 }
+
+int sl__registry_abi_minor(sl__registry *r, const char *ref) {
+    const char *dot = strchr(ref, '.');
+    size_t plen = dot ? (size_t)(dot - ref) : strlen(ref);
+    sl__plugin *p;
+    sl_error err = {0, ""};
+    pthread_mutex_lock(&r->lock);
+    int rc = registry_plugin(r, ref, plen, &p, &err);
+    pthread_mutex_unlock(&r->lock);
+    return rc ? SL_ABI_MINOR : p->desc.abi_minor;
+}

@@ -48,6 +48,9 @@ int sl__registry_plugin(sl__registry *r, const char *name, sl__plugin **out, sl_
 /* Find a component by "plugin.component" (or "plugin"), loading as needed. */
 const sl_component *sl__registry_component(sl__registry *r, const char *ref, int kind,
                                            sl_error *err);
+/* The SL_ABI_MINOR the plugin of "plugin.component" was built against
+ * (SL_ABI_MINOR if it cannot be found). */
+int sl__registry_abi_minor(sl__registry *r, const char *ref);
 const char *sl__kind_name(int kind);
 
 #endif /* SLUICE_REGISTRY_H */

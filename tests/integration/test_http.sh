@@ -5,8 +5,8 @@
 # promtool check metrics, from Debian's prometheus package, and figures that
 # must equal what was fed), the JSON API (batches that add up to the input,
 # the graph, the checkpoint), the page, errors (404, 405, 400), a taken port,
-# a malformed address (CLI and YAML) and the warning for a non-loopback
-# address.
+# a malformed address (CLI and YAML), the warning for a non-loopback
+# address, and plugin gauges (ABI 1.6) against counters on /metrics.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -190,5 +190,44 @@ printf 'batch_interval: 200ms\nstreams:\n  s: {source: stdin}\noutputs:\n  - {si
 echo "x" | timeout 10 "$SLUICE_BIN" run "$WORK/ok.yaml" --http 0.0.0.0:0 --timeout 1 >/dev/null 2>"$WORK/any.err"
 check_eq "0.0.0.0: the run works" "$?" 0
 check_contains "0.0.0.0: warned about" "$WORK/any.err" "reachable beyond this machine"
+
+# plugin gauges (ABI 1.6) on /metrics: gauged.level's gauge "level" is a
+# gauge without _total, its counters are counters (its "lag" too: the name
+# rule is for plugins of ABI < 1.6), the 1.5 plugin abi15.count's counter
+# "queue_lag" is still a gauge; promtool has nothing to say; the counter of
+# the gauge's name that gauged.level asks for is refused, and logged
+cat >"$WORK/g.yaml" <<EOF
+batch_interval: 300ms
+plugin_path: $SLUICE_TEST_BADPLUGINS
+streams:
+  lines: {source: stdin}
+  levels: {map: gauged.level, from: lines}
+  old: {map: abi15.count, from: levels}
+outputs:
+  - {sink: pprint, from: old}
+EOF
+HPORT3=$(free_port)
+start_group "{ printf 'a\nb\nc\n'; sleep 20; } | '$SLUICE_BIN' run '$WORK/g.yaml' --http 127.0.0.1:$HPORT3 \
+    --timeout 6 >'$WORK/g.out' 2>'$WORK/g.err'; echo \$? >'$WORK/g.rc'"
+GRUN=$GROUP_PID
+gauge_seen() {
+    [[ $(get "http://127.0.0.1:$HPORT3/metrics" "$WORK/gm.txt") == 200 ]] &&
+        grep -q '^sluice_plugin_rows_total{stream="levels",plugin="gauged.level"} 3$' "$WORK/gm.txt"
+}
+check "plugin gauges: the 3 lines reach /metrics" wait_until 8 gauge_seen
+check_contains "plugin gauges: the gauge's type" "$WORK/gm.txt" '# TYPE sluice_plugin_level gauge'
+check_contains "plugin gauges: the gauge's sample, no _total" "$WORK/gm.txt" \
+    'sluice_plugin_level{stream="levels",plugin="gauged.level"} 3'
+check_contains "plugin gauges: a counter stays a counter" "$WORK/gm.txt" '# TYPE sluice_plugin_rows_total counter'
+check_contains "plugin gauges: a 1.6 plugin's counter 'lag' is a counter" "$WORK/gm.txt" \
+    'sluice_plugin_lag_total{stream="levels",plugin="gauged.level"} 3'
+check_contains "plugin gauges: a 1.5 plugin's counter 'queue_lag' is a gauge" "$WORK/gm.txt" \
+    '# TYPE sluice_plugin_queue_lag gauge'
+check_contains "plugin gauges: its sample" "$WORK/gm.txt" 'sluice_plugin_queue_lag{stream="old",plugin="abi15.count"} 3'
+promtool check metrics <"$WORK/gm.txt" >"$WORK/gpromtool.out" 2>&1
+check_eq "plugin gauges: promtool has nothing to say" "$(cat "$WORK/gpromtool.out")" ""
+stop_group "$GRUN"
+check_contains "plugin gauges: the clashing counter was refused" "$WORK/g.err" \
+    "counter 'level' refused: this instance registered 'level' as a gauge"
 
 finish

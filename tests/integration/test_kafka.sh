@@ -6,6 +6,7 @@
 #      word count with max_records_per_partition small enough that the topic
 #      takes several batches; the final state equals the lines' counts, and
 #      no batch exceeds partitions x max_records_per_partition;
+#   1a. the lag is a gauge on /metrics, and goes down batch by batch;
 #   1b. each Kafka partition is one partition of the batch, in offset order;
 #   2. offsets resume from the checkpoint after a restart, and are committed
 #      to the group only then (start: committed finds nothing left);
@@ -58,6 +59,39 @@ biggest=$(echo "$records" | sort -n | tail -n 1)
 check "the topic took several batches ($nonempty)" test "$nonempty" -ge 5
 check "no batch holds more than 3 x 200 records (biggest: $biggest)" test "$biggest" -le 600
 check_eq "the batches add up to the 3000 lines" "$(echo "$records" | awk '{ s += $1 } END { print s }')" 3000
+
+# ---- 1a. the lag is a gauge on /metrics (ABI 1.6: host->gauge) -------------------
+# 100 records per partition and batch over the 3000 lines: the lag falls
+# from 2700 by 300 a batch; sluice_plugin_lag keeps its name and type, each
+# partition's is a gauge too, and promtool has nothing to say
+HP=$(free_port)
+cat >lag.yaml <<EOF2
+batch_interval: 700ms
+streams:
+  lines:
+    source: kafka
+    brokers: $BROKERS
+    topics: $IN
+    start: earliest
+    max_records_per_partition: 100
+outputs:
+  - {sink: jsonl, from: lines, path: lag.jsonl}
+EOF2
+start_group "'$SLUICE_BIN' run lag.yaml --http 127.0.0.1:$HP --timeout 12 >lag.out 2>lag.log"
+LAGRUN=$GROUP_PID
+lag_now() { sed -n "s/^sluice_plugin_lag{stream=\"lines\",plugin=\"kafka\"} \([0-9]*\)$/\1/p" "$1"; }
+lag_between() { # FILE LOW HIGH: the scrape's lag is in [LOW, HIGH]
+    curl -s --max-time 5 -o "$1" "http://127.0.0.1:$HP/metrics" &&
+        [ -n "$(lag_now "$1")" ] && (($(lag_now "$1") >= $2 && $(lag_now "$1") <= $3))
+}
+check "lag: a first batch leaves 2100..2700 behind" wait_until 10 lag_between lag1.txt 2100 2700
+check "lag: it goes down (below $(lag_now lag1.txt))" wait_until 10 lag_between lag2.txt 0 "$(($(lag_now lag1.txt) - 1))"
+check_contains "lag: sluice_plugin_lag is a gauge" lag2.txt '# TYPE sluice_plugin_lag gauge'
+check "lag: each partition's is a gauge" grep -q "^# TYPE sluice_plugin_lag_${IN//-/_}_0 gauge$" lag2.txt
+check "lag: no lag counter" bash -c "! grep -q '^sluice_plugin_lag.*_total' lag2.txt"
+promtool check metrics <lag2.txt >lag.promtool 2>&1
+check_eq "lag: promtool has nothing to say" "$(cat lag.promtool)" ""
+stop_group "$LAGRUN"
 
 # ---- 1b. each Kafka partition is one partition of the batch, in offset order ------
 cat >parts.yaml <<EOF2

@@ -1,13 +1,15 @@
 /*
  * test_abi.c — compatibility across ABI minors: plugins built against the
- * ABI 1.0, 1.2, 1.3 and 1.4 headers (tests/plugins/abi10.c, abi12.c,
- * abi13.c, abi14.c) load and run in this host.
+ * ABI 1.0, 1.2, 1.3, 1.4 and 1.5 headers (tests/plugins/abi10.c, abi12.c,
+ * abi13.c, abi14.c, abi15.c) load and run in this host.
  */
 #define UNIT_ENGINE
 #include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
+
+#include "internal.h"
 
 static int64_t got[16];
 static size_t ngot;
@@ -150,7 +152,40 @@ static void test_runs_14(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("abi", {"a 1.4 receiver without states runs", test_runs_14},
+/* A 1.5 plugin (built before gauges) runs in this 1.6 host: its records
+ * pass, its counters count, and its counter "queue_lag" is shown as a gauge
+ * (the name rule kept for plugins of ABI < 1.6). */
+static void test_runs_15(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+    unit_collect c = {0};
+    sl_stream *s = sl_map(queue(ctx, "[1, 2, 3]\n[4]\n"), "abi15.count", NULL);
+    collect(s, &c);
+    RUN(ctx, 2);
+    ASSERT_STR_EQ(BATCH(&c, 0), "1, 2, 3");
+    ASSERT_STR_EQ(BATCH(&c, 1), "4");
+    sl_handle *h = s->fn.handle;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    ASSERT_INT_EQ(h->abi_minor, 5);
+    int seen = 0;
+    for (struct sl_counter *m = h->counters; m; m = m->next) {
+        if (strcmp(m->name, "rows") == 0) {
+            ASSERT_INT_EQ(atomic_load(&m->value), 4);
+            CU_ASSERT(!sl__handle_metric_is_gauge(h, m));
+            seen++;
+        } else if (strcmp(m->name, "queue_lag") == 0) {
+            ASSERT_INT_EQ(atomic_load(&m->value), 1); /* went 3, then down to 1 */
+            CU_ASSERT(sl__handle_metric_is_gauge(h, m));
+            seen++;
+        }
+    }
+    ASSERT_INT_EQ(seen, 2);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("abi", {"a 1.5 plugin's counters, *_lag a gauge", test_runs_15},
+          {"a 1.4 receiver without states runs", test_runs_14},
           {"a 1.3 plugin meets objects", test_runs_13}, {"a 1.0 plugin loads", test_loads},
           {"a 1.0 plugin runs", test_runs}, {"a 1.0 plugin's parameters validate", test_params_10},
           {"a 1.2 UPDATE plugin runs", test_runs_12})

@@ -1,13 +1,14 @@
 /*
- * test_host.c — the ABI 1.3, 1.4 and 1.5 helpers of the host table
+ * test_host.c — the ABI 1.3 to 1.6 helpers of the host table
  * (core/src/host.c: value_type_name, value_copy, strerror, context_id,
- * source_state) and, for embedders, the log callback (core/src/log.c),
- * sl_free and sl_context_sources_never_connected, through real pipelines
- * where a thread other than the test's logs.
+ * source_state, gauge and gauge_set next to counter) and, for embedders, the log callback
+ * (core/src/log.c), sl_free and sl_context_sources_never_connected, through real pipelines where a
+ * thread other than the test's logs.
  */
 #define UNIT_ENGINE
 #include "unit.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ static void test_type_name(void) {
     ASSERT_STR_EQ(sl__host.value_type_name(99), "unknown");
     ASSERT_STR_EQ(sl__host.strerror(SL_ESTATE), "called in the wrong state");
     ASSERT_INT_EQ(sl__host.struct_size, sizeof(sl_host));
-    ASSERT_INT_EQ(sl__host.abi_minor, 5);
+    ASSERT_INT_EQ(sl__host.abi_minor, 6);
 }
 
 /* A deep copy: after the source's bytes are overwritten, the copy (in a
@@ -243,7 +244,129 @@ static void test_never_connected(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("host", {"source_state on a handle", test_source_state_handle},
+/* gauge (ABI 1.6): one gauge per name, set down as well as up; a name
+ * registered as the other kind is refused both ways, with an error logged
+ * that names both kinds; NULL is harmless. */
+static void test_gauge_handle(void) {
+    got_lines g = {0, -1, ""};
+    sl_set_log_callback(on_log, &g);
+    sl_handle *h = sl__handle_new(NULL, "words", "kafka");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    sl_gauge *lag = sl__host.gauge(h, "lag");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lag);
+    CU_ASSERT(sl__host.gauge(h, "lag") == lag);
+    sl__host.gauge_set(lag, 40);
+    sl__host.gauge_set(lag, 7);
+    ASSERT_INT_EQ(atomic_load(&lag->m.value), 7);
+    sl__host.gauge_set(lag, -3);
+    ASSERT_INT_EQ(atomic_load(&lag->m.value), -3);
+    CU_ASSERT(sl__handle_metric_is_gauge(h, &lag->m));
+    sl_counter *rec = sl__host.counter(h, "records");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT(!sl__handle_metric_is_gauge(h, rec));
+    ASSERT_INT_EQ(g.n, 0);
+
+    CU_ASSERT_PTR_NULL(sl__host.counter(h, "lag")); /* a gauge's name */
+    ASSERT_INT_EQ(g.n, 1);
+    ASSERT_INT_EQ(g.level, SL_LOG_ERROR);
+    ASSERT_CONTAINS(g.first, "counter 'lag' refused: this instance registered 'lag' as a gauge");
+    CU_ASSERT_PTR_NULL(sl__host.gauge(h, "records")); /* a counter's name */
+    ASSERT_INT_EQ(g.n, 2);
+    sl_set_log_callback(NULL, NULL);
+    sl__host.gauge_set(NULL, 5);
+    CU_ASSERT_PTR_NULL(sl__host.gauge(NULL, "x"));
+    CU_ASSERT_PTR_NULL(sl__host.gauge(h, NULL));
+    ASSERT_INT_EQ(atomic_load(&lag->m.value), -3); /* the refusals changed nothing */
+
+    /* the deprecated name rule: a counter "lag"/"*_lag" of a plugin built
+     * against ABI < 1.6 is shown as a gauge, of 1.6 as a counter */
+    sl_handle *old = sl__handle_new(NULL, "words", "kafka");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(old);
+    sl_counter *c_lag = sl__host.counter(old, "lag"), *c_plag = sl__host.counter(old, "p_lag"),
+               *c_flag = sl__host.counter(old, "flag");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c_lag);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c_plag);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c_flag);
+    CU_ASSERT(!sl__handle_metric_is_gauge(old, c_lag)); /* a handle starts at SL_ABI_MINOR */
+    old->abi_minor = 5;
+    CU_ASSERT(sl__handle_metric_is_gauge(old, c_lag));
+    CU_ASSERT(sl__handle_metric_is_gauge(old, c_plag));
+    CU_ASSERT(!sl__handle_metric_is_gauge(old, c_flag));
+    sl__handle_free(old);
+    sl__handle_free(h);
+}
+
+enum { GAUGE_THREADS = 4, GAUGE_SETS = 100000 };
+
+typedef struct gauge_writer {
+    sl_gauge *g;
+    sl_counter *c;
+    int64_t base; /* this thread writes base + 0 .. base + GAUGE_SETS - 1 */
+} gauge_writer;
+
+static void *gauge_write(void *arg) {
+    gauge_writer *w = arg;
+    for (int64_t k = 0; k < GAUGE_SETS; k++) {
+        sl__host.gauge_set(w->g, w->base + k);
+        sl__host.counter_add(w->c, 1);
+    }
+    return NULL;
+}
+
+static void count_lines(void *ud, int level, const char *line) {
+    (void)level;
+    got_lines *g = ud;
+    if (strstr(line, "depth=") && g->n++ == 0)
+        snprintf(g->first, sizeof g->first, "%s", line);
+}
+
+/* gauge_set from 4 threads while this one reads: every value read is one a
+ * writer set (never torn or summed), the last is one thread's last value, a
+ * counter added to alongside still sums exactly, and the exit log line lists
+ * both. */
+static void test_gauge_threads(void) {
+    sl_handle *h = sl__handle_new(NULL, "s", "plug.src");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    sl_gauge *g = sl__host.gauge(h, "depth");
+    sl_counter *c = sl__host.counter(h, "sets");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    gauge_writer w[GAUGE_THREADS];
+    pthread_t th[GAUGE_THREADS];
+    for (int i = 0; i < GAUGE_THREADS; i++) {
+        w[i] = (gauge_writer){g, c, (int64_t)(i + 1) << 32};
+        ASSERT_INT_EQ(pthread_create(&th[i], NULL, gauge_write, &w[i]), 0);
+    }
+    int bad = 0, reads = 0;
+    for (; reads < 200000; reads++) {
+        int64_t v = atomic_load(&g->m.value);
+        int64_t hi = v >> 32, lo = v & 0xffffffff;
+        if (v != 0 && (hi < 1 || hi > GAUGE_THREADS || lo >= GAUGE_SETS))
+            bad++;
+    }
+    for (int i = 0; i < GAUGE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    ASSERT_INT_EQ(bad, 0);
+    int64_t last = atomic_load(&g->m.value);
+    ASSERT_INT_EQ(last & 0xffffffff, GAUGE_SETS - 1);
+    CU_ASSERT((last >> 32) >= 1 && (last >> 32) <= GAUGE_THREADS);
+    ASSERT_INT_EQ(atomic_load(&c->value), (int64_t)GAUGE_THREADS * GAUGE_SETS);
+
+    got_lines got = {0, -1, ""};
+    sl_set_log_callback(count_lines, &got);
+    sl__handle_log_counters(h, SL_LOG_ERROR);
+    sl_set_log_callback(NULL, NULL);
+    ASSERT_INT_EQ(got.n, 1);
+    char want[96];
+    snprintf(want, sizeof want, "depth=%lld sets=%lld", (long long)last,
+             (long long)GAUGE_THREADS * GAUGE_SETS);
+    ASSERT_CONTAINS(got.first, want);
+    sl__handle_free(h);
+}
+
+UNIT_MAIN("host", {"gauge and gauge_set on a handle", test_gauge_handle},
+          {"gauge_set from 4 threads", test_gauge_threads},
+          {"source_state on a handle", test_source_state_handle},
           {"a source that never connected", test_never_connected},
           {"emit_partition on another emitter", test_emit_partition_elsewhere},
           {"context_id", test_context_id}, {"value_type_name and strerror", test_type_name},

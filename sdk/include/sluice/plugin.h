@@ -48,8 +48,8 @@ extern "C" {
 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges,
  * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time);
  * 1.4: the SL_OBJECT value type (json_parse returns objects), context_id, emit_partition;
- * 1.5: source_state (a source says whether it is connected) */
-#define SL_ABI_MINOR 5
+ * 1.5: source_state (a source says whether it is connected); 1.6: gauge, gauge_set */
+#define SL_ABI_MINOR 6
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -142,6 +142,9 @@ typedef struct sl_handle sl_handle;
 /* A counter registered by a plugin; updated with host->counter_add. */
 typedef struct sl_counter sl_counter;
 
+/* A gauge registered by a plugin (1.6); set with host->gauge_set. */
+typedef struct sl_gauge sl_gauge;
+
 /* A growable byte buffer the host owns, for snapshots (1.1). */
 typedef struct sl_buf sl_buf;
 
@@ -219,7 +222,9 @@ typedef struct sl_host {
     int (*param_is_set)(const sl_params *p, const char *name);
 
     /* Metrics: a named counter of this instance ("lines_truncated"); shown
-     * by the engine in its logs and at exit. counter_add is thread-safe. */
+     * by the engine in its logs and at exit. counter_add is thread-safe.
+     * From 1.6, a name the instance registered as a gauge is refused (NULL,
+     * an error logged). */
     sl_counter *(*counter)(sl_handle *h, const char *name);
     void (*counter_add)(sl_counter *c, int64_t delta);
 
@@ -350,6 +355,19 @@ typedef struct sl_host {
      * 'lines' (socket) never connected to <detail>") and `sluice run` exits
      * 1. A state outside sl_source_state is ignored. */
     void (*source_state)(sl_handle *h, int state, const char *detail);
+
+    /* ---- ABI 1.6 ---- */
+
+    /* Metrics: a named gauge of this instance ("lag", "queue_depth"), a
+     * level that goes down as well as up, where a counter only grows. The
+     * engine shows it like a counter (logs at exit, /metrics as the gauge
+     * sluice_plugin_<name>, no _total). A name this instance already
+     * registered as a counter is refused: NULL and an error logged (and
+     * counter refuses a gauge's name the same way); gauge_set on NULL does
+     * nothing. The same name returns the same gauge. gauge_set is
+     * thread-safe. */
+    sl_gauge *(*gauge)(sl_handle *h, const char *name);
+    void (*gauge_set)(sl_gauge *g, int64_t value);
 } sl_host;
 
 /* ---- components -------------------------------------------------------------- */
@@ -603,6 +621,8 @@ SL_STATIC_ASSERT(offsetof(sl_host, keyed_count) + sizeof(void *) == offsetof(sl_
 SL_STATIC_ASSERT(offsetof(sl_host, emit_partition) + sizeof(void *) ==
                      offsetof(sl_host, source_state),
                  "ABI 1.5 fields of sl_host follow the 1.4 ones");
+SL_STATIC_ASSERT(offsetof(sl_host, source_state) + sizeof(void *) == offsetof(sl_host, gauge),
+                 "ABI 1.6 fields of sl_host follow the 1.5 ones");
 SL_STATIC_ASSERT(sizeof(sl_sink_ops) == 40, "sl_sink_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_map_ops) == 24, "sl_map_ops layout is ABI");
 SL_STATIC_ASSERT(sizeof(sl_reduce_ops) == 48, "sl_reduce_ops layout is ABI");
