@@ -127,7 +127,12 @@ widest() {
     python3 -c 'import sys
 print(max(len(l) for l in open(sys.argv[1], encoding="utf-8").read().split("\n")))' "$1"
 }
-narrow() { pane >pane.narrow && [ "$(widest pane.narrow)" -le 60 ] && grep -q '^SOURCES' pane.narrow; }
+# until top has redrawn: right after the resize tmux shows the old frame
+# (22 rows) with its top rows dropped to keep the cursor in view (seen in CI)
+narrow() {
+    pane >pane.narrow && [ "$(widest pane.narrow)" -le 60 ] && grep -q '^SOURCES' pane.narrow &&
+        sed -n 1p pane.narrow | grep -q '^sluice top  '
+}
 tm resize-window -t top -x 60 -y 20
 wait_until 10 narrow || fail "after a resize to 60x20: no frame"
 # tmux clips at 60 anyway: what shows that top cut its lines is that none
