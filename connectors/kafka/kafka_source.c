@@ -1105,7 +1105,13 @@ static int kafka_handle(kafka_source *s, rd_kafka_message_t *m, int64_t t, sl_em
  * KAFKA_BURST messages (one lock of the queue, one look at the clock per
  * burst, not per message: measured, a third of the time at 250k msgs/s);
  * with assignment: group one message at a time through consumer_poll,
- * which also serves the rebalances. */
+ * which also serves the rebalances.
+ *
+ * A burst takes only what is already queued (timeout 0): consume_batch_queue
+ * returns early only when the array is full, so with a timeout a range of
+ * fewer than KAFKA_BURST messages waited the whole timeout (100 ms added to
+ * every small batch). When the queue is empty, consume_queue waits for one
+ * message and returns as soon as it comes. */
 static int kafka_consume(kafka_source *s, int64_t t, sl_emitter *out, sl_error *err) {
     int64_t deadline = sl_api->now_ms() + s->fetch_timeout;
     int rc = 0;
@@ -1121,7 +1127,9 @@ static int kafka_consume(kafka_source *s, int64_t t, sl_emitter *out, sl_error *
                 rc = kafka_handle(s, m, t, out, err);
             continue;
         }
-        ssize_t n = rd_kafka_consume_batch_queue(s->cq, wait, burst, KAFKA_BURST);
+        ssize_t n = rd_kafka_consume_batch_queue(s->cq, 0, burst, KAFKA_BURST);
+        if (n == 0 && (burst[0] = rd_kafka_consume_queue(s->cq, wait)))
+            n = 1;
         for (ssize_t i = 0; i < n; i++) {
             if (!rc)
                 rc = kafka_handle(s, burst[i], t, out, err);
