@@ -215,7 +215,31 @@ static void batch_json(sl__buf *b, const sl__mon_snap *s, size_t i) {
     sl__buf_put(b, "]}", 2);
 }
 
-static void status_json(sl__buf *b, const sl__mon_snap *s) {
+/* The plugins' counters and gauges, read now: a list of {stream, plugin,
+ * name, type, metric, value} by stream, plugin and name. 0, or SL_ENOMEM. */
+static int plugin_metrics_json(sl__buf *b, sl_context *ctx) {
+    sl__plugin_metric *rows;
+    size_t n;
+    if (sl__plugin_metrics(ctx, true, &rows, &n) < 0)
+        return SL_ENOMEM;
+    sl__buf_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        bool g = true;
+        sl__buf_printf(b, "%s{", i ? "," : "");
+        kstr(b, &g, "stream", rows[i].stream);
+        kstr(b, &g, "plugin", rows[i].plugin);
+        kstr(b, &g, "name", rows[i].name);
+        kstr(b, &g, "type", rows[i].gauge ? "gauge" : "counter");
+        kstr(b, &g, "metric", rows[i].metric);
+        kint(b, &g, "value", rows[i].value);
+        sl__buf_put(b, "}", 1);
+    }
+    sl__buf_put(b, "]", 1);
+    free(rows);
+    return 0;
+}
+
+static int status_json(sl__buf *b, const sl__mon_snap *s, sl_context *ctx) {
     bool f = true;
     int64_t rss = 0, start_ms = 0;
     double cpu = 0;
@@ -309,7 +333,12 @@ static void status_json(sl__buf *b, const sl__mon_snap *s) {
     kint(b, &g, "rss_bytes", rss);
     knum(b, &g, "cpu_seconds", cpu);
     kint(b, &g, "start_time", start_ms);
-    sl__buf_put(b, "}}", 2);
+    sl__buf_put(b, "}", 1);
+    key(b, &f, "plugin_metrics");
+    if (plugin_metrics_json(b, ctx) < 0)
+        return SL_ENOMEM;
+    sl__buf_put(b, "}", 1);
+    return 0;
 }
 
 static void graph_json(sl__buf *b, sl_context *ctx) {
@@ -479,8 +508,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     unsigned code = MHD_HTTP_OK;
     const char *type = JSON;
     if (metrics) {
-        sl__metrics_render(h->ctx, &s, &b);
         type = "text/plain; version=0.0.4; charset=utf-8";
+        if (sl__metrics_render(h->ctx, &s, &b) < 0) { /* not half an exposition */
+            b.len = 0;
+            sl__buf_printf(&b, "{\"error\":\"out of memory\"}");
+            code = MHD_HTTP_SERVICE_UNAVAILABLE;
+            type = JSON;
+        }
     } else if (health) {
         bool alive = s.run == SL__RUN_RUNNING || s.run == SL__RUN_STOPPING;
         bool f = true;
@@ -500,8 +534,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
             batch_json(&b, &s, i);
         }
         sl__buf_put(&b, "]}", 2);
-    } else {
-        status_json(&b, &s);
+    } else if (status_json(&b, &s, h->ctx) < 0) {
+        b.len = 0;
+        sl__buf_printf(&b, "{\"error\":\"out of memory\"}");
+        code = MHD_HTTP_SERVICE_UNAVAILABLE;
     }
     sl__mon_snap_free(&s);
     return send_buf(c, code, type, &b);

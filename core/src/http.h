@@ -12,6 +12,7 @@
 #ifndef SLUICE_HTTP_H
 #define SLUICE_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,22 @@ void sl__http_stop(sl__http *h);
 
 /* The Prometheus text exposition of ctx's figures (metrics.c): 0 or SL_ENOMEM. */
 int sl__metrics_render(sl_context *ctx, const sl__mon_snap *s, sl__buf *out);
+
+/* One plugin counter or gauge (ABI 1.6; a pre-1.6 "lag"/"*_lag" counter
+ * reads as a gauge), as /metrics and /api/v1/status show it. */
+typedef struct sl__plugin_metric {
+    char name[64];   /* as the plugin registered it (cut to 63 bytes) */
+    char metric[96]; /* sluice_plugin_<name>_total, or sluice_plugin_<name> for a gauge */
+    bool gauge;
+    const char *stream, *plugin; /* the handle's stream and component reference ("" if none) */
+    int64_t value;
+} sl__plugin_metric;
+
+/* Every plugin metric of ctx's streams, filters and outputs, read now (the
+ * values are atomics), sorted by metric name then stream (/metrics' order),
+ * or with by_stream by stream, plugin and name (the JSON API's): 0 with
+ * *rows (free it) and *n, or SL_ENOMEM. */
+int sl__plugin_metrics(sl_context *ctx, bool by_stream, sl__plugin_metric **rows, size_t *n);
 
 /* The process's resident memory, CPU time (user + system) and start time
  * (ms since the epoch), from /proc and getrusage; 0 where unknown. */

@@ -128,34 +128,39 @@ static void histogram(sl__buf *b, const char *name, const char *help, const sl__
 
 /* ---- plugin counters ------------------------------------------------------------- */
 
-typedef struct counter_row {
-    char metric[96]; /* sluice_plugin_<name>_total, or sluice_plugin_<name> for a gauge */
-    bool gauge;
-    const char *stream, *plugin;
-    int64_t value;
-} counter_row;
-
 static int row_cmp(const void *a, const void *b) {
-    const counter_row *x = a, *y = b;
+    const sl__plugin_metric *x = a, *y = b;
     int c = strcmp(x->metric, y->metric);
     return c ? c : strcmp(x->stream, y->stream);
 }
 
-/* The counters of handle h, appended to *rows. */
-static void handle_counters(sl_handle *h, counter_row **rows, size_t *n, size_t *cap) {
+static int row_cmp_stream(const void *a, const void *b) {
+    const sl__plugin_metric *x = a, *y = b;
+    int c = strcmp(x->stream, y->stream);
+    if (!c)
+        c = strcmp(x->plugin, y->plugin);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* The counters of handle h, appended to *rows: 0, or SL_ENOMEM. */
+static int handle_counters(sl_handle *h, sl__plugin_metric **rows, size_t *n, size_t *cap) {
     if (!h)
-        return;
+        return 0;
+    int rc = 0;
     pthread_mutex_lock(&h->lock);
     for (struct sl_counter *c = h->counters; c; c = c->next) {
         if (*n == *cap) {
             size_t nc = *cap ? *cap * 2 : 16;
-            counter_row *r = realloc(*rows, nc * sizeof *r);
-            if (!r)
+            sl__plugin_metric *r = realloc(*rows, nc * sizeof *r);
+            if (!r) {
+                rc = SL_ENOMEM;
                 break;
+            }
             *rows = r;
             *cap = nc;
         }
-        counter_row *r = &(*rows)[(*n)++];
+        sl__plugin_metric *r = &(*rows)[(*n)++];
+        snprintf(r->name, sizeof r->name, "%s", c->name);
         /* a metric name: [a-zA-Z0-9_], _total once at the end */
         char name[64];
         size_t k = 0;
@@ -167,7 +172,6 @@ static void handle_counters(sl_handle *h, counter_row **rows, size_t *n, size_t 
         name[k] = 0;
         if (k >= 6 && strcmp(name + k - 6, "_total") == 0)
             name[k - 6] = 0;
-        k = strlen(name);
         /* a gauge (ABI 1.6), or a pre-1.6 plugin's "lag"/"*_lag" counter */
         r->gauge = sl__handle_metric_is_gauge(h, c);
         snprintf(r->metric, sizeof r->metric, "sluice_plugin_%s%s", name, r->gauge ? "" : "_total");
@@ -176,19 +180,37 @@ static void handle_counters(sl_handle *h, counter_row **rows, size_t *n, size_t 
         r->value = atomic_load(&c->value);
     }
     pthread_mutex_unlock(&h->lock);
+    return rc;
 }
 
-static void plugin_counters(sl_context *ctx, sl__buf *b) {
-    counter_row *rows = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < ctx->nstreams; i++) {
-        handle_counters(ctx->streams[i]->fn.handle, &rows, &n, &cap);
-        handle_counters(ctx->streams[i]->filter.handle, &rows, &n, &cap);
+int sl__plugin_metrics(sl_context *ctx, bool by_stream, sl__plugin_metric **rows, size_t *n) {
+    size_t cap = 0;
+    int rc = 0;
+    *rows = NULL;
+    *n = 0;
+    for (size_t i = 0; !rc && i < ctx->nstreams; i++) {
+        rc = handle_counters(ctx->streams[i]->fn.handle, rows, n, &cap);
+        if (!rc)
+            rc = handle_counters(ctx->streams[i]->filter.handle, rows, n, &cap);
     }
-    for (size_t i = 0; i < ctx->noutputs; i++)
-        handle_counters(ctx->outputs[i].fn.handle, &rows, &n, &cap);
-    if (n)
-        qsort(rows, n, sizeof *rows, row_cmp);
+    for (size_t i = 0; !rc && i < ctx->noutputs; i++)
+        rc = handle_counters(ctx->outputs[i].fn.handle, rows, n, &cap);
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+        return rc;
+    }
+    if (*n)
+        qsort(*rows, *n, sizeof **rows, by_stream ? row_cmp_stream : row_cmp);
+    return 0;
+}
+
+static int plugin_counters(sl_context *ctx, sl__buf *b) {
+    sl__plugin_metric *rows;
+    size_t n;
+    if (sl__plugin_metrics(ctx, false, &rows, &n) < 0)
+        return SL_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || strcmp(rows[i].metric, rows[i - 1].metric) != 0) {
             char help[160];
@@ -201,6 +223,7 @@ static void plugin_counters(sl_context *ctx, sl__buf *b) {
         sample_i(b, rows[i].metric, labels, rows[i].value);
     }
     free(rows);
+    return 0;
 }
 
 /* ---- everything ------------------------------------------------------------------ */
@@ -340,6 +363,5 @@ int sl__metrics_render(sl_context *ctx, const sl__mon_snap *s, sl__buf *b) {
                      (double)(s->now - k->last_written) / 1000.0);
         }
     }
-    plugin_counters(ctx, b);
-    return 0;
+    return plugin_counters(ctx, b);
 }

@@ -114,7 +114,7 @@ wait_until 10 bash -c "tmux -S '$TMUX_SOCK' capture-pane -p -t top | grep -qE '^
 pane >pane.frame
 check_contains "the frame names the URL" pane.frame "sluice top  $URL"
 check_contains "the frame shows the state" pane.frame "state $state"
-row=$(grep -E '^lines +socket' pane.frame)
+row=$(grep -E '^lines +socket +[a-z]+ +[0-9]' pane.frame)
 check_eq "the sources row: stream, component, records total of /api/v1/status" \
     "$(awk '{print $1, $2, $4}' <<<"$row")" "lines socket $total"
 check_contains "the outputs table" pane.frame "output-1  totals  pprint"
@@ -167,9 +167,12 @@ ended 3 "SIGTERM"
 "$SLUICE_BIN" top --url "$URL" --once >once.out 2>once.err
 check_eq "--once exits 0" "$?" 0
 check "--once writes no escape sequence" bash -c "! grep -q $'\x1b' once.out"
-check_eq "--once: the sources row" "$(grep -E '^lines +socket' once.out | awk '{print $1, $2, $4}')" \
+check_eq "--once: the sources row" "$(grep -E '^lines +socket +[a-z]+ +[0-9]' once.out | awk '{print $1, $2, $4}')" \
     "lines socket $(status 's["sources"][0]["records_total"]')"
 check_contains "--once: the state" once.out "state running"
+check_eq "--once: the socket plugin's own lines counter, as /api/v1/status has it" \
+    "$(grep -E '^lines +socket +lines +counter' once.out | awk '{print $1, $2, $3, $4, $5}')" \
+    "lines socket lines counter $(status '[m["value"] for m in s["plugin_metrics"] if m["stream"] == "lines" and m["name"] == "lines"][0]')"
 COLUMNS=40 "$SLUICE_BIN" top --url "$URL" --once >once40.out
 check "--once with COLUMNS=40 cuts lines to 40 ($(widest once40.out))" \
     test "$(widest once40.out)" -le 40

@@ -131,7 +131,11 @@ static const char status_json[] =
     "\"checkpoint\":{\"enabled\":true,\"dir\":\"/tmp/ck\",\"written_total\":5,"
     "\"failures_total\":0,\"last_batch_time\":1733400004000,\"last_written\":1733400004010,"
     "\"last_bytes\":812,\"last_duration_us\":950,\"last_error\":null},"
-    "\"process\":{\"rss_bytes\":5242880,\"cpu_seconds\":0.12}}";
+    "\"process\":{\"rss_bytes\":5242880,\"cpu_seconds\":0.12},"
+    "\"plugin_metrics\":[{\"stream\":\"ev\",\"plugin\":\"kafka\",\"name\":\"lag\","
+    "\"type\":\"gauge\",\"metric\":\"sluice_plugin_lag\",\"value\":2700},"
+    "{\"stream\":\"lines\",\"plugin\":\"socket\",\"name\":\"lines_too_long\","
+    "\"type\":\"counter\",\"metric\":\"sluice_plugin_lines_too_long_total\",\"value\":3}]}";
 
 static const char batches_json[] =
     "{\"batches\":[{\"status\":\"completed\",\"processing_time_ms\":0},"
@@ -190,6 +194,11 @@ static void test_frame_figures(void) {
     ASSERT_CONTAINS(t, "totals  reduce_by_key_and_window 30s/10s    12  3.4 KiB\n");
     ASSERT_CONTAINS(t, "checkpoint  5 written to /tmp/ck, 0 failed; last at ");
     ASSERT_CONTAINS(t, ", 812 B in 950 us)\n");
+    /* the plugins' own figures, last */
+    ASSERT_CONTAINS(t, ")\n\nPLUGIN METRICS\n"
+                       "STREAM  PLUGIN  NAME            TYPE     VALUE\n"
+                       "ev      kafka   lag             gauge     2700\n"
+                       "lines   socket  lines_too_long  counter      3\n");
     CU_ASSERT_PTR_NULL(strchr(t, '\x1b'));
     free(t);
 }
@@ -233,6 +242,7 @@ static void test_frame_without_status(void) {
     ASSERT_CONTAINS(t, "batches - completed, - failed, - waiting\n");
     ASSERT_CONTAINS(t, "\n-     -       -           -              -         -\n");
     ASSERT_CONTAINS(t, "checkpoint  -\n");
+    CU_ASSERT_PTR_NULL(strstr(t, "PLUGIN METRICS")); /* an older server: no section */
     free(t);
     sl_host_api()->mem_free(mem);
 }

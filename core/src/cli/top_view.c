@@ -614,6 +614,30 @@ static void draw_checkpoint(frame *f, const sl_value *st) {
     endl(f);
 }
 
+/* The plugins' own counters and gauges (drops, poison, lag, ...), last:
+ * the section the terminal's height cuts first. */
+static void draw_plugin_metrics(frame *f, const sl_value *st) {
+    const sl_value *items = NULL;
+    size_t n = get_list(st, "plugin_metrics", &items);
+    table t = {.ncols = 5,
+               .head = {"STREAM", "PLUGIN", "NAME", "TYPE", "VALUE"},
+               .right = {0, 0, 0, 0, 1}};
+    char a[CELL_CAP];
+    add(f, n ? "PLUGIN METRICS" : "PLUGIN METRICS  none");
+    endl(f);
+    if (!n || table_alloc(f, &t, n) < 0)
+        return;
+    for (size_t r = 0; r < n; r++) {
+        cell(&t, r, 0, text_or_dash(&items[r], "stream", a, sizeof a));
+        cell(&t, r, 1, text_or_dash(&items[r], "plugin", a, sizeof a));
+        cell(&t, r, 2, text_or_dash(&items[r], "name", a, sizeof a));
+        cell(&t, r, 3, text_or_dash(&items[r], "type", a, sizeof a));
+        cell(&t, r, 4, fmt_count(&items[r], "value", a, sizeof a));
+    }
+    table_draw(f, &t);
+    free(t.cells);
+}
+
 char *sl__top_render(const sl__top_view *v, const sl__top_data *d) {
     frame *f = calloc(1, sizeof *f);
     if (!f)
@@ -632,6 +656,10 @@ char *sl__top_render(const sl__top_view *v, const sl__top_data *d) {
         draw_stateful(f, st, d->graph);
         endl(f);
         draw_checkpoint(f, st);
+        if (get(st, "plugin_metrics")) { /* a server older than 2026-12-06 has none */
+            endl(f);
+            draw_plugin_metrics(f, st);
+        }
     } else if (!v->problem) {
         add(f, "waiting for the first answer");
         endl(f);
