@@ -57,6 +57,7 @@ elif what == "expected":  # the driver's EXPECTED.json
                "nonempty_records": [int(n) for n in sys.argv[5].split()],
                "sources": {"lines": int(sys.argv[6])},
                "stateful": {"totals": int(sys.argv[7])},
+               "plugin_metrics": js("/api/v1/status")["plugin_metrics"],
                "checkpoint": True}, open(sys.argv[3], "w"))
 EOF
 api() { python3 api.py "$BASE" "$@" 2>>api.err; }

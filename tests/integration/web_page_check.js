@@ -12,6 +12,7 @@
 //    "nonempty_records": [3, 5],  the record counts of the batches that had any, in order
 //    "sources": {"lines": 50},    records_total per source stream
 //    "stateful": {"totals": 51},  keys per stateful stream
+//    "plugin_metrics": [...],     the plugin_metrics of /api/v1/status
 //    "checkpoint": true}          checkpoints are written
 //
 // It waits until the page has drawn a batch at least as new as the newest
@@ -73,6 +74,10 @@ function readPage() {
         })),
         stateful: rows('#stateful tbody tr[data-stream]').map((r) => ({
             stream: r.dataset.stream, keys: num(r.dataset.keys), bytes: num(r.dataset.bytes),
+        })),
+        pluginMetrics: rows('#plugin-metrics tbody tr[data-name]').map((r) => ({
+            stream: r.dataset.stream, plugin: r.dataset.plugin, name: r.dataset.name, type: r.dataset.type,
+            value: num(r.dataset.value),
         })),
         graph: rows('#graph g.node[data-stream-id]').map((g) => ({
             id: Number(g.dataset.streamId), name: g.dataset.name, op: g.dataset.op,
@@ -182,6 +187,11 @@ async function main() {
             const s = got.stateful.find((x) => x.stream === stream);
             check(`stateful ${stream}: ${keys} keys, some bytes`, s && s.keys === keys && s.bytes > 0, JSON.stringify(s));
         }
+        const wantPlugin = (expected.plugin_metrics || []).map((m) => ({
+            stream: m.stream, plugin: m.plugin, name: m.name, type: m.type, value: m.value,
+        }));
+        check(`the plugin metrics table: the ${wantPlugin.length} counters and gauges of the status, in its order`,
+            wantPlugin.length > 0 && same(got.pluginMetrics, wantPlugin), JSON.stringify(got.pluginMetrics));
         const wantGraph = (expected.graph.streams || []).map((s) => ({ id: s.id, name: s.name, op: s.op, inputs: s.inputs }))
             .sort((a, b) => a.id - b.id);
         check(`the graph draws the ${wantGraph.length} streams with their inputs`,
