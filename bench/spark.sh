@@ -46,46 +46,19 @@ esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export LC_ALL=C
-CACHE=${SLUICE_SPARK_CACHE:-$HOME/.cache/sluice-spark}
 DATA=bench/.data
 RUN=$DATA/spark
-mkdir -p "$DATA" "$RUN" "$CACHE"
+mkdir -p "$DATA" "$RUN"
 PIDS=()
 die() { echo "spark.sh: $*" >&2; exit 1; }
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # ---- build: sluice and the bench tools (Release), Spark's jars and the two programs ---------
-for t in mvn javac java; do command -v $t >/dev/null || die "$t is not installed"; done
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-    echo "== configuring $BUILD (Release)"
-    cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$RUN/configure.log" 2>&1 ||
-        { cat "$RUN/configure.log" >&2; die "cmake configure failed"; }
-fi
-echo "== building $BUILD"
-cmake --build "$BUILD" -j "$(nproc)" >"$RUN/build.log" 2>&1 ||
-    { tail -n 40 "$RUN/build.log" >&2; die "build failed ($RUN/build.log)"; }
-TOOLS=$BUILD/bench
-SLUICE=$BUILD/bin/sluice
-if [ ! -f "$CACHE/lib/.complete" ]; then
-    echo "== fetching Spark 3.5.9 into $CACHE (once)"
-    mvn -q -B -f bench/spark/pom.xml -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies \
-        -DoutputDirectory="$CACHE/lib" >"$RUN/mvn.log" 2>&1 ||
-        { tail -n 20 "$RUN/mvn.log" >&2; die "mvn could not fetch Spark"; }
-    touch "$CACHE/lib/.complete"
-fi
-mkdir -p "$CACHE/classes"
-javac -nowarn --release 17 -cp "$CACHE/lib/*" -d "$CACHE/classes" \
-    bench/spark/src/main/java/sluice/bench/WordCount.java 2>"$RUN/javac.log" ||
-    { cat "$RUN/javac.log" >&2; die "javac failed"; }
-# What Spark 3.5 needs opened on Java 17 (its launcher's JavaModuleOptions).
-OPENS=()
-for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
-    java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.nio.cs sun.security.action \
-    sun.util.calendar; do
-    OPENS+=("--add-opens=java.base/$p=ALL-UNNAMED")
-done
-SPARK=(java "${OPENS[@]}" -cp "$CACHE/classes:$CACHE/lib/*" sluice.bench.WordCount)
+# shellcheck source=spark/lib.sh
+source bench/spark/lib.sh
+spark_setup
+SPARK=("${SPARK_JAVA[@]}" sluice.bench.WordCount)
 
 # ---- data ---------------------------------------------------------------------------------
 CORPUS=$DATA/corpus-v1-$SIZE-$SEED.txt # the same cache as bench/wordcount.sh

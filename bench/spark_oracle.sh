@@ -59,31 +59,14 @@ done
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export LC_ALL=C
-CACHE=${SLUICE_SPARK_CACHE:-$HOME/.cache/sluice-spark}
 RUN=bench/.data/oracle
 rm -rf "$RUN"
-mkdir -p "$RUN" "$CACHE/classes"
+mkdir -p "$RUN"
 die() { echo "spark_oracle.sh: $*" >&2; exit 1; }
 
-for t in mvn javac java; do command -v $t >/dev/null || die "$t is not installed"; done
-[ -f "$BUILD/CMakeCache.txt" ] || cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$RUN/configure.log" 2>&1 ||
-    { cat "$RUN/configure.log" >&2; die "cmake configure failed"; }
-cmake --build "$BUILD" -j "$(nproc)" >"$RUN/build.log" 2>&1 || { tail -n 40 "$RUN/build.log" >&2; die "build failed"; }
-TOOLS=$BUILD/bench
-SLUICE=$BUILD/bin/sluice
-if [ ! -f "$CACHE/lib/.complete" ]; then
-    mvn -q -B -f bench/spark/pom.xml -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies \
-        -DoutputDirectory="$CACHE/lib" >"$RUN/mvn.log" 2>&1 || { tail -n 20 "$RUN/mvn.log" >&2; die "mvn failed"; }
-    touch "$CACHE/lib/.complete"
-fi
-javac -nowarn --release 17 -cp "$CACHE/lib/*" -d "$CACHE/classes" bench/spark/src/main/java/sluice/bench/*.java \
-    2>"$RUN/javac.log" || { cat "$RUN/javac.log" >&2; die "javac failed"; }
-OPENS=()
-for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
-    java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.nio.cs sun.security.action \
-    sun.util.calendar; do
-    OPENS+=("--add-opens=java.base/$p=ALL-UNNAMED")
-done
+# shellcheck source=spark/lib.sh
+source bench/spark/lib.sh
+spark_setup >/dev/null
 
 "$TOOLS/gen_corpus" "$RUN/corpus.txt" "$SIZE" "$SEED" 2>/dev/null
 "$TOOLS/mkqueue" "$RUN/corpus.txt" "$RUN/queue.jsonl" "$BATCH" 2>/dev/null
@@ -132,7 +115,7 @@ FAILED=0
 for mode in "${MODES[@]}"; do
     extra=()
     [ "$mode" != join ] || extra=("$RUN/queue2.jsonl")
-    java "${OPENS[@]}" -cp "$CACHE/classes:$CACHE/lib/*" sluice.bench.Oracle "$mode" \
+    "${SPARK_JAVA[@]}" sluice.bench.Oracle "$mode" \
         "$RUN/queue.jsonl" "$RUN/spark-$mode.tsv" "$RUN/spark-$mode.ckpt" "${extra[@]}" 2>"$RUN/spark-$mode.log" ||
         { tail -n 20 "$RUN/spark-$mode.log" >&2; die "Spark ($mode) failed"; }
     # Outputs named NAME-spark are Spark's own forms that sluice is not compared with.
