@@ -30,6 +30,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka.h"
 
@@ -51,9 +52,20 @@ typedef struct kafka_sink {
     int64_t acked;
     int64_t failed;
     char first_error[256];
-    char *kbuf, *vbuf; /* JSON text of keys and values (sl_api->malloc) */
+    /* Refused while the brokers did not know the topic (a broker starting
+     * up answers so for a moment; librdkafka fails the message at once):
+     * kept to be sent again until delivery_timeout (not with
+     * transactional: true, where the error aborts the transaction). */
+    struct kafka_again {
+        void *key, *val; /* sl_api->malloc, NULL for none */
+        size_t klen, vlen;
+    } * again;
+    size_t nagain, again_cap;
+    char again_error[128];
+    int64_t batch_start; /* sl_api->now_ms() at begin */
+    char *kbuf, *vbuf;   /* JSON text of keys and values (sl_api->malloc) */
     size_t kcap, vcap;
-    sl_counter *c_messages, *c_bytes, *c_failures, *c_txns, *c_aborts, *c_skipped;
+    sl_counter *c_messages, *c_bytes, *c_failures, *c_txns, *c_aborts, *c_skipped, *c_again;
 } kafka_sink;
 
 static const sl_param_spec kafka_sink_params[] = {
@@ -81,6 +93,48 @@ static const sl_param_spec kafka_sink_params[] = {
      NULL, NULL},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
+/* An error that says the brokers do not know the topic, for now. */
+static int kafka_sink_topic_unknown(rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+           e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+}
+
+/* Keep a message to send again: 0, or -1 (out of memory). */
+static int kafka_sink_keep(kafka_sink *k, const void *key, size_t klen, const void *val,
+                           size_t vlen, rd_kafka_resp_err_t why) {
+    if (k->nagain == k->again_cap) {
+        size_t cap = k->again_cap ? k->again_cap * 2 : 64;
+        struct kafka_again *a = sl_api->realloc(k->again, cap * sizeof *a);
+        if (!a)
+            return -1;
+        k->again = a;
+        k->again_cap = cap;
+    }
+    struct kafka_again *a = &k->again[k->nagain];
+    a->key = key ? sl_api->malloc(klen ? klen : 1) : NULL;
+    a->val = val ? sl_api->malloc(vlen ? vlen : 1) : NULL;
+    if ((key && !a->key) || (val && !a->val)) {
+        sl_api->free(a->key);
+        sl_api->free(a->val);
+        return -1;
+    }
+    if (key)
+        memcpy(a->key, key, klen);
+    if (val)
+        memcpy(a->val, val, vlen);
+    a->klen = klen;
+    a->vlen = vlen;
+    k->nagain++;
+    snprintf(k->again_error, sizeof k->again_error, "%s", rd_kafka_err2str(why));
+    return 0;
+}
+
+/* A message of the batch failed for good. */
+static void kafka_sink_failed(kafka_sink *k, const char *why) {
+    if (!k->failed++)
+        snprintf(k->first_error, sizeof k->first_error, "%s", why);
+}
+
 /* A delivery report (served by rd_kafka_poll/flush on the engine thread). */
 static void kafka_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
@@ -89,8 +143,19 @@ static void kafka_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
         k->acked++;
         return;
     }
-    if (!k->failed++)
-        snprintf(k->first_error, sizeof k->first_error, "%s", rd_kafka_err2str(m->err));
+    if (!k->txn && kafka_sink_topic_unknown(m->err) &&
+        kafka_sink_keep(k, m->key, m->key_len, m->payload, m->len, m->err) == 0)
+        return;
+    kafka_sink_failed(k, rd_kafka_err2str(m->err));
+}
+
+/* Free what was kept to send again. */
+static void kafka_sink_drop_again(kafka_sink *k) {
+    for (size_t i = 0; i < k->nagain; i++) {
+        sl_api->free(k->again[i].key);
+        sl_api->free(k->again[i].val);
+    }
+    k->nagain = 0;
 }
 
 /* Set what the sink decides unless the user's properties did. */
@@ -150,6 +215,8 @@ static int kafka_sink_create(sl_handle *h, const sl_params *params, void **insta
     k->c_messages = sl_api->counter(h, "messages");
     k->c_bytes = sl_api->counter(h, "bytes");
     k->c_failures = sl_api->counter(h, "delivery_failures");
+    if (!k->txn)
+        k->c_again = sl_api->counter(h, "sent_again");
     if (k->txn) {
         k->c_txns = sl_api->counter(h, "transactions");
         k->c_aborts = sl_api->counter(h, "transactions_aborted");
@@ -178,6 +245,8 @@ static void kafka_sink_destroy(void *instance) {
         rd_kafka_conf_destroy(k->conf);
     }
     pthread_mutex_destroy(&k->peer.box.lock);
+    kafka_sink_drop_again(k);
+    sl_api->free(k->again);
     sl_api->free(k->kbuf);
     sl_api->free(k->vbuf);
     sl_api->free(k);
@@ -359,6 +428,8 @@ static int kafka_sink_begin(void *instance, int64_t batch_time, sl_error *err) {
     k->batch_time = batch_time;
     k->sent = k->acked = k->failed = 0;
     k->first_error[0] = 0;
+    kafka_sink_drop_again(k);
+    k->batch_start = sl_api->now_ms();
     return k->txn ? kafka_sink_txn_begin(k, batch_time, err) : 0;
 }
 
@@ -391,15 +462,21 @@ static int kafka_sink_bytes(const sl_value *v, char **buf, size_t *cap, const vo
 }
 
 /* Hand one message to librdkafka, serving delivery reports while its queue
- * is full. */
+ * is full; `again`: one kept to be sent again (counted as such, not as a
+ * new message). A topic the brokers do not know yet keeps it too. */
 static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const void *val,
-                              size_t vlen, sl_error *err) {
+                              size_t vlen, int again, sl_error *err) {
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_END);
         if (!e)
             break;
+        if (!k->txn && kafka_sink_topic_unknown(e)) {
+            if (kafka_sink_keep(k, key, klen, val, vlen, e) < 0)
+                return sl_api->error_set(err, SL_ENOMEM, "kafka sink: out of memory");
+            break;
+        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             char why[256];
             kafka_peer_error(&k->peer, why, sizeof why);
@@ -409,6 +486,10 @@ static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const
                                      k->topic, vlen, rd_kafka_err2str(e), why[0] ? "; " : "", why);
         }
         rd_kafka_poll(k->rk, 100);
+    }
+    if (again) {
+        sl_api->counter_add(k->c_again, 1);
+        return 0;
     }
     k->sent++;
     sl_api->counter_add(k->c_messages, 1);
@@ -428,7 +509,7 @@ static int kafka_sink_write(void *instance, const sl_chunk *chunk, sl_error *err
              kafka_sink_bytes(&r->key, &k->kbuf, &k->kcap, &key, &klen) < 0) ||
             kafka_sink_bytes(&r->value, &k->vbuf, &k->vcap, &val, &vlen) < 0)
             return sl_api->error_set(err, SL_ENOMEM, "kafka sink: out of memory");
-        int rc = kafka_sink_produce(k, key, klen, val, vlen, err);
+        int rc = kafka_sink_produce(k, key, klen, val, vlen, 0, err);
         if (rc < 0)
             return rc;
     }
@@ -437,8 +518,60 @@ static int kafka_sink_write(void *instance, const sl_chunk *chunk, sl_error *err
 }
 
 /* Wait until every message of the batch is acknowledged or failed. */
+/* Send again what the brokers refused because they did not know the topic
+ * (yet): after a pause (100 ms, doubling to 1 s) and a metadata request
+ * for the topic, until the batch's delivery_timeout. 0, or an error. */
+static int kafka_sink_send_again(kafka_sink *k, int64_t *pause, sl_error *err) {
+    int64_t left = k->batch_start + k->delivery_timeout - sl_api->now_ms();
+    if (left <= 0) { /* for good now */
+        char why[256];
+        snprintf(why, sizeof why,
+                 "%s (the brokers did not know the topic within delivery_timeout, %lld ms)",
+                 k->again_error, (long long)k->delivery_timeout);
+        for (size_t i = 0; i < k->nagain; i++)
+            kafka_sink_failed(k, why);
+        kafka_sink_drop_again(k);
+        return 0;
+    }
+    if (*pause == 100)
+        sl_api->log(k->peer.h, SL_LOG_WARN,
+                    "kafka sink: topic '%s': %zu message(s) refused (%s): the brokers do not "
+                    "know the topic for now (a broker starting up?); sending them again for up "
+                    "to %lld ms more",
+                    k->topic, k->nagain, k->again_error, (long long)left);
+    int64_t ms = *pause < left ? *pause : left;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *pause = *pause * 2 > 1000 ? 1000 : *pause * 2;
+    const struct rd_kafka_metadata *md = NULL; /* the topic's state, asked for now */
+    if (rd_kafka_metadata(k->rk, 0, k->rkt, &md, (int)(left < 2000 ? left : 2000)) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md)
+        rd_kafka_metadata_destroy(md);
+    struct kafka_again *list = k->again;
+    size_t n = k->nagain;
+    k->again = NULL;
+    k->nagain = k->again_cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            rc =
+                kafka_sink_produce(k, list[i].key, list[i].klen, list[i].val, list[i].vlen, 1, err);
+        sl_api->free(list[i].key);
+        sl_api->free(list[i].val);
+    }
+    sl_api->free(list);
+    return rc;
+}
+
 static int kafka_sink_delivered(kafka_sink *k, sl_error *err) {
     rd_kafka_resp_err_t e = rd_kafka_flush(k->rk, (int)(k->delivery_timeout + 5000));
+    for (int64_t pause = 100; e != RD_KAFKA_RESP_ERR__TIMED_OUT && k->nagain;) {
+        int rc = kafka_sink_send_again(k, &pause, err);
+        if (rc < 0)
+            return rc;
+        e = rd_kafka_flush(k->rk, (int)(k->delivery_timeout + 5000));
+    }
     char why[256];
     int fatal = kafka_peer_error(&k->peer, why, sizeof why);
     if (e == RD_KAFKA_RESP_ERR__TIMED_OUT)

@@ -11,7 +11,10 @@
  * at a given batch, and checks that every message arrived exactly once:
  *   - request errors: Fetch and ListOffsets fail (not leader, transport);
  *   - a leader change: every partition moves to another broker mid-run;
- *   - a broker down, then up again: its partitions wait, then resume.
+ *   - a broker down, then up again: its partitions wait, then resume;
+ * and the kafka sink while the brokers say its topic does not exist (as a
+ * broker starting up does for a moment): it sends the refused messages
+ * again, and each is in the topic once.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -172,6 +176,177 @@ static void run_case(enum fault fault, const char *name) {
     free(r);
 }
 
+/* ---- the sink: a topic the brokers do not know for a moment ------------------------- */
+
+#define SINK_N 4000
+#define SINK_BATCHES 40
+
+static void slowest_batch(void *ud, const sl_batch_info *info) {
+    int64_t *max = ud;
+    if (info->processing_time > *max)
+        *max = info->processing_time;
+}
+
+/* Read topic `out` of the mock cluster from the start: how often each
+ * "o<i>" came, and anything else in *bad. */
+static void read_back(const char *boot, int *seen, int *bad) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", boot, errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "group.id", "read-back", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, "out", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int got = 0;
+    for (int idle = 0; idle < 30 && got < SINK_N;) { /* 3 s without a message: all there is */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m) {
+            idle++;
+            continue;
+        }
+        if (!m->err) {
+            char v[32] = "";
+            int i = -1;
+            if (m->len < sizeof v)
+                memcpy(v, m->payload, m->len);
+            if (sscanf(v, "o%d", &i) == 1 && i >= 0 && i < SINK_N)
+                seen[i]++, got++;
+            else
+                (*bad)++;
+            idle = 0;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+}
+
+/* Mid-run, the brokers answer for 1.5 s that the output topic does not
+ * exist, as a broker that starts up does for a moment (seen in CI after a
+ * real broker's restart: librdkafka failed the batch's messages at once,
+ * and the run ended with exit 1). The producer asks for the topic's
+ * metadata every 100 ms, so that it sees the answer at once. The sink
+ * keeps the refused messages and sends them again: the run succeeds, and
+ * every message is in the topic exactly once. */
+static void test_sink_topic_unknown(void) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
+    rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(owner);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(owner, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mc);
+    CU_ASSERT_EQUAL(rd_kafka_mock_topic_create(mc, "out", 1, 1), 0);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+
+    sl_context *ctx = sl_context_new(100);
+    sl_context_set_status_line(ctx, 0);
+    sl_queue *q = NULL;
+    sl_stream *s = sl_queue_stream_new(ctx, 1, &q);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    for (int b = 0; b < SINK_BATCHES; b++) {
+        char v[SINK_N / SINK_BATCHES][16];
+        const char *p[SINK_N / SINK_BATCHES];
+        for (int i = 0; i < SINK_N / SINK_BATCHES; i++) {
+            snprintf(v[i], sizeof v[i], "o%d", b * (SINK_N / SINK_BATCHES) + i);
+            p[i] = v[i];
+        }
+        CU_ASSERT_EQUAL(sl_queue_push_strings(q, p, SINK_N / SINK_BATCHES), 0);
+    }
+    sl_queue_close(q);
+    CU_ASSERT_EQUAL(
+        sl_kafka_output(s, boot, "out",
+                        (const char *[]){"delivery_timeout", "20s", "properties",
+                                         "topic.metadata.refresh.interval.ms=100\n", NULL}),
+        0);
+    int64_t slowest = 0;
+    sl_context_set_batch_listener(ctx, slowest_batch, &slowest);
+    int rc = sl_context_start(ctx);
+    if (rc != 0)
+        fprintf(stderr, "sink: start: %s\n", sl_context_errmsg(ctx));
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    usleep(400 * 1000); /* the topic is known, some batches are in */
+    rd_kafka_mock_topic_set_error(mc, "out", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    usleep(1500 * 1000);
+    rd_kafka_mock_topic_set_error(mc, "out", RD_KAFKA_RESP_ERR_NO_ERROR);
+    rc = sl_context_await_termination_or_timeout(ctx, 60000);
+    if (rc != 1)
+        fprintf(stderr, "sink: the run: %d: %s\n", rc, sl_context_errmsg(ctx));
+    CU_ASSERT_EQUAL(rc, 1);
+    sl_context_stop(ctx);
+    sl_context_free(ctx);
+
+    int *seen = calloc(SINK_N, sizeof *seen), bad = 0, missing = 0, dups = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
+    read_back(boot, seen, &bad);
+    for (int i = 0; i < SINK_N; i++) {
+        missing += seen[i] == 0;
+        dups += seen[i] > 1;
+    }
+    fprintf(stderr, "sink: slowest batch %lld ms; %d missing, %d twice, %d foreign\n",
+            (long long)slowest, missing, dups, bad);
+    CU_ASSERT(slowest >= 1000); /* a batch waited through the fault */
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(bad, 0);
+    free(seen);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(owner);
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A topic that stays unknown: the batch fails once delivery_timeout is
+ * over, saying why; nothing waits longer. */
+static void test_sink_topic_gone(void) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
+    rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(owner);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(owner, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mc);
+    CU_ASSERT_EQUAL(rd_kafka_mock_topic_create(mc, "out", 1, 1), 0);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    sl_context *ctx = sl_context_new(100);
+    sl_context_set_status_line(ctx, 0);
+    sl_queue *q = NULL;
+    sl_stream *s = sl_queue_stream_new(ctx, 1, &q);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    for (int b = 0; b < 30; b++)
+        CU_ASSERT_EQUAL(sl_queue_push_strings(q, (const char *[]){"x", "y"}, 2), 0);
+    sl_queue_close(q);
+    CU_ASSERT_EQUAL(
+        sl_kafka_output(s, boot, "out",
+                        (const char *[]){"delivery_timeout", "1s", "properties",
+                                         "topic.metadata.refresh.interval.ms=100\n", NULL}),
+        0);
+    CU_ASSERT_EQUAL_FATAL(sl_context_start(ctx), 0);
+    usleep(300 * 1000);
+    rd_kafka_mock_topic_set_error(mc, "out", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    int64_t t0 = mono_ms();
+    int rc = sl_context_await_termination_or_timeout(ctx, 30000);
+    int64_t took = mono_ms() - t0;
+    const char *msg = sl_context_errmsg(ctx);
+    fprintf(stderr, "gone: %d after %lld ms: %s\n", rc, (long long)took, msg);
+    CU_ASSERT(rc < 0);
+    CU_ASSERT(took < 10000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "were not delivered"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Unknown topic"));
+    sl_context_stop(ctx);
+    sl_context_free(ctx);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(owner);
+}
+
 static void test_request_errors(void) {
     run_case(FAULT_REQUESTS, "request errors");
 }
@@ -192,6 +367,11 @@ int main(void) {
     CU_add_test(s, "every partition changes leader mid-run: every message once",
                 test_leader_change);
     CU_add_test(s, "a broker down then up: every message once", test_broker_down);
+    CU_add_test(s, "the sink: an output topic unknown for 1.5 s: every message once, no failure",
+                test_sink_topic_unknown);
+    CU_add_test(s,
+                "the sink: an output topic that stays unknown fails the run after delivery_timeout",
+                test_sink_topic_gone);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
