@@ -517,7 +517,6 @@ static int kafka_sink_write(void *instance, const sl_chunk *chunk, sl_error *err
     return 0;
 }
 
-/* Wait until every message of the batch is acknowledged or failed. */
 /* Send again what the brokers refused because they did not know the topic
  * (yet): after a pause (100 ms, doubling to 1 s) and a metadata request
  * for the topic, until the batch's delivery_timeout. 0, or an error. */
@@ -564,6 +563,8 @@ static int kafka_sink_send_again(kafka_sink *k, int64_t *pause, sl_error *err) {
     return rc;
 }
 
+/* Wait until every message of the batch is acknowledged or failed, sending
+ * again what a topic unknown for the moment refused. */
 static int kafka_sink_delivered(kafka_sink *k, sl_error *err) {
     rd_kafka_resp_err_t e = rd_kafka_flush(k->rk, (int)(k->delivery_timeout + 5000));
     for (int64_t pause = 100; e != RD_KAFKA_RESP_ERR__TIMED_OUT && k->nagain;) {
