@@ -225,6 +225,30 @@ static void read_back(const char *boot, int *seen, int *bad) {
     rd_kafka_destroy(c);
 }
 
+/* A mock cluster of one broker with the topic "out" (1 partition), and the
+ * producer handle that owns it. */
+static rd_kafka_mock_cluster_t *sink_cluster(rd_kafka_t **owner) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
+    *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*owner);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(*owner, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mc);
+    CU_ASSERT_EQUAL(rd_kafka_mock_topic_create(mc, "out", 1, 1), 0);
+    return mc;
+}
+
+/* A context of 100 ms batches over a queue stream (*s, its queue in *q). */
+static sl_context *sink_context(sl_stream **s, sl_queue **q) {
+    sl_context *ctx = sl_context_new(100);
+    sl_context_set_status_line(ctx, 0);
+    *q = NULL;
+    *s = sl_queue_stream_new(ctx, 1, q);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*q);
+    return ctx;
+}
+
 /* Mid-run, the brokers answer for 1.5 s that the output topic does not
  * exist, as a broker that starts up does for a moment (seen in CI after a
  * real broker's restart: librdkafka failed the batch's messages at once,
@@ -233,21 +257,12 @@ static void read_back(const char *boot, int *seen, int *bad) {
  * keeps the refused messages and sends them again: the run succeeds, and
  * every message is in the topic exactly once. */
 static void test_sink_topic_unknown(void) {
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
-    rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(owner);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(owner, 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mc);
-    CU_ASSERT_EQUAL(rd_kafka_mock_topic_create(mc, "out", 1, 1), 0);
+    rd_kafka_t *owner;
+    rd_kafka_mock_cluster_t *mc = sink_cluster(&owner);
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
-
-    sl_context *ctx = sl_context_new(100);
-    sl_context_set_status_line(ctx, 0);
-    sl_queue *q = NULL;
-    sl_stream *s = sl_queue_stream_new(ctx, 1, &q);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    sl_stream *s;
+    sl_queue *q;
+    sl_context *ctx = sink_context(&s, &q);
     for (int b = 0; b < SINK_BATCHES; b++) {
         char v[SINK_N / SINK_BATCHES][16];
         const char *p[SINK_N / SINK_BATCHES];
@@ -307,20 +322,12 @@ static int64_t mono_ms(void) {
 /* A topic that stays unknown: the batch fails once delivery_timeout is
  * over, saying why; nothing waits longer. */
 static void test_sink_topic_gone(void) {
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
-    rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(owner);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(owner, 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mc);
-    CU_ASSERT_EQUAL(rd_kafka_mock_topic_create(mc, "out", 1, 1), 0);
+    rd_kafka_t *owner;
+    rd_kafka_mock_cluster_t *mc = sink_cluster(&owner);
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
-    sl_context *ctx = sl_context_new(100);
-    sl_context_set_status_line(ctx, 0);
-    sl_queue *q = NULL;
-    sl_stream *s = sl_queue_stream_new(ctx, 1, &q);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    sl_stream *s;
+    sl_queue *q;
+    sl_context *ctx = sink_context(&s, &q);
     for (int b = 0; b < 30; b++)
         CU_ASSERT_EQUAL(sl_queue_push_strings(q, (const char *[]){"x", "y"}, 2), 0);
     sl_queue_close(q);
