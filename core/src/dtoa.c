@@ -15,8 +15,10 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,4 +177,19 @@ static void make_c_numeric(void) {
 double sl__strtod(const char *s, char **end) {
     pthread_once(&c_numeric_once, make_c_numeric);
     return c_numeric ? strtod_l(s, end, c_numeric) : strtod(s, end);
+}
+
+/* vsnprintf with the calling thread switched to the "C" locale for the
+ * call (uselocale is per thread: other threads, and the embedding
+ * program's own printf, keep theirs). */
+int sl__snprintf_c(char *buf, size_t cap, const char *fmt, ...) {
+    pthread_once(&c_numeric_once, make_c_numeric);
+    locale_t old = c_numeric ? uselocale(c_numeric) : (locale_t)0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (old)
+        uselocale(old);
+    return n;
 }

@@ -25,4 +25,9 @@ size_t sl__dtoa_repr(double d, char *buf);
 /* strtod whatever the process's LC_NUMERIC: '.' is the decimal point. */
 double sl__strtod(const char *s, char **end);
 
+/* snprintf in the "C" locale, whatever the process's LC_NUMERIC: for text
+ * that machines read (/metrics, the JSON API), where "0,5" would be wrong. */
+int sl__snprintf_c(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

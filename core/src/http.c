@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "context.h"
+#include "dtoa.h"
 #include "error.h"
 #include "handle.h"
 #include "http.h"
@@ -157,8 +158,11 @@ static void knum(sl__buf *b, bool *first, const char *name, double v) {
     key(b, first, name);
     if (v < 0)
         sl__buf_put(b, "null", 4);
-    else
-        sl__buf_printf(b, "%.3f", v);
+    else {
+        char t[48];
+        int n = sl__snprintf_c(t, sizeof t, "%.3f", v); /* JSON: "0.5" in any locale */
+        sl__buf_put(b, t, n > 0 && (size_t)n < sizeof t ? (size_t)n : 0);
+    }
 }
 
 static void kstr(sl__buf *b, bool *first, const char *name, const char *v) {

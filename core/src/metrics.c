@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "context.h"
+#include "dtoa.h"
 #include "handle.h"
 #include "http.h"
 #include "monitor.h"
@@ -100,7 +101,7 @@ static void sample_i(sl__buf *b, const char *name, const char *const *labels, in
 
 static void sample_d(sl__buf *b, const char *name, const char *const *labels, double v) {
     char t[48];
-    snprintf(t, sizeof t, "%.15g", v);
+    sl__snprintf_c(t, sizeof t, "%.15g", v); /* "0.5", whatever the locale */
     sample(b, name, labels, t);
 }
 
@@ -116,14 +117,15 @@ static void histogram(sl__buf *b, const char *name, const char *help, const sl__
     int64_t cum = 0;
     for (int i = 0; i < SL__MON_NBUCKETS; i++) {
         cum += h->counts[i];
-        snprintf(le, sizeof le, "%g", (double)sl__mon_bucket_ms[i] / 1000.0);
+        sl__snprintf_c(le, sizeof le, "%g", (double)sl__mon_bucket_ms[i] / 1000.0);
         const char *labels[] = {"le", le, NULL};
         sample_i(b, bucket, labels, cum);
     }
     const char *inf[] = {"le", "+Inf", NULL};
     sample_i(b, bucket, inf, h->count);
-    sl__buf_printf(b, "%s_sum %.15g\n%s_count %" PRId64 "\n", name, (double)h->sum_ms / 1000.0,
-                   name, h->count);
+    char sum[48];
+    sl__snprintf_c(sum, sizeof sum, "%.15g", (double)h->sum_ms / 1000.0);
+    sl__buf_printf(b, "%s_sum %s\n%s_count %" PRId64 "\n", name, sum, name, h->count);
 }
 
 /* ---- plugin counters ------------------------------------------------------------- */

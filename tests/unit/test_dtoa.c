@@ -183,32 +183,11 @@ static void test_layout(void) {
     }
 }
 
-/* de_DE.UTF-8 (',' as the decimal point), made with localedef into a
- * temporary LOCPATH: the test fails, not skips, when it cannot be made. */
-static bool comma_locale(char *dir, size_t cap) {
-    char cmd[600];
-    if (!unit_mkdtemp(dir, cap))
-        return false;
-    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>&1", dir);
-    if (system(cmd) != 0) {
-        unit_check(false, __FILE__, __LINE__,
-                   "localedef -i de_DE -f UTF-8 failed: install Debian's `locales` "
-                   "(scripts/deps.sh)");
-        return false;
-    }
-    setenv("LOCPATH", dir, 1);
-    if (!setlocale(LC_NUMERIC, "de_DE.UTF-8")) {
-        unit_check(false, __FILE__, __LINE__, "setlocale(LC_NUMERIC, de_DE.UTF-8) failed");
-        return false;
-    }
-    return true;
-}
-
 /* Under a comma-decimal LC_NUMERIC (an embedding program's setlocale),
  * repr, JSON output, JSON parsing and config numbers are unchanged. */
 static void test_comma_locale(void) {
     char dir[256], buf[64];
-    if (!comma_locale(dir, sizeof dir)) {
+    if (!unit_comma_locale(dir, sizeof dir)) {
         unit_rmtree(dir);
         return;
     }

@@ -176,6 +176,61 @@ static void test_hammered(void) {
     sl_context_free(ctx);
 }
 
+/* An embedding program under a comma-decimal locale (setlocale(LC_NUMERIC,
+ * "de_DE.UTF-8")): /metrics still has "0.05" where Prometheus reads a
+ * float, and the JSON API still parses as JSON ("input_rate":0,000 did
+ * not). */
+static void test_comma_locale(void) {
+    char dir[256];
+    if (!unit_comma_locale(dir, sizeof dir)) {
+        unit_rmtree(dir);
+        return;
+    }
+    char probe[16];
+    snprintf(probe, sizeof probe, "%.2f", 0.05);
+    ASSERT_STR_EQ(probe, "0,05"); /* the locale really is in effect */
+    sl_context *ctx = sl_context_new(50);
+    ASSERT_INT_EQ(sl_context_set_clock(ctx, SL_CLOCK_MANUAL), 0);
+    ASSERT_INT_EQ(sl_context_set_max_batches(ctx, 5), 0);
+    sl_queue *q = NULL;
+    sl_stream *in = sl_queue_stream_new(ctx, 1, &q);
+    const char *s[] = {"a", "b", "a"};
+    for (int i = 0; i < 5; i++)
+        ASSERT_INT_EQ(sl_queue_push_strings(q, s, 3), 0);
+    ASSERT_INT_EQ(sl_foreach_batch(sl_count_by_value(in), foreach_none, NULL), 0);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "127.0.0.1:0"), 0);
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    ASSERT_INT_EQ(sl_context_await_termination(ctx), 0);
+    int port = sl_context_http_port(ctx);
+    static char body[1 << 20];
+    ASSERT_INT_EQ(http_get(port, "/metrics", body, sizeof body), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "sluice_batch_interval_seconds 0.05\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "le=\"0.005\"}"));
+    /* no sample's value has a comma: a value is what follows the last space */
+    int commas = 0;
+    for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n"))
+        if (line[0] != '#' && strchr(strrchr(line, ' ') ? strrchr(line, ' ') : line, ','))
+            commas++, fprintf(stderr, "  a value with a comma: %s\n", line);
+    ASSERT_INT_EQ(commas, 0);
+    const char *paths[] = {"/api/v1/status", "/api/v1/batches?n=10", "/api/v1/graph"};
+    for (int i = 0; i < 3; i++) {
+        ASSERT_INT_EQ(http_get(port, paths[i], body, sizeof body), 200);
+        sl__arena arena;
+        sl_mem mem;
+        sl__arena_init(&arena, 4096);
+        sl__arena_mem(&arena, &mem);
+        sl_value v;
+        int rc = sl__json_parse(body, strlen(body), &v, &mem, NULL);
+        unit_check(rc == 0, __FILE__, __LINE__, "%s is JSON (got %.200s)", paths[i], body);
+        sl__arena_free(&arena);
+    }
+    sl_context_free(ctx);
+    setlocale(LC_NUMERIC, "C");
+    unsetenv("LOCPATH");
+    unit_rmtree(dir);
+}
+
 UNIT_MAIN("http", {"figures of a program's own batches", test_figures},
           {"malformed addresses and misuse", test_errors},
-          {"a client hammering while batches run", test_hammered})
+          {"a client hammering while batches run", test_hammered},
+          {"numbers in a comma-decimal locale", test_comma_locale})

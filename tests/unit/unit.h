@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,29 @@ static int unit_rm_one(const char *path, const struct stat *st, int flag, struct
 static UNIT_UNUSED void unit_rmtree(const char *dir) {
     if (dir && *dir)
         nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* de_DE.UTF-8 (',' as the decimal point), made with localedef into a
+ * temporary directory dir, set as LOCPATH, and made the process's LC_NUMERIC:
+ * the test fails, not skips, when it cannot be made. Undo with
+ * setlocale(LC_NUMERIC, "C"), unsetenv("LOCPATH"), unit_rmtree(dir). */
+static UNIT_UNUSED bool unit_comma_locale(char *dir, size_t cap) {
+    char cmd[600];
+    if (!unit_mkdtemp(dir, cap))
+        return false;
+    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>&1", dir);
+    if (system(cmd) != 0) {
+        unit_check(false, __FILE__, __LINE__,
+                   "localedef -i de_DE -f UTF-8 failed: install Debian's `locales` "
+                   "(scripts/deps.sh)");
+        return false;
+    }
+    setenv("LOCPATH", dir, 1);
+    if (!setlocale(LC_NUMERIC, "de_DE.UTF-8")) {
+        unit_check(false, __FILE__, __LINE__, "setlocale(LC_NUMERIC, de_DE.UTF-8) failed");
+        return false;
+    }
+    return true;
 }
 
 /* Write `text` to dir/name; the full path goes to path (cap bytes). 0 or -1. */
