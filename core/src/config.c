@@ -1734,8 +1734,11 @@ SL_API sl_context *sl_config_check_file(const char *path, const char *const *plu
 
 /* Load from memory; relative plugin_path entries resolve against the
  * directory part of `name` (the current directory if it has none). */
-SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,
-                                         const char *const *plugin_dirs, char *err, size_t errcap) {
+static sl_context *load_string(const char *text, size_t len, const char *name,
+                               const char *const *plugin_dirs, int check, char *err,
+                               size_t errcap) {
+    if (err && errcap)
+        err[0] = '\0';
     if (!name)
         name = "<string>";
     if (!text) {
@@ -1751,7 +1754,19 @@ SL_API sl_context *sl_config_load_string(const char *text, size_t len, const cha
     }
     loader L;
     loader_init(&L, name, dir, err, errcap);
+    L.check = check;
     sl_context *ctx = load(&L, text, len, plugin_dirs);
     free(dir);
     return ctx;
+}
+
+SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,
+                                         const char *const *plugin_dirs, char *err, size_t errcap) {
+    return load_string(text, len, name, plugin_dirs, 0, err, errcap);
+}
+
+SL_API sl_context *sl_config_check_string(const char *text, size_t len, const char *name,
+                                          const char *const *plugin_dirs, char *err,
+                                          size_t errcap) {
+    return load_string(text, len, name, plugin_dirs, 1, err, errcap);
 }

@@ -107,4 +107,20 @@ printf 'streams:\n  a: {source: queue, pth: x}\n' | timeout 20 "$SLUICE_BIN" run
 check_eq "run - with a bad pipeline: exit 2" "$?" 2
 check_contains "run - with a bad pipeline: <stdin>:line:col" dash.err "<stdin>:1:1: missing required key"
 
+# 6. validate - and graph -: the same pipeline from stdin; validate also
+# creates the components (a queue file that cannot be opened, at its line).
+printf 'batch_interval: 1s\nstreams:\n  a: {source: queue, path: "%s"}\noutputs:\n  - {sink: pprint, from: a}\n' \
+    "$WORK/queue.jsonl" >ok.yaml
+"$SLUICE_BIN" validate - <ok.yaml >dash.out 2>dash.err
+check_eq "validate -: exit 0" "$?" 0
+check_eq "validate -: named <stdin>" "$(cat dash.out)" "<stdin>: ok (1 stream, 1 output)"
+"$SLUICE_BIN" graph - <ok.yaml >dash.out 2>dash.err
+check_eq "graph -: exit 0" "$?" 0
+check_contains "graph -: the stream" dash.out "source queue"
+sed 's#path: ".*"#path: "/nonexistent/q.jsonl"#' ok.yaml >bad.yaml
+"$SLUICE_BIN" validate - <bad.yaml >dash.out 2>dash.err
+check_eq "validate - with a component that cannot be created: exit 2" "$?" 2
+check_contains "validate -: <stdin>:line:col of the stream" dash.err \
+    "<stdin>:3:15: stream 'a' (queue): cannot open '/nonexistent/q.jsonl'"
+
 finish

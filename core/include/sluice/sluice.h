@@ -706,6 +706,9 @@ SL_API sl_context *sl_config_load_string(const char *text, size_t len, const cha
  * name: what `sluice validate` does. */
 SL_API sl_context *sl_config_check_file(const char *path, const char *const *plugin_dirs, char *err,
                                         size_t errcap);
+/* The same from a string (`sluice validate -`). */
+SL_API sl_context *sl_config_check_string(const char *text, size_t len, const char *name,
+                                          const char *const *plugin_dirs, char *err, size_t errcap);
 
 /* ---- introspection -------------------------------------------------------------- */
 

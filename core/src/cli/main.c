@@ -359,10 +359,12 @@ static char *read_stdin(size_t *len) {
 }
 
 /* Load ca->file ("-": the pipeline from stdin, named <stdin> in errors),
- * printing the error (FILE:LINE:COL: message) on failure. After reading
- * stdin it sets SLUICE_STDIN=pipeline, so that the stdin source refuses to
- * start instead of reading an input that is gone. */
-static sl_context *load_file(const common_args *ca) {
+ * printing the error (FILE:LINE:COL: message) on failure; with check, also
+ * create and destroy every component (sl_config_check_file), so that
+ * validate refuses what run would. After reading stdin it sets
+ * SLUICE_STDIN=pipeline, so that the stdin source refuses to start instead
+ * of reading an input that is gone. */
+static sl_context *load_pipeline(const common_args *ca, int check) {
     char err[1024];
     sl_context *ctx;
     if (strcmp(ca->file, "-") == 0) {
@@ -371,24 +373,29 @@ static sl_context *load_file(const common_args *ca) {
         if (!text)
             return NULL;
         setenv("SLUICE_STDIN", "pipeline", 1);
-        ctx = sl_config_load_string(text, len, "<stdin>", ca->dirs, err, sizeof err);
+        ctx = check ? sl_config_check_string(text, len, "<stdin>", ca->dirs, err, sizeof err)
+                    : sl_config_load_string(text, len, "<stdin>", ca->dirs, err, sizeof err);
         free(text);
     } else {
-        ctx = sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
+        ctx = check ? sl_config_check_file(ca->file, ca->dirs, err, sizeof err)
+                    : sl_config_load_file(ca->file, ca->dirs, err, sizeof err);
     }
     if (!ctx)
         fprintf(stderr, "%s\n", err);
     return ctx;
 }
 
-/* Load the file as load_file does, then create and destroy every component
- * (sl_config_check_file), so that validate refuses what run would. */
+static sl_context *load_file(const common_args *ca) {
+    return load_pipeline(ca, 0);
+}
+
+/* The pipeline's name in messages: the file, or <stdin> for "-". */
+static const char *pipeline_name(const common_args *ca) {
+    return strcmp(ca->file, "-") == 0 ? "<stdin>" : ca->file;
+}
+
 static sl_context *check_file(const common_args *ca) {
-    char err[1024];
-    sl_context *ctx = sl_config_check_file(ca->file, ca->dirs, err, sizeof err);
-    if (!ctx)
-        fprintf(stderr, "%s\n", err);
-    return ctx;
+    return load_pipeline(ca, 1);
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
@@ -594,7 +601,7 @@ static int cmd_run(int argc, char **argv) {
     if (!ctx)
         goto out;
     if (run_apply(ctx, &ra) == 0)
-        code = run_context(ctx, strcmp(ra.c.file, "-") ? ra.c.file : "<stdin>", ra.timeout_ms);
+        code = run_context(ctx, pipeline_name(&ra.c), ra.timeout_ms);
     sl_context_free(ctx);
 out:
     free(ra.c.dirs);
@@ -620,11 +627,11 @@ static int cmd_validate(int argc, char **argv) {
         goto out;
     char *graph = sl_context_graph(ctx, SL_GRAPH_TEXT); /* checks the graph */
     if (!graph) {
-        fprintf(stderr, "%s: %s\n", ca.file, sl_context_errmsg(ctx));
+        fprintf(stderr, "%s: %s\n", pipeline_name(&ca), sl_context_errmsg(ctx));
     } else {
         size_t ns = sl_context_stream_count(ctx), no = sl_context_output_count(ctx);
-        printf("%s: ok (%zu stream%s, %zu output%s)\n", ca.file, ns, ns == 1 ? "" : "s", no,
-               no == 1 ? "" : "s");
+        printf("%s: ok (%zu stream%s, %zu output%s)\n", pipeline_name(&ca), ns, ns == 1 ? "" : "s",
+               no, no == 1 ? "" : "s");
         code = CLI_EXIT_OK;
     }
     free(graph);
@@ -663,7 +670,7 @@ static int cmd_graph(int argc, char **argv) {
         goto out;
     char *graph = sl_context_graph(ctx, dot ? SL_GRAPH_DOT : SL_GRAPH_TEXT);
     if (!graph) {
-        fprintf(stderr, "%s: %s\n", ca.file, sl_context_errmsg(ctx));
+        fprintf(stderr, "%s: %s\n", pipeline_name(&ca), sl_context_errmsg(ctx));
     } else {
         print_text(graph);
         code = CLI_EXIT_OK;
