@@ -10,7 +10,9 @@
 #   - examples/queue_stream.c built with plain `pkg-config --libs sluice`
 #     (no hand-set rpath, no LD_LIBRARY_PATH) runs and finds the plugins;
 #   - sluice.pc has no rpath when installed into /usr (DESTDIR);
-#   - every relative link of the installed template README resolves;
+#   - every relative link of the installed template README resolves, and of
+#     every installed page (README, docs, examples, connectors, plugins),
+#     except links into bench/ (benchmarks live in the source tree);
 #   - the installed man page formats and the installed completion completes.
 #
 # Exits 0 on success; on failure prints "standalone_test: FAIL: <why>".
@@ -73,6 +75,17 @@ links=$(grep -oE '\]\([^)#]+' "$readme" | sed 's/^](//' | grep -vE '^[a-z]+:' ||
 for l in $links; do
     [ -e "$(dirname "$readme")/$l" ] || fail "$readme links to $l, which does not exist"
 done
+
+step "every relative link of the installed pages resolves"
+n=0
+while IFS= read -r -d '' page; do
+    for l in $(grep -oE '\]\([^)# ]+' "$page" | sed 's/^](//' | grep -vE '^[a-z]+:' || true); do
+        case $l in bench/* | ../bench/*) continue ;; esac
+        [ -e "$(dirname "$page")/$l" ] || fail "$page links to $l, which does not exist"
+        n=$((n + 1))
+    done
+done < <(find "$share/doc/sluice" "$share/sluice/examples" -name '*.md' -print0)
+[ "$n" -gt 100 ] || fail "only $n relative links found in the installed pages"
 
 step "the man page and the completion, installed"
 if command -v man >/dev/null; then
