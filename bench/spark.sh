@@ -7,7 +7,9 @@
 # 200 MB with --size 200000000) through the same one-shot TCP feeder (bench/feed) to
 # Spark's network word count (bench/spark, Java API: socketTextStream, flatMap, mapToPair,
 # reduceByKey; local[1] and local[2]), Spark's stateful word count (updateStateByKey,
-# local[2]) and sluice (bench/wordcount_socket.yaml, 1 and 2 workers), 1 s batches. Checks
+# local[2]), sluice (bench/wordcount_socket.yaml, 1 and 2 workers) and sluice's stateful
+# word count (bench/wordcount_socket_state.yaml: update_state_by_key, checkpointed every
+# batch as Spark's; 2 workers; the last batch's state is the totals), 1 s batches. Checks
 # that every word's total equals the single-loop C baseline's (exit 1 if not) and prints
 # wall time (JVM start included for Spark), MB/s, peak RSS and sluice/Spark ratios.
 # Latency: bench/pace feeds each system at a steady rate for S seconds (default 20) with a
@@ -121,15 +123,24 @@ spark_run() { # NAME MODE MASTER
     printf '   %-18s %8.3f s\n' "$name" "${WALL[$name]}"
 }
 
-sluice_run() { # NAME WORKERS
-    local name=$1 rc=0
+sluice_run() { # NAME WORKERS [state]
+    local name=$1 rc=0 yaml=bench/wordcount_socket.yaml last
+    [ "${3:-}" = state ] && yaml=bench/wordcount_socket_state.yaml
     serve feed
-    rm -f "$RUN/$name.jsonl"
-    measure "$name" "$TIMEOUT" env PORT="$PORT" OUT="$RUN/$name.jsonl" \
-        "$SLUICE" run bench/wordcount_socket.yaml --workers "$2" --log-level warn || rc=$?
+    rm -rf "$RUN/$name.jsonl" "$RUN/$name.ckpt"
+    measure "$name" "$TIMEOUT" env PORT="$PORT" OUT="$RUN/$name.jsonl" CHECKPOINT_DIR="$RUN/$name.ckpt" \
+        "$SLUICE" run "$yaml" --workers "$2" --log-level warn || rc=$?
     wait "$FEEDER" 2>/dev/null || true
     [ "$rc" = 0 ] || { tail -n 20 "$RUN/$name.log" >&2; die "$name failed ($rc)"; }
-    "$TOOLS/jsonl_sum" "$RUN/$name.jsonl" "$RUN/$name.out"
+    if [ "${3:-}" = state ]; then
+        # every batch writes the whole state: the last batch's lines are the totals
+        last=$(tail -n 1 "$RUN/$name.jsonl" | sed -n 's/^{"time":\([0-9]*\),.*/\1/p')
+        [ -n "$last" ] || die "$name: no output in $RUN/$name.jsonl"
+        grep "^{\"time\":$last," "$RUN/$name.jsonl" >"$RUN/$name.last.jsonl"
+        "$TOOLS/jsonl_sum" "$RUN/$name.last.jsonl" "$RUN/$name.out"
+    else
+        "$TOOLS/jsonl_sum" "$RUN/$name.jsonl" "$RUN/$name.out"
+    fi
     check "$name"
     printf '   %-18s %8.3f s\n' "$name" "${WALL[$name]}"
 }
@@ -150,6 +161,7 @@ spark_run spark-local2 count 'local[2]'
 spark_run spark-state-local2 state 'local[2]'
 sluice_run sluice-w1 1
 sluice_run sluice-w2 2
+sluice_run sluice-state-w2 2 state
 
 # ---- latency ------------------------------------------------------------------------------
 # pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE.
@@ -202,6 +214,9 @@ row spark-local2 "spark count local[2]"
 row spark-state-local2 "spark updateStateByKey local[2]"
 row sluice-w1 "sluice socket, 1 worker"
 row sluice-w2 "sluice socket, 2 workers"
+row sluice-state-w2 "sluice update_state_by_key, 2 w."
+awk -v a="${WALL[spark-state-local2]}" -v b="${WALL[sluice-state-w2]}" \
+    'BEGIN {printf "stateful word count, spark updateStateByKey local[2] / sluice 2 workers: %.2fx\n", a / b}'
 echo "spark count local[1]: $L1_DONE batches with records completed in ${WALL[spark-local1]:-?} s (receiver holds the only core)"
 awk -v a="${RSS[spark-local2]}" -v b="${RSS[sluice-w1]}" -v c="${RSS[sluice-w2]}" \
     'BEGIN {printf "peak RSS, spark local[2] / sluice: %.1fx (1 worker), %.1fx (2 workers)\n", a / b, a / c}'
@@ -217,4 +232,4 @@ if [ "$SKIP_LAT" = 0 ]; then
 fi
 echo
 [ "$FAILED" = 0 ] || { echo "FAILED: totals differ from the baseline (MISMATCH above)" >&2; exit 1; }
-echo "results: every word's total identical to the baseline's (spark local[2] count and state, sluice 1 and 2 workers)"
+echo "results: every word's total identical to the baseline's (spark local[2] count and state, sluice 1 and 2 workers and state)"

@@ -1,4 +1,4 @@
-# bench/spark/lib.sh — the set-up bench/spark.sh and bench/spark_oracle.sh share, sourced by
+# bench/spark/lib.sh — the set-up bench/spark.sh and bench/spark/oracle.sh share, sourced by
 # both from the repository's root. spark_setup builds $BUILD (Release, configured once) with
 # the bench tools, fetches Spark 3.5.9's jars once with mvn into $CACHE (outside the
 # repository), compiles bench/spark's Java programs into $CACHE/classes and sets

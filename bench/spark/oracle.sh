@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/spark_oracle.sh — Spark Streaming 3.5.9 as the oracle for sluice (issue 11, point 2).
+# bench/spark/oracle.sh — Spark Streaming 3.5.9 as the oracle for sluice (issue 11, point 2).
 #
-#   bench/spark_oracle.sh [--size BYTES] [--batch BYTES] [--seed N] [--build DIR] [--only MODE,...]
+#   bench/spark/oracle.sh [--size BYTES] [--batch BYTES] [--seed N] [--build DIR] [--only MODE,...]
 #
 # Generates a Zipf corpus (default 1 MB, seed 7) and cuts it into queue batches (bench/mkqueue,
 # default 100,000 bytes each: 10 batches), plus one batch of edge cases (runs of spaces, empty
@@ -41,30 +41,30 @@ while [ $# -gt 0 ]; do
     --build) BUILD=${2:?}; shift 2 ;;
     --only) ONLY=${2:?}; shift 2 ;;
     -h | --help) sed -n '4p' "$0" | sed 's/^# *//' >&2; exit 2 ;;
-    *) echo "spark_oracle.sh: unknown argument '$1'" >&2; exit 2 ;;
+    *) echo "bench/spark/oracle.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
 case "$SIZE$BATCH$SEED" in
-*[!0-9]*) echo "spark_oracle.sh: --size, --batch and --seed take numbers" >&2; exit 2 ;;
+*[!0-9]*) echo "bench/spark/oracle.sh: --size, --batch and --seed take numbers" >&2; exit 2 ;;
 esac
 MODES=()
 for m in ${ONLY//,/ }; do
     case "$m" in
     count | state | window | inverse | join | remove) MODES+=("$m") ;;
-    *) echo "spark_oracle.sh: --only: unknown mode '$m' (count, state, window, inverse, join, remove)" >&2; exit 2 ;;
+    *) echo "bench/spark/oracle.sh: --only: unknown mode '$m' (count, state, window, inverse, join, remove)" >&2; exit 2 ;;
     esac
 done
-[ ${#MODES[@]} -gt 0 ] || { echo "spark_oracle.sh: --only: no mode" >&2; exit 2; }
+[ ${#MODES[@]} -gt 0 ] || { echo "bench/spark/oracle.sh: --only: no mode" >&2; exit 2; }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 export LC_ALL=C
 RUN=bench/.data/oracle
 rm -rf "$RUN"
 mkdir -p "$RUN"
-die() { echo "spark_oracle.sh: $*" >&2; exit 1; }
+die() { echo "bench/spark/oracle.sh: $*" >&2; exit 1; }
 
-# shellcheck source=spark/lib.sh
+# shellcheck source=lib.sh
 source bench/spark/lib.sh
 spark_setup >/dev/null
 

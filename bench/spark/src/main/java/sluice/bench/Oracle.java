@@ -26,7 +26,7 @@ import org.apache.spark.streaming.api.java.JavaStreamingContext;
 import scala.Tuple2;
 
 /**
- * The Spark oracle for sluice (issue 11, point 2), for bench/spark_oracle.sh.
+ * The Spark oracle for sluice (issue 11, point 2), for bench/spark/oracle.sh.
  *
  * <pre>
  * Oracle MODE QUEUE_FILE OUT CHECKPOINT_DIR [QUEUE_FILE_2]
