@@ -23,6 +23,7 @@ cat >"$WORK/p.yaml" <<'EOF'
 batch_interval: 500ms
 checkpoint: ${CK}
 checkpoint_interval: 500ms
+checkpoint_keep: 1000
 streams:
   lines: {source: socket, host: 127.0.0.1, port: "${PORT}"}
   words: {flat_map: text.split, from: lines, sep: " "}
@@ -169,7 +170,7 @@ consistent_view() {
     get "$BASE/metrics" "$WORK/v1.txt" >/dev/null &&
         get "$BASE/api/v1/batches?n=1000" "$WORK/vb.json" >/dev/null &&
         get "$BASE/api/v1/status" "$WORK/vs.json" >/dev/null || return 1
-    # the newest is kept for 3 checkpoints (1.5 s): read its size at once
+    # (checkpoint_keep: 1000, so that retention cannot delete it meanwhile)
     ck=$(printf 'checkpoint-%015d.slck' "$(jnum "$WORK/vs.json" last_batch_time)") &&
         CK_SIZE=$(stat -c %s "$CK/$ck" 2>/dev/null) || return 1
     PRINTED=$(grep -c "^('" "$WORK/run.out")
