@@ -4,7 +4,11 @@
 # 120 lines, served with --http. Checks /health, /ready, /metrics (with
 # promtool check metrics, from Debian's prometheus package, and figures that
 # must equal what was fed), the JSON API (batches that add up to the input,
-# the graph, the checkpoint), the page, errors (404, 405, 400), a taken port,
+# the graph, the checkpoint), every family of the run by value against one
+# consistent view (bytes fed, what pprint printed, the checkpoint file on
+# disk, histograms bucket by bucket against /api/v1/batches, the process's
+# start and CPU), receivers' buffers holding lines fed before a day-long
+# batch, the page, errors (404, 405, 400), a taken port,
 # a malformed address (CLI and YAML), the warning for a non-loopback
 # address, and plugin gauges (ABI 1.6) against counters on /metrics.
 # shellcheck source=lib.sh
@@ -19,6 +23,7 @@ cat >"$WORK/p.yaml" <<'EOF'
 batch_interval: 500ms
 checkpoint: ${CK}
 checkpoint_interval: 500ms
+checkpoint_keep: 1000
 streams:
   lines: {source: socket, host: 127.0.0.1, port: "${PORT}"}
   words: {flat_map: text.split, from: lines, sep: " "}
@@ -51,6 +56,7 @@ start_server "{ $feeder; sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\"" || {
 }
 HPORT=$(free_port)
 BASE=http://127.0.0.1:$HPORT
+T0=$(date +%s) # sluice_process_start_time_seconds is checked against it
 # no time limit that a loaded machine could outlast: SIGTERM ends it below
 start_group "sh -c 'echo \$\$ >\"$WORK/run.pid\"; exec \"$SLUICE_BIN\" run \"$WORK/p.yaml\" \
     --http 127.0.0.1:$HPORT --timeout 300' >'$WORK/run.out' 2>'$WORK/run.err'; echo \$? >'$WORK/run.rc'"
@@ -58,6 +64,7 @@ RUN=$GROUP_PID
 
 health_ok() { [[ $(get "$BASE/health" "$WORK/health.json") == 200 ]]; }
 check "/health answers 200 once the run has started" wait_until 5 health_ok
+T1=$(date +%s) # the process has started by now
 check_eq "/health says ok" "$(jq_py "$WORK/health.json" 'd["status"]')" ok
 check_contains "stderr says where the page is" "$WORK/run.err" "http://127.0.0.1:$HPORT/"
 
@@ -140,6 +147,134 @@ check_contains "metrics: ready" "$WORK/metrics.txt" 'sluice_ready 1'
 check "metrics: resident memory is a positive figure" \
     awk '$1 == "sluice_process_resident_memory_bytes" && $2 > 1000000 { f = 1 } END { exit !f }' "$WORK/metrics.txt"
 
+# /metrics by value. One consistent view: two scrapes around the JSON API's
+# answers, the newest checkpoint file and what pprint printed, taken again
+# until both scrapes agree on the batches, checkpoints and output runs and
+# pprint's lines match its counter (a batch may sit between the sink's
+# write and its event). Each family is then checked against that view.
+
+# The value of the sample NAME (labels as served) in FILE; fails if absent.
+metric() {
+    awk -v n="$2" '$1 == n { v = $2; f = 1 } END { if (f) print v; exit !f }' "$1"
+}
+
+# The first number "KEY":N in the JSON of FILE (no python: this machine's
+# python3 may take a second to start, and the view below must be quick).
+jnum() {
+    grep -o "\"$2\":-\?[0-9]*" "$1" | head -1 | cut -d: -f2
+}
+OUT1='{output="output-1",stream="counts",sink="pprint"}'
+SRC='{stream="lines",source="socket"}'
+consistent_view() {
+    local n ck
+    get "$BASE/metrics" "$WORK/v1.txt" >/dev/null &&
+        get "$BASE/api/v1/batches?n=1000" "$WORK/vb.json" >/dev/null &&
+        get "$BASE/api/v1/status" "$WORK/vs.json" >/dev/null || return 1
+    # (checkpoint_keep: 1000, so that retention cannot delete it meanwhile)
+    ck=$(printf 'checkpoint-%015d.slck' "$(jnum "$WORK/vs.json" last_batch_time)") &&
+        CK_SIZE=$(stat -c %s "$CK/$ck" 2>/dev/null) || return 1
+    PRINTED=$(grep -c "^('" "$WORK/run.out")
+    HEADERS=$(grep -c '^Time: ' "$WORK/run.out")
+    get "$BASE/metrics" "$WORK/v2.txt" >/dev/null || return 1
+    for n in sluice_batches_completed_total sluice_checkpoints_written_total \
+        "sluice_output_runs_total$OUT1"; do
+        [[ $(metric "$WORK/v1.txt" "$n") == "$(metric "$WORK/v2.txt" "$n")" ]] || return 1
+    done
+    [[ $PRINTED == "$(metric "$WORK/v1.txt" "sluice_output_records_total$OUT1")" ]]
+}
+check "metrics: a consistent view of the run" wait_until 10 consistent_view
+v=$WORK/v1.txt
+COMPLETED=$(metric "$v" sluice_batches_completed_total)
+check_eq "metrics: no failed batch" "$(metric "$v" sluice_batches_failed_total)" 0
+check_eq "metrics: completed batches, as the status has them" "$COMPLETED" \
+    "$(jnum "$WORK/vs.json" batches_completed)"
+check_eq "metrics: the bytes fed (120 lines 'a b c' over TCP, 720 bytes less 120 newlines)" \
+    "$(metric "$v" "sluice_source_bytes_total$SRC")" 600
+check_eq "metrics: the output's records are the elements pprint printed" \
+    "$(metric "$v" "sluice_output_records_total$OUT1")" "$PRINTED"
+check "metrics: ... of which there are some" test "$PRINTED" -ge 3
+check_eq "metrics: the output ran once a batch, as pprint's headers count" \
+    "$(metric "$v" "sluice_output_runs_total$OUT1") $(metric "$v" "sluice_output_failures_total$OUT1")" \
+    "$COMPLETED 0"
+check_eq "metrics: pprint printed a header per run" "$HEADERS" "$COMPLETED"
+check_eq "metrics: the receiver holds nothing once every line is in a batch" \
+    "$(metric "$v" "sluice_receiver_buffer_records$SRC") $(metric "$v" "sluice_receiver_buffer_bytes$SRC")" "0 0"
+check_eq "metrics: the receiver's buffer limit (the default 64 MiB)" \
+    "$(metric "$v" "sluice_receiver_buffer_limit_bytes$SRC")" 67108864
+check_eq "metrics: the receiver reported no error" "$(metric "$v" "sluice_receiver_errors_total$SRC")" 0
+STATE_BYTES=$(metric "$v" 'sluice_state_bytes{stream="counts"}')
+check "metrics: the state of 3 keys takes memory" test "${STATE_BYTES:-0}" -gt 0
+check_eq "metrics: the state's bytes, as the status has them" "$STATE_BYTES" \
+    "$(grep -o '"stateful":\[{"stream":"counts","keys":3,"bytes":[0-9]*' "$WORK/vs.json" | cut -d: -f5)"
+WRITTEN=$(metric "$v" sluice_checkpoints_written_total)
+check "metrics: checkpoints written" test "${WRITTEN:-0}" -ge 1
+check_eq "metrics: checkpoints written, as the status has them" "$WRITTEN" \
+    "$(jnum "$WORK/vs.json" written_total)"
+check_eq "metrics: no checkpoint failed" "$(metric "$v" sluice_checkpoint_failures_total)" 0
+check_eq "metrics: the last checkpoint's size is its file's on disk" \
+    "$(metric "$v" sluice_checkpoint_last_size_bytes)" "$CK_SIZE"
+
+# hist_check FAMILY:WANT_COUNT[:FIELD]...: a line per histogram, "ok" when
+# FAMILY's buckets in v1.txt rise, end with +Inf, +Inf is _count and
+# _count is WANT_COUNT, and (with FIELD) each bucket and _sum are what the
+# batches' FIELD (ms) in vb.json make; else what is wrong. One python3 run.
+hist_check() {
+    python3 - "$WORK/v1.txt" "$WORK/vb.json" "$@" <<'PY'
+import json, math, re, sys
+text, batches = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))["batches"]
+for spec in sys.argv[3:]:
+    fam, want, field = (spec.split(":") + [""])[:3]
+    f, bad = re.escape(fam), []
+    buckets = [(float(le), int(c)) for le, c in
+               re.findall(r'^%s_bucket\{le="([^"]+)"\} (\S+)$' % f, text, re.M)]
+    count = re.findall(r'^%s_count (\S+)$' % f, text, re.M)
+    total = re.findall(r'^%s_sum (\S+)$' % f, text, re.M)
+    if not buckets or not count or not total:
+        print("missing: %d buckets, %d _count, %d _sum" % (len(buckets), len(count), len(total)))
+        continue
+    count, total = int(count[0]), float(total[0])
+    if buckets[-1][0] != math.inf:
+        bad.append("the last bucket is not +Inf")
+    if any(y[1] < x[1] for x, y in zip(buckets, buckets[1:])):
+        bad.append("buckets fall: %s" % buckets)
+    if buckets[-1][1] != count:
+        bad.append("+Inf %d != _count %d" % (buckets[-1][1], count))
+    if count != int(want):
+        bad.append("_count %d, want %s" % (count, want))
+    if field:
+        ms = [b[field] for b in batches]
+        if len(ms) != count:
+            bad.append("%d batches listed, _count %d" % (len(ms), count))
+        for le, c in buckets:
+            n = sum(1 for x in ms if le == math.inf or x <= round(le * 1000))
+            if n != c:
+                bad.append("le=%g: %d, the batches make %d" % (le, c, n))
+        if abs(total - sum(ms) / 1000) > 1e-6:
+            bad.append("_sum %g, the batches make %g" % (total, sum(ms) / 1000))
+    print("; ".join(bad) or "ok")
+PY
+}
+hist_check "sluice_scheduling_delay_seconds:$COMPLETED:scheduling_delay_ms" \
+    "sluice_processing_time_seconds:$COMPLETED:processing_time_ms" \
+    "sluice_total_delay_seconds:$COMPLETED:total_delay_ms" \
+    "sluice_checkpoint_duration_seconds:$WRITTEN" >"$WORK/hist.out"
+check_eq "metrics: sluice_scheduling_delay_seconds, bucket by bucket the batches' delays" \
+    "$(sed -n 1p "$WORK/hist.out")" ok
+check_eq "metrics: sluice_processing_time_seconds, bucket by bucket the batches' times" \
+    "$(sed -n 2p "$WORK/hist.out")" ok
+check_eq "metrics: sluice_total_delay_seconds, bucket by bucket the batches' delays" \
+    "$(sed -n 3p "$WORK/hist.out")" ok
+check_eq "metrics: sluice_checkpoint_duration_seconds counts the checkpoints written" \
+    "$(sed -n 4p "$WORK/hist.out")" ok
+
+START=$(metric "$v" sluice_process_start_time_seconds)
+check "metrics: the process started when the test started it ($START, $T0..$T1)" \
+    awk -v s="$START" -v a="$T0" -v b="$T1" 'BEGIN { exit !(s >= a - 2 && s <= b + 2) }'
+CPU=$(metric "$v" sluice_process_cpu_seconds_total)
+check "metrics: CPU seconds, more than none and at most the cores' time since then ($CPU)" \
+    awk -v c="$CPU" -v s="$START" -v now="$(date +%s.%N)" -v n="$(nproc)" \
+    'BEGIN { exit !(c > 0 && c <= (now - s) * n + 1) }'
+
 # a source that cannot connect: not ready, and why (its address, the refusal)
 CLOSED=$(free_port)
 HPORT2=$(free_port)
@@ -168,6 +303,45 @@ wait_until 15 test -s "$WORK/run.rc"
 check_eq "the run exits 0 on SIGTERM" "$(cat "$WORK/run.rc" 2>/dev/null)" 0
 check "the server is gone after the run" bash -c "! curl -s --max-time 2 '$BASE/health' >/dev/null"
 stop_group "$RUN"
+stop_group "$SERVER_PID"
+
+# receivers' buffers: 10 lines fed wait in the receiver, for a batch
+# interval of a day (batch times are multiples of it since the epoch: the
+# first is the next midnight UTC; wait if that is less than 30 s away),
+# with a receiver_buffer of 8 KiB; a graceful stop hands them to a last batch
+left=$((86400 - $(date -u +%s) % 86400))
+((left < 30)) && sleep $((left + 1))
+cat >"$WORK/buf.yaml" <<'EOF'
+batch_interval: 24h
+receiver_buffer: 8KiB
+streams:
+  lines: {source: socket, host: 127.0.0.1, port: "${PORT}"}
+outputs:
+  - {sink: pprint, from: lines, num: 20}
+EOF
+start_server "{ sleep 0.6; for i in \$(seq 10); do echo hello; done; sleep 60; } | nc -lk 127.0.0.1 \"\$PORT\"" ||
+    fail "nc -lk did not start"
+HPORT4=$(free_port)
+start_group "sh -c 'echo \$\$ >\"$WORK/buf.pid\"; exec \"$SLUICE_BIN\" run \"$WORK/buf.yaml\" \
+    --http 127.0.0.1:$HPORT4 --timeout 300' >'$WORK/buf.out' 2>'$WORK/buf.err'; echo \$? >'$WORK/buf.rc'"
+BUF_RUN=$GROUP_PID
+buffered() {
+    [[ $(get "http://127.0.0.1:$HPORT4/metrics" "$WORK/buf.txt") == 200 ]] &&
+        [[ $(metric "$WORK/buf.txt" "sluice_receiver_buffer_records$SRC") == 10 ]]
+}
+check "receiver buffer: the 10 lines fed wait in the receiver" wait_until 10 buffered
+check_eq "receiver buffer: their bytes (10 x 'hello')" \
+    "$(metric "$WORK/buf.txt" "sluice_receiver_buffer_bytes$SRC")" 50
+check_eq "receiver buffer: the limit is receiver_buffer's 8 KiB" \
+    "$(metric "$WORK/buf.txt" "sluice_receiver_buffer_limit_bytes$SRC")" 8192
+check_eq "receiver buffer: no batch yet, so no record or byte in one" \
+    "$(metric "$WORK/buf.txt" sluice_batches_completed_total) $(metric "$WORK/buf.txt" "sluice_source_records_total$SRC") $(metric "$WORK/buf.txt" "sluice_source_bytes_total$SRC")" \
+    "0 0 0"
+kill -TERM "$(cat "$WORK/buf.pid")"
+wait_until 15 test -s "$WORK/buf.rc"
+check_eq "receiver buffer: the run exits 0 on SIGTERM" "$(cat "$WORK/buf.rc" 2>/dev/null)" 0
+check_eq "receiver buffer: a last batch took the 10 lines" "$(grep -c '^hello$' "$WORK/buf.out")" 10
+stop_group "$BUF_RUN"
 stop_group "$SERVER_PID"
 
 # a taken port fails the start, naming the address

@@ -2,7 +2,11 @@
  * test_http.c — the HTTP server from the C API (sl_context_serve_http,
  * core/src/http.c, monitor.c, metrics.c): a program's own batches through
  * sl_queue_stream_new, served on a free port, read back with plain HTTP/1.0
- * requests over a loopback socket; the calls' errors; and a client that
+ * requests over a loopback socket; a run that fails (an output's error:
+ * /ready's "the last batch failed", the failure counters; a checkpoint
+ * directory that became a file: the checkpoint counters and last size),
+ * read after the run ended and before the context is freed, as the CLI
+ * cannot (it exits at once); the calls' errors; and a client that
  * asks for the largest answers as fast as it can while batches run back to
  * back (under ASan in CI: no race between the monitor and the scheduler).
  */
@@ -13,6 +17,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* GET path on 127.0.0.1:port into body (NUL-terminated); the status code,
@@ -103,6 +108,146 @@ static void test_figures(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(body, "the run is stopped"));
     sl_context_free(ctx);
     ASSERT_INT_EQ(http_get(port, "/health", body, sizeof body), -1); /* gone */
+}
+
+/* The value of the unlabelled sample `name` in a /metrics body, or -1. */
+static double metric_of(const char *body, const char *name) {
+    char want[160];
+    snprintf(want, sizeof want, "\n%s ", name);
+    const char *p = strstr(body, want);
+    return p ? strtod(p + strlen(want), NULL) : -1;
+}
+
+/* foreach_batch that fails the batch whose index (from 0) is fail_at, and
+ * at batch move_at moves the checkpoint directory ck aside (to moved) and
+ * puts a file in its place, so that no checkpoint can be written there. */
+typedef struct out_ctl {
+    int64_t n, fail_at, move_at;
+    const char *ck, *moved;
+} out_ctl;
+
+static int foreach_ctl(void *ud, int64_t t, const sl_record *recs, size_t n, sl_error *err) {
+    (void)t, (void)recs;
+    out_ctl *c = ud;
+    int64_t k = c->n++;
+    if (k == c->move_at) {
+        FILE *f = NULL;
+        if (rename(c->ck, c->moved) != 0 || !(f = fopen(c->ck, "w")))
+            return sl__error_set(err, SL_EIO, "test: cannot move %s aside", c->ck);
+        fclose(f);
+    }
+    if (k == c->fail_at)
+        return sl__error_set(err, SL_EIO, "disk full at batch %lld (%zu records)", (long long)k, n);
+    return 0;
+}
+
+/* A context on the manual clock (batches at 50, 100, 150 ms ...) whose
+ * queue stream "events" gets 3, 1 and 2 one-byte strings, then nothing,
+ * into foreach_ctl(ctl); served on a free port. */
+static sl_context *ctl_pipeline(out_ctl *ctl) {
+    sl_context *ctx = sl_context_new(50);
+    ASSERT_INT_EQ(sl_context_set_clock(ctx, SL_CLOCK_MANUAL), 0);
+    ASSERT_INT_EQ(sl_context_set_start_time(ctx, 0), 0);
+    ASSERT_INT_EQ(sl_context_set_max_batches(ctx, 6), 0);
+    sl_queue *q = NULL;
+    sl_stream *in = sl_stream_set_name(sl_queue_stream_new(ctx, 1, &q), "events");
+    const char *a[] = {"x", "y", "z"}, *b[] = {"w"}, *c[] = {"u", "v"};
+    ASSERT_INT_EQ(sl_queue_push_strings(q, a, 3), 0);
+    ASSERT_INT_EQ(sl_queue_push_strings(q, b, 1), 0);
+    ASSERT_INT_EQ(sl_queue_push_strings(q, c, 2), 0);
+    ASSERT_INT_EQ(sl_foreach_batch(in, foreach_ctl, ctl), 0);
+    ASSERT_INT_EQ(sl_context_serve_http(ctx, "127.0.0.1:0"), 0);
+    return ctx;
+}
+
+/* An output that fails the third batch (2 records): the run fails, and
+ * until the context is freed /ready says 503 with "the last batch failed:"
+ * and the output's error, and /metrics counts the failed batch in
+ * sluice_batches_failed_total and sluice_output_failures_total only: the
+ * other counters and the histograms hold the 2 completed batches. */
+static void test_failed_batch(void) {
+    out_ctl ctl = {.fail_at = 2, .move_at = -1};
+    sl_context *ctx = ctl_pipeline(&ctl);
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    int port = sl_context_http_port(ctx);
+    CU_ASSERT_FATAL(port > 0);
+    ASSERT_INT_EQ(sl_context_await_termination(ctx), SL_EIO);
+    static char body[1 << 20];
+    ASSERT_INT_EQ(http_get(port, "/ready", body, sizeof body), 503);
+    ASSERT_CONTAINS(body, "\"ready\":false");
+    ASSERT_CONTAINS(body, "\"the last batch failed: disk full at batch 2 (2 records)\"");
+    ASSERT_CONTAINS(body, "\"the run is failed: ");
+    ASSERT_INT_EQ(http_get(port, "/health", body, sizeof body), 503);
+    ASSERT_CONTAINS(body, "\"status\":\"failed\"");
+    ASSERT_INT_EQ(http_get(port, "/api/v1/batches", body, sizeof body), 200);
+    ASSERT_CONTAINS(body, "\"batch_time\":150,\"status\":\"failed\",\"records\":2,");
+    ASSERT_INT_EQ(http_get(port, "/metrics", body, sizeof body), 200);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_batches_failed_total"), 1);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_batches_completed_total"), 2);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_ready"), 0);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_running"), 0);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_last_batch_time_seconds"), 0.15);
+    static const char *const samples[] = {
+        "sluice_source_records_total{stream=\"events\",source=\"queue_stream\"} 4\n",
+        "sluice_source_bytes_total{stream=\"events\",source=\"queue_stream\"} 4\n",
+        "sluice_output_records_total{output=\"output-1\",stream=\"events\",sink=\"foreach_batch\"} "
+        "4\n",
+        "sluice_output_runs_total{output=\"output-1\",stream=\"events\",sink=\"foreach_batch\"} "
+        "3\n",
+        "sluice_output_failures_total{output=\"output-1\",stream=\"events\",sink=\"foreach_batch\"}"
+        " 1\n",
+        "\nsluice_scheduling_delay_seconds_bucket{le=\"+Inf\"} 2\n",
+        "\nsluice_scheduling_delay_seconds_count 2\n",
+        "\nsluice_processing_time_seconds_count 2\n",
+        "\nsluice_total_delay_seconds_bucket{le=\"+Inf\"} 2\n",
+        "\nsluice_total_delay_seconds_count 2\n"};
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++)
+        ASSERT_CONTAINS(body, samples[i]);
+    sl_context_free(ctx);
+}
+
+/* A checkpoint directory that became a file after two checkpoints: the
+ * third cannot be written and the run fails. /metrics counts 2 written
+ * (their durations too), 1 failure, the last size is the size of the
+ * newest file, and /ready names the run's failure, not a failed batch
+ * (the batch completed). */
+static void test_checkpoint_failure(void) {
+    char dir[256], ck[320], moved[320], newest[400];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unit_mkdtemp(dir, sizeof dir));
+    snprintf(ck, sizeof ck, "%s/ck", dir);
+    snprintf(moved, sizeof moved, "%s/ck.moved", dir);
+    out_ctl ctl = {.fail_at = -1, .move_at = 2, .ck = ck, .moved = moved};
+    sl_context *ctx = ctl_pipeline(&ctl);
+    ASSERT_INT_EQ(sl_context_checkpoint(ctx, ck), 0);
+    ASSERT_INT_EQ(sl_context_set_checkpoint_interval(ctx, 50), 0);
+    int64_t t0 = sl__now_ms();
+    ASSERT_INT_EQ(sl_context_start(ctx), 0);
+    int port = sl_context_http_port(ctx);
+    CU_ASSERT_FATAL(port > 0);
+    CU_ASSERT(sl_context_await_termination(ctx) < 0);
+    int64_t t1 = sl__now_ms();
+    static char body[1 << 20];
+    ASSERT_INT_EQ(http_get(port, "/ready", body, sizeof body), 503);
+    ASSERT_CONTAINS(body, "\"the run is failed: checkpoint: ");
+    ASSERT_CONTAINS(body, "exists and is not a directory");
+    CU_ASSERT_PTR_NULL(strstr(body, "the last batch failed"));
+    ASSERT_INT_EQ(http_get(port, "/metrics", body, sizeof body), 200);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_batches_completed_total"), 3);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_batches_failed_total"), 0);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_checkpoints_written_total"), 2);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_checkpoint_failures_total"), 1);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_checkpoint_duration_seconds_count"), 2);
+    ASSERT_CONTAINS(body, "\nsluice_checkpoint_duration_seconds_bucket{le=\"+Inf\"} 2\n");
+    struct stat st;
+    snprintf(newest, sizeof newest, "%s/checkpoint-000000000000100.slck", moved);
+    ASSERT_INT_EQ(stat(newest, &st), 0);
+    CU_ASSERT(st.st_size > 0);
+    CU_ASSERT_EQUAL(metric_of(body, "sluice_checkpoint_last_size_bytes"), (double)st.st_size);
+    double written = metric_of(body, "sluice_checkpoint_last_written_timestamp_seconds");
+    CU_ASSERT(written >= (double)t0 / 1000 - 0.001 && written <= (double)t1 / 1000 + 0.001);
+    CU_ASSERT(metric_of(body, "sluice_checkpoint_age_seconds") >= 0);
+    sl_context_free(ctx);
+    unit_rmtree(dir);
 }
 
 static void test_errors(void) {
@@ -231,6 +376,8 @@ static void test_comma_locale(void) {
 }
 
 UNIT_MAIN("http", {"figures of a program's own batches", test_figures},
+          {"a failed batch: /ready and the failure counters", test_failed_batch},
+          {"a checkpoint that cannot be written: its counters", test_checkpoint_failure},
           {"malformed addresses and misuse", test_errors},
           {"a client hammering while batches run", test_hammered},
           {"numbers in a comma-decimal locale", test_comma_locale})
