@@ -642,8 +642,12 @@ static const char *kafka_sink_malformed(const sl_value *v, char *why, size_t cap
 static int kafka_sink_headers(kafka_sink *k, const sl_value *hv, rd_kafka_headers_t **out) {
     size_t n = hv && (hv->type == SL_LIST || hv->type == SL_OBJECT) ? hv->len : 0;
     *out = NULL;
-    if (!n)
-        return k->fixed ? (*out = rd_kafka_headers_copy(k->fixed)) ? 0 : SL_ENOMEM : 0;
+    if (!n && !k->fixed)
+        return 0;
+    if (!n) {
+        *out = rd_kafka_headers_copy(k->fixed);
+        return *out ? 0 : SL_ENOMEM;
+    }
     rd_kafka_headers_t *hdrs =
         rd_kafka_headers_new(n + (k->fixed ? rd_kafka_header_cnt(k->fixed) : 0));
     for (size_t i = 0; i < n; i++) {
