@@ -6,7 +6,16 @@
  *   key    the record's key: bytes as they are, null (or a plain element)
  *          no key, anything else its JSON text;
  *   value  bytes as they are, null a tombstone (no payload), anything else
- *          its JSON text (numbers, lists).
+ *          its JSON text (numbers, lists);
+ *   headers the fixed `headers` of the parameters, after (record: full)
+ *          the record's own.
+ *
+ * With `record: full` a record has the kafka source's full shape, (key,
+ * [value, topic, partition, offset, timestamp, headers]): the message's
+ * value is the list's first item and its headers the list's last, so that
+ * source -> operators -> sink keeps a message's headers. A record of
+ * another shape fails the batch, or with on_error: skip is dropped and
+ * counted (malformed_skipped).
  *
  * write() hands messages to librdkafka (copied; when its queue is full it
  * serves delivery reports until there is room: backpressure on the batch).
@@ -59,19 +68,37 @@ typedef struct kafka_sink {
     struct kafka_again {
         void *key, *val; /* sl_api->malloc, NULL for none */
         size_t klen, vlen;
+        rd_kafka_headers_t *hdrs; /* owned, NULL for none */
     } * again;
     size_t nagain, again_cap;
     char again_error[128];
-    int64_t batch_start; /* sl_api->now_ms() at begin */
-    char *kbuf, *vbuf;   /* JSON text of keys and values (sl_api->malloc) */
-    size_t kcap, vcap;
-    sl_counter *c_messages, *c_bytes, *c_failures, *c_txns, *c_aborts, *c_skipped, *c_again;
+    int64_t batch_start;      /* sl_api->now_ms() at begin */
+    char *kbuf, *vbuf, *hbuf; /* JSON text of keys, values, header values (sl_api->malloc) */
+    size_t kcap, vcap, hcap;
+    rd_kafka_headers_t *fixed; /* `headers`, copied into every message; NULL for none */
+    int full;                  /* record: full */
+    int skip_malformed;        /* on_error: skip */
+    int64_t seen;              /* this batch: records written so far (for errors) */
+    int64_t malformed;         /* this batch: records skipped as malformed */
+    sl_counter *c_messages, *c_bytes, *c_failures, *c_txns, *c_aborts, *c_skipped, *c_again,
+        *c_malformed;
 } kafka_sink;
 
 static const sl_param_spec kafka_sink_params[] = {
     {"brokers", SL_PARAM_STRING, NULL, 1, "bootstrap brokers: host:port[,host:port...]", NULL,
      NULL},
     {"topic", SL_PARAM_STRING, NULL, 1, "the topic every record is written to", NULL, NULL},
+    {"record", SL_PARAM_ENUM, "pair", 0,
+     "what a record is: (key, value), or the kafka source's (key, [value, topic, partition, "
+     "offset, timestamp, headers]), whose value and headers are written",
+     "pair|full", NULL},
+    {"headers", SL_PARAM_STRING, NULL, 0,
+     "headers added to every message: a mapping, or name=value lines (taken byte for byte)", NULL,
+     NULL},
+    {"on_error", SL_PARAM_ENUM, "fail", 0,
+     "a record that is not of the full shape (record: full): fail the batch, or skip and count "
+     "it",
+     "fail|skip", NULL},
     {"idempotent", SL_PARAM_BOOL, "true", 0,
      "idempotent producer: no duplicates or reordering from retries", NULL, NULL},
     {"delivery_timeout", SL_PARAM_DURATION, "30s", 0,
@@ -99,9 +126,10 @@ static int kafka_sink_topic_unknown(rd_kafka_resp_err_t e) {
            e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
 }
 
-/* Keep a message to send again: 0, or -1 (out of memory). */
+/* Keep a message to send again: 0 (the kept message owns `hdrs`), or -1
+ * (out of memory; the caller still owns `hdrs`). */
 static int kafka_sink_keep(kafka_sink *k, const void *key, size_t klen, const void *val,
-                           size_t vlen, rd_kafka_resp_err_t why) {
+                           size_t vlen, rd_kafka_headers_t *hdrs, rd_kafka_resp_err_t why) {
     if (k->nagain == k->again_cap) {
         size_t cap = k->again_cap ? k->again_cap * 2 : 64;
         struct kafka_again *a = sl_api->realloc(k->again, cap * sizeof *a);
@@ -124,6 +152,7 @@ static int kafka_sink_keep(kafka_sink *k, const void *key, size_t klen, const vo
         memcpy(a->val, val, vlen);
     a->klen = klen;
     a->vlen = vlen;
+    a->hdrs = hdrs;
     k->nagain++;
     snprintf(k->again_error, sizeof k->again_error, "%s", rd_kafka_err2str(why));
     return 0;
@@ -135,6 +164,19 @@ static void kafka_sink_failed(kafka_sink *k, const char *why) {
         snprintf(k->first_error, sizeof k->first_error, "%s", why);
 }
 
+/* Keep the message of a delivery report to send again, with a copy of its
+ * headers: 0, or -1 (out of memory). */
+static int kafka_sink_keep_report(kafka_sink *k, const rd_kafka_message_t *m) {
+    rd_kafka_headers_t *h = NULL, *copy = NULL;
+    if (!rd_kafka_message_headers(m, &h) && h && !(copy = rd_kafka_headers_copy(h)))
+        return -1;
+    if (kafka_sink_keep(k, m->key, m->key_len, m->payload, m->len, copy, m->err) == 0)
+        return 0;
+    if (copy)
+        rd_kafka_headers_destroy(copy);
+    return -1;
+}
+
 /* A delivery report (served by rd_kafka_poll/flush on the engine thread). */
 static void kafka_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
@@ -143,8 +185,7 @@ static void kafka_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
         k->acked++;
         return;
     }
-    if (!k->txn && kafka_sink_topic_unknown(m->err) &&
-        kafka_sink_keep(k, m->key, m->key_len, m->payload, m->len, m->err) == 0)
+    if (!k->txn && kafka_sink_topic_unknown(m->err) && kafka_sink_keep_report(k, m) == 0)
         return;
     kafka_sink_failed(k, rd_kafka_err2str(m->err));
 }
@@ -154,6 +195,8 @@ static void kafka_sink_drop_again(kafka_sink *k) {
     for (size_t i = 0; i < k->nagain; i++) {
         sl_api->free(k->again[i].key);
         sl_api->free(k->again[i].val);
+        if (k->again[i].hdrs)
+            rd_kafka_headers_destroy(k->again[i].hdrs);
     }
     k->nagain = 0;
 }
@@ -172,6 +215,36 @@ static int kafka_sink_defaults(kafka_sink *k, const sl_params *params, sl_error 
     return rc;
 }
 
+/* The fixed `headers`: name=value lines (a YAML mapping arrives so), each
+ * taken byte for byte (a value may hold '=' and be empty); blank lines are
+ * skipped. *out is NULL when there are none, else a list the sink owns. */
+static int kafka_sink_fixed_headers(const char *text, rd_kafka_headers_t **out, sl_error *err) {
+    *out = NULL;
+    int lineno = 0;
+    for (const char *line = text; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        const char *eq = memchr(line, '=', len);
+        lineno++;
+        if (len && (!eq || eq == line)) {
+            if (*out)
+                rd_kafka_headers_destroy(*out);
+            *out = NULL;
+            return sl_api->error_set(err, SL_ECONFIG, "kafka sink: headers, line %d: %s", lineno,
+                                     eq ? "a header name is empty"
+                                        : "expected name=value (a mapping, or one per line)");
+        }
+        if (len) {
+            if (!*out)
+                *out = rd_kafka_headers_new(8);
+            rd_kafka_header_add(*out, line, eq - line, eq + 1,
+                                (ssize_t)(len - (size_t)(eq - line) - 1));
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
 static int kafka_sink_create(sl_handle *h, const sl_params *params, void **instance,
                              sl_error *err) {
     const char *topic = sl_api->param_str(params, "topic");
@@ -188,7 +261,12 @@ static int kafka_sink_create(sl_handle *h, const sl_params *params, void **insta
     k->txn_id = sl_api->param_str(params, "transactional_id");
     k->txn_timeout = sl_api->param_int(params, "transaction_timeout");
     k->ctx = sl_api->context_id(h);
-    int rc = kafka_conf_build(params, "kafka sink", &k->conf, err);
+    k->full = strcmp(sl_api->param_str(params, "record"), "full") == 0;
+    k->skip_malformed = strcmp(sl_api->param_str(params, "on_error"), "skip") == 0;
+    const char *fixed = sl_api->param_str(params, "headers");
+    int rc = fixed ? kafka_sink_fixed_headers(fixed, &k->fixed, err) : 0;
+    if (!rc)
+        rc = kafka_conf_build(params, "kafka sink", &k->conf, err);
     if (!rc)
         rc = kafka_sink_defaults(k, params, err);
     if (!rc && k->txn && !sl_api->param_bool(params, "idempotent"))
@@ -206,6 +284,8 @@ static int kafka_sink_create(sl_handle *h, const sl_params *params, void **insta
     if (rc) {
         if (k->conf)
             rd_kafka_conf_destroy(k->conf);
+        if (k->fixed)
+            rd_kafka_headers_destroy(k->fixed);
         pthread_mutex_destroy(&k->peer.box.lock);
         sl_api->free(k);
         return rc;
@@ -215,6 +295,8 @@ static int kafka_sink_create(sl_handle *h, const sl_params *params, void **insta
     k->c_messages = sl_api->counter(h, "messages");
     k->c_bytes = sl_api->counter(h, "bytes");
     k->c_failures = sl_api->counter(h, "delivery_failures");
+    if (k->full)
+        k->c_malformed = sl_api->counter(h, "malformed_skipped");
     if (!k->txn)
         k->c_again = sl_api->counter(h, "sent_again");
     if (k->txn) {
@@ -249,6 +331,9 @@ static void kafka_sink_destroy(void *instance) {
     sl_api->free(k->again);
     sl_api->free(k->kbuf);
     sl_api->free(k->vbuf);
+    sl_api->free(k->hbuf);
+    if (k->fixed)
+        rd_kafka_headers_destroy(k->fixed);
     sl_api->free(k);
 }
 
@@ -427,6 +512,7 @@ static int kafka_sink_begin(void *instance, int64_t batch_time, sl_error *err) {
         return err->code;
     k->batch_time = batch_time;
     k->sent = k->acked = k->failed = 0;
+    k->seen = k->malformed = 0;
     k->first_error[0] = 0;
     kafka_sink_drop_again(k);
     k->batch_start = sl_api->now_ms();
@@ -463,22 +549,34 @@ static int kafka_sink_bytes(const sl_value *v, char **buf, size_t *cap, const vo
 
 /* Hand one message to librdkafka, serving delivery reports while its queue
  * is full; `again`: one kept to be sent again (counted as such, not as a
- * new message). A topic the brokers do not know yet keeps it too. */
+ * new message). A topic the brokers do not know yet keeps it too. `hdrs`
+ * (NULL for none) is taken over in every case. */
 static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const void *val,
-                              size_t vlen, int again, sl_error *err) {
+                              size_t vlen, rd_kafka_headers_t *hdrs, int again, sl_error *err) {
     for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e =
+            hdrs ? rd_kafka_producev(
+                       k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                       RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+                       RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END)
+                 : rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->rkt),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_KEY((void *)key, klen),
+                                     RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_END);
         if (!e)
             break;
         if (!k->txn && kafka_sink_topic_unknown(e)) {
-            if (kafka_sink_keep(k, key, klen, val, vlen, e) < 0)
+            if (kafka_sink_keep(k, key, klen, val, vlen, hdrs, e) < 0) {
+                if (hdrs)
+                    rd_kafka_headers_destroy(hdrs);
                 return sl_api->error_set(err, SL_ENOMEM, "kafka sink: out of memory");
+            }
             break;
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             char why[256];
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
             kafka_peer_error(&k->peer, why, sizeof why);
             return sl_api->error_set(err, SL_EIO,
                                      "kafka sink: topic '%s': cannot produce a message of %zu "
@@ -497,19 +595,130 @@ static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const
     return 0;
 }
 
+/* Why `v` is not the value of a full record, [value, topic, partition,
+ * offset, timestamp, headers] with headers null, a list of [name, value]
+ * pairs or an object, and names strings (into why); NULL if it is. */
+static const char *kafka_sink_malformed(const sl_value *v, char *why, size_t cap) {
+    static const char *const kind[] = {"null",     "a number", "a number",
+                                       "a string", "a list",   "an object"};
+    const char *what = v->type <= SL_OBJECT ? kind[v->type] : "of an unknown type";
+    if (v->type != SL_LIST || v->len != 6) {
+        if (v->type == SL_LIST)
+            snprintf(why, cap, "its value is a list of %u items, not 6", (unsigned)v->len);
+        else
+            snprintf(why, cap, "its value is %s, not a list", what);
+        return why;
+    }
+    const sl_value *h = &v->u.items[5];
+    if (h->type == SL_NULL)
+        return NULL;
+    for (uint32_t i = 0; h->type == SL_OBJECT && i < h->len; i++) {
+        if (h->u.items[2 * (size_t)i].type != SL_BYTES) {
+            snprintf(why, cap, "header %u's name is not a string", (unsigned)i + 1);
+            return why;
+        }
+    }
+    if (h->type == SL_OBJECT)
+        return NULL;
+    if (h->type != SL_LIST) {
+        snprintf(why, cap, "its headers (item 6) are %s, not a list of [name, value] pairs",
+                 h->type <= SL_OBJECT ? kind[h->type] : "of an unknown type");
+        return why;
+    }
+    for (uint32_t i = 0; i < h->len; i++) {
+        const sl_value *p = &h->u.items[i];
+        if (p->type != SL_LIST || p->len != 2 || p->u.items[0].type != SL_BYTES) {
+            snprintf(why, cap, "header %u is not a [name, value] pair with a string name",
+                     (unsigned)i + 1);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* The headers of a message: the full record's `hv` (NULL or checked by
+ * kafka_sink_malformed), then the fixed ones. *out is NULL when there are
+ * none, else a new list for kafka_sink_produce. 0 or SL_ENOMEM. */
+static int kafka_sink_headers(kafka_sink *k, const sl_value *hv, rd_kafka_headers_t **out) {
+    size_t n = hv && (hv->type == SL_LIST || hv->type == SL_OBJECT) ? hv->len : 0;
+    *out = NULL;
+    if (!n && !k->fixed)
+        return 0;
+    if (!n) {
+        *out = rd_kafka_headers_copy(k->fixed);
+        return *out ? 0 : SL_ENOMEM;
+    }
+    rd_kafka_headers_t *hdrs =
+        rd_kafka_headers_new(n + (k->fixed ? rd_kafka_header_cnt(k->fixed) : 0));
+    for (size_t i = 0; i < n; i++) {
+        const sl_value *nv =
+            hv->type == SL_OBJECT ? &hv->u.items[2 * i] : &hv->u.items[i].u.items[0];
+        const void *p;
+        size_t len;
+        if (kafka_sink_bytes(nv + 1, &k->hbuf, &k->hcap, &p, &len) < 0) {
+            rd_kafka_headers_destroy(hdrs);
+            return SL_ENOMEM;
+        }
+        if (!p && nv[1].type != SL_NULL)
+            p = ""; /* an empty string, not a null value */
+        rd_kafka_header_add(hdrs, nv->len ? nv->u.s : "", (ssize_t)nv->len, p, (ssize_t)len);
+    }
+    for (size_t i = 0; k->fixed && i < rd_kafka_header_cnt(k->fixed); i++) {
+        const char *name;
+        const void *p;
+        size_t len;
+        rd_kafka_header_get_all(k->fixed, i, &name, &p, &len);
+        rd_kafka_header_add(hdrs, name, -1, p, (ssize_t)len);
+    }
+    *out = hdrs;
+    return 0;
+}
+
+/* A record that is not of the full shape: the batch fails, or with
+ * on_error: skip it is counted (the first of a batch logged). 0 to go on. */
+static int kafka_sink_reject(kafka_sink *k, const char *why, sl_error *err) {
+    if (!k->skip_malformed)
+        return sl_api->error_set(err, SL_EINVAL,
+                                 "kafka sink: topic '%s': record %lld of the batch is not of the "
+                                 "shape of record: full, (key, [value, topic, partition, offset, "
+                                 "timestamp, headers]): %s",
+                                 k->topic, (long long)k->seen, why);
+    if (!k->malformed++)
+        sl_api->log(k->peer.h, SL_LOG_WARN,
+                    "kafka sink: topic '%s': record %lld of the batch is not of the shape of "
+                    "record: full: %s (skipped: on_error: skip)",
+                    k->topic, (long long)k->seen, why);
+    sl_api->counter_add(k->c_malformed, 1);
+    return 0;
+}
+
+/* One record as one message. */
+static int kafka_sink_record(kafka_sink *k, const sl_record *r, sl_error *err) {
+    const sl_value *v = &r->value, *hv = NULL;
+    k->seen++;
+    if (k->full) {
+        char why[128];
+        if (kafka_sink_malformed(v, why, sizeof why))
+            return kafka_sink_reject(k, why, err);
+        hv = &v->u.items[5];
+        v = &v->u.items[0];
+    }
+    const void *key = NULL, *val = NULL;
+    size_t klen = 0, vlen = 0;
+    rd_kafka_headers_t *hdrs = NULL;
+    if ((sl_record_is_pair(r) && kafka_sink_bytes(&r->key, &k->kbuf, &k->kcap, &key, &klen) < 0) ||
+        kafka_sink_bytes(v, &k->vbuf, &k->vcap, &val, &vlen) < 0 ||
+        kafka_sink_headers(k, hv, &hdrs) < 0)
+        return sl_api->error_set(err, SL_ENOMEM, "kafka sink: out of memory");
+    return kafka_sink_produce(k, key, klen, val, vlen, hdrs, 0, err);
+}
+
 static int kafka_sink_write(void *instance, const sl_chunk *chunk, sl_error *err) {
     kafka_sink *k = instance;
     if (k->skip)
         return 0;
     for (size_t i = 0; i < chunk->count; i++) {
-        const sl_record *r = &chunk->records[i];
-        const void *key = NULL, *val = NULL;
-        size_t klen = 0, vlen = 0;
-        if ((sl_record_is_pair(r) &&
-             kafka_sink_bytes(&r->key, &k->kbuf, &k->kcap, &key, &klen) < 0) ||
-            kafka_sink_bytes(&r->value, &k->vbuf, &k->vcap, &val, &vlen) < 0)
-            return sl_api->error_set(err, SL_ENOMEM, "kafka sink: out of memory");
-        int rc = kafka_sink_produce(k, key, klen, val, vlen, 0, err);
+        int rc = kafka_sink_record(k, &chunk->records[i], err);
         if (rc < 0)
             return rc;
     }
@@ -554,8 +763,10 @@ static int kafka_sink_send_again(kafka_sink *k, int64_t *pause, sl_error *err) {
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (!rc)
-            rc =
-                kafka_sink_produce(k, list[i].key, list[i].klen, list[i].val, list[i].vlen, 1, err);
+            rc = kafka_sink_produce(k, list[i].key, list[i].klen, list[i].val, list[i].vlen,
+                                    list[i].hdrs, 1, err);
+        else if (list[i].hdrs)
+            rd_kafka_headers_destroy(list[i].hdrs);
         sl_api->free(list[i].key);
         sl_api->free(list[i].val);
     }
@@ -603,6 +814,11 @@ static int kafka_sink_end(void *instance, int64_t batch_time, sl_error *err) {
     kafka_sink *k = instance;
     if (k->skip)
         return 0;
+    if (k->malformed > 1)
+        sl_api->log(k->peer.h, SL_LOG_WARN,
+                    "kafka sink: topic '%s': %lld records of the batch skipped: not of the shape "
+                    "of record: full",
+                    k->topic, (long long)k->malformed);
     int rc = kafka_sink_delivered(k, err);
     if (rc && k->in_txn) {
         rd_kafka_error_t *ae = rd_kafka_abort_transaction(k->rk, (int)k->delivery_timeout + 5000);
@@ -630,7 +846,9 @@ const sl_component kafka_sink_component = {
     .doc = "Writes every record to a Kafka topic: key from the record's key, value as is for "
            "bytes, JSON otherwise, null a tombstone. A batch completes only when the broker has "
            "acknowledged every message (idempotent producer by default); a failed delivery "
-           "fails the batch. Counters: messages, bytes, delivery_failures.",
+           "fails the batch. Fixed `headers` on every message; with record: full, records of "
+           "the kafka source's full shape keep their headers. Counters: messages, bytes, "
+           "delivery_failures, sent_again, malformed_skipped.",
     .params = kafka_sink_params,
     .create = kafka_sink_create,
     .destroy = kafka_sink_destroy,

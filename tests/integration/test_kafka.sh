@@ -14,6 +14,10 @@
 #   3. Kafka to Kafka: the counts written back, read by kcat;
 #   4. the record shapes: keys, null keys, tombstones, headers, non-UTF-8,
 #      JSON values and poison messages;
+#   4b. the sink's headers: fixed ones, and a record: full's passed through
+#      byte for byte (null values, non-UTF-8), malformed records;
+#   4c. the partitioner: murmur2_random puts each key in one partition, the
+#      Java client's;
 #   5. bad input: unknown topic, unreachable brokers (an error within a
 #      bounded time), refused properties, a SASL failure whose password never
 #      shows, an oversized message.
@@ -312,6 +316,166 @@ FORMAT=bytes OFFSETS="$SH:0:999999" timeout 60 "$SLUICE_BIN" run shape.yaml --ba
 check_eq "an out-of-range offset does not fail the run" "$?" 0
 check_contains "... it says where it goes on" oor.log "$SH/0: the log ends at 6, before the next offset 999999"
 check_eq "... and reads nothing" "$(wc -l <shape.jsonl)" 0
+
+# ---- 4b. the sink's headers: fixed ones, and a record: full's passed through -------
+# kcat writes messages with headers (one without a value: null; non-UTF-8
+# bytes; an empty value; a name twice); source (record: full) -> repartition
+# -> sink (record: full, fixed headers) keeps them byte for byte, in order,
+# and adds the fixed ones after them.
+HIN=$(topic hdrin)
+HOUT=$(topic hdrout)
+printf 'k1:v1\n' | kcat -P -b "$BROKERS" -t "$HIN" -p 0 -K: -X acks=all \
+    -H a=1 -H nul -H $'bin=\xff\xfe=x' -H 'e=' -H a=2
+printf 'k2:v2\n' | kcat -P -b "$BROKERS" -t "$HIN" -p 1 -K: -X acks=all
+printf 'k3:\n' | kcat -P -b "$BROKERS" -t "$HIN" -p 2 -K: -Z -X acks=all -H t=tomb
+cat >hdr.yaml <<EOF2
+batch_interval: 200ms
+clock: manual
+streams:
+  m: {source: kafka, brokers: $BROKERS, topics: $HIN, start: earliest, record: full}
+  spread: {repartition: m, partitions: 2}
+outputs:
+  - sink: kafka
+    from: spread
+    brokers: $BROKERS
+    topic: $HOUT
+    record: full
+    headers: {origin: sluice, run: "\${RUN}", empty: ""}
+EOF2
+RUN=r-$$ timeout 60 "$SLUICE_BIN" run hdr.yaml --batches 2 2>hdr.log
+check_eq "record: full -> repartition -> sink record: full exits 0" "$?" 0
+wait_topic "$HOUT" 3
+consume "$HOUT" '%k %h %s\n' | LC_ALL=C sort >hdr.got
+{
+    printf 'k1 a=1,nul=NULL,bin=\xff\xfe=x,e=,a=2,origin=sluice,run=r-%s,empty= v1\n' $$
+    printf 'k2 origin=sluice,run=r-%s,empty= v2\n' $$
+    printf 'k3 t=tomb,origin=sluice,run=r-%s,empty= \n' $$
+} | LC_ALL=C sort >hdr.want
+check "kcat -f '%k %h %s': headers passed through and fixed ones, byte for byte" \
+    cmp hdr.got hdr.want
+check_eq "... the tombstone stays a tombstone" "$(consume "$HOUT" '%k %S\n' | grep '^k3 ')" "k3 -1"
+# kcat prints a null value and the text NULL alike: read the output back
+# with the kafka source, whose JSON has null for a header without a value
+sed -e "s/topics: $HIN/topics: $HOUT/" -e '/^  spread:/,$d' hdr.yaml >hdrback.yaml
+echo 'outputs: [{sink: jsonl, from: m, path: hdrback.jsonl}]' >>hdrback.yaml
+timeout 60 "$SLUICE_BIN" run hdrback.yaml --batches 2 2>hdrback.log
+check_contains "read back: the header without a value is null, its bytes as they were" \
+    hdrback.jsonl '[["a","1"],["nul",null],["bin","\udcff\udcfe=x"],["e",""],["a","2"],["origin","sluice"]'
+
+# records of other shapes: built as JSON by the queue source. A header value
+# that is not a string is its JSON text; headers may be an object. A value
+# that is not [value, topic, partition, offset, timestamp, headers] fails the
+# batch, or with on_error: skip is dropped and counted.
+HQ=$(topic hdrq)
+cat >hq.jsonl <<'EOF2'
+[{"key": "good", "value": ["v", "t", 0, 0, 0, [["n", 7], ["j", null], ["s", "x"]]]}, {"key": "obj", "value": [{"a": 1}, "t", 0, 0, 0, {"o": "p", "o": "q"}]}, {"key": "none", "value": ["w", "t", 0, 0, 0, null]}, {"key": "bad1", "value": "plain"}, {"key": "bad2", "value": ["v", "t", 0, 0, 0, [["h"]]]}]
+EOF2
+cat >hq.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  b: {source: queue, path: hq.jsonl, on_end: stop}
+outputs:
+  - sink: kafka
+    from: b
+    brokers: $BROKERS
+    topic: $HQ
+    record: full
+    on_error: \${ON_ERROR:-fail}
+EOF2
+timeout 60 "$SLUICE_BIN" run hq.yaml 2>hq.log
+check_eq "a record not of the full shape fails the run (exit 1)" "$?" 1
+check_contains "... saying which and why" hq.log \
+    "topic '$HQ': record 4 of the batch is not of the shape of record: full, (key, [value, topic, partition, offset, timestamp, headers]): its value is a string, not a list"
+HQ2=$(topic hdrq2)
+sed -i "s/topic: $HQ\$/topic: $HQ2/" hq.yaml
+ON_ERROR=skip timeout 60 "$SLUICE_BIN" run hq.yaml --log-level info 2>hq2.log
+check_eq "on_error: skip exits 0" "$?" 0
+check_contains "... counts the two it skipped" hq2.log "malformed_skipped=2"
+check_contains "... and logs the first of the batch, and how many" hq2.log \
+    "record 4 of the batch is not of the shape of record: full: its value is a string, not a list (skipped: on_error: skip)"
+check_contains "... and how many" hq2.log "2 records of the batch skipped"
+wait_topic "$HQ2" 3
+consume "$HQ2" '%k %h %s\n' | LC_ALL=C sort >hq.got
+printf '%s\n' 'good n=7,j=NULL,s=x v' 'none  w' 'obj o=p,o=q {"a":1}' | LC_ALL=C sort >hq.want
+check "headers from JSON: numbers as JSON text, null, an object's fields in order" cmp hq.got hq.want
+echo '[{"key": "bad2", "value": ["v", "t", 0, 0, 0, [["h"]]]}]' >hq.jsonl
+timeout 60 "$SLUICE_BIN" run hq.yaml 2>hq3.log
+check_contains "a header that is not a [name, value] pair fails the run, saying so" hq3.log \
+    "record 1 of the batch is not of the shape of record: full, (key, [value, topic, partition, offset, timestamp, headers]): header 1 is not a [name, value] pair with a string name"
+
+# record: pair (the default) with fixed headers as name=value lines, a value
+# holding '='; a line without '=' is a configuration error
+HP2=$(topic hdrpair)
+echo '[{"key": "k", "value": "v"}, "plain"]' >hp.jsonl
+cat >hp.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  b: {source: queue, path: hp.jsonl, on_end: stop}
+outputs:
+  - sink: kafka
+    from: b
+    brokers: $BROKERS
+    topic: $HP2
+    headers: |
+      plain=1
+      eq=a=b
+EOF2
+timeout 60 "$SLUICE_BIN" run hp.yaml 2>hp.log
+check_eq "fixed headers as name=value lines (exit 0)" "$?" 0
+consume "$HP2" '%k|%h|%s\n' | LC_ALL=C sort >hp.got
+printf '%s\n' '|plain=1,eq=a=b|plain' 'k|plain=1,eq=a=b|v' | LC_ALL=C sort >hp.want
+check "every message has the fixed headers, '=' in a value kept" cmp hp.got hp.want
+sed -i -e 's/^    headers: .*$/    headers: novalue/' -e '/^      plain=1$/d' -e '/^      eq=a=b$/d' hp.yaml
+timeout 60 "$SLUICE_BIN" validate hp.yaml >/dev/null 2>hp2.log
+check_eq "a header without '=' is a configuration error (exit 2)" "$?" 2
+check_contains "... that says what is expected" hp2.log "kafka sink: headers, line 1: expected name=value"
+
+# ---- 4c. the partitioner: properties: {partitioner: murmur2_random} -----------------
+# 40 keys, 10 messages each, over the topic's 3 partitions: every key lands
+# in exactly one partition, the one the Java client's default partitioner
+# picks (murmur2; librdkafka's own default, consistent_random, picks others)
+PT=$(topic part)
+python3 -c 'import json; print(json.dumps([{"key": "key-%d" % (i % 40), "value": str(i)} for i in range(400)]))' >pt.jsonl
+cat >pt.yaml <<EOF2
+batch_interval: 100ms
+clock: manual
+streams:
+  b: {source: queue, path: pt.jsonl, on_end: stop}
+outputs:
+  - sink: kafka
+    from: b
+    brokers: $BROKERS
+    topic: $PT
+    properties: {partitioner: murmur2_random}
+EOF2
+timeout 60 "$SLUICE_BIN" run pt.yaml 2>pt.log
+check_eq "partitioner: murmur2_random (exit 0)" "$?" 0
+wait_topic "$PT" 400
+consume "$PT" '%p %k\n' >pt.got
+check_eq "400 messages" "$(wc -l <pt.got)" 400
+check_eq "each of the 40 keys is in exactly one partition" \
+    "$(LC_ALL=C sort -u pt.got | awk '{ n[$2]++ } END { for (k in n) if (n[k] == 1) one++; print length(n), one }')" "40 40"
+check_eq "... over all 3 partitions" "$(awk '{ print $1 }' pt.got | sort -u | tr '\n' ' ')" "0 1 2 "
+java=$(LC_ALL=C sort -u pt.got | python3 -c '
+import sys
+def murmur2(d):  # org.apache.kafka.common.utils.Utils.murmur2
+    m, n = 0x5BD1E995, len(d)
+    h = (0x9747B28C ^ n) & 0xFFFFFFFF
+    for i in range(0, n - n % 4, 4):
+        k = int.from_bytes(d[i:i + 4], "little") * m & 0xFFFFFFFF
+        k = (k ^ (k >> 24)) * m & 0xFFFFFFFF
+        h = (h * m & 0xFFFFFFFF) ^ k
+    t = d[n - n % 4:]
+    if len(t) >= 3: h ^= t[2] << 16
+    if len(t) >= 2: h ^= t[1] << 8
+    if len(t) >= 1: h = (h ^ t[0]) * m & 0xFFFFFFFF
+    h = (h ^ (h >> 13)) * m & 0xFFFFFFFF
+    return h ^ (h >> 15)
+bad = [l for l in sys.stdin if int(l.split()[0]) != (murmur2(l.split()[1].encode()) & 0x7FFFFFFF) % 3]
+print(len(bad))')
+check_eq "... the partition of the Java client's partitioner for every key" "$java" 0
 
 # ---- 5. bad input ------------------------------------------------------------------
 cat >bad.yaml <<EOF2

@@ -14,7 +14,7 @@
  *   - a broker down, then up again: its partitions wait, then resume;
  * and the kafka sink while the brokers say its topic does not exist (as a
  * broker starting up does for a moment): it sends the refused messages
- * again, and each is in the topic once.
+ * again, and each is in the topic once, with its headers.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -213,7 +213,13 @@ static void read_back(const char *boot, int *seen, int *bad) {
             int i = -1;
             if (m->len < sizeof v)
                 memcpy(v, m->payload, m->len);
-            if (sscanf(v, "o%d", &i) == 1 && i >= 0 && i < SINK_N)
+            rd_kafka_headers_t *h = NULL;
+            const void *hv = NULL;
+            size_t hlen = 0;
+            int tagged = !rd_kafka_message_headers(m, &h) && rd_kafka_header_cnt(h) == 1 &&
+                         !rd_kafka_header_get_last(h, "via", &hv, &hlen) && hlen == 4 &&
+                         memcmp(hv, "mock", 4) == 0;
+            if (tagged && sscanf(v, "o%d", &i) == 1 && i >= 0 && i < SINK_N)
                 seen[i]++, got++;
             else
                 (*bad)++;
@@ -255,7 +261,8 @@ static sl_context *sink_context(sl_stream **s, sl_queue **q) {
  * and the run ended with exit 1). The producer asks for the topic's
  * metadata every 100 ms, so that it sees the answer at once. The sink
  * keeps the refused messages and sends them again: the run succeeds, and
- * every message is in the topic exactly once. */
+ * every message is in the topic exactly once, with the sink's fixed header
+ * (a message without it counts as foreign). */
 static void test_sink_topic_unknown(void) {
     rd_kafka_t *owner;
     rd_kafka_mock_cluster_t *mc = sink_cluster(&owner);
@@ -275,8 +282,9 @@ static void test_sink_topic_unknown(void) {
     sl_queue_close(q);
     CU_ASSERT_EQUAL(
         sl_kafka_output(s, boot, "out",
-                        (const char *[]){"delivery_timeout", "20s", "properties",
-                                         "topic.metadata.refresh.interval.ms=100\n", NULL}),
+                        (const char *[]){"delivery_timeout", "20s", "headers", "via=mock",
+                                         "properties", "topic.metadata.refresh.interval.ms=100\n",
+                                         NULL}),
         0);
     int64_t slowest = 0;
     sl_context_set_batch_listener(ctx, slowest_batch, &slowest);

@@ -6,7 +6,8 @@
 # to Kafka runs on the system clock. The broker is SIGKILLed mid-run and
 # started again on its data ten seconds later: the pipeline must wait (not
 # fail), resume, and end with the exact counts of every line written before
-# and after the outage; then it stops cleanly on SIGTERM.
+# and after the outage; then it stops cleanly on SIGTERM. Every message
+# carries the sink's fixed header.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/kafka_lib.sh" # needs the shared broker too
 
@@ -45,7 +46,7 @@ streams:
   counts: {update_state_by_key: agg.sum, from: pairs}
 outputs:
   - {sink: jsonl, from: counts, path: out.jsonl}
-  - {sink: kafka, from: counts, brokers: $BROKERS, topic: $OUT, delivery_timeout: 60s}
+  - {sink: kafka, from: counts, brokers: $BROKERS, topic: $OUT, delivery_timeout: 60s, headers: {via: outage}}
 EOF2
 start_group "exec '$SLUICE_BIN' run out.yaml --fresh --log-level info 2>run.log"
 RUN=$GROUP_PID
@@ -73,6 +74,8 @@ check_eq "the pipeline stops cleanly on SIGTERM (exit 0)" "$?" 0
 consume "$OUT" '"key":"%k","value":%s}\n' | LC_ALL=C sort -u >topic.results
 check_eq "the output topic holds every final count" \
     "$(LC_ALL=C comm -23 want2.state topic.results | wc -l)" 0
+check_eq "every message has the sink's fixed header, across the outage" \
+    "$(consume "$OUT" '%h\n' | sort | uniq -c | awk '{ print ($1 > 0), $2 }')" "1 via=outage"
 if ((FAILS > 0)); then
     tail -n 30 run.log >&2
 fi

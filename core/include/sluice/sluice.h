@@ -438,7 +438,9 @@ SL_API int sl_output_named(sl_stream *s, const char *name, const char *sink,
                            const char *const *params);
 /* Write every batch to the Kafka `topic` on `brokers` (the `kafka` sink); a
  * batch completes when the broker acknowledged every record. `params`: NULL
- * or more name/value pairs (idempotent, delivery_timeout, properties). */
+ * or more name/value pairs (idempotent, delivery_timeout, properties,
+ * headers as name=value lines, record: "full" to write the value and
+ * headers of records of the source's full shape; docs/kafka.md). */
 SL_API int sl_kafka_output(sl_stream *s, const char *brokers, const char *topic,
                            const char *const *params);
 /* Send every record as a ZeroMQ message (the `zmq` sink): a socket of
