@@ -12,6 +12,14 @@
  * fetch_timeout (broker down) is cut where it got to: the rest comes with a
  * later batch, nothing is lost or read twice.
  *
+ * Not every offset is a message: a transaction ends with a control record
+ * (its commit or abort marker) in each partition it wrote to, and under
+ * read_committed an aborted transaction's records are skipped too; the
+ * consumer delivers neither. A range is therefore also complete when the
+ * consumer has gone past its end (kafka_part.fetched): a message at or past
+ * `until`, or a partition EOF event at or past it (enable.partition.eof),
+ * which librdkafka emits in order after the records and markers before it.
+ *
  * assignment: manual: partitions are assigned by the source itself (every
  * partition of the topics, or of the topics matching `pattern`, re-read
  * every metadata_refresh: new partitions start at their earliest offset);
@@ -47,8 +55,13 @@ enum { KAFKA_REC_VALUE, KAFKA_REC_PAIR, KAFKA_REC_FULL };
 typedef struct kafka_part {
     char *topic; /* sl_api->malloc */
     int32_t partition;
-    int64_t next;               /* the first offset not yet in a batch */
-    int64_t until;              /* the end (exclusive) of the batch being polled */
+    int64_t next;  /* the first offset not yet in a batch */
+    int64_t until; /* the end (exclusive) of the batch being polled */
+    /* every offset below has come out of the consumer since the partition
+     * was (re)assigned or sought: as a message (emitted, or kept in carry)
+     * or as a record it never delivers (a control record, an aborted
+     * transaction's under read_committed) */
+    int64_t fetched;
     int64_t lag;                /* high watermark - next after the last poll */
     rd_kafka_message_t **carry; /* fetched messages past `until`, oldest first */
     size_t chead, ncarry, ccap;
@@ -249,7 +262,7 @@ static int kafka_source_defaults(kafka_source *s, const sl_params *params, sl_er
     static const char *const fixed[][2] = {
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "false"},
+        {"enable.partition.eof", "true"}, /* kafka_reached: ranges ending in markers */
         {"auto.offset.reset", "earliest"},
     };
     int rc = 0;
@@ -533,7 +546,7 @@ static int kafka_add_part(kafka_source *s, const char *topic, int32_t partition,
         return sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
     s->nparts++;
     p->partition = partition;
-    p->next = p->until = offset;
+    p->next = p->until = p->fetched = offset;
     char name[200];
     snprintf(name, sizeof name, "lag.%s.%d", topic, (int)partition);
     p->g_lag = sl_api->gauge(s->peer.h, name);
@@ -565,7 +578,8 @@ static int kafka_assign_all(kafka_source *s, sl_error *err) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
     for (size_t i = 0; i < s->nparts; i++) {
         kafka_part_drop_carry(&s->parts[i]);
-        s->parts[i].paused = 0; /* a new assignment fetches every partition */
+        s->parts[i].paused = 0;                 /* a new assignment fetches every partition */
+        s->parts[i].fetched = s->parts[i].next; /* and from there */
         rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition)->offset =
             s->parts[i].next;
     }
@@ -947,12 +961,27 @@ static size_t kafka_keep_max(const kafka_source *s) {
     return s->max_records > KAFKA_KEEP_MIN ? (size_t)s->max_records : KAFKA_KEEP_MIN;
 }
 
+/* The consumer has gone up to `offset` in partition p: every offset below
+ * came out of it, as a message (emitted already, or kept past the range) or
+ * as a record it never delivers. So the range holds nothing more below it:
+ * a range whose end it reached is complete, though its last offsets were no
+ * messages (markers, aborted records), and a range cut later is cut there. */
+static void kafka_reached(kafka_part *p, int64_t offset) {
+    if (offset > p->fetched)
+        p->fetched = offset;
+    int64_t done = p->fetched < p->until ? p->fetched : p->until;
+    if (p->next < done)
+        p->next = done;
+}
+
 /* Take one message of partition p: emit it if it is in [next, until),
  * keep it if it is past the range, drop it if it is before (a stale
  * message from before a seek). Consumes `m` in every case. */
 static int kafka_take(kafka_source *s, kafka_part *p, rd_kafka_message_t *m, int64_t t,
                       sl_emitter *out, sl_error *err) {
     int rc = 0;
+    if (m->offset >= p->fetched)
+        p->fetched = m->offset + 1;
     if (m->offset < p->next) {
         rd_kafka_message_destroy(m);
     } else if (m->offset >= p->until) {
@@ -984,6 +1013,7 @@ static int kafka_drain_carry(kafka_source *s, kafka_part *p, int64_t t, sl_emitt
     }
     if (p->chead < p->ncarry && p->next < p->until)
         p->next = p->until; /* the next kept one is past the range: it is complete */
+    kafka_reached(p, p->fetched);
     /* fetch again when the range needs more than is kept, or little is kept */
     if (p->paused && (p->next < p->until || p->ncarry - p->chead < kafka_keep_max(s) / 2))
         kafka_pause(s, p, 0);
@@ -1005,7 +1035,7 @@ static void kafka_seek(kafka_source *s, kafka_part *p, int64_t offset) {
     }
     rd_kafka_topic_partition_list_destroy(l);
     kafka_part_drop_carry(p);
-    p->next = offset;
+    p->next = p->fetched = offset;
 }
 
 /* Fix partition p's range [next, until) for this batch from its
@@ -1088,6 +1118,15 @@ static size_t kafka_open_ranges(const kafka_source *s) {
 /* One event of the consumer queue: an error, or a message to take. */
 static int kafka_handle(kafka_source *s, rd_kafka_message_t *m, int64_t t, sl_emitter *out,
                         sl_error *err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt) {
+        /* the fetch reached the end of the log (the last stable offset under
+         * read_committed) at m->offset, after every record below it */
+        kafka_part *p = kafka_find_part(s, rd_kafka_topic_name(m->rkt), m->partition);
+        if (p)
+            kafka_reached(p, m->offset);
+        rd_kafka_message_destroy(m);
+        return 0;
+    }
     if (m->err)
         return kafka_consumer_error(s, m, err);
     kafka_part *p = kafka_find_part(s, rd_kafka_topic_name(m->rkt), m->partition);

@@ -4,6 +4,11 @@
 //   node kafkajs_client.js produce BROKERS TOPIC < lines
 //       one message per line, acknowledged by all replicas; every third line
 //       gets a key ("k<i>") and a header ("source: kafkajs")
+//   node kafkajs_client.js transactions BROKERS TOPIC < lines
+//       a transactional producer: the lines up to a line "--commit" are one
+//       transaction, committed; up to "--abort", one aborted; line i of a
+//       transaction goes to partition i % 3. Each transaction ends with a
+//       control record (the marker) in each partition it wrote to
 //   node kafkajs_client.js consume BROKERS TOPIC N
 //       read TOPIC from the beginning until N messages (or 30 s), print
 //       "<key or -> <value>" per message, exit 1 if fewer than N arrived
@@ -39,6 +44,38 @@ async function produce(brokers, topic) {
     process.stderr.write(`kafkajs: produced ${i} messages to ${topic}\n`);
 }
 
+async function transactions(brokers, topic) {
+    const kafka = new Kafka({ clientId: 'sluice-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({
+        transactionalId: `sluice-test-${process.pid}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const rl = readline.createInterface({ input: process.stdin });
+    let messages = [];
+    let committed = 0;
+    let aborted = 0;
+    for await (const line of rl) {
+        if (line !== '--commit' && line !== '--abort') {
+            messages.push({ value: line, partition: messages.length % 3 });
+            continue;
+        }
+        const txn = await producer.transaction();
+        await txn.send({ topic, acks: -1, messages });
+        if (line === '--commit') {
+            await txn.commit();
+            committed++;
+        } else {
+            await txn.abort();
+            aborted++;
+        }
+        messages = [];
+    }
+    await producer.disconnect();
+    process.stderr.write(`kafkajs: ${committed} transactions committed, ${aborted} aborted to ${topic}\n`);
+}
+
 async function consume(brokers, topic, want) {
     const kafka = new Kafka({ clientId: 'sluice-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: `sluice-test-${process.pid}-${Date.now()}` });
@@ -69,9 +106,14 @@ async function consume(brokers, topic, want) {
 }
 
 const [cmd, brokers, topic, n] = process.argv.slice(2);
-const run = cmd === 'produce' ? produce(brokers, topic) : cmd === 'consume' ? consume(brokers, topic, Number(n)) : null;
+const cmds = {
+    produce: () => produce(brokers, topic),
+    transactions: () => transactions(brokers, topic),
+    consume: () => consume(brokers, topic, Number(n)),
+};
+const run = cmds[cmd] ? cmds[cmd]() : null;
 if (!run) {
-    process.stderr.write('usage: kafkajs_client.js produce BROKERS TOPIC | consume BROKERS TOPIC N\n');
+    process.stderr.write('usage: kafkajs_client.js produce|transactions BROKERS TOPIC | consume BROKERS TOPIC N\n');
     process.exit(2);
 }
 run.catch((e) => {

@@ -194,4 +194,117 @@ replays=$(cat wc-kill*.log wc-end.log | grep -c "replayed into state without out
 check "some restarts replayed committed records without output ($replays)" \
     test "$replays" -gt 0
 
+# ---- 3. a topic written in transactions: ranges that end in markers -------------------
+
+np=$("$SLUICE_SOURCE_DIR/scripts/kafkajs.sh" install) || { fail "scripts/kafkajs.sh install"; finish; }
+export "${np?}"
+JS="$SLUICE_SOURCE_DIR/tests/integration/kafkajs_client.js"
+IN=$(topic txn-marks)
+# txn FIRST LAST commit|abort: lines c<FIRST>..c<LAST> (a<..> when aborted) as one transaction
+txn() {
+    local p=c
+    [ "$3" = abort ] && p=a
+    seq "$1" "$2" | sed "s/^/$p/"
+    echo "--$3"
+}
+{ txn 1 10 commit; txn 11 20 commit; txn 1 6 abort; } >marks1.in
+check "kafkajs writes 2 committed transactions and 1 aborted" \
+    node "$JS" transactions "$BROKERS" "$IN" <marks1.in
+HP=$(free_port)
+cat >marks.yaml <<EOF2
+batch_interval: 300ms
+checkpoint: marks-cp
+checkpoint_interval: 300ms
+streams:
+  lines:
+    source: kafka
+    brokers: $BROKERS
+    topics: $IN
+    start: earliest
+    fetch_timeout: 5s
+outputs:
+  - {sink: jsonl, from: lines, path: marks.jsonl}
+EOF2
+metric() { # FILE NAME: the value of the kafka source's sample NAME in a /metrics scrape
+    sed -n "s/^sluice_plugin_$2{stream=\"lines\",plugin=\"kafka\"} \([0-9]*\)$/\1/p" "$1"
+}
+# caught_up FILE N: the source took N records (counted when a batch's
+# ranges are complete or cut) and its lag is 0
+caught_up() {
+    curl -s --max-time 5 -o "$1" "http://127.0.0.1:$HP/metrics" &&
+        [ "$(metric "$1" records_total)" = "$2" ] && [ "$(metric "$1" lag)" = 0 ]
+}
+# marks_ok NAME LOG: no batch of the run waited for fetch_timeout
+marks_ok() {
+    local slow
+    check_eq "$1: no range waited for fetch_timeout (\"did not arrive\" lines)" \
+        "$(grep -c "did not arrive" "$2")" 0
+    slow=$(sed -n 's/.*batch [^ ]*: [0-9]* records.*processing \([0-9]*\) ms.*/\1/p' "$2" |
+        sort -n | tail -n 1)
+    check "$1: every batch took under 1 s, not fetch_timeout (slowest: ${slow:-none} ms)" \
+        test -n "$slow" -a "${slow:-9999}" -lt 1000
+}
+values() { sed -n 's/.*"value":"\([^"]*\)".*/\1/p' "$@" | LC_ALL=C sort; }
+
+start_group "'$SLUICE_BIN' run marks.yaml --http 127.0.0.1:$HP --log-level info >/dev/null 2>marks1.log"
+MARKS=$GROUP_PID
+check "marks: the 20 committed records are read and the lag reaches 0 within 4 s" \
+    wait_until 4 caught_up marks1.txt 20
+check_eq "marks: fetch_timeouts is 0" "$(metric marks1.txt fetch_timeouts_total)" 0
+stop_group "$MARKS"
+marks_ok marks marks1.log
+check_eq "marks: the committed records, once each; none of the aborted" \
+    "$(values marks.jsonl | tr '\n' ' ')" "$(seq 1 20 | sed 's/^/c/' | LC_ALL=C sort | tr '\n' ' ')"
+
+# the checkpoint ends after the aborted transaction's marker; then 2 more
+# committed transactions. A run reads them and is SIGKILLed before it
+# checkpoints: the next run replays that range, which ends in a marker
+{ txn 21 30 commit; txn 31 40 commit; } >marks2.in
+check "kafkajs writes 2 more committed transactions" \
+    node "$JS" transactions "$BROKERS" "$IN" <marks2.in
+sed -i 's/checkpoint_interval: 300ms/checkpoint_interval: 1h/' marks.yaml
+setsid "$SLUICE_BIN" run marks.yaml --log-level info >/dev/null 2>marks2.log &
+pid=$!
+GROUPS_STARTED+=("$pid")
+check "marks: a run resumed from the checkpoint takes the 20 new records" \
+    wait_until 10 grep -q "batch [^ ]*: 20 records" marks2.log
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check_contains "marks: ... resumed from the checkpoint" marks2.log "resuming 3 partitions"
+marks_ok "marks, the killed run" marks2.log
+rm -f marks.jsonl
+start_group "'$SLUICE_BIN' run marks.yaml --http 127.0.0.1:$HP --log-level info >/dev/null 2>marks3.log"
+MARKS=$GROUP_PID
+check "marks: the replay reads the same 20 records and the lag reaches 0 within 4 s" \
+    wait_until 4 caught_up marks3.txt 20
+check_eq "marks: fetch_timeouts is 0 in the replay" "$(metric marks3.txt fetch_timeouts_total)" 0
+stop_group "$MARKS"
+marks_ok "marks, the replay" marks3.log
+check_eq "marks: the replayed batch holds c21..c40" \
+    "$(values marks.jsonl | tr '\n' ' ')" "$(seq 21 40 | sed 's/^/c/' | LC_ALL=C sort | tr '\n' ' ')"
+
+# section 1's output, written by sluice's transactional sink: one
+# transaction a batch, some aborted by the kills. A second pipeline reads it
+OUT=$(sed -n 's/.*topic: \([^,]*\), transactional.*/\1/p' copy.yaml)
+cat >chain.yaml <<EOF2
+batch_interval: 300ms
+streams:
+  lines:
+    source: kafka
+    brokers: $BROKERS
+    topics: $OUT
+    start: earliest
+    fetch_timeout: 5s
+outputs:
+  - {sink: jsonl, from: lines, path: chain.jsonl}
+EOF2
+start_group "'$SLUICE_BIN' run chain.yaml --http 127.0.0.1:$HP --log-level info >/dev/null 2>chain.log"
+MARKS=$GROUP_PID
+check "chain: a pipeline reads the 3000 lines of section 1's output, lag 0 within 4 s" \
+    wait_until 4 caught_up chain.txt 3000
+stop_group "$MARKS"
+marks_ok chain chain.log
+check_eq "chain: every line once" "$(values chain.jsonl | uniq | wc -l) $(values chain.jsonl | wc -l)" \
+    "3000 3000"
+
 finish
