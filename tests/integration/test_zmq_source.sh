@@ -174,16 +174,17 @@ check_contains "oversize: ... and logged" big.log "over max_message_bytes"
 
 # ---- oversize: cut — the message cut to max_message_bytes, the frames past it left out ---------
 P=$(free_port)
-printf 'batch_interval: 200ms\nstreams:\n  c: {source: zmq, bind: "tcp://127.0.0.1:%s", max_message_bytes: 100, oversize: cut}\noutputs:\n  - {sink: jsonl, from: c, path: cut.jsonl}\n' "$P" >cut.yaml
+printf 'batch_interval: 200ms\nstreams:\n  c: {source: zmq, bind: "tcp://127.0.0.1:%s", max_message_bytes: 8000, oversize: cut}\noutputs:\n  - {sink: jsonl, from: c, path: cut.jsonl}\n' "$P" >cut.yaml
 start_sluice cut
 wait_until 10 log_has cut.log "bound tcp"
 send_cut() { peer send --type push --connect "tcp://127.0.0.1:$P" "$@" >/dev/null; }
-send_cut --count 2 --size 80                      # within the limit: whole
-send_cut --count 2 --size 500 --start 10          # one frame of 500: its first 100 bytes
-send_cut --count 2 --size 99 --multipart 3 --start 20  # 99 + 2 + 2: [99 bytes, "f"], f2 left out
-send_cut --count 1 --size 100 --multipart 3 --start 30 # 100 + 2 + 2: the first frame alone
-send_cut --count 1 --size 96 --multipart 3 --start 40  # 96 + 2 + 2 = 100: whole
-check "cut: 8 records" wait_until 20 bash -c "[ \$(wc -l <cut.jsonl 2>/dev/null || echo 0) -ge 8 ]"
+send_cut --count 2 --size 80                              # within the limit: whole
+send_cut --count 2 --size 10000 --start 10                # one frame: its first 8000 bytes
+send_cut --count 2 --size 7999 --multipart 3 --start 20   # 7999 + 2 + 2: [7999 bytes, "f"]
+send_cut --count 1 --size 8000 --multipart 3 --start 30   # 8000 + 2 + 2: the first frame alone
+send_cut --count 1 --size 7996 --multipart 3 --start 40   # exactly 8000: whole
+send_cut --count 1 --size 2 --multipart 1100 --start 50   # 4391 bytes, 1100 frames: the first 1024
+check "cut: 9 records" wait_until 20 bash -c "[ \$(wc -l <cut.jsonl 2>/dev/null || echo 0) -ge 9 ]"
 sleep 0.5
 stop_sluice cut
 check_eq "cut: the exact bytes of every record, in order, none with a key" \
@@ -191,14 +192,16 @@ check_eq "cut: the exact bytes of every record, in order, none with a key" \
 def body(i, size):
     m = "m%d" % i
     return m + "." * (size - len(m))
-want = [body(0, 80), body(1, 80), body(10, 100), body(11, 100),
-        [body(20, 99), "f"], [body(21, 99), "f"], body(30, 100), [body(40, 96), "f1", "f2"]]
+want = [body(0, 80), body(1, 80), body(10, 8000), body(11, 8000),
+        [body(20, 7999), "f"], [body(21, 7999), "f"], body(30, 8000),
+        [body(40, 7996), "f1", "f2"], ["m50"] + ["f%d" % k for k in range(1, 1024)]]
 got = [json.loads(l) for l in open("cut.jsonl")]
-bad = [(i, r) for i, r in enumerate(got) if "key" in r or i >= len(want) or r["value"] != want[i]]
-print("ok" if len(got) == len(want) and not bad else "%d records; differ: %r" % (len(got), bad[:2]))')" ok
-check_contains "cut: the 5 cut messages counted" cut.log "messages_oversized=5"
+bad = [i for i, r in enumerate(got) if "key" in r or i >= len(want) or r["value"] != want[i]]
+print("ok" if len(got) == len(want) and not bad else "%d records; differ: %r" % (len(got), bad))')" ok
+check_contains "cut: the 6 cut messages counted" cut.log "messages_oversized=6"
 check_contains "cut: ... and logged as cut" cut.log "cut to that size"
-check_contains "cut: the bytes counter counts what was kept (160 + 200 + 200 + 100 + 100)" cut.log "bytes=760"
+# 160 + 16000 + 16000 + 8000 + 8000, and 4011 of the 1100-frame message's 4391
+check_contains "cut: the bytes counter counts what was kept" cut.log "bytes=52171"
 
 # ---- a slow engine: the PUSH peer blocks, memory stays bounded, nothing is lost --------------
 rm -f n.jsonl
