@@ -426,9 +426,10 @@ static int zq_source_add(zq_source *s, size_t n, size_t keep, int cutting, sl_er
 
 /* Take one whole message if one is waiting: 1 taken (stored, dropped or
  * skipped), 0 none, SL_ESTOPPED (taken; the engine is stopping) or an
- * error. Frames past ZQ_MAX_FRAMES are read and thrown away at once. */
+ * error. Frames past ZQ_MAX_FRAMES are read and thrown away at once: a cut
+ * keeps at most max_message_bytes of the frames held (`held` bytes). */
 static int zq_source_take(zq_source *s, sl_error *err) {
-    size_t n = 0, total = 0;
+    size_t n = 0, nall = 0, total = 0, held = 0;
     int more = 1, over = 0, rc = 0;
     while (more) {
         zmq_msg_t scratch, *m = n < ZQ_MAX_FRAMES ? &s->msgs[n] : &scratch;
@@ -445,21 +446,23 @@ static int zq_source_take(zq_source *s, sl_error *err) {
         }
         more = zmq_msg_more(m);
         total += zmq_msg_size(m);
+        nall++;
         if (m == &scratch) {
             zmq_msg_close(m);
             over = 1;
         } else {
+            held += zmq_msg_size(m);
             n++;
         }
     }
-    size_t keep = total;
+    size_t keep = held;
     int oversized = total > s->max_bytes || over;
     if (oversized) {
-        zq_source_oversized(s, total, n);
-        keep = total < s->max_bytes ? total : s->max_bytes;
+        zq_source_oversized(s, total, nall);
+        keep = held < s->max_bytes ? held : s->max_bytes;
     }
     if (!oversized || s->cut)
-        rc = zq_source_add(s, n, keep, keep < total, err);
+        rc = zq_source_add(s, n, keep, keep < held, err);
     for (size_t i = 0; i < n; i++)
         zmq_msg_close(&s->msgs[i]);
     return rc < 0 ? rc : 1;

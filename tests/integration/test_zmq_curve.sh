@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # test_zmq_curve.sh — CURVE and the ZAP allow-list, against pyzmq peers:
 # a client whose key is on the list gets through, one whose key is not and
-# one without CURVE do not (counted and logged); the sink as a CURVE client
-# of a pyzmq CURVE server; keys from sluice-zmq-keygen read by pyzmq and
+# one without CURVE do not (counted and logged); the roles reversed: the
+# source as a CURVE client of a pyzmq CURVE server that binds, the sink as a
+# CURVE server that binds (an allowed pyzmq client gets every message, one
+# not on the list none); the sink as a CURVE client of a pyzmq CURVE server;
+# keys from sluice-zmq-keygen read by pyzmq and
 # pyzmq's read by sluice; secrets never shown; a secret key file others may
 # read is refused; a bind other than loopback needs CURVE or insecure: true.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -68,6 +71,52 @@ peer send --type push --connect "tcp://127.0.0.1:$IN" --count 400 >/dev/null
 check "curve: the sink's 400 messages reach the CURVE server" \
     wait_until 20 bash -c "[ \$(wc -l <reader.out) -ge 400 ]"
 stop_sluice cli
+
+# ---- the source as a CURVE client of a pyzmq CURVE server (a PUSH that binds) -----------
+"$KEYGEN" client >client.pub 2>>keygen.err
+peer keys . pysrv
+P=$(free_port)
+start_peer pysrv send --type push --bind "tcp://127.0.0.1:$P" --count 2000 --curve-keys pysrv.key_secret
+start_sluice srccli "batch_interval: 200ms
+streams:
+  lines: {source: zmq, connect: \"tcp://127.0.0.1:$P\", curve: client, curve_keys: client.key_secret, curve_server_key: pysrv.key}
+  n: {count: lines}
+outputs:
+  - {sink: jsonl, from: n, path: srccli.jsonl}"
+check_total "curve client source: the CURVE server's 2000 messages arrive" 20 srccli.jsonl 2000 \
+    srccli.log pysrv.err
+stop_sluice srccli
+check_contains "curve client source: the server sent them all" pysrv.out "sent=2000"
+
+# ---- the sink as a CURVE server (it binds) for pyzmq CURVE clients (PULLs that connect) ---------
+IN=$(free_port)
+OUTP=$(free_port)
+start_sluice sinksrv "batch_interval: 200ms
+streams:
+  lines: {source: zmq, bind: \"tcp://127.0.0.1:$IN\"}
+outputs:
+  - {sink: zmq, from: lines, bind: \"tcp://127.0.0.1:$OUTP\", curve: server, curve_keys: server.key_secret, curve_allow: allow.txt}"
+wait_until 10 log_has sinksrv.log "zmq sink: bound tcp://127.0.0.1:$OUTP" # the first (empty) batch
+start_peer goodpull recv --type pull --connect "tcp://127.0.0.1:$OUTP" --count 1001 --timeout 1.5 \
+    --curve-keys good.key_secret --curve-server-key server.key --ready good.ready
+PG=$PEER_PID
+start_peer badpull recv --type pull --connect "tcp://127.0.0.1:$OUTP" --count 1 --timeout 30 \
+    --curve-keys bad.key_secret --curve-server-key server.key --ready bad.ready
+PB=$PEER_PID
+wait_until 10 test -e good.ready -a -e bad.ready
+check "curve server sink: the client not on the list was refused" \
+    wait_until 10 log_has sinksrv.log "refused a CURVE client"
+peer send --type push --connect "tcp://127.0.0.1:$IN" --count 1000 >/dev/null
+check "curve server sink: the allowed client is done" wait_until 20 bash -c "! kill -0 $PG 2>/dev/null"
+check "curve server sink: the refused client was there all along" kill -0 "$PB"
+stop_group "$PB"
+stop_sluice sinksrv
+check_eq "curve server sink: the allowed client got all 1000 messages, once each" \
+    "$(sort -u goodpull.out | wc -l) $(wc -l <goodpull.out)" "1000 1000"
+check_eq "curve server sink: the refused one none" "$(wc -l <badpull.out)" 0
+check_contains "curve server sink: the log names the refused key" sinksrv.log "$bad"
+check_contains "curve server sink: the allowed handshake was counted" sinksrv.log "curve_allowed=1"
+check_contains "curve server sink: ... and the refused ones" sinksrv.log "curve_denied="
 
 # ---- refused settings --------------------------------------------------------------------
 refused() { # refused NAME PARAMS MESSAGE

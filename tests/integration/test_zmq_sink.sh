@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_zmq_sink.sh — `sink: zmq`, read back by an independent peer (pyzmq):
-# PUSH to a PULL (key frame + value), PUB to a SUB (fixed topic), a
+# PUSH to a PULL (key frame + value, or the value alone with key: drop),
+# PUB to a SUB (fixed topic), several endpoints in one bind (two SUBs get
+# every message) and in one connect (two PULLs share them), a
 # graceful stop while messages are still queued for a slow reader (all of
 # them arrive), and no peer at all: on_full: block fails the batch after
 # send_timeout with a message that says why, on_full: drop drops and
@@ -33,6 +35,59 @@ check_eq "push: each is [key, value] as it came in, once" \
 m = [json.loads(l) for l in open("pull.out")]
 print(len(set(f[1] for f in m)), sorted(set(f[0] for f in m)), m[0] if m[0][1] == "m0" else "")')" \
     "6000 ['k1', 'k2', 'k3'] ['k1', 'm0']"
+
+# ---- key: drop: the same pairs, the value frame alone -------------------------------------
+IN=$(free_port)
+OUTP=$(free_port)
+start_peer nokey recv --type pull --bind "tcp://127.0.0.1:$OUTP" --count 3001 --timeout 1.5
+relay nokey "$IN" "connect: \"tcp://127.0.0.1:$OUTP\", key: drop"
+peer send --type push --connect "tcp://127.0.0.1:$IN" --count 3000 --topics k1,k2,k3 >/dev/null
+check "key: drop: the PULL peer is done (3000 messages, then 1.5 s of none)" \
+    wait_until 30 bash -c "! kill -0 $PEER_PID 2>/dev/null"
+stop_sluice nokey
+check_eq "key: drop: 3000 messages of exactly one frame, the value, each once" \
+    "$("$PY" -c 'import json
+m = [json.loads(l) for l in open("nokey.out")]
+print(len(m), set(len(f) for f in m), len(set(f[0] for f in m)), m[0])')" "3000 {1} 3000 ['m0']"
+
+# ---- several endpoints in one bind: a PUB, a SUB on each gets every message ----------------
+IN=$(free_port)
+O1=$(free_port)
+O2=$(free_port)
+relay pub2 "$IN" "type: pub, bind: \"tcp://127.0.0.1:$O1, tcp://127.0.0.1:$O2\", topic: t"
+wait_until 10 log_has pub2.log "zmq sink: bound tcp://127.0.0.1:$O2" # the first (empty) batch
+start_peer suba recv --type sub --connect "tcp://127.0.0.1:$O1" --count 2001 --timeout 1.5 --ready suba.ready
+PA=$PEER_PID
+start_peer subb recv --type sub --connect "tcp://127.0.0.1:$O2" --count 2001 --timeout 1.5 --ready subb.ready
+PB=$PEER_PID
+wait_until 10 test -e suba.ready -a -e subb.ready
+sleep 0.5 # the subscriptions reach the PUB
+peer send --type push --connect "tcp://127.0.0.1:$IN" --count 2000 >/dev/null
+check "two binds: both SUB peers are done" \
+    wait_until 30 bash -c "! kill -0 $PA 2>/dev/null && ! kill -0 $PB 2>/dev/null"
+stop_sluice pub2
+check_eq "two binds: the SUB on the first endpoint got all 2000, once each" \
+    "$(sort -u suba.out | wc -l) $(wc -l <suba.out)" "2000 2000"
+check_eq "two binds: the SUB on the second endpoint too" "$(sort -u subb.out | wc -l) $(wc -l <subb.out)" "2000 2000"
+
+# ---- several endpoints in one connect: a PUSH shares the messages between two PULLs -------
+IN=$(free_port)
+O1=$(free_port)
+O2=$(free_port)
+start_peer pulla recv --type pull --bind "tcp://127.0.0.1:$O1" --count 4001 --timeout 1.5
+PA=$PEER_PID
+start_peer pullb recv --type pull --bind "tcp://127.0.0.1:$O2" --count 4001 --timeout 1.5
+PB=$PEER_PID
+relay push2 "$IN" "connect: \"tcp://127.0.0.1:$O1, tcp://127.0.0.1:$O2\""
+sleep 0.5 # the first (empty) batch connected both
+peer send --type push --connect "tcp://127.0.0.1:$IN" --count 4000 >/dev/null
+check "two connects: both PULL peers are done" \
+    wait_until 30 bash -c "! kill -0 $PA 2>/dev/null && ! kill -0 $PB 2>/dev/null"
+stop_sluice push2
+a=$(wc -l <pulla.out)
+b=$(wc -l <pullb.out)
+check "two connects: each PULL peer got a share ($a and $b)" test "$a" -gt 0 -a "$b" -gt 0
+check_eq "two connects: together every message once" "$(cat pulla.out pullb.out | sort -u | wc -l) $((a + b))" "4000 4000"
 
 # ---- PUB to a pyzmq SUB, fixed topic -----------------------------------------------
 IN=$(free_port)
@@ -85,4 +140,10 @@ stop_sluice drop
 check_eq "drop: the stop exits 0" "$(cat drop.rc)" 0
 check "drop: ... at once ($(($(now_ms) - t0)) ms)" test $(($(now_ms) - t0)) -lt 3000
 check_contains "drop: ... and counted" drop.log "messages_dropped=10"
+# ---- settings that are refused ---------------------------------------------------------------
+printf 'batch_interval: 1s\nstreams:\n  s: {source: zmq, connect: "tcp://127.0.0.1:1"}\noutputs:\n  - {sink: zmq, from: s, connect: "tcp://127.0.0.1:2", reconnect_interval: 200ms, reconnect_interval_max: 100ms}\n' >ivlmax.yaml
+"$SLUICE_BIN" validate ivlmax.yaml >ivlmax.vout 2>&1
+check_eq "refused: a sink's reconnect_interval_max shorter than reconnect_interval (exit 2)" "$?" 2
+check_contains "refused: ... and why" ivlmax.vout \
+    "zmq sink: reconnect_interval_max (100ms) is shorter than reconnect_interval (200ms)"
 finish

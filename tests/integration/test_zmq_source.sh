@@ -3,8 +3,10 @@
 # exact counts over several batches from a PUSH peer (sluice binds, and
 # sluice connects) and from a PUB peer; SUB topic filters; multipart
 # messages as lists and as (topic, value); JSON values; ipc://; a PUSH peer
-# that restarts mid-run; a slow engine (the PUSH peer blocks, sluice's
-# memory stays bounded, nothing is lost); oversized messages; bad settings.
+# that restarts mid-run; several endpoints in one connect;
+# reconnect_interval_max (the backoff, and the reconnection within it); a
+# slow engine (the PUSH peer blocks, sluice's memory stays bounded, nothing
+# is lost); oversized messages, dropped or cut; bad settings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/zmq_lib.sh"
 cd "$WORK" || exit 1
@@ -36,6 +38,20 @@ check_total "push (sluice connects): every message counted" 20 n.jsonl 30000 con
 stop_sluice conn
 check_contains "push (sluice connects): the peer sent them all" pusher.out "sent=30000"
 
+# ---- several endpoints in one connect: a PUSH peer on each -----------------------------
+rm -f n.jsonl
+P=$(free_port)
+Q=$(free_port)
+start_peer pusha send --type push --bind "tcp://127.0.0.1:$P" --count 3000
+start_peer pushb send --type push --bind "tcp://127.0.0.1:$Q" --count 5000 --start 100000
+start_sluice two "$(count_pipeline "connect: \"tcp://127.0.0.1:$P, tcp://127.0.0.1:$Q\"")"
+check_total "two endpoints: 3000 + 5000 messages counted (both peers, none twice)" 20 n.jsonl 8000 \
+    two.log pusha.out pushb.out
+stop_sluice two
+check "two endpoints: the first peer sent its 3000" wait_until 5 log_has pusha.out "sent=3000"
+check "two endpoints: the second its 5000" wait_until 5 log_has pushb.out "sent=5000"
+check_contains "two endpoints: sluice connected to both" two.log "connecting to tcp://127.0.0.1:$Q"
+
 # ---- ipc:// ---------------------------------------------------------------------------
 rm -f n.jsonl
 start_sluice ipc "$(count_pipeline "bind: \"ipc://$WORK/feed.sock\"")"
@@ -55,6 +71,36 @@ check "restart: the second peer's messages too, after libzmq reconnected" \
     wait_until 20 total_is n.jsonl 16000
 stop_sluice restart
 check_eq "restart: sluice kept running through it" "$(cat restart.rc)" 0
+
+# ---- reconnect_interval_max: the backoff between attempts, and its bound ---------------------
+# No peer for 3 s: libzmq waits 50, 100, 200, 400, 400, ... ms (plus up to
+# reconnect_interval of jitter) between attempts, about 8 of them, where
+# 50 ms without a backoff would make about 40. A peer that comes back is
+# connected to within one reconnect_interval_max (+ jitter).
+rm -f n.jsonl
+P=$(free_port)
+LOG_LEVEL=debug start_sluice backoff "$(count_pipeline "connect: \"tcp://127.0.0.1:$P\", reconnect_interval: 50ms, reconnect_interval_max: 400ms")"
+peer send --type push --bind "tcp://127.0.0.1:$P" --count 1000 >back1.out
+check_total "backoff: the first peer's messages" 20 n.jsonl 1000 backoff.log back1.out
+sleep 3
+attempts=$(grep -o 'disconnected; reconnecting ([0-9]* attempt' backoff.log | tail -n 1 | tr -dc 0-9)
+check "backoff: libzmq backed off (${attempts:-no} attempts in 3 s without a peer, not ~40)" \
+    test "${attempts:-0}" -ge 3 -a "${attempts:-99}" -le 15
+start_peer back2 send --type push --bind "tcp://127.0.0.1:$P" --count 1000 --start 1000 --ready back2.ready
+check_total "backoff: the second peer's messages, after the reconnection" 20 n.jsonl 2000 backoff.log
+stop_sluice backoff
+# from the peer's bind (its ready file) to the source's CONNECTED in the log
+delay=$("$PY" -c 'import datetime, os, re, sys
+bound = os.stat("back2.ready").st_mtime
+for l in open("backoff.log"):
+    if "source state: connected: " in l:
+        t = datetime.datetime.strptime(l.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+        t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+        if t >= bound - 0.05:
+            print(int((t - bound) * 1000))
+            break')
+check "backoff: reconnected ${delay:-never} ms after the peer came back (max 400 ms + 50 ms jitter)" \
+    test "${delay:-9999}" -le 700
 
 # ---- PUB peer, SUB with topic filters, (topic, value) records ----------------------------
 P=$(free_port)
@@ -126,6 +172,37 @@ check_eq "oversize: the 7 larger ones are not" "$(total n.jsonl)" 100
 check_contains "oversize: ... but counted" big.log "messages_oversized=7"
 check_contains "oversize: ... and logged" big.log "over max_message_bytes"
 
+# ---- oversize: cut — the message cut to max_message_bytes, the frames past it left out ---------
+P=$(free_port)
+printf 'batch_interval: 200ms\nstreams:\n  c: {source: zmq, bind: "tcp://127.0.0.1:%s", max_message_bytes: 8000, oversize: cut}\noutputs:\n  - {sink: jsonl, from: c, path: cut.jsonl}\n' "$P" >cut.yaml
+start_sluice cut
+wait_until 10 log_has cut.log "bound tcp"
+send_cut() { peer send --type push --connect "tcp://127.0.0.1:$P" "$@" >/dev/null; }
+send_cut --count 2 --size 80                              # within the limit: whole
+send_cut --count 2 --size 10000 --start 10                # one frame: its first 8000 bytes
+send_cut --count 2 --size 7999 --multipart 3 --start 20   # 7999 + 2 + 2: [7999 bytes, "f"]
+send_cut --count 1 --size 8000 --multipart 3 --start 30   # 8000 + 2 + 2: the first frame alone
+send_cut --count 1 --size 7996 --multipart 3 --start 40   # exactly 8000: whole
+send_cut --count 1 --size 2 --multipart 1100 --start 50   # 4391 bytes, 1100 frames: the first 1024
+check "cut: 9 records" wait_until 20 bash -c "[ \$(wc -l <cut.jsonl 2>/dev/null || echo 0) -ge 9 ]"
+sleep 0.5
+stop_sluice cut
+check_eq "cut: the exact bytes of every record, in order, none with a key" \
+    "$("$PY" -c 'import json
+def body(i, size):
+    m = "m%d" % i
+    return m + "." * (size - len(m))
+want = [body(0, 80), body(1, 80), body(10, 8000), body(11, 8000),
+        [body(20, 7999), "f"], [body(21, 7999), "f"], body(30, 8000),
+        [body(40, 7996), "f1", "f2"], ["m50"] + ["f%d" % k for k in range(1, 1024)]]
+got = [json.loads(l) for l in open("cut.jsonl")]
+bad = [i for i, r in enumerate(got) if "key" in r or i >= len(want) or r["value"] != want[i]]
+print("ok" if len(got) == len(want) and not bad else "%d records; differ: %r" % (len(got), bad))')" ok
+check_contains "cut: the 6 cut messages counted" cut.log "messages_oversized=6"
+check_contains "cut: ... and logged as cut" cut.log "cut to that size"
+# 160 + 16000 + 16000 + 8000 + 8000, and 4011 of the 1100-frame message's 4391
+check_contains "cut: the bytes counter counts what was kept" cut.log "bytes=52171"
+
 # ---- a slow engine: the PUSH peer blocks, memory stays bounded, nothing is lost --------------
 rm -f n.jsonl
 P=$(free_port)
@@ -167,4 +244,12 @@ bad badscheme "connect: \"udp://127.0.0.1:1\"" "is not a tcp:// or ipc:// endpoi
 bad noport "connect: \"tcp://127.0.0.1\"" "needs host:port"
 bad pullsub "connect: \"tcp://127.0.0.1:1\", subscribe: a" "subscribe is for type: sub"
 bad hwm "connect: \"tcp://127.0.0.1:1\", rcvhwm: -1" "rcvhwm"
+bad ivlmax "connect: \"tcp://127.0.0.1:1\", reconnect_interval: 1s, reconnect_interval_max: 500ms" \
+    "reconnect_interval_max (500ms) is shorter than reconnect_interval (1000ms); 0 turns the backoff off"
+bad ivlmaxrange "connect: \"tcp://127.0.0.1:1\", reconnect_interval_max: 2h" \
+    "parameter 'reconnect_interval_max' must be between 0 and 1h, got '2h'"
+bad ivlmaxword "connect: \"tcp://127.0.0.1:1\", reconnect_interval_max: often" \
+    "parameter 'reconnect_interval_max' expects a duration like 500ms, 5s or 1m, got 'often'"
+printf 'batch_interval: 1s\nstreams:\n  s: {source: zmq, connect: "tcp://127.0.0.1:1", reconnect_interval: 100ms, reconnect_interval_max: 30s}\noutputs:\n  - {sink: pprint, from: s}\n' >ivlmaxok.yaml
+check "accepted: reconnect_interval_max 30s over reconnect_interval 100ms" "$SLUICE_BIN" validate ivlmaxok.yaml
 finish

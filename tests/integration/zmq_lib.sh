@@ -33,13 +33,13 @@ start_peer() {
 }
 
 # start_sluice NAME [YAML]: run the pipeline NAME.yaml (written from YAML
-# when given) in the background: logs at info in NAME.log, its pid in
+# when given) in the background: logs at info (or $LOG_LEVEL) in NAME.log, its pid in
 # NAME.pid, its exit status in NAME.rc when it ends.
 start_sluice() {
     local name=$1
     [ $# -ge 2 ] && printf '%s\n' "$2" >"$name.yaml"
     rm -f "$name.pid" "$name.rc"
-    start_group "$SLUICE_BIN run $name.yaml --log-level info 2>$name.log & echo \$! >$name.pid; wait \$!; echo \$? >$name.rc"
+    start_group "$SLUICE_BIN run $name.yaml --log-level ${LOG_LEVEL:-info} 2>$name.log & echo \$! >$name.pid; wait \$!; echo \$? >$name.rc"
     SLUICE_PID=$GROUP_PID
     wait_until 5 test -s "$name.pid"
 }
