@@ -9,7 +9,7 @@
  *     first non-blank character is '#'. They do not produce a batch.
  *   - An element is any JSON value, converted by the host's JSON parser:
  *     string -> bytes, integer -> int, other number -> double, null -> null,
- *     true/false -> int 1/0, array -> list, object -> object.
+ *     true/false -> bool, array -> list, object -> object.
  *   - An object of exactly the two members "key" and "value" (in any order)
  *     is the pair (K, V); every other object is an object element.
  *   - Every record gets the batch time as its timestamp.

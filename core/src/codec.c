@@ -5,7 +5,8 @@
  *
  *     0 null | 5 null key (SL_NULL with len 1) | 1 int: zigzag varint |
  *     2 double: 8 bytes (IEEE bits) | 3 bytes: varint length, bytes |
- *     4 list: varint count, items (nested at most 256 deep)
+ *     4 list: varint count, items (nested at most 256 deep) |
+ *     6 object: varint field count, name, value, ... | 7 false | 8 true
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,7 +214,8 @@ int sl__read_bytes(sl__reader *r, const uint8_t **p, size_t *n) {
  * ========================================================================== */
 
 /* Append only: checkpoints written before a tag existed must stay readable
- * (TAG_OBJECT came with ABI 1.4; older files simply never contain it). */
+ * (TAG_OBJECT came with ABI 1.4, TAG_FALSE/TAG_TRUE with 1.7; older files
+ * simply never contain them). A bool is its tag alone: one byte. */
 enum {
     TAG_NULL = 0,
     TAG_INT = 1,
@@ -221,7 +223,9 @@ enum {
     TAG_BYTES = 3,
     TAG_LIST = 4,
     TAG_NULL_KEY = 5,
-    TAG_OBJECT = 6 /* field count, then name, value, name, value ... */
+    TAG_OBJECT = 6, /* field count, then name, value, name, value ... */
+    TAG_FALSE = 7,
+    TAG_TRUE = 8
 };
 
 /* Encode v, whose lists sit `depth` levels deep. */
@@ -244,6 +248,8 @@ static int value_encode(sl__buf *b, const sl_value *v, int depth) {
         if (sl__buf_put_u8(b, TAG_BYTES))
             return SL_ENOMEM;
         return sl__buf_put_bytes(b, v->u.s, v->len);
+    case SL_BOOL:
+        return sl__buf_put_u8(b, v->u.i ? TAG_TRUE : TAG_FALSE);
     case SL_LIST:
     case SL_OBJECT:
         if (depth >= SL__CODEC_MAX_DEPTH)
@@ -294,6 +300,10 @@ static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
         *out = sl_double(d);
         return 0;
     }
+    case TAG_FALSE:
+    case TAG_TRUE:
+        *out = sl_bool(tag == TAG_TRUE);
+        return 0;
     case TAG_BYTES: {
         const uint8_t *p;
         size_t n;

@@ -86,9 +86,10 @@ int sl__read_bytes(sl__reader *r, const uint8_t **p, size_t *n);
 /* ---- the value codec ---------------------------------------------------------------- */
 
 /* Append the encoding of *v (and everything it points to) to b. One tag
- * byte, then: nothing (null, null key), a zigzag varint (int), 8 raw
- * little-endian bytes (double, bit-exact: NaN payloads and -0.0 survive), a
- * varint length and the bytes (bytes), a varint count and the items (list).
+ * byte, then: nothing (null, null key, false, true: a tag each), a zigzag
+ * varint (int), 8 raw little-endian bytes (double, bit-exact: NaN payloads
+ * and -0.0 survive), a varint length and the bytes (bytes), a varint count
+ * and the items (list; for an object, the field count and 2 items a field).
  * Returns 0, SL_ENOMEM, SL_ETYPE (unknown type) or SL_ELIMIT (nested deeper
  * than SL__CODEC_MAX_DEPTH, which decode would refuse). On failure b may hold
  * a partial encoding past its old length: the caller discards the buffer. */

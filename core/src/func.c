@@ -124,7 +124,7 @@ static int check_result(int rc, const sl_value *v, sl_error *err) {
         return rc;
     return sl__error_set(err, SL_ETYPE,
                          "returned a value with an invalid type tag %d (a value is null, int, "
-                         "double, bytes or list: tags 0..4)",
+                         "double, bytes, list, object or bool: tags 0..6)",
                          bad);
 }
 

@@ -154,7 +154,7 @@ static void host_mem_free(sl_mem *mem) {
 /* ---- ABI 1.3 --------------------------------------------------------------------- */
 
 static const char *host_value_type_name(uint32_t type) {
-    static const char *const names[] = {"null", "int", "double", "bytes", "list", "object"};
+    static const char *const names[] = {"null", "int", "double", "bytes", "list", "object", "bool"};
     return type < sizeof names / sizeof names[0] ? names[type] : "unknown";
 }
 

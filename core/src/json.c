@@ -2,9 +2,9 @@
  * json.c — a strict JSON parser (RFC 8259) into sl_value.
  *
  * Used by the host API (json_parse) for the queue source and plugin
- * parameters. true/false become ints 1/0 (the value model has no bool);
- * objects become SL_OBJECT values, in document order, duplicate names kept
- * (docs/json.md).
+ * parameters. true/false become SL_BOOL values (ABI 1.7; before, the ints
+ * 1/0), which value.c writes back as true/false; objects become SL_OBJECT
+ * values, in document order, duplicate names kept (docs/json.md).
  * Nesting is limited to 256 levels, so hostile input cannot exhaust the stack.
  */
 #include <errno.h>
@@ -356,13 +356,13 @@ static int parse_value(parser *p, sl_value *out, int depth) {
         return parse_list(p, out, depth, true);
     case 't':
         if (literal(p, "true")) {
-            *out = sl_int(1);
+            *out = sl_bool(1);
             return 0;
         }
         break;
     case 'f':
         if (literal(p, "false")) {
-            *out = sl_int(0);
+            *out = sl_bool(0);
             return 0;
         }
         break;

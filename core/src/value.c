@@ -6,7 +6,8 @@
  * 1, 2.5, None, ('a', 1)). Lists print as tuples in repr: in the DStream
  * model a list is a tuple (a join yields [v, w]); objects print as JSON
  * objects and as Python dicts ({'user': 'ann', 'amount': 3}), fields in
- * document order, duplicate names as they are.
+ * document order, duplicate names as they are; bools as true/false in JSON
+ * and True/False in repr (Python's repr and str alike).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -266,6 +267,12 @@ static void put_value(outbuf *o, const sl_value *v, int style, int depth) {
     case SL_OBJECT:
         put_object(o, v, style, depth);
         break;
+    case SL_BOOL:
+        if (style == SL_FORMAT_JSON)
+            puts0(o, v->u.i ? "true" : "false");
+        else
+            puts0(o, v->u.i ? "True" : "False");
+        break;
     default:
         puts0(o, style == SL_FORMAT_JSON ? "null" : "None");
         break;
@@ -298,6 +305,9 @@ size_t sl__record_format(const sl_record *r, int style, char *buf, size_t cap) {
 
 /* ---- ordering and hashing ------------------------------------------------------- */
 
+/* The total order across types: null < numbers (int and double together)
+ * < bytes < lists < objects < bools. A bool is not a number (Spark's
+ * Boolean never equals an Integer): true != 1, and they hash apart. */
 static int type_rank(uint32_t t) {
     switch (t) {
     case SL_NULL:
@@ -309,6 +319,8 @@ static int type_rank(uint32_t t) {
         return 2;
     case SL_OBJECT:
         return 4;
+    case SL_BOOL:
+        return 5; /* after every older type, as its tag: their order is unchanged */
     default:
         return 3;
     }
@@ -334,6 +346,8 @@ int sl__value_compare(const sl_value *a, const sl_value *b) {
         return 0;
     case 1:
         return cmp_num(a, b);
+    case 5:
+        return (a->u.i != 0) - (b->u.i != 0); /* false < true */
     case 2: {
         size_t n = a->len < b->len ? a->len : b->len;
         int c = n ? memcmp(a->u.s, b->u.s, n) : 0;
@@ -376,6 +390,11 @@ uint64_t sl__value_hash(const sl_value *v) {
         if (isnan(d))
             d = NAN;
         return XXH3_64bits_withSeed(&d, sizeof d, 2);
+    }
+    case SL_BOOL: {
+        /* a seed of its own: true is not 1, so it must not hash as the int */
+        int64_t b = v->u.i != 0;
+        return XXH3_64bits_withSeed(&b, sizeof b, 5);
     }
     case SL_LIST:
     case SL_OBJECT: {
@@ -439,7 +458,7 @@ size_t sl__value_bytes(const sl_value *v) {
  * too, down to 64 levels: deeper ones and cycles are not followed), or -1
  * when every tag is one of sl_type. */
 static int bad_type(const sl_value *v, int depth) {
-    if ((unsigned)v->type > SL_OBJECT)
+    if ((unsigned)v->type > SL_BOOL)
         return (int)v->type;
     size_t n = sl_value_items(v);
     if (n == 0 || depth >= 64)

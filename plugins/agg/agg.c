@@ -6,7 +6,9 @@
  *
  * Typing: numbers are int64 or double. int (+) int stays int and an int64
  * overflow is an error (SL_ELIMIT), never a silent wrap or a switch to
- * double; any double makes the result a double. Null values are skipped.
+ * double; any double makes the result a double. Null values are skipped;
+ * anything else (bytes, lists, objects, bools: a bool is not a number,
+ * docs/decisions.md §29) is a type error naming the function.
  *
  * Only expiring keeps an instance (its parameters, read-only after
  * create): all are pure functions of their arguments, safe to call from

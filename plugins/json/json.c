@@ -2,7 +2,8 @@
  * json — MAP functions for JSON events: parse, get, pair.
  *
  *   json.parse  bytes -> the value the JSON text stands for (objects are
- *               SL_OBJECT values, docs/json.md); a pair keeps its key.
+ *               SL_OBJECT values, true/false SL_BOOL, docs/json.md); a pair
+ *               keeps its key.
  *   json.get    an object -> the value at `field` (a name or a dotted path,
  *               "user.address.city", "items.0.sku"); null when absent.
  *   json.pair   an object -> (the value at `key`, the value at `value`, or

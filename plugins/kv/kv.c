@@ -360,7 +360,8 @@ static const sl_component kv_sort_component = {
     .kind = SL_COMPONENT_MAP,
     .name = "sort",
     .doc = "transform: sorts the batch by key or value (the engine's total order over values: "
-           "null < numbers < bytes < lists), stable, descending by default, and keeps the first "
+           "null < numbers < bytes < lists < objects < bools), stable, descending by default, and "
+           "keeps the first "
            "`limit` records (top-N). Use it with `transform`, which passes the whole batch; "
            "elsewhere it sorts each chunk on its own.",
     .params = kv_sort_params,
@@ -371,7 +372,7 @@ static const sl_component kv_sort_component = {
 
 /* ---- nonzero ------------------------------------------------------------------- */
 
-/* filter: keep records whose value is not 0, 0.0 or null — with
+/* filter: keep records whose value is not 0, 0.0, false or null — with
  * reduce_by_key_and_window's inverse, drops the keys whose count fell to
  * zero (Spark's filterFunc). */
 static int kv_nonzero_process(void *inst, const sl_chunk *in, sl_emitter *out, sl_error *err) {
@@ -379,7 +380,7 @@ static int kv_nonzero_process(void *inst, const sl_chunk *in, sl_emitter *out, s
     (void)err;
     for (size_t i = 0; i < in->count; i++) {
         const sl_value *v = &in->records[i].value;
-        if (v->type == SL_NULL || (v->type == SL_INT && v->u.i == 0) ||
+        if (v->type == SL_NULL || ((v->type == SL_INT || v->type == SL_BOOL) && v->u.i == 0) ||
             (v->type == SL_DOUBLE && v->u.d == 0.0))
             continue;
         int rc = sl_emit(out, &in->records[i]);
@@ -395,7 +396,7 @@ static const sl_component kv_nonzero_component = {
     .struct_size = sizeof(sl_component),
     .kind = SL_COMPONENT_MAP,
     .name = "nonzero",
-    .doc = "filter: keeps records whose value is not 0, 0.0 or null (e.g. the filter of "
+    .doc = "filter: keeps records whose value is not 0, 0.0, false or null (e.g. the filter of "
            "reduce_by_key_and_window with inverse, to drop keys whose count fell to 0).",
     .params = NULL,
     .create = kv_create_none,

@@ -10,7 +10,8 @@
 #   - a pair with a null key and a plain value are two different lines;
 #   - an empty batch leaves no line by default, and {"time":T,"empty":true}
 #     with empty_batches: true;
-#   - pprint's repr of such bytes is python3's repr of the surrogateescape str.
+#   - pprint's repr of such bytes is python3's repr of the surrogateescape str;
+#   - true/false come back as true/false, and pprint prints True/False.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -203,5 +204,20 @@ check "json.parse: the same values written again" cmp <(sed -E 's/^\{"time":[0-9
 want=$(python3 -c 'print(repr(tuple(b.decode("utf-8", "surrogateescape") for b in (b"\xff", b"\xfe"))))')
 check_eq "pprint: the pair of invalid bytes is python's repr" "$want" "('\\udcff', '\\udcfe')"
 check_contains "pprint prints it so" out.jsonl.pprint "$want"
+
+# ---- bools (ABI 1.7) -------------------------------------------------------------------
+
+# Proves: true and false, plain, as a pair's key, in a list and in an object,
+# are written back as true/false by jsonl, and pprint prints them as
+# python3's print() does (True/False, not 1/0).
+printf '%s\n' '[true, {"key": false, "value": [true, null]}, {"ok": false, "n": 0}]' >bools.jsonl
+run_sink bools.jsonl outb.jsonl
+check_eq "bools: queue -> jsonl exits 0" "$?" 0
+check_eq "bools: jsonl writes true/false" \
+    "$(sed -E 's/^\{"time":[0-9]+,//' outb.jsonl | tr '\n' ' ')" \
+    '"value":true} "key":false,"value":[true,null]} "value":{"ok":false,"n":0}} '
+want=$(python3 -c 'print(True); print((False, (True, None))); print({"ok": False, "n": 0})')
+check_eq "bools: pprint prints what python3's print() does" \
+    "$(grep -v '^-\|^Time: \|^$' outb.jsonl.pprint)" "$want"
 
 finish

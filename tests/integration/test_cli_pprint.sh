@@ -3,8 +3,9 @@
 # DStream.pprint() does, with Python's print(element): a plain string as its
 # text (hello, not 'hello'), everything else as its repr (3, 2.5, None,
 # tuples, dicts, pairs ('a', 1)). The whole of stdout is compared with what
-# python3 prints for the same elements (lists as tuples, true/false as 1/0,
-# as sluice's value model has them), and a few lines are checked by hand.
+# python3 prints for the same elements (lists as tuples, as sluice's value
+# model has them; true/false as True/False), and a few lines are checked by
+# hand.
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,14 +32,12 @@ outputs:
 EOF
 
 # What PySpark prints for these batches: print(x) for each of the first 10
-# elements. sluice's lists are tuples and it has no bool; an object of
-# exactly "key" and "value" is the pair (key, value).
+# elements. sluice's lists are tuples; bools print as Python's (True,
+# False); an object of exactly "key" and "value" is the pair (key, value).
 cat >oracle.py <<'EOF'
 import json, sys
 
 def conv(x):
-    if isinstance(x, bool):
-        return int(x)
     if isinstance(x, (list, tuple)):
         return tuple(conv(i) for i in x)
     if isinstance(x, dict):
@@ -77,6 +76,7 @@ check "a newline in a string splits the line, as print does" grep -qx 'lines' go
 check "an int: 3" grep -qx '3' got.txt
 check "null: None" grep -qx 'None' got.txt
 check "a double: 0.1" grep -qx '0.1' got.txt
+check "true and false: True, then False" test "$(grep -xA1 'True' got.txt | tr '\n' ' ')" = "True False "
 check "a list: a tuple of reprs" grep -qx "('a', 1)" got.txt
 check "nested strings keep their repr" grep -qx "(('nested', \"it's\"), 's\\\\t')" got.txt
 check "an object: a dict repr" grep -qx "{'user': 'ann', 'amount': 3, 'tags': ('a', 'b')}" got.txt

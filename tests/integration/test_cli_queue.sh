@@ -64,8 +64,8 @@ cat >want_raw <<'EOF'
 1	"value":2.5
 1	"value":-3
 1	"value":null
-1	"value":1
-1	"value":0
+1	"value":true
+1	"value":false
 2	"value":"ünïcödé ✓"
 2	"value":"emoji 😀"
 2	"value":"ctl \u0001\u001f"

@@ -32,7 +32,8 @@ check "json_sum --format json: every line is JSON" \
     python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' sums.jsonl
 
 # 3. JSON events pass through parse -> stdout(json) byte for byte: order,
-# duplicate names, nesting, unicode, escapes (compact input).
+# duplicate names, nesting, unicode, escapes, true/false at every depth
+# (compact input).
 cat >passthru.yaml <<'EOF'
 batch_interval: 200ms
 workers: 1
@@ -48,6 +49,10 @@ cat >in.jsonl <<'EOF'
 {"caf\u00e9":"ünï 😀","esc":"q\"b\\n\nt\t","n":-12,"d":0.5,"big":1e+22,"nil":null,"e":[]}
 [1,{"k":"v"}]
 "just a string"
+{"ok":true,"no":false,"one":1,"zero":0,"l":[true,false,null],"d":{"t":{"f":[false,{"x":true}]}}}
+true
+false
+[true,[false,[{"deep":[true]}]]]
 EOF
 timeout 20 "$SLUICE_BIN" run passthru.yaml <in.jsonl >out.jsonl 2>err.txt
 check_eq "passthrough: exit 0" "$?" 0
@@ -61,6 +66,29 @@ EOF
 sed -i 's/^{"a":2}$/{"a":1,"a":2}/' want.jsonl
 check "passthrough: byte for byte what Python's json writes" cmp -s want.jsonl out.jsonl
 [[ $FAILS -eq 0 ]] || diff want.jsonl out.jsonl >&2
+check_eq "passthrough: true and false come back as true and false" \
+    "$(grep -c 'true\|false' out.jsonl)" 4
+
+# 3b. The same events printed (format: text, as pprint) are what Python's
+# print() writes for them: True/False, dicts, lists as tuples (sluice's model).
+sed 's/format: json/format: text/' passthru.yaml >print.yaml
+timeout 20 "$SLUICE_BIN" run print.yaml <in.jsonl >out.txt 2>err.txt
+check_eq "print: exit 0" "$?" 0
+python3 - in.jsonl >want.txt <<'EOF'
+import json, sys
+def t(v):
+    if isinstance(v, list):
+        return tuple(t(x) for x in v)
+    if isinstance(v, dict):
+        return {k: t(x) for k, x in v.items()}
+    return v
+for line in open(sys.argv[1], encoding="utf-8"):
+    print(t(json.loads(line)))
+EOF
+sed -i "s/^{'a': 2}\$/{'a': 1, 'a': 2}/" want.txt
+check "print: byte for byte what Python's print writes" cmp -s want.txt out.txt
+[[ $FAILS -eq 0 ]] || diff want.txt out.txt >&2
+check_eq "print: bools as True/False" "$(sed -n '7,8p' out.txt | tr '\n' ' ')" "True False "
 
 # 4. A live pipe (as `tail -F app.log | sluice run`): a line written while
 # the writer keeps stdin open comes out within a few batches, the run goes

@@ -1,7 +1,7 @@
 /*
  * test_abi.c — compatibility across ABI minors: plugins built against the
- * ABI 1.0, 1.2, 1.3, 1.4 and 1.5 headers (tests/plugins/abi10.c, abi12.c,
- * abi13.c, abi14.c, abi15.c) load and run in this host.
+ * ABI 1.0, 1.2, 1.3, 1.4, 1.5 and 1.6 headers (tests/plugins/abi10.c,
+ * abi12.c, abi13.c, abi14.c, abi15.c, abi16.c) load and run in this host.
  */
 #define UNIT_ENGINE
 #include <stdlib.h>
@@ -184,7 +184,26 @@ static void test_runs_15(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("abi", {"a 1.5 plugin's counters, *_lag a gauge", test_runs_15},
+/* A 1.6 plugin (built before SL_BOOL) runs in this 1.7 host; a bool that
+ * reaches it, alone or inside an object, is named "bool", deep-copied and
+ * written as JSON true/false by the host for it. */
+static void test_runs_16(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS"));
+    unit_collect c = {0};
+    sl_stream *s = sl_map(queue(ctx, "[true, {\"ok\": false}, 1]\n"), "abi16.kind", NULL);
+    collect(s, &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&c, 0), "('bool', True, 'true'), ('object', {'ok': False}, "
+                                "'{\"ok\":false}'), ('int', 1, '1')");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s->fn.handle);
+    ASSERT_INT_EQ(s->fn.handle->abi_minor, 6);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
+UNIT_MAIN("abi", {"a 1.6 plugin meets bools", test_runs_16},
+          {"a 1.5 plugin's counters, *_lag a gauge", test_runs_15},
           {"a 1.4 receiver without states runs", test_runs_14},
           {"a 1.3 plugin meets objects", test_runs_13}, {"a 1.0 plugin loads", test_loads},
           {"a 1.0 plugin runs", test_runs}, {"a 1.0 plugin's parameters validate", test_params_10},

@@ -339,6 +339,7 @@ static bool same(const sl_value *a, const sl_value *b) {
         return false;
     switch (a->type) {
     case SL_INT:
+    case SL_BOOL:
         return a->u.i == b->u.i;
     case SL_DOUBLE:
         return memcmp(&a->u.d, &b->u.d, 8) == 0;
@@ -426,6 +427,50 @@ static void test_value_object(void) {
     static const uint8_t short_obj[] = {6, 2, 3, 1, 'a', 1, 2};
     sl__reader bad = {short_obj, sizeof short_obj, 0};
     CU_ASSERT_EQUAL(sl__value_decode(&bad, &out, &mem), SL_EINVAL);
+    sl__arena_free(&a);
+    sl__buf_free(&b);
+}
+
+/* Bools (ABI 1.7) survive as bools, alone and nested, one byte each (tags
+ * 7 and 8); the bytes a 1.6 checkpoint holds for what was then parsed from
+ * {"ok":true} (the int 1) still read back as that int, not as a bool. */
+static void test_value_bools(void) {
+    round_trip(sl_bool(0));
+    round_trip(sl_bool(1));
+    sl_value f[4] = {sl_cstr("ok"), sl_bool(1), sl_cstr("no"), sl_bool(0)};
+    sl_value items[3] = {sl_bool(0), sl_object(f, 2), sl_int(1)};
+    round_trip(sl_list(items, 3));
+    sl__buf b = {0};
+    sl_value t = sl_bool(1), odd = {SL_BOOL, 0, {.i = 9}}, fa = sl_bool(0);
+    CU_ASSERT_EQUAL(sl__value_encode(&b, &fa), 0);
+    CU_ASSERT_EQUAL(sl__value_encode(&b, &t), 0);
+    CU_ASSERT_EQUAL(sl__value_encode(&b, &odd), 0); /* any nonzero is true */
+    static const uint8_t want[] = {7, 8, 8};
+    CU_ASSERT(b.len == sizeof want && memcmp(b.data, want, sizeof want) == 0);
+    sl__arena a;
+    sl_mem mem;
+    sl__arena_init(&a, 0);
+    sl__arena_mem(&a, &mem);
+    sl__reader r = {b.data, b.len, 0};
+    sl_value out;
+    CU_ASSERT(sl__value_decode(&r, &out, &mem) == 0 && out.type == SL_BOOL && out.u.i == 0);
+    CU_ASSERT(sl__value_decode(&r, &out, &mem) == 0 && out.type == SL_BOOL && out.u.i == 1);
+    CU_ASSERT(sl__value_decode(&r, &out, &mem) == 0 && out.type == SL_BOOL && out.u.i == 1);
+    /* [1, null, {"ok": 1}] as ABI 1.6 wrote it */
+    static const uint8_t old[] = {4, 3, 1, 2, 0, 6, 1, 3, 2, 'o', 'k', 1, 2};
+    sl__reader ro = {old, sizeof old, 0};
+    CU_ASSERT_EQUAL_FATAL(sl__value_decode(&ro, &out, &mem), 0);
+    ASSERT_INT_EQ(ro.off, sizeof old);
+    CU_ASSERT_FATAL(out.type == SL_LIST && out.len == 3);
+    CU_ASSERT(out.u.items[0].type == SL_INT && out.u.items[0].u.i == 1);
+    CU_ASSERT(out.u.items[1].type == SL_NULL);
+    const sl_value *ok = sl_object_get(&out.u.items[2], "ok");
+    CU_ASSERT(ok && ok->type == SL_INT && ok->u.i == 1);
+    /* the tag after the last one is still refused */
+    static const uint8_t unknown[] = {9};
+    sl__reader ru = {unknown, sizeof unknown, 0};
+    CU_ASSERT_EQUAL(sl__value_decode(&ru, &out, &mem), SL_EINVAL);
+    ASSERT_INT_EQ(ru.off, 0);
     sl__arena_free(&a);
     sl__buf_free(&b);
 }
@@ -539,8 +584,8 @@ static void test_value_corrupt(void) {
 /* Random bytes and mutated encodings never crash the decoder, and what it
  * allocates is bounded by the input's size. */
 static void test_value_fuzz(void) {
-    sl_value inner[] = {sl_cstr("key"), sl_double(1.5), sl_null_key()};
-    sl_value outer[] = {sl_int(-5), sl_list(inner, 3), sl_cstr("value")};
+    sl_value inner[] = {sl_cstr("key"), sl_double(1.5), sl_null_key(), sl_bool(1)};
+    sl_value outer[] = {sl_int(-5), sl_list(inner, 4), sl_cstr("value")};
     sl_value v = sl_list(outer, 3);
     sl__buf good = {0};
     sl__value_encode(&good, &v);
@@ -1348,12 +1393,12 @@ static void test_lock(void) {
 UNIT_MAIN("checkpoint", {"buf fixed ints", test_fixed_ints}, {"varint edges", test_varint_edges},
           {"zigzag", test_zigzag}, {"varint malformed", test_varint_malformed},
           {"truncated reads", test_truncated_reads}, {"buf growth", test_buf_growth},
-          {"value scalars", test_value_scalars}, {"value null key", test_value_null_key},
-          {"value objects", test_value_object}, {"value lists", test_value_lists},
-          {"value depth", test_value_depth}, {"value corrupt", test_value_corrupt},
-          {"value fuzz", test_value_fuzz}, {"crc32c vectors", test_crc_vectors},
-          {"crc32c paths", test_crc_paths}, {"write and load", test_write_load},
-          {"empty and large", test_empty_and_large},
+          {"value scalars", test_value_scalars}, {"value bools", test_value_bools},
+          {"value null key", test_value_null_key}, {"value objects", test_value_object},
+          {"value lists", test_value_lists}, {"value depth", test_value_depth},
+          {"value corrupt", test_value_corrupt}, {"value fuzz", test_value_fuzz},
+          {"crc32c vectors", test_crc_vectors}, {"crc32c paths", test_crc_paths},
+          {"write and load", test_write_load}, {"empty and large", test_empty_and_large},
           {"values in a checkpoint", test_values_in_checkpoint}, {"retention", test_retention},
           {"retention skips damaged", test_retention_skips_damaged},
           {"truncated fallback", test_truncated_fallback}, {"bit flips", test_bit_flips},

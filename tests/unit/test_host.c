@@ -22,10 +22,12 @@ static void test_type_name(void) {
     ASSERT_STR_EQ(sl__host.value_type_name(SL_BYTES), "bytes");
     ASSERT_STR_EQ(sl__host.value_type_name(SL_LIST), "list");
     ASSERT_STR_EQ(sl__host.value_type_name(SL_OBJECT), "object");
+    ASSERT_STR_EQ(sl__host.value_type_name(SL_BOOL), "bool");
+    ASSERT_STR_EQ(sl__host.value_type_name(SL_BOOL + 1), "unknown");
     ASSERT_STR_EQ(sl__host.value_type_name(99), "unknown");
     ASSERT_STR_EQ(sl__host.strerror(SL_ESTATE), "called in the wrong state");
     ASSERT_INT_EQ(sl__host.struct_size, sizeof(sl_host));
-    ASSERT_INT_EQ(sl__host.abi_minor, 6);
+    ASSERT_INT_EQ(sl__host.abi_minor, 7);
 }
 
 /* A deep copy: after the source's bytes are overwritten, the copy (in a

@@ -185,16 +185,25 @@ static void test_bytes_round_trip(void) {
     teardown();
 }
 
-/* true/false are the ints 1/0, null is null. */
+/* true/false are bools (ABI 1.7; before, the ints 1/0), null is null;
+ * a literal must be whole and lower-case. */
 static void test_literals(void) {
     setup();
-    ASSERT_PARSES("true", "1");
-    ASSERT_INT_EQ(out.type, SL_INT);
-    ASSERT_PARSES("false", "0");
-    ASSERT_INT_EQ(out.type, SL_INT);
+    ASSERT_PARSES("true", "True");
+    ASSERT_INT_EQ(out.type, SL_BOOL);
+    ASSERT_INT_EQ(out.u.i, 1);
+    ASSERT_INT_EQ(out.len, 0);
+    ASSERT_PARSES("false", "False");
+    ASSERT_INT_EQ(out.type, SL_BOOL);
+    ASSERT_INT_EQ(out.u.i, 0);
     ASSERT_PARSES("null", "None");
     ASSERT_INT_EQ(out.type, SL_NULL);
-    ASSERT_PARSES("[true,false,null]", "(1, 0, None)");
+    ASSERT_PARSES("[true,false,null]", "(True, False, None)");
+    ASSERT_PARSES(" true ", "True");
+    ASSERT_REFUSED("True", "unexpected character");
+    ASSERT_REFUSED("tru", "unexpected character");
+    ASSERT_REFUSED("truex", "trailing characters");
+    ASSERT_REFUSED("[falsey]", "expected ',' or ']'");
     teardown();
 }
 
@@ -208,7 +217,7 @@ static void test_arrays_objects(void) {
     ASSERT_PARSES("{}", "{}");
     ASSERT_INT_EQ(out.type, SL_OBJECT);
     ASSERT_PARSES("{\"a\": 1}", "{'a': 1}");
-    ASSERT_PARSES("{\"z\": 1, \"a\": [true, {\"b\": null}]}", "{'z': 1, 'a': (1, {'b': None})}");
+    ASSERT_PARSES("{\"z\": 1, \"a\": [true, {\"b\": null}]}", "{'z': 1, 'a': (True, {'b': None})}");
     ASSERT_PARSES("[{\"key\": \"k\", \"value\": 2}]", "({'key': 'k', 'value': 2},)");
     /* many items (the temporary array grows) */
     char big[8192];
@@ -363,14 +372,15 @@ static void test_truncated_prefixes(void) {
     }
     ASSERT_INT_EQ(accepted, 0);
     ASSERT_INT_EQ(parse_n(doc, len), 0);
-    ASSERT_STR_EQ(parsed_repr(), "{'a': (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', 1, 0, None), "
-                                 "'b': {'c': (), 'd': {}}, 'e': '\xc3\xa9'}");
+    ASSERT_STR_EQ(parsed_repr(),
+                  "{'a': (1, -2500.0, 'x\xc3\xa9\\n\xf0\x9f\x98\x80', True, False, None), "
+                  "'b': {'c': (), 'd': {}}, 'e': '\xc3\xa9'}");
     teardown();
 }
 
 /* The value formatted as JSON, in a static buffer. */
 static const char *parsed_json(void) {
-    static char buf[1024];
+    static char buf[4096];
     sl__value_format(&out, SL_FORMAT_JSON, buf, sizeof buf);
     return buf;
 }
@@ -466,6 +476,103 @@ static void test_object_compare(void) {
     teardown();
 }
 
+/* Texts with true and false at the top, in lists and in objects, at
+ * several depths, each compact as Python's json.dumps writes it. */
+static const char *const bool_texts[] = {
+    "true",
+    "false",
+    "[true,false]",
+    "[true]",
+    "{\"ok\":true}",
+    "{\"ok\":true,\"no\":false,\"n\":null,\"one\":1,\"zero\":0,\"s\":\"true\"}",
+    "[{\"a\":[true,{\"b\":false}]},[[false]],true,1,0.0]",
+    "{\"d\":{\"e\":{\"f\":[1,true,\"false\",false,0,{\"g\":[[true]]}]}}}",
+};
+
+/* true and false round-trip byte for byte as true and false, wherever they
+ * sit, and every one of them parses as an SL_BOOL (never as an int). */
+static void test_bool_round_trip(void) {
+    setup();
+    for (size_t i = 0; i < sizeof bool_texts / sizeof *bool_texts; i++) {
+        CU_ASSERT_EQUAL(parse(bool_texts[i]), 0);
+        ASSERT_STR_EQ(parsed_json(), bool_texts[i]);
+    }
+    CU_ASSERT_EQUAL(parse("[true,false]"), 0);
+    CU_ASSERT(out.len == 2 && out.u.items[0].type == SL_BOOL && out.u.items[0].u.i == 1 &&
+              out.u.items[1].type == SL_BOOL && out.u.items[1].u.i == 0);
+    CU_ASSERT_EQUAL(parse("{\"ok\":true,\"one\":1}"), 0);
+    const sl_value *ok = sl_object_get(&out, "ok"), *one = sl_object_get(&out, "one");
+    CU_ASSERT(ok && ok->type == SL_BOOL && ok->u.i == 1);
+    CU_ASSERT(one && one->type == SL_INT && one->u.i == 1);
+    /* every depth the formatter writes, lists and objects alternating:
+     * [true,{"k":[true,{"k":...{"a":false,"t":true}...,"f":false}],"f":false}] */
+    static char text[4096], tmp[4096];
+    snprintf(text, sizeof text, "{\"a\":false,\"t\":true}");
+    for (int depth = 0; depth <= 60; depth++) {
+        unit_check(parse(text) == 0, __FILE__, __LINE__, "depth %d parses (%s)", depth, err.msg);
+        ASSERT_STR_EQ(parsed_json(), text);
+        const sl_value *v = &out;
+        for (int d = depth - 1; d >= 0 && v; d--)
+            v = d % 2 == 0 ? (v->type == SL_LIST && v->len == 2 ? &v->u.items[1] : NULL)
+                           : sl_object_get(v, "k");
+        const sl_value *a = v ? sl_object_get(v, "a") : NULL, *t = v ? sl_object_get(v, "t") : NULL;
+        unit_check(a && a->type == SL_BOOL && a->u.i == 0 && t && t->type == SL_BOOL && t->u.i == 1,
+                   __FILE__, __LINE__, "depth %d: a is false and t is true", depth);
+        snprintf(tmp, sizeof tmp, depth % 2 == 0 ? "[true,%s]" : "{\"k\":%s,\"f\":false}", text);
+        memcpy(text, tmp, sizeof text);
+    }
+    teardown();
+}
+
+/* The repr of each bool text is Python's repr of json.loads(text) (lists
+ * as tuples, as sluice writes them), and its JSON is Python's compact
+ * json.dumps: python3 itself is asked. */
+static void test_bool_against_python(void) {
+    static const char py[] =
+        "import json, sys\n"
+        "def t(v):\n"
+        "    if isinstance(v, list): return tuple(t(x) for x in v)\n"
+        "    if isinstance(v, dict): return {k: t(x) for k, x in v.items()}\n"
+        "    return v\n"
+        "for line in open(sys.argv[1], encoding='utf-8'):\n"
+        "    v = json.loads(line)\n"
+        "    print(repr(t(v)))\n"
+        "    print(json.dumps(v, separators=(',', ':'), ensure_ascii=False))\n";
+    char dir[256], data[300], script[300], cmd[700], line[1024];
+    CU_ASSERT_FATAL(unit_mkdtemp(dir, sizeof dir) != NULL);
+    snprintf(data, sizeof data, "%s/texts.jsonl", dir);
+    snprintf(script, sizeof script, "%s/check.py", dir);
+    FILE *f = fopen(data, "w"), *s = fopen(script, "w");
+    CU_ASSERT_FATAL(f && s);
+    fputs(py, s);
+    fclose(s);
+    size_t n = sizeof bool_texts / sizeof *bool_texts;
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", bool_texts[i]);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "python3 %s %s", script, data);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_FATAL(p != NULL);
+    setup();
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(parse(bool_texts[i]), 0);
+        if (!fgets(line, sizeof line, p))
+            break;
+        line[strcspn(line, "\n")] = 0;
+        ASSERT_STR_EQ(parsed_repr(), line);
+        if (!fgets(line, sizeof line, p))
+            break;
+        line[strcspn(line, "\n")] = 0;
+        ASSERT_STR_EQ(parsed_json(), line);
+        checked++;
+    }
+    teardown();
+    ASSERT_INT_EQ(pclose(p), 0);
+    ASSERT_INT_EQ(checked, n);
+    unit_rmtree(dir);
+}
+
 /* A NULL error pointer is allowed: the parser still fails cleanly. */
 static void test_null_err(void) {
     setup();
@@ -489,4 +596,6 @@ UNIT_MAIN("json", {"numbers", test_numbers}, {"int64 edges", test_int64_edges},
           {"objects round-trip byte for byte", test_object_round_trip},
           {"object lookup, duplicates, paths", test_object_lookup},
           {"object builder", test_object_builder},
-          {"objects as keys: order, hash, copy", test_object_compare})
+          {"objects as keys: order, hash, copy", test_object_compare},
+          {"bools round-trip at every depth", test_bool_round_trip},
+          {"bools: repr and JSON as python3's", test_bool_against_python})

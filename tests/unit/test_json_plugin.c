@@ -27,8 +27,8 @@ static void test_parse_get(void) {
     collect(sl_map(p, "json.get", P("field", "n.a.1.b")), &deep);
     RUN(ctx, 1);
     ASSERT_STR_EQ(BATCH(&parsed, 0), "{'user': 'ann', 'n': {'a': (1, {'b': 2})}}, (1, 2), "
-                                     "{'user': 1, 'user': 2}, {}, ('k', {'user': 1})");
-    ASSERT_STR_EQ(BATCH(&user, 0), "'ann', None, 2, None, ('k', 1)");
+                                     "{'user': 1, 'user': 2}, {}, ('k', {'user': True})");
+    ASSERT_STR_EQ(BATCH(&user, 0), "'ann', None, 2, None, ('k', True)");
     ASSERT_STR_EQ(BATCH(&deep, 0), "2, None, None, None, ('k', None)");
     unit_collect_free(&parsed);
     unit_collect_free(&user);

@@ -71,6 +71,45 @@ static void test_runtime_error_names_stream(void) {
     sl_context_free(ctx);
 }
 
+/* Bools in the built-in reductions (docs/decisions.md §29): agg.sum
+ * refuses them by name; count_by_value keeps true, 1 and 1.0 apart where
+ * 1 and 1.0 are one key; agg.max puts them after numbers; kv.nonzero drops
+ * false as it drops 0. */
+static void test_bools_in_reductions(void) {
+    sl_context *ctx = ctx_new(2);
+    unit_collect c = {0};
+    sl_stream *in = queue(ctx, "[{\"key\": \"a\", \"value\": true}, "
+                               "{\"key\": \"a\", \"value\": false}]\n");
+    collect(sl_stream_set_name(sl_reduce_by_key(in, "agg.sum", NULL), "flags"), &c);
+    ASSERT_INT_EQ(run_n(ctx, 1, __FILE__, __LINE__), SL_ETYPE);
+    ASSERT_CONTAINS(sl_context_errmsg(ctx),
+                    "stream flags (agg.sum): agg.sum: cannot add bool value");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+
+    ctx = ctx_new(1);
+    collect(sl_count_by_value(queue(ctx, "[true, 1, true, false, 1.0, 0]\n")), &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH_SORTED(&c, 0), "(0, 1), (1, 2), (False, 1), (True, 2)");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+
+    ctx = ctx_new(1);
+    collect(sl_reduce(queue(ctx, "[5, true, \"z\", false]\n"), "agg.max", NULL), &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&c, 0), "True");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+
+    ctx = ctx_new(1);
+    collect(sl_filter(queue(ctx, "[true, false, 0, 1, null, 0.0, \"\"]\n"), "kv.nonzero", NULL),
+            &c);
+    RUN(ctx, 1);
+    ASSERT_STR_EQ(BATCH(&c, 0), "True, 1, ''");
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
 /* C functions: the sum, an odd-only filter, and a failing one whose code
  * (with no message) is named after its stream. */
 static int c_sum(void *ud, sl_value *acc, const sl_value *v, sl_mem *mem, sl_error *err) {
@@ -145,5 +184,6 @@ static void test_error_without_message(void) {
 
 UNIT_MAIN("ops", {"the table of operations", test_table},
           {"runtime errors name the stream", test_runtime_error_names_stream},
+          {"bools in the built-in reductions", test_bools_in_reductions},
           {"C functions are their component's callback", test_c_functions},
           {"an error code without a message still fails the start", test_error_without_message})

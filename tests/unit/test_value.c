@@ -104,6 +104,30 @@ static void test_repr_ints_none(void) {
     ASSERT_STR_EQ(repr(sl_null()), "None");
 }
 
+/* Bools as Python writes them: True/False in repr (and str), at the top,
+ * in tuples and in dicts; true/false in JSON. Any nonzero u.i is true. */
+static void test_repr_bools(void) {
+    ASSERT_STR_EQ(repr(sl_bool(1)), "True");
+    ASSERT_STR_EQ(repr(sl_bool(0)), "False");
+    ASSERT_STR_EQ(repr(sl_bool(42)), "True");
+    ASSERT_STR_EQ(json(sl_bool(1)), "true");
+    ASSERT_STR_EQ(json(sl_bool(0)), "false");
+    sl_value odd = {SL_BOOL, 0, {.i = 2}}; /* built by hand, not by sl_bool */
+    ASSERT_STR_EQ(repr(odd), "True");
+    ASSERT_STR_EQ(json(odd), "true");
+    sl_value one[1] = {sl_bool(1)};
+    ASSERT_STR_EQ(repr(sl_list(one, 1)), "(True,)");
+    sl_value f[4] = {sl_cstr("ok"), sl_bool(1), sl_cstr("no"), sl_bool(0)};
+    ASSERT_STR_EQ(repr(sl_object(f, 2)), "{'ok': True, 'no': False}");
+    ASSERT_STR_EQ(json(sl_object(f, 2)), "{\"ok\":true,\"no\":false}");
+    char buf[64];
+    sl_record pair = {sl_bool(0), sl_bool(1), 0};
+    sl__record_format(&pair, SL_FORMAT_REPR, buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "(False, True)");
+    sl__record_format(&pair, SL_FORMAT_JSON, buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "[false,true]");
+}
+
 /* Doubles exactly as Python's repr(float). */
 static void test_repr_doubles(void) {
     ASSERT_STR_EQ(repr(sl_double(1.0)), "1.0");
@@ -266,11 +290,12 @@ static int sign(int c) {
     return (c > 0) - (c < 0);
 }
 
-/* null < numbers < bytes < lists, whatever the values. */
+/* null < numbers < bytes < lists < objects < bools, whatever the values. */
 static void test_compare_type_rank(void) {
-    sl_value one[1] = {sl_int(0)};
-    sl_value ranked[] = {sl_null(), sl_int(INT64_MAX), sl_cstr(""), sl_list(NULL, 0),
-                         sl_list(one, 1)};
+    sl_value one[1] = {sl_int(0)}, field[2] = {sl_cstr("z"), sl_int(INT64_MAX)};
+    sl_value ranked[] = {sl_null(),           sl_int(INT64_MAX), sl_cstr(""),
+                         sl_list(NULL, 0),    sl_list(one, 1),   sl_object(NULL, 0),
+                         sl_object(field, 1), sl_bool(0),        sl_bool(1)};
     for (size_t i = 0; i + 1 < sizeof ranked / sizeof *ranked; i++) {
         ASSERT_INT_EQ(sign(sl__value_compare(&ranked[i], &ranked[i + 1])), -1);
         ASSERT_INT_EQ(sign(sl__value_compare(&ranked[i + 1], &ranked[i])), 1);
@@ -304,6 +329,25 @@ static void test_compare_numbers(void) {
     ASSERT_INT_EQ(sl__value_compare(&nan1, &nan1), 0);
     CU_ASSERT(sl__value_compare(&inf, &nan1) < 0);
     CU_ASSERT(sl__value_compare(&nan1, &b) > 0);
+}
+
+/* A bool is not a number: true != 1, false != 0, false < true, and any
+ * nonzero u.i is the same true. */
+static void test_compare_bools(void) {
+    sl_value t = sl_bool(1), f = sl_bool(0), t2 = {SL_BOOL, 0, {.i = -7}}, i1 = sl_int(1),
+             i0 = sl_int(0), d1 = sl_double(1.0), big = sl_double(INFINITY);
+    CU_ASSERT(sl__value_compare(&f, &t) < 0);
+    CU_ASSERT(sl__value_compare(&t, &f) > 0);
+    ASSERT_INT_EQ(sl__value_compare(&t, &t2), 0);
+    CU_ASSERT(sl__value_equal(&t, &t2));
+    CU_ASSERT(!sl__value_equal(&t, &i1));
+    CU_ASSERT(!sl__value_equal(&f, &i0));
+    CU_ASSERT(!sl__value_equal(&t, &d1));
+    CU_ASSERT(sl__value_compare(&i1, &t) < 0); /* by type: numbers before bools */
+    CU_ASSERT(sl__value_compare(&big, &f) < 0);
+    sl_value l1[1] = {sl_int(1)}, lt[1] = {sl_bool(1)};
+    sl_value L1 = sl_list(l1, 1), Lt = sl_list(lt, 1);
+    CU_ASSERT(!sl__value_equal(&L1, &Lt));
 }
 
 /* Bytes compare as unsigned bytes, a prefix before the longer string. */
@@ -340,10 +384,11 @@ static void test_compare_lists(void) {
 /* The order is total: antisymmetric and transitive over a mixed set. */
 static void test_compare_total_order(void) {
     sl_value a12[2] = {sl_int(1), sl_int(2)}, ax[1] = {sl_cstr("x")};
-    sl_value vals[] = {sl_null(),       sl_int(-5),        sl_double(-0.5), sl_int(0),
-                       sl_double(0.0),  sl_double(1e-300), sl_int(3),       sl_double(3.5),
-                       sl_double(NAN),  sl_cstr(""),       sl_cstr("a"),    sl_cstr("ab"),
-                       sl_cstr("\xff"), sl_list(NULL, 0),  sl_list(a12, 2), sl_list(ax, 1)};
+    sl_value vals[] = {sl_null(),       sl_int(-5),        sl_double(-0.5),   sl_int(0),
+                       sl_double(0.0),  sl_double(1e-300), sl_int(3),         sl_double(3.5),
+                       sl_double(NAN),  sl_cstr(""),       sl_cstr("a"),      sl_cstr("ab"),
+                       sl_cstr("\xff"), sl_list(NULL, 0),  sl_list(a12, 2),   sl_list(ax, 1),
+                       sl_bool(0),      sl_bool(1),        sl_object(NULL, 0)};
     size_t n = sizeof vals / sizeof *vals;
     size_t bad_anti = 0, bad_trans = 0;
     for (size_t i = 0; i < n; i++)
@@ -385,6 +430,25 @@ static void test_hash_equal_values(void) {
     CU_ASSERT(sl__value_hash(&n1) == sl__value_hash(&n2));
     sl_value null1 = sl_null(), null2 = sl_null();
     CU_ASSERT(sl__value_hash(&null1) == sl__value_hash(&null2));
+    sl_value t1 = sl_bool(1), t2 = {SL_BOOL, 0, {.i = 5}}, f1 = sl_bool(0), f2 = sl_bool(0);
+    CU_ASSERT(sl__value_hash(&t1) == sl__value_hash(&t2));
+    CU_ASSERT(sl__value_hash(&f1) == sl__value_hash(&f2));
+}
+
+/* A bool hashes apart from the int and the double it is not equal to, and
+ * from the other bool and null. */
+static void test_hash_bools(void) {
+    sl_value t = sl_bool(1), f = sl_bool(0), i1 = sl_int(1), i0 = sl_int(0), d1 = sl_double(1.0),
+             n = sl_null();
+    uint64_t ht = sl__value_hash(&t), hf = sl__value_hash(&f);
+    CU_ASSERT(ht != hf);
+    CU_ASSERT(ht != sl__value_hash(&i1));
+    CU_ASSERT(ht != sl__value_hash(&d1));
+    CU_ASSERT(hf != sl__value_hash(&i0));
+    CU_ASSERT(hf != sl__value_hash(&n));
+    sl_value l1[1] = {sl_int(1)}, lt[1] = {sl_bool(1)};
+    sl_value L1 = sl_list(l1, 1), Lt = sl_list(lt, 1);
+    CU_ASSERT(sl__value_hash(&L1) != sl__value_hash(&Lt));
 }
 
 static int u64_cmp(const void *a, const void *b) {
@@ -484,16 +548,17 @@ static void test_value_bytes(void) {
 UNIT_MAIN("value", {"repr: quotes", test_repr_quotes}, {"repr: escapes", test_repr_escapes},
           {"repr: UTF-8 and invalid bytes", test_repr_utf8},
           {"repr: non-printable Unicode escaped as Python does", test_repr_nonprintable_unicode},
-          {"repr: ints and None", test_repr_ints_none}, {"repr: doubles", test_repr_doubles},
-          {"repr: lists as tuples", test_repr_lists},
+          {"repr: ints and None", test_repr_ints_none}, {"repr: bools", test_repr_bools},
+          {"repr: doubles", test_repr_doubles}, {"repr: lists as tuples", test_repr_lists},
           {"repr: deep nesting is bounded", test_repr_deep_nesting},
           {"json: strings", test_json_strings}, {"json: numbers, null, lists", test_json_values},
           {"record_format", test_record_format},
           {"format: snprintf truncation semantics", test_format_truncation},
           {"compare: type rank", test_compare_type_rank},
-          {"compare: numbers", test_compare_numbers}, {"compare: bytes", test_compare_bytes},
-          {"compare: lists", test_compare_lists},
+          {"compare: numbers", test_compare_numbers}, {"compare: bools", test_compare_bools},
+          {"compare: bytes", test_compare_bytes}, {"compare: lists", test_compare_lists},
           {"compare: total order", test_compare_total_order},
           {"hash: equal values hash alike", test_hash_equal_values},
           {"hash: different values differ", test_hash_spread},
+          {"hash: bools apart from ints", test_hash_bools},
           {"copy: deep copy is independent", test_copy_deep}, {"value_bytes", test_value_bytes})

@@ -592,7 +592,7 @@ static void draw_checkpoint(frame *f, const sl_value *st) {
     const sl_value *ck = get(st, "checkpoint"), *on = get(ck, "enabled");
     char dir[1024], a[64], b[64], c[64], d[64], err[1024];
     double t;
-    if (!ck || ck->type != SL_OBJECT || !on || on->type != SL_INT || !on->u.i) {
+    if (!ck || ck->type != SL_OBJECT || !on || on->type != SL_BOOL || !on->u.i) {
         add(f, ck && ck->type == SL_OBJECT ? "checkpoint  off" : "checkpoint  -");
         endl(f);
         return;

@@ -65,7 +65,7 @@ static int level_flush(sl_emitter *em) {
         em->count = 0;
         return sl__error_set(tk->err, SL_ETYPE,
                              "emitted a record with an invalid type tag %d (a value is null, "
-                             "int, double, bytes or list: tags 0..4)",
+                             "int, double, bytes, list, object or bool: tags 0..6)",
                              bad);
     }
     if (lv->index + 1 < st->nchain) {

@@ -54,7 +54,7 @@ static int pull_direct(sl_stream *s, int64_t t, sl_error *err) {
     if (!rc && frc == SL_ETYPE)
         rc = sl__error_set(err, SL_ETYPE,
                            "%s (%s): emitted a record with an invalid type tag (a value is null, "
-                           "int, double, bytes, list or object)",
+                           "int, double, bytes, list, object or bool)",
                            s->name, s->fn.handle->ref);
     else if (!rc && frc)
         rc = sl__error_set(err, SL_ENOMEM, "out of memory");

@@ -48,8 +48,9 @@ extern "C" {
 /* 1.1: UPDATE, OPERATOR, source snapshot/restore; 1.2: reduce flags; 1.3: parameter ranges,
  * value_type_name, value_copy, strerror, keyed operator state, UPDATE update_at (batch time);
  * 1.4: the SL_OBJECT value type (json_parse returns objects), context_id, emit_partition;
- * 1.5: source_state (a source says whether it is connected); 1.6: gauge, gauge_set */
-#define SL_ABI_MINOR 6
+ * 1.5: source_state (a source says whether it is connected); 1.6: gauge, gauge_set;
+ * 1.7: the SL_BOOL value type (json_parse returns true/false as bools, sl_bool) */
+#define SL_ABI_MINOR 7
 
 /* The name of the one exported entry function. */
 #define SL_PLUGIN_ENTRY_NAME "sluice_plugin_v1"
@@ -248,14 +249,15 @@ typedef struct sl_host {
     size_t (*value_format)(const sl_value *v, int style, char *buf, size_t cap);
     size_t (*record_format)(const sl_record *r, int style, char *buf, size_t cap);
     /* Parse one JSON value from text[0..len). Strings, lists and objects
-     * are allocated from `mem`. true/false become the ints 1/0; an object
-     * becomes an SL_OBJECT in document order, duplicate names kept (until
-     * 1.4: a list of [name, value] pairs). Returns 0 or SL_EINVAL with a
-     * message that gives the byte offset. */
+     * are allocated from `mem`. true/false become SL_BOOL values (until
+     * 1.6: the ints 1/0); an object becomes an SL_OBJECT in document order,
+     * duplicate names kept (until 1.4: a list of [name, value] pairs).
+     * Returns 0 or SL_EINVAL with a message that gives the byte offset. */
     int (*json_parse)(const char *text, size_t len, sl_value *out, sl_mem *mem, sl_error *err);
-    /* A total order over values (null < numbers < bytes < lists < objects;
-     * numbers by value, bytes lexicographically, lists element-wise, objects
-     * field by field in document order, name then value): <0, 0, >0. */
+    /* A total order over values (null < numbers < bytes < lists < objects
+     * < bools; numbers by value, bytes lexicographically, lists element-wise,
+     * objects field by field in document order, name then value, false <
+     * true): <0, 0, >0. A bool never equals a number (true != 1). */
     int (*value_compare)(const sl_value *a, const sl_value *b);
     /* XXH3 of a value; equal values (by value_compare) hash alike. */
     uint64_t (*value_hash)(const sl_value *v);
@@ -288,7 +290,8 @@ typedef struct sl_host {
     /* ---- ABI 1.3 ---- */
 
     /* The name of an sl_type for messages: "null", "int", "double", "bytes",
-     * "list", "object" (1.4); "unknown" for anything else. A static string. */
+     * "list", "object" (1.4), "bool" (1.7); "unknown" for anything else. A
+     * static string. */
     const char *(*value_type_name)(uint32_t type);
     /* Deep-copy `v` into `mem` (an sl_mem from host->mem_new, an emitter's,
      * or a callback's): the bytes of SL_BYTES and the items of SL_LIST and

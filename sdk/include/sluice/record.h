@@ -26,19 +26,23 @@ extern "C" {
 #endif
 
 /* The JSON-shaped value model. Tuples are lists: a join yields [v, w].
- * Append only: a type's number never changes (SL_OBJECT is ABI 1.4; a plugin
- * built against an older SDK sees it as a type it does not know). */
+ * Append only: a type's number never changes (SL_OBJECT is ABI 1.4, SL_BOOL
+ * 1.7; a plugin built against an older SDK sees them as types it does not
+ * know, and the host's value_* helpers handle them for it). */
 typedef enum sl_type {
     SL_NULL = 0,
     SL_INT = 1,    /* int64 */
     SL_DOUBLE = 2, /* IEEE double */
     SL_BYTES = 3,  /* a string: any bytes, not NUL-terminated */
     SL_LIST = 4,   /* a tuple / list of values */
-    SL_OBJECT = 5  /* 1.4: named values in document order (a JSON object) */
+    SL_OBJECT = 5, /* 1.4: named values in document order (a JSON object) */
+    SL_BOOL = 6    /* 1.7: true or false, in u.i as 1 or 0 (a JSON true/false) */
 } sl_type;
 
 /* A value: 16 bytes. `len` is the byte length of SL_BYTES, the item count of
  * SL_LIST and the field count of SL_OBJECT; it is 0 for the other types.
+ * SL_BOOL keeps 1 (true) or 0 (false) in u.i; the host reads any other
+ * nonzero u.i as true. A bool is not an int: true != 1 (docs/json.md).
  * An object's `items` holds 2 * len values: name (SL_BYTES), value, name,
  * value ... in document order. Names may repeat (JSON allows it): all are
  * kept, in order, and sl_object_get() finds the last, as JavaScript's and
@@ -111,6 +115,14 @@ static inline sl_value sl_int(int64_t i) {
     sl_value v = sl_null();
     v.type = SL_INT;
     v.u.i = i;
+    return v;
+}
+
+/* A bool (1.7): true when b is nonzero, stored as 1 or 0. */
+static inline sl_value sl_bool(int b) {
+    sl_value v = sl_null();
+    v.type = SL_BOOL;
+    v.u.i = b != 0;
     return v;
 }
 
