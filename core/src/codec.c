@@ -272,8 +272,14 @@ int sl__value_encode(sl__buf *b, const sl_value *v) {
     return value_encode(b, v, 0);
 }
 
-/* Decode one value whose lists sit `depth` levels deep. */
-static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
+/* Decode one value whose lists sit `depth` levels deep. *budget is what
+ * the whole value may still claim: one unit per list item or object field
+ * value and per byte of a bytes payload. A valid encoding spends at most
+ * one input byte per unit (every item has a tag), so the top call starts it
+ * at the input's length, and a corrupt one that declares more (nested lists
+ * each claiming what is left) is refused before it allocates: whatever the
+ * input, the decoder allocates at most 16 bytes per input byte. */
+static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth, uint64_t *budget) {
     uint8_t tag;
     if (sl__read_u8(r, &tag))
         return SL_EINVAL;
@@ -313,6 +319,9 @@ static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
             *out = sl_bytes("", 0);
             return 0;
         }
+        if (n > *budget)
+            return SL_EINVAL;
+        *budget -= n;
         char *dst = sl_alloc(mem, n);
         if (!dst)
             return SL_ENOMEM;
@@ -330,13 +339,14 @@ static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
         if (n > sl__reader_left(r) || n > UINT32_MAX)
             return SL_EINVAL;
         uint64_t nitems = tag == TAG_OBJECT ? 2 * n : n;
-        if (nitems > sl__reader_left(r))
+        if (nitems > sl__reader_left(r) || nitems > *budget)
             return SL_EINVAL;
+        *budget -= nitems;
         sl_value *items = NULL;
         if (nitems && !(items = sl_alloc(mem, (size_t)nitems * sizeof *items)))
             return SL_ENOMEM;
         for (size_t i = 0; i < nitems; i++) {
-            int rc = value_decode(r, &items[i], mem, depth + 1);
+            int rc = value_decode(r, &items[i], mem, depth + 1, budget);
             if (rc)
                 return rc;
         }
@@ -350,7 +360,8 @@ static int value_decode(sl__reader *r, sl_value *out, sl_mem *mem, int depth) {
 
 int sl__value_decode(sl__reader *r, sl_value *out, sl_mem *mem) {
     size_t off = r->off;
-    int rc = value_decode(r, out, mem, 0);
+    uint64_t budget = sl__reader_left(r);
+    int rc = value_decode(r, out, mem, 0, &budget);
     if (rc)
         r->off = off;
     return rc;

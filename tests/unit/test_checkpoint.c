@@ -596,7 +596,7 @@ static void test_value_fuzz(void) {
         if (i % 2) {
             n = rnd() % sizeof buf;
             for (size_t k = 0; k < n; k++)
-                buf[k] = (uint8_t)(rnd() % 8 < 6 ? rnd() % 6 : rnd()); /* mostly valid tags */
+                buf[k] = (uint8_t)(rnd() % 8 < 6 ? rnd() % 9 : rnd()); /* mostly valid tags */
         } else {
             n = good.len;
             memcpy(buf, good.data, n);
@@ -617,6 +617,41 @@ static void test_value_fuzz(void) {
     }
     CU_ASSERT(decoded > 0); /* the generator reaches the decoder's success paths */
     sl__buf_free(&good);
+}
+
+/* Nested lists that each declare 118 items, with at least 118 bytes left
+ * after each count: each count alone is possible, together they are not, and the decoder refuses
+ * them before allocating more than 16 bytes per input byte (it allocated
+ * input x depth before: 15,104 bytes for 136 at depth 8). One level is a
+ * valid list of 118 nulls, and decodes. */
+static void test_value_nested_claims(void) {
+    uint8_t one[120] = {4, 118}; /* a list of 118 nulls */
+    count_mem cm1;
+    count_mem_init(&cm1);
+    sl__reader r1 = {one, sizeof one, 0};
+    sl_value v1;
+    ASSERT_INT_EQ(sl__value_decode(&r1, &v1, &cm1.mem), 0);
+    ASSERT_INT_EQ(v1.len, 118);
+    sl__arena_free(&cm1.arena);
+    for (int depth = 2; depth <= 200; depth += 7) {
+        uint8_t buf[4096];
+        size_t n = sizeof buf;
+        for (int d = 0; d < depth; d++) {
+            buf[2 * d] = 4;       /* TAG_LIST */
+            buf[2 * d + 1] = 118; /* items: never more than the bytes left */
+        }
+        memset(buf + 2 * depth, 0, n - 2 * (size_t)depth); /* nulls */
+        n = 2 * (size_t)depth + 120;
+        count_mem cm;
+        count_mem_init(&cm);
+        sl__reader r = {buf, n, 0};
+        sl_value out;
+        int rc = sl__value_decode(&r, &out, &cm.mem);
+        unit_check(rc == SL_EINVAL, __FILE__, __LINE__, "depth %d: refused (got %d)", depth, rc);
+        unit_check(cm.total <= 16 * n + 16, __FILE__, __LINE__,
+                   "depth %d: %zu bytes allocated for %zu input bytes", depth, cm.total, n);
+        sl__arena_free(&cm.arena);
+    }
 }
 
 /* ---- CRC32C --------------------------------------------------------------------- */
@@ -1397,6 +1432,7 @@ UNIT_MAIN("checkpoint", {"buf fixed ints", test_fixed_ints}, {"varint edges", te
           {"value null key", test_value_null_key}, {"value objects", test_value_object},
           {"value lists", test_value_lists}, {"value depth", test_value_depth},
           {"value corrupt", test_value_corrupt}, {"value fuzz", test_value_fuzz},
+          {"nested lists claiming more than the input", test_value_nested_claims},
           {"crc32c vectors", test_crc_vectors}, {"crc32c paths", test_crc_paths},
           {"write and load", test_write_load}, {"empty and large", test_empty_and_large},
           {"values in a checkpoint", test_values_in_checkpoint}, {"retention", test_retention},
