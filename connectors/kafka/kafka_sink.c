@@ -554,15 +554,11 @@ static int kafka_sink_bytes(const sl_value *v, char **buf, size_t *cap, const vo
 static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const void *val,
                               size_t vlen, rd_kafka_headers_t *hdrs, int again, sl_error *err) {
     for (;;) {
-        rd_kafka_resp_err_t e =
-            hdrs ? rd_kafka_producev(
-                       k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                       RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
-                       RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END)
-                 : rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->rkt),
-                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                     RD_KAFKA_V_KEY((void *)key, klen),
-                                     RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_END);
+        /* RD_KAFKA_V_HEADERS(NULL) is no headers (rdkafka_msg.c: app_hdrs) */
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (!e)
             break;
         if (!k->txn && kafka_sink_topic_unknown(e)) {
@@ -598,15 +594,19 @@ static int kafka_sink_produce(kafka_sink *k, const void *key, size_t klen, const
 /* Why `v` is not the value of a full record, [value, topic, partition,
  * offset, timestamp, headers] with headers null, a list of [name, value]
  * pairs or an object, and names strings (into why); NULL if it is. */
+/* A value's type as a message says it ("a string", "a bool"). */
+static const char *kafka_sink_kind(const sl_value *v) {
+    static const char *const kind[] = {"null",   "a number",  "a number", "a string",
+                                       "a list", "an object", "a bool"};
+    return v->type < sizeof kind / sizeof kind[0] ? kind[v->type] : "of an unknown type";
+}
+
 static const char *kafka_sink_malformed(const sl_value *v, char *why, size_t cap) {
-    static const char *const kind[] = {"null",     "a number", "a number",
-                                       "a string", "a list",   "an object"};
-    const char *what = v->type <= SL_OBJECT ? kind[v->type] : "of an unknown type";
     if (v->type != SL_LIST || v->len != 6) {
         if (v->type == SL_LIST)
             snprintf(why, cap, "its value is a list of %u items, not 6", (unsigned)v->len);
         else
-            snprintf(why, cap, "its value is %s, not a list", what);
+            snprintf(why, cap, "its value is %s, not a list", kafka_sink_kind(v));
         return why;
     }
     const sl_value *h = &v->u.items[5];
@@ -622,7 +622,7 @@ static const char *kafka_sink_malformed(const sl_value *v, char *why, size_t cap
         return NULL;
     if (h->type != SL_LIST) {
         snprintf(why, cap, "its headers (item 6) are %s, not a list of [name, value] pairs",
-                 h->type <= SL_OBJECT ? kind[h->type] : "of an unknown type");
+                 kafka_sink_kind(h));
         return why;
     }
     for (uint32_t i = 0; i < h->len; i++) {

@@ -1688,50 +1688,6 @@ fail:
 
 /* ---- public API ---------------------------------------------------------------- */
 
-/* Load the file `path`, with sl_context_check too when `check` is set. */
-static sl_context *load_file(const char *path, const char *const *plugin_dirs, int check, char *err,
-                             size_t errcap) {
-    if (err && errcap)
-        err[0] = '\0';
-    if (!path) {
-        if (err && errcap)
-            snprintf(err, errcap, "no configuration file given");
-        return NULL;
-    }
-    size_t len = 0;
-    int errnum = 0;
-    char *text = read_file(path, &len, &errnum);
-    if (!text) {
-        if (err && errcap)
-            snprintf(err, errcap, "%s: cannot read: %s", path, strerror(errnum));
-        return NULL;
-    }
-    char *dir = dir_of(path);
-    sl_context *ctx = NULL;
-    if (!dir) {
-        if (err && errcap)
-            snprintf(err, errcap, "%s: out of memory", path);
-    } else {
-        loader L;
-        loader_init(&L, path, dir, err, errcap);
-        L.check = check;
-        ctx = load(&L, text, len, plugin_dirs);
-    }
-    free(dir);
-    free(text);
-    return ctx;
-}
-
-SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
-                                       size_t errcap) {
-    return load_file(path, plugin_dirs, 0, err, errcap);
-}
-
-SL_API sl_context *sl_config_check_file(const char *path, const char *const *plugin_dirs, char *err,
-                                        size_t errcap) {
-    return load_file(path, plugin_dirs, 1, err, errcap);
-}
-
 /* Load from memory; relative plugin_path entries resolve against the
  * directory part of `name` (the current directory if it has none). */
 static sl_context *load_string(const char *text, size_t len, const char *name,
@@ -1758,6 +1714,39 @@ static sl_context *load_string(const char *text, size_t len, const char *name,
     sl_context *ctx = load(&L, text, len, plugin_dirs);
     free(dir);
     return ctx;
+}
+
+/* Load the file `path`, with sl_context_check too when `check` is set. */
+static sl_context *load_file(const char *path, const char *const *plugin_dirs, int check, char *err,
+                             size_t errcap) {
+    if (err && errcap)
+        err[0] = '\0';
+    if (!path) {
+        if (err && errcap)
+            snprintf(err, errcap, "no configuration file given");
+        return NULL;
+    }
+    size_t len = 0;
+    int errnum = 0;
+    char *text = read_file(path, &len, &errnum);
+    if (!text) {
+        if (err && errcap)
+            snprintf(err, errcap, "%s: cannot read: %s", path, strerror(errnum));
+        return NULL;
+    }
+    sl_context *ctx = load_string(text, len, path, plugin_dirs, check, err, errcap);
+    free(text);
+    return ctx;
+}
+
+SL_API sl_context *sl_config_load_file(const char *path, const char *const *plugin_dirs, char *err,
+                                       size_t errcap) {
+    return load_file(path, plugin_dirs, 0, err, errcap);
+}
+
+SL_API sl_context *sl_config_check_file(const char *path, const char *const *plugin_dirs, char *err,
+                                        size_t errcap) {
+    return load_file(path, plugin_dirs, 1, err, errcap);
 }
 
 SL_API sl_context *sl_config_load_string(const char *text, size_t len, const char *name,

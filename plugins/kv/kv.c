@@ -361,8 +361,8 @@ static const sl_component kv_sort_component = {
     .name = "sort",
     .doc = "transform: sorts the batch by key or value (the engine's total order over values: "
            "null < numbers < bytes < lists < objects < bools), stable, descending by default, and "
-           "keeps the first "
-           "`limit` records (top-N). Use it with `transform`, which passes the whole batch; "
+           "keeps the first `limit` records (top-N). Use it with `transform`, which passes the "
+           "whole batch; "
            "elsewhere it sorts each chunk on its own.",
     .params = kv_sort_params,
     .create = kv_sort_create,

@@ -385,17 +385,9 @@ static sl_context *load_pipeline(const common_args *ca, int check) {
     return ctx;
 }
 
-static sl_context *load_file(const common_args *ca) {
-    return load_pipeline(ca, 0);
-}
-
 /* The pipeline's name in messages: the file, or <stdin> for "-". */
 static const char *pipeline_name(const common_args *ca) {
     return strcmp(ca->file, "-") == 0 ? "<stdin>" : ca->file;
-}
-
-static sl_context *check_file(const common_args *ca) {
-    return load_pipeline(ca, 1);
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
@@ -597,7 +589,7 @@ static int cmd_run(int argc, char **argv) {
         sl_log_set_level(ra.log_level);
     if (ra.log_format >= 0)
         sl_log_set_format(ra.log_format);
-    sl_context *ctx = load_file(&ra.c);
+    sl_context *ctx = load_pipeline(&ra.c, 0);
     if (!ctx)
         goto out;
     if (run_apply(ctx, &ra) == 0)
@@ -622,7 +614,7 @@ static int cmd_validate(int argc, char **argv) {
         sl__cli_usage_error("validate", "missing the pipeline FILE");
         goto out;
     }
-    sl_context *ctx = check_file(&ca);
+    sl_context *ctx = load_pipeline(&ca, 1);
     if (!ctx)
         goto out;
     char *graph = sl_context_graph(ctx, SL_GRAPH_TEXT); /* checks the graph */
@@ -665,7 +657,7 @@ static int cmd_graph(int argc, char **argv) {
         sl__cli_usage_error("graph", "missing the pipeline FILE");
         goto out;
     }
-    sl_context *ctx = load_file(&ca);
+    sl_context *ctx = load_pipeline(&ca, 0);
     if (!ctx)
         goto out;
     char *graph = sl_context_graph(ctx, dot ? SL_GRAPH_DOT : SL_GRAPH_TEXT);
