@@ -52,6 +52,12 @@ struct sl_context {
 
     sl_stream **streams;
     size_t nstreams;
+    /* every stream by name: open addressing on name_hash, linear probing,
+     * NULL for empty, a power of two at most half full (graph.c). Naming a
+     * stream checks it in O(1): the scan of every stream it replaces made a
+     * 20,000-stream pipeline load in 1.5 s, 20 s under ASan. */
+    sl_stream **by_name;
+    size_t by_name_cap;
     sl__output *outputs;
     size_t noutputs;
 

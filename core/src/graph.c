@@ -57,10 +57,7 @@ int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,
     return 0;
 }
 
-/* A new stream appended to the context, or NULL (error recorded). */
-/* FNV-1a of a stream's name. Naming checks every other stream for the same
- * name; comparing hashes first keeps a 20,000-stream pipeline's names from
- * costing 2 * 10^8 strcmp calls (2 s to load, 25 s under ASan). */
+/* FNV-1a of a stream's name: its slot in ctx->by_name. */
 static uint64_t sl__name_hash(const char *name) {
     uint64_t h = 0xcbf29ce484222325u;
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
@@ -68,6 +65,80 @@ static uint64_t sl__name_hash(const char *name) {
     return h;
 }
 
+/* ---- the streams by name (ctx->by_name) ------------------------------------------- */
+
+/* The slot of the first stream other than `except` named `name` (hash
+ * `hash`) in its probe run, or of the empty slot that ends the run. The
+ * table is never full. Two streams may share a name (an automatic name
+ * such as "filter-5" is not checked): each has a slot of its own. */
+static size_t name_slot(const sl_context *ctx, uint64_t hash, const char *name,
+                        const sl_stream *except) {
+    size_t mask = ctx->by_name_cap - 1, i = hash & mask;
+    for (const sl_stream *o; (o = ctx->by_name[i]); i = (i + 1) & mask)
+        if (o != except && o->name_hash == hash && strcmp(o->name, name) == 0)
+            break;
+    return i;
+}
+
+/* The empty slot where a stream of hash `hash` goes. */
+static size_t name_free_slot(const sl_context *ctx, uint64_t hash) {
+    size_t mask = ctx->by_name_cap - 1, i = hash & mask;
+    while (ctx->by_name[i])
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* A stream other than `except` named `name`, or NULL. */
+static sl_stream *name_find(const sl_context *ctx, const char *name, const sl_stream *except) {
+    return ctx->by_name_cap ? ctx->by_name[name_slot(ctx, sl__name_hash(name), name, except)]
+                            : NULL;
+}
+
+/* Index s by its name (not in the index yet), growing the table to keep it
+ * at most half full: 0, or -1 (out of memory, nothing changed). */
+static int name_add(sl_context *ctx, sl_stream *s) {
+    if (2 * (ctx->nstreams + 1) > ctx->by_name_cap) {
+        size_t cap = ctx->by_name_cap ? 2 * ctx->by_name_cap : 64;
+        sl_stream **t = calloc(cap, sizeof *t);
+        if (!t)
+            return -1;
+        sl_stream **old = ctx->by_name;
+        size_t oldcap = ctx->by_name_cap;
+        ctx->by_name = t;
+        ctx->by_name_cap = cap;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i])
+                t[name_free_slot(ctx, old[i]->name_hash)] = old[i];
+        free(old);
+    }
+    ctx->by_name[name_free_slot(ctx, s->name_hash)] = s;
+    return 0;
+}
+
+/* Take s out of the index (before its name changes or it goes): the
+ * entries after it in its probe run move back into the hole (linear
+ * probing's deletion, no tombstones). */
+static void name_remove(sl_context *ctx, const sl_stream *s) {
+    if (!ctx->by_name_cap)
+        return;
+    size_t mask = ctx->by_name_cap - 1, i = s->name_hash & mask;
+    while (ctx->by_name[i] && ctx->by_name[i] != s)
+        i = (i + 1) & mask;
+    if (!ctx->by_name[i])
+        return;
+    ctx->by_name[i] = NULL;
+    for (size_t j = (i + 1) & mask; ctx->by_name[j]; j = (j + 1) & mask) {
+        size_t home = ctx->by_name[j]->name_hash & mask;
+        /* j may fill the hole at i unless its home lies cyclically in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            ctx->by_name[i] = ctx->by_name[j];
+            ctx->by_name[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+/* A new stream appended to the context, or NULL (error recorded). */
 sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b) {
     if (ctx->state != SL__NEW) {
         sl__ctx_fail(ctx, SL_ESTATE, NULL, "cannot add a %s stream: the context has started",
@@ -80,12 +151,15 @@ sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b
     snprintf(name, sizeof name, "%s-%zu", sl__op_name(op), ctx->nstreams + 1);
     if (v)
         ctx->streams = v;
-    if (!v || !s || !(s->name = strdup(name))) {
+    if (s && (s->name = strdup(name)))
+        s->name_hash = sl__name_hash(name);
+    if (!v || !s || !s->name || name_add(ctx, s) < 0) {
+        if (s)
+            free(s->name);
         free(s);
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
         return NULL;
     }
-    s->name_hash = sl__name_hash(name);
     s->ctx = ctx;
     s->id = (int)ctx->nstreams;
     s->op = op;
@@ -101,6 +175,7 @@ sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b
 void sl__stream_drop(sl_context *ctx, sl_stream *s) {
     if (ctx->nstreams && ctx->streams[ctx->nstreams - 1] == s)
         ctx->nstreams--;
+    name_remove(ctx, s);
     sl__func_destroy(&s->fn);
     free(s->name);
     free(s);
@@ -298,22 +373,20 @@ sl_stream *sl_stream_set_name(sl_stream *s, const char *name) {
             return NULL;
         }
     }
-    uint64_t hash = sl__name_hash(name);
-    for (size_t i = 0; i < ctx->nstreams; i++) {
-        const sl_stream *o = ctx->streams[i];
-        if (o->name_hash == hash && o != s && strcmp(o->name, name) == 0) {
-            sl__ctx_fail(ctx, SL_EINVAL, NULL, "two streams are named '%s'", name);
-            return NULL;
-        }
+    if (name_find(ctx, name, s)) {
+        sl__ctx_fail(ctx, SL_EINVAL, NULL, "two streams are named '%s'", name);
+        return NULL;
     }
     char *copy = strdup(name);
     if (!copy) {
         sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
         return NULL;
     }
+    name_remove(ctx, s); /* its slot follows its name; the table keeps its size */
     free(s->name);
     s->name = copy;
-    s->name_hash = hash;
+    s->name_hash = sl__name_hash(copy);
+    ctx->by_name[name_free_slot(ctx, s->name_hash)] = s;
     if (s->fn.handle) {
         char *h = strdup(name);
         if (h) {
@@ -581,9 +654,8 @@ static bool output_name_ok(sl_context *ctx, const char *name) {
     if (!why && n > 7 && strncmp(name, "output-", 7) == 0 &&
         strspn(name + 7, "0123456789") == n - 7)
         why = "has the form output-N, which names the outputs without a name";
-    for (size_t i = 0; !why && i < ctx->nstreams; i++)
-        if (strcmp(ctx->streams[i]->name, name) == 0)
-            why = "is already the name of a stream";
+    if (!why && name_find(ctx, name, NULL))
+        why = "is already the name of a stream";
     for (size_t i = 0; !why && i < ctx->noutputs; i++)
         if (strcmp(ctx->outputs[i].label, name) == 0)
             why = "is already the name of another output";

@@ -539,6 +539,7 @@ static void release_all(sl_context *ctx) {
         free(s);
     }
     free(ctx->streams);
+    free(ctx->by_name);
     int workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
     for (int w = 0; w < workers; w++)
         sl__arena_free(&ctx->warena[w]);

@@ -65,7 +65,7 @@ struct sl_stream {
     sl__op op;
     const struct sl__op_class *cls; /* what the operation does (ops/op.h) */
     char *name;
-    uint64_t name_hash; /* of name (sl__name_hash): the duplicate check compares these first */
+    uint64_t name_hash; /* of name (sl__name_hash): its place in ctx->by_name */
     sl_stream *in[2];
     int nin;
     sl__func fn;

@@ -956,6 +956,52 @@ static void test_stream_names(void) {
     sl_context_free(ctx);
 }
 
+/* The names index (ctx->by_name) through growth and renames: 3,000
+ * streams named, a rename frees the old name and takes the new one, a name
+ * taken by an automatic name ("map-2") is refused, and an output may not
+ * take a stream's name. */
+static void test_stream_names_many(void) {
+    sl_context *ctx = ctx_new(1);
+    sl_stream *a = queue(ctx, "[]\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    enum { N = 3000 };
+    sl_stream *s[N];
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        s[i] = sl_map(i ? s[i - 1] : a, "kv.pair", NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s[i]);
+        snprintf(name, sizeof name, "n%d", i);
+        CU_ASSERT_FATAL(sl_stream_set_name(s[i], name) == s[i]);
+    }
+    sl_stream *auto2 = sl_map(a, "kv.pair", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(auto2);
+    char taken[64];
+    snprintf(taken, sizeof taken, "%s", sl_stream_name(auto2));
+    for (int i = 0; i < N; i += 97) { /* each name is taken, by its stream */
+        snprintf(name, sizeof name, "n%d", i);
+        CU_ASSERT_PTR_NULL(sl_stream_set_name(s[(i + 1) % N], name));
+        sl_context_clear_error(ctx);
+        CU_ASSERT(sl_stream_set_name(s[i], name) == s[i]);
+    }
+    for (int i = 0; i < N; i += 2) { /* renames: n<i> -> m<i> frees n<i> */
+        snprintf(name, sizeof name, "m%d", i);
+        CU_ASSERT_FATAL(sl_stream_set_name(s[i], name) == s[i]);
+    }
+    for (int i = 0; i < N; i += 2) { /* ... so n<i+1>'s stream can take n<i> */
+        snprintf(name, sizeof name, "n%d", i);
+        CU_ASSERT(sl_stream_set_name(s[i + 1], name) == s[i + 1]);
+        snprintf(name, sizeof name, "m%d", i);
+        CU_ASSERT_PTR_NULL(sl_stream_set_name(s[i + 1], name)); /* still s[i]'s */
+        sl_context_clear_error(ctx);
+    }
+    CU_ASSERT_PTR_NULL(sl_stream_set_name(s[1], taken));
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "two streams are named");
+    sl_context_clear_error(ctx);
+    CU_ASSERT(sl_output_named(s[N - 1], "n2", "pprint", NULL) != 0); /* a stream's name */
+    ASSERT_CONTAINS(sl_context_errmsg(ctx), "is already the name of a stream");
+    sl_context_free(ctx);
+}
+
 /* ---- errors ------------------------------------------------------------------------ */
 
 /* map with a flat_map function is refused at build time, saying to use
@@ -1283,7 +1329,8 @@ static void test_invalid_type_refused(void) {
     sl_context_free(ctx);
 }
 
-UNIT_MAIN("exec", {"named outputs", test_output_named}, {"map kv.pair", test_map_pair},
+UNIT_MAIN("exec", {"named outputs", test_output_named},
+          {"stream names: 3,000, renamed", test_stream_names_many}, {"map kv.pair", test_map_pair},
           {"map kv.swap", test_map_swap}, {"map text.lower", test_map_lower},
           {"flat_map text.split", test_flat_map_split}, {"filter contains / grep", test_filter},
           {"grep: a pattern regcomp would blow up is refused", test_grep_too_complex},
