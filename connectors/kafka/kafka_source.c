@@ -72,6 +72,8 @@ typedef struct kafka_part {
     /* a transaction committed the output of the records up to here before
      * a restart: they are replayed into state, without output */
     int64_t replay_until;
+    int64_t safe; /* where the last safe batch (checkpointed, or its outputs done) ended */
+    int revoking; /* the group took it away: released once `safe` reaches `next` */
 } kafka_part;
 
 /* An offset to start from: restored from a checkpoint or given in `offsets`. */
@@ -116,13 +118,21 @@ typedef struct kafka_source {
     int64_t replay_t;   /* the last batch that replayed without output */
     uint32_t emit_part; /* the batch partition being emitted to (UINT32_MAX: none yet) */
     int64_t lag;        /* the partitions' lags summed: the gauge g_lag */
-    sl_gauge *g_lag;    /* "lag" (ABI 1.6: a gauge; before, a counter the engine named one) */
+    int64_t poll_t;     /* the batch being polled (the rebalance callback runs in its poll) */
+    int64_t revoke_t;   /* revoking partitions are released once batch revoke_t is safe */
+    int64_t revoke_since, revoke_timeout; /* ms: when the group revoked them; how long they wait */
+    size_t nrevoking;                     /* partitions revoked, not released yet */
+    int closing;                          /* in rd_kafka_consumer_close: release at once */
+    sl_gauge *g_lag; /* "lag" (ABI 1.6: a gauge; before, a counter the engine named one) */
     sl_counter *c_records, *c_bytes, *c_lost, *c_timeouts, *c_poison, *c_commit_fail, *c_errors,
-        *c_pauses, *c_replayed;
+        *c_pauses, *c_replayed, *c_revoke_timeouts;
 } kafka_source;
 
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                                rd_kafka_topic_partition_list_t *l, void *opaque);
+static void kafka_pause(kafka_source *s, kafka_part *p, int pause);
+static void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                            rd_kafka_topic_partition_list_t *offsets, void *opaque);
 
 static const sl_param_spec kafka_source_params[] = {
     {"brokers", SL_PARAM_STRING, NULL, 1, "bootstrap brokers: host:port[,host:port...]", NULL,
@@ -157,6 +167,10 @@ static const sl_param_spec kafka_source_params[] = {
      "longest wait for a batch's offset range; the rest comes with a later batch", NULL, "1ms.."},
     {"connect_timeout", SL_PARAM_DURATION, "10s", 0,
      "at start: how long the brokers may take to answer before the source fails", NULL, "1ms.."},
+    {"revoke_timeout", SL_PARAM_DURATION, "30s", 0,
+     "assignment: group: how long revoked partitions wait for the batch holding their last "
+     "records to be checkpointed before they are released anyway (read again by the next owner)",
+     NULL, "1ms.."},
     {"metadata_refresh", SL_PARAM_DURATION, "30s", 0,
      "how often new partitions and topics (pattern) are looked for", NULL, "1s.."},
     {"properties", SL_PARAM_STRING, NULL, 0,
@@ -319,6 +333,7 @@ static int kafka_source_params_read(kafka_source *s, const sl_params *params, sl
     s->fetch_timeout = sl_api->param_int(params, "fetch_timeout");
     s->connect_timeout = sl_api->param_int(params, "connect_timeout");
     s->refresh_every = sl_api->param_int(params, "metadata_refresh");
+    s->revoke_timeout = sl_api->param_int(params, "revoke_timeout");
     if (s->max_records < 0)
         return sl_api->error_set(err, SL_ECONFIG,
                                  "kafka source: max_records_per_partition must be >= 0 (0: no "
@@ -354,6 +369,7 @@ static void kafka_source_destroy(void *instance) {
     kafka_reg_remove(s);
     if (s->cq) /* a queue reference is released before its consumer closes */
         rd_kafka_queue_destroy(s->cq);
+    s->closing = 1;
     if (s->rk) /* first: with assignment: group it calls kafka_group_revoke */
         rd_kafka_consumer_close(s->rk);
     for (size_t i = 0; i < s->nparts; i++) {
@@ -395,6 +411,22 @@ static void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                 s->group, rd_kafka_err2str(e));
 }
 
+/* assignment: group releases revoked partitions at a batch boundary, which
+ * the eager protocol allows (the rebalance waits for the unassign); the
+ * cooperative one would need incremental (un)assigns: refused for now. */
+static int kafka_eager_only(kafka_source *s, sl_error *err) {
+    char v[256];
+    size_t n = sizeof v;
+    if (rd_kafka_conf_get(s->conf, "partition.assignment.strategy", v, &n) != RD_KAFKA_CONF_OK ||
+        !strstr(v, "cooperative"))
+        return 0;
+    return sl_api->error_set(err, SL_ECONFIG,
+                             "kafka source: partition.assignment.strategy '%s': the cooperative "
+                             "protocol is not supported with assignment: group (use range or "
+                             "roundrobin: revoked partitions are released at a batch boundary)",
+                             v);
+}
+
 static int kafka_source_create(sl_handle *h, const sl_params *params, void **instance,
                                sl_error *err) {
     kafka_source *s = sl_api->calloc(1, sizeof *s);
@@ -407,6 +439,8 @@ static int kafka_source_create(sl_handle *h, const sl_params *params, void **ins
         rc = kafka_conf_build(params, "kafka source", &s->conf, err);
     if (!rc)
         rc = kafka_source_defaults(s, params, err);
+    if (!rc && s->group_mode)
+        rc = kafka_eager_only(s, err);
     if (rc) {
         kafka_source_destroy(s);
         return rc;
@@ -425,6 +459,7 @@ static int kafka_source_create(sl_handle *h, const sl_params *params, void **ins
     s->c_errors = sl_api->counter(h, "fetch_errors");
     s->c_pauses = sl_api->counter(h, "pauses");
     s->c_replayed = sl_api->counter(h, "replayed_without_output");
+    s->c_revoke_timeouts = sl_api->counter(h, "revoke_timeouts");
     s->ctx = sl_api->context_id(h);
     s->polled_t = s->replay_t = INT64_MIN;
     if (kafka_reg_add(s->ctx, KAFKA_REG_SOURCE, s) < 0) {
@@ -546,7 +581,7 @@ static int kafka_add_part(kafka_source *s, const char *topic, int32_t partition,
         return sl_api->error_set(err, SL_ENOMEM, "kafka source: out of memory");
     s->nparts++;
     p->partition = partition;
-    p->next = p->until = p->fetched = offset;
+    p->next = p->until = p->fetched = p->safe = offset;
     char name[200];
     snprintf(name, sizeof name, "lag.%s.%d", topic, (int)partition);
     p->g_lag = sl_api->gauge(s->peer.h, name);
@@ -641,12 +676,86 @@ static int kafka_refresh(kafka_source *s, int running, sl_error *err) {
 
 /* ---- assignment: group (scale-out) -------------------------------------------- */
 
+/* Forget partition p (it belongs to another member now). */
+static void kafka_forget_part(kafka_source *s, kafka_part *p) {
+    kafka_lag_set(s, p, 0);
+    kafka_part_drop_carry(p);
+    sl_api->free(p->carry);
+    sl_api->free(p->topic);
+    size_t idx = (size_t)(p - s->parts);
+    memmove(p, p + 1, (s->nparts - idx - 1) * sizeof *p);
+    s->nparts--;
+    s->last_part = SIZE_MAX;
+    s->emit_part = UINT32_MAX; /* batch partitions are indexes into parts */
+}
+
+/* Give the revoked partitions back to the group: commit where the last safe
+ * batch ended in each (synchronously: the next owner starts there; with a
+ * transactional sink the transactions committed it already), forget them
+ * and end the assignment, which lets the rebalance go on. */
+static void kafka_release(kafka_source *s) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
+    for (size_t i = 0; i < s->nparts; i++)
+        if (s->parts[i].revoking)
+            rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition)->offset =
+                s->parts[i].safe;
+    if (l->cnt && !s->txn) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
+        if (e)
+            kafka_commit_cb(s->rk, e, l, s);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    for (size_t i = s->nparts; i-- > 0;) {
+        kafka_part *p = &s->parts[i];
+        if (!p->revoking)
+            continue;
+        sl_api->log(s->peer.h, SL_LOG_INFO, "kafka source: %s/%d released at offset %lld", p->topic,
+                    (int)p->partition, (long long)p->safe);
+        kafka_forget_part(s, p);
+    }
+    s->nrevoking = 0;
+    rd_kafka_assign(s->rk, NULL);
+    char what[300];
+    snprintf(what, sizeof what, "rebalancing group %s", s->group);
+    kafka_state(s, 0, what);
+}
+
+/* A new assignment came while partitions wait to be released (librdkafka
+ * rejoins without waiting when the subscribed topics change): the ones
+ * assigned again stay, read again from their next offset; the others go
+ * now, their offsets not committed past the last safe batch (the next owner
+ * may read again what this member read since: never less). */
+static void kafka_revoke_superseded(kafka_source *s, const rd_kafka_topic_partition_list_t *l) {
+    for (size_t i = s->nparts; i-- > 0;) {
+        kafka_part *p = &s->parts[i];
+        if (!p->revoking)
+            continue;
+        if (rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+            p->revoking = 0;
+            kafka_part_drop_carry(p); /* assigned again at next: fetched again from there */
+            p->paused = 0;
+            p->fetched = p->next;
+            continue;
+        }
+        sl_api->log(s->peer.h, SL_LOG_WARN,
+                    "kafka source: %s/%d: a new assignment came before its revocation was "
+                    "done; released at offset %lld (the last safe batch's end): offsets "
+                    "%lld..%lld may be read again by its next owner",
+                    p->topic, (int)p->partition, (long long)p->safe, (long long)p->safe,
+                    (long long)p->next - 1);
+        kafka_forget_part(s, p);
+    }
+    s->nrevoking = 0;
+}
+
 /* Partitions assigned to this member: each starts at the later of its
  * checkpointed offset and the group's committed one (another member may
  * have gone further), else at `offsets`/`start`. Runs inside
  * rd_kafka_consumer_poll, on the engine thread. */
 static void kafka_group_assign(kafka_source *s, rd_kafka_topic_partition_list_t *l) {
     sl_error err = {0, ""};
+    if (s->nrevoking)
+        kafka_revoke_superseded(s, l);
     rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, l, (int)s->connect_timeout);
     for (int i = 0; i < l->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &l->elems[i];
@@ -674,34 +783,45 @@ static void kafka_group_assign(kafka_source *s, rd_kafka_topic_partition_list_t 
     kafka_state(s, 1, NULL); /* possibly 0 partitions: more members than partitions */
 }
 
-/* Partitions taken away: their offsets up to `next` are committed now (the
- * batch that holds their last records completes before the next poll, so
- * the next owner neither misses nor repeats them, barring a crash in that
- * batch), and they are forgotten. */
+/* Partitions taken away. Their records up to `next` are in batches up to
+ * the one being polled, which may not be safe yet: committing `next` now
+ * would let the next owner start past records that a crash before the
+ * checkpoint takes out of this member's state. So a revoked partition
+ * stops (its range cut, its fetch paused) and keeps its assignment until
+ * the batch being polled is safe: kafka_source_commit releases it then, at
+ * a batch boundary, or kafka_source_poll after revoke_timeout (at the last
+ * safe offset: read again, never lost). The group's rebalance waits
+ * meanwhile (up to max.poll.interval.ms). A partition with nothing unsafe
+ * goes at once, as everything does when the consumer closes. */
 static void kafka_group_revoke(kafka_source *s, rd_kafka_topic_partition_list_t *l) {
+    int wait = 0;
     for (int i = 0; i < l->cnt; i++) {
         kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
-        l->elems[i].offset = p ? p->next : RD_KAFKA_OFFSET_INVALID;
-    }
-    rd_kafka_commit(s->rk, l, 0);
-    for (int i = 0; i < l->cnt; i++) {
-        kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
-        if (!p)
+        if (!p || p->revoking)
             continue;
-        sl_api->log(s->peer.h, SL_LOG_INFO, "kafka source: %s/%d revoked at offset %lld", p->topic,
-                    (int)p->partition, (long long)p->next);
-        kafka_lag_set(s, p, 0);
-        kafka_part_drop_carry(p);
-        sl_api->free(p->carry);
-        sl_api->free(p->topic);
-        size_t idx = (size_t)(p - s->parts);
-        memmove(p, p + 1, (s->nparts - idx - 1) * sizeof *p);
-        s->nparts--;
+        p->revoking = 1;
+        s->nrevoking++;
+        p->until = p->next; /* the rest of its range is the next owner's */
+        if (p->next > p->safe && !s->closing) {
+            wait = 1;
+            if (!p->paused)
+                kafka_pause(s, p, 1);
+        }
     }
-    rd_kafka_assign(s->rk, NULL);
+    if (!wait) {
+        kafka_release(s); /* also when none was ours: the rebalance needs the answer */
+        return;
+    }
+    s->revoke_t = s->poll_t;
+    s->revoke_since = sl_api->now_ms();
     char what[300];
-    snprintf(what, sizeof what, "rebalancing group %s", s->group);
+    snprintf(what, sizeof what, "rebalancing group %s: releasing %zu partitions", s->group,
+             s->nrevoking);
     kafka_state(s, 0, what);
+    sl_api->log(s->peer.h, SL_LOG_INFO,
+                "kafka source: %zu partitions revoked by group %s: released once the batch "
+                "holding their last records is safe (at most revoke_timeout, %lld ms)",
+                s->nrevoking, s->group, (long long)s->revoke_timeout);
 }
 
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
@@ -1249,10 +1369,27 @@ static void kafka_replay_range(kafka_part *p) {
         p->until = p->replay_until;
 }
 
+/* Revoked partitions whose batch was not safe within revoke_timeout (a
+ * checkpoint that takes long, or failing batches): released at their last
+ * safe offsets, so the next owner reads again what this member read since. */
+static void kafka_revoke_expired(kafka_source *s) {
+    sl_api->counter_add(s->c_revoke_timeouts, 1);
+    sl_api->log(s->peer.h, SL_LOG_WARN,
+                "kafka source: the batch holding the last records of %zu revoked partitions "
+                "(time %lld) was not safe (checkpointed, or its outputs done) within "
+                "revoke_timeout (%lld ms): releasing them at their last safe offsets; the next "
+                "owner reads the records since then again",
+                s->nrevoking, (long long)s->revoke_t, (long long)s->revoke_timeout);
+    kafka_release(s);
+}
+
 static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_error *err) {
     kafka_source *s = instance;
     int rc = 0;
     s->emit_part = UINT32_MAX;
+    s->poll_t = t;
+    if (s->nrevoking && sl_api->now_ms() - s->revoke_since >= s->revoke_timeout)
+        kafka_revoke_expired(s);
     kafka_replay_q q = {s, t};
     int replay = s->txn && kafka_reg_each_source(s->ctx, kafka_replay_any, &q);
     if (s->group_mode)
@@ -1261,6 +1398,10 @@ static int kafka_source_poll(void *instance, int64_t t, sl_emitter *out, sl_erro
         rc = kafka_refresh(s, 1, err);
     int down = 0;
     for (size_t i = 0; i < s->nparts && !rc; i++) {
+        if (s->parts[i].revoking) { /* the next owner's: nothing more from it */
+            s->parts[i].until = s->parts[i].next;
+            continue;
+        }
         if (down) { /* one unanswered query is enough: do not wait on each */
             s->parts[i].until = s->parts[i].next;
             continue;
@@ -1421,8 +1562,16 @@ static int kafka_source_commit(void *instance, int64_t t, sl_error *err) {
         upto++;
     if (!upto)
         return 0;
+    const rd_kafka_topic_partition_list_t *safe = s->pending[upto - 1].offsets;
+    for (int i = 0; i < safe->cnt; i++) {
+        kafka_part *p = kafka_find_part(s, safe->elems[i].topic, safe->elems[i].partition);
+        if (p && safe->elems[i].offset > p->safe)
+            p->safe = safe->elems[i].offset;
+    }
     if (!s->txn)
-        kafka_commit_assigned(s, s->pending[upto - 1].offsets);
+        kafka_commit_assigned(s, safe);
+    if (s->nrevoking && t >= s->revoke_t)
+        kafka_release(s); /* the batch holding their last records is safe */
     for (size_t i = 0; i < upto; i++)
         rd_kafka_topic_partition_list_destroy(s->pending[i].offsets);
     memmove(s->pending, s->pending + upto, (s->npending - upto) * sizeof *s->pending);

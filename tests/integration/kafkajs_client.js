@@ -12,6 +12,13 @@
 //   node kafkajs_client.js consume BROKERS TOPIC N
 //       read TOPIC from the beginning until N messages (or 30 s), print
 //       "<key or -> <value>" per message, exit 1 if fewer than N arrived
+//   node kafkajs_client.js create-topic BROKERS TOPIC PARTITIONS
+//       create TOPIC with PARTITIONS partitions (replication factor 1)
+//   node kafkajs_client.js add-partitions BROKERS TOPIC COUNT
+//       grow TOPIC to COUNT partitions
+//   node kafkajs_client.js delete-records BROKERS TOPIC PARTITION OFFSET
+//       delete PARTITION's records below OFFSET (what retention does: the
+//       log's start offset moves to OFFSET)
 'use strict';
 const { Kafka, logLevel } = require('kafkajs');
 const readline = require('readline');
@@ -105,15 +112,41 @@ async function consume(brokers, topic, want) {
     }
 }
 
-const [cmd, brokers, topic, n] = process.argv.slice(2);
+// admin operations: create-topic, add-partitions, delete-records
+async function admin(brokers, what) {
+    const kafka = new Kafka({ clientId: 'sluice-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const a = kafka.admin();
+    await a.connect();
+    try {
+        await what(a);
+    } finally {
+        await a.disconnect();
+    }
+}
+
+const [cmd, brokers, topic, n, m] = process.argv.slice(2);
 const cmds = {
     produce: () => produce(brokers, topic),
     transactions: () => transactions(brokers, topic),
     consume: () => consume(brokers, topic, Number(n)),
+    'create-topic': () =>
+        admin(brokers, async (a) => {
+            if (!(await a.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: Number(n), replicationFactor: 1 }] })))
+                throw new Error(`topic ${topic} exists already`);
+        }),
+    'add-partitions': () => admin(brokers, (a) => a.createPartitions({ topicPartitions: [{ topic, count: Number(n) }] })),
+    'delete-records': () =>
+        admin(brokers, async (a) => {
+            await a.fetchTopicMetadata({ topics: [topic] }); // kafkajs 2.2.4 needs the leaders known
+            await a.deleteTopicRecords({ topic, partitions: [{ partition: Number(n), offset: String(m) }] });
+        }),
 };
 const run = cmds[cmd] ? cmds[cmd]() : null;
 if (!run) {
-    process.stderr.write('usage: kafkajs_client.js produce|transactions BROKERS TOPIC | consume BROKERS TOPIC N\n');
+    process.stderr.write(
+        'usage: kafkajs_client.js produce|transactions BROKERS TOPIC | consume BROKERS TOPIC N |\n' +
+            '       create-topic BROKERS TOPIC PARTITIONS | add-partitions BROKERS TOPIC COUNT |\n' +
+            '       delete-records BROKERS TOPIC PARTITION OFFSET\n');
     process.exit(2);
 }
 run.catch((e) => {
