@@ -636,6 +636,11 @@ static int kafka_refresh(kafka_source *s, int running, sl_error *err) {
     s->last_refresh = sl_api->now_ms();
     if (e) {
         char why[512];
+        if (!running) { /* serve the error events (SSL, SASL) queued meanwhile: kafka_why's */
+            rd_kafka_message_t *m;
+            while ((m = rd_kafka_consumer_poll(s->rk, 0)))
+                rd_kafka_message_destroy(m);
+        }
         kafka_why(s, e, why, sizeof why);
         if (running) { /* keep the partitions we have; try again later */
             sl_api->log(s->peer.h, SL_LOG_WARN, "kafka source: metadata refresh failed: %s", why);
@@ -1599,7 +1604,8 @@ const sl_component kafka_source_component = {
            "into checkpoints and are committed to the group after them. Records: the value, "
            "(key, value) or (key, [value, topic, partition, offset, timestamp, headers]). "
            "Counters: records, bytes, lag, lag.<topic>.<partition>, offsets_lost, "
-           "fetch_timeouts, poison_skipped, commit_failures, fetch_errors, pauses.",
+           "fetch_timeouts, poison_skipped, commit_failures, fetch_errors, pauses, "
+           "replayed_without_output, revoke_timeouts.",
     .params = kafka_source_params,
     .create = kafka_source_create,
     .destroy = kafka_source_destroy,

@@ -523,6 +523,13 @@ sasl.username=someone
 sasl.password=$SECRET" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 2 --log-level debug >bad4.out 2>bad4.log
 check_eq "a SASL handshake the broker refuses fails the run (exit 1)" "$?" 1
 check_contains "... with librdkafka's reason" bad4.log "the brokers did not answer"
+check "... in the error itself, not only in log lines" \
+    grep -qE "bad.yaml: kafka source: the brokers did not answer .*last error: .*SASL" bad4.log
+B=$BROKERS T=$IN P="security.protocol=SSL" timeout 60 "$SLUICE_BIN" run bad.yaml --batches 2 \
+    >bad6.out 2>bad6.log
+check_eq "an SSL handshake that fails (a plaintext broker) fails the run (exit 1)" "$?" 1
+check "... and the error says so" \
+    grep -qE "bad.yaml: kafka source: the brokers did not answer .*last error: .*SSL handshake failed" bad6.log
 check "... and the password shows nowhere" bash -c "! grep -q '$SECRET' bad4.log bad4.out"
 B=$BROKERS T=$IN P="sasl.password=$SECRET" "$SLUICE_BIN" graph bad.yaml >graph.out 2>&1
 check "sluice graph does not show it either" bash -c "! grep -q '$SECRET' graph.out"
