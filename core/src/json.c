@@ -229,9 +229,17 @@ static int parse_number(parser *p, sl_value *out) {
         }
         /* out of int64 range: keep it as a double, as Python's json would not */
     }
-    *out = sl_double(sl__strtod(text, NULL));
+    double d = sl__strtod(text, NULL);
     if (text != buf)
         free(text);
+    /* a number past a double's range (1e400) would be infinity, which JSON
+     * cannot write back (it would print as null): refused, as Go's and
+     * serde's parsers do, rather than changed silently */
+    if (isinf(d)) {
+        p->i = start;
+        return fail(p, "number out of the range of a double");
+    }
+    *out = sl_double(d);
     return 0;
 }
 

@@ -103,6 +103,22 @@ static void test_int64_edges(void) {
     teardown();
 }
 
+/* Past a double's range: refused at the number (infinity would print back
+ * as null); the largest double and an underflow to zero are numbers. Found
+ * by fuzz_json's round trip ([1e400] came back as [null]). */
+static void test_double_range(void) {
+    setup();
+    ASSERT_PARSES("1.7976931348623157e308", "1.7976931348623157e+308");
+    ASSERT_PARSES("1e-400", "0.0");
+    ASSERT_REFUSED("[1,1e400]", "byte 3");
+    ASSERT_CONTAINS(err.msg, "number out of the range of a double");
+    ASSERT_REFUSED("-1e309", "out of the range");
+    ASSERT_REFUSED("1797693134862315807937289714053034150799341327710963552310001e250",
+                   "out of the range");
+    ASSERT_REFUSED("{\"a\":1e323372036854775807}", "byte 5");
+    teardown();
+}
+
 /* Strings: every escape of RFC 8259 decodes to its byte. */
 static void test_string_escapes(void) {
     setup();
@@ -583,6 +599,7 @@ static void test_null_err(void) {
 }
 
 UNIT_MAIN("json", {"numbers", test_numbers}, {"int64 edges", test_int64_edges},
+          {"numbers past a double's range are refused", test_double_range},
           {"string escapes", test_string_escapes}, {"unicode escapes", test_unicode_escapes},
           {"lone surrogates are errors", test_lone_surrogates},
           {"every 1- and 2-byte string round-trips", test_bytes_round_trip},
