@@ -186,9 +186,12 @@ static void kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *o
     if (code == RD_KAFKA_RESP_ERR__FATAL)
         rd_kafka_fatal_error(rk, fatal, sizeof fatal);
     pthread_mutex_lock(&peer->box.lock);
-    /* cut to the box (the reason in full goes to the log below) */
-    snprintf(peer->box.msg, sizeof peer->box.msg, "%.*s", (int)sizeof peer->box.msg - 1,
-             fatal[0] ? fatal : reason);
+    /* cut to the box (the reason in full goes to the log below); "N/N
+     * brokers are down" follows the reason a connection failed (an SSL
+     * handshake, a SASL mechanism), and does not replace it */
+    if (code != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || !peer->box.msg[0])
+        snprintf(peer->box.msg, sizeof peer->box.msg, "%.*s", (int)sizeof peer->box.msg - 1,
+                 fatal[0] ? fatal : reason);
     if (code == RD_KAFKA_RESP_ERR__FATAL)
         peer->box.fatal = 1;
     pthread_mutex_unlock(&peer->box.lock);

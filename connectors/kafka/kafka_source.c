@@ -109,6 +109,10 @@ typedef struct kafka_source {
     size_t nparts;
     kafka_pos *restored, *explicit_pos; /* start positions */
     size_t nrestored, nexplicit;
+    /* where released partitions' reading got to (assignment: group): one
+     * given back starts there, its records since being in this state */
+    kafka_pos *released;
+    size_t nreleased;
     kafka_pending *pending;
     size_t npending;
     int outage;         /* the brokers did not answer the last watermark query */
@@ -131,6 +135,7 @@ typedef struct kafka_source {
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                                rd_kafka_topic_partition_list_t *l, void *opaque);
 static void kafka_pause(kafka_source *s, kafka_part *p, int pause);
+static void kafka_release(kafka_source *s);
 static void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                             rd_kafka_topic_partition_list_t *offsets, void *opaque);
 
@@ -370,6 +375,10 @@ static void kafka_source_destroy(void *instance) {
     if (s->cq) /* a queue reference is released before its consumer closes */
         rd_kafka_queue_destroy(s->cq);
     s->closing = 1;
+    /* partitions still waiting for their batch: librdkafka waits for the
+     * unassign and would not call the rebalance callback again on close */
+    if (s->rk && s->nrevoking)
+        kafka_release(s);
     if (s->rk) /* first: with assignment: group it calls kafka_group_revoke */
         rd_kafka_consumer_close(s->rk);
     for (size_t i = 0; i < s->nparts; i++) {
@@ -391,6 +400,7 @@ static void kafka_source_destroy(void *instance) {
     if (s->has_pattern)
         regfree(&s->pattern);
     kafka_pos_free(s->restored, s->nrestored);
+    kafka_pos_free(s->released, s->nreleased);
     kafka_pos_free(s->explicit_pos, s->nexplicit);
     pthread_mutex_destroy(&s->peer.box.lock);
     sl_api->free(s);
@@ -694,10 +704,25 @@ static void kafka_forget_part(kafka_source *s, kafka_part *p) {
     s->emit_part = UINT32_MAX; /* batch partitions are indexes into parts */
 }
 
+/* Where partition (topic, partition) was released at `next`. */
+static void kafka_released_set(kafka_source *s, const char *topic, int32_t partition,
+                               int64_t next) {
+    for (size_t i = 0; i < s->nreleased; i++)
+        if (s->released[i].partition == partition && strcmp(s->released[i].topic, topic) == 0) {
+            s->released[i].offset = next;
+            return;
+        }
+    (void)kafka_pos_add(&s->released, &s->nreleased, topic, strlen(topic), partition, next);
+}
+
 /* Give the revoked partitions back to the group: commit where the last safe
- * batch ended in each (synchronously: the next owner starts there; with a
- * transactional sink the transactions committed it already), forget them
- * and end the assignment, which lets the rebalance go on. */
+ * batch ended in each (the next owner starts there; with a transactional
+ * sink the transactions committed it already), forget them and end the
+ * assignment, which lets the rebalance go on. The commit is asynchronous:
+ * librdkafka finishes an unassign, and so rejoins the group, only once the
+ * commits sent before it are done (rdkafka_assignment.c counts
+ * rkcg_wait_commit_cnt), and the engine thread never waits on a
+ * coordinator that does not answer. Its result comes to kafka_commit_cb. */
 static void kafka_release(kafka_source *s) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
     for (size_t i = 0; i < s->nparts; i++)
@@ -705,8 +730,8 @@ static void kafka_release(kafka_source *s) {
             rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition)->offset =
                 s->parts[i].safe;
     if (l->cnt && !s->txn) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
-        if (e)
+        rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 1);
+        if (e) /* not sent: no callback comes */
             kafka_commit_cb(s->rk, e, l, s);
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -714,6 +739,7 @@ static void kafka_release(kafka_source *s) {
         kafka_part *p = &s->parts[i];
         if (!p->revoking)
             continue;
+        kafka_released_set(s, p->topic, p->partition, p->next);
         sl_api->log(s->peer.h, SL_LOG_INFO, "kafka source: %s/%d released at offset %lld", p->topic,
                     (int)p->partition, (long long)p->safe);
         kafka_forget_part(s, p);
@@ -773,12 +799,21 @@ static void kafka_group_assign(kafka_source *s, rd_kafka_topic_partition_list_t 
             off = committed; /* the group knows better than `start` */
         else if (committed > off)
             off = committed;
+        /* given back after a release past its safe offset (revoke_timeout):
+         * this state holds the records up to where reading got, unless
+         * another member went further since */
+        int64_t safe = off,
+                back = kafka_pos_find(s->released, s->nreleased, tp->topic, tp->partition);
+        if (back > off)
+            off = back;
         rd_kafka_topic_partition_list_t *dummy = rd_kafka_topic_partition_list_new(1);
         if (!rc)
             rc = kafka_add_part(s, tp->topic, tp->partition, off, dummy, &err);
         rd_kafka_topic_partition_list_destroy(dummy);
         if (rc)
             sl_api->log(s->peer.h, SL_LOG_ERROR, "%s", err.msg);
+        else /* records between are in this state, not yet in a safe batch */
+            s->parts[s->nparts - 1].safe = safe;
     }
     for (int i = 0; i < l->cnt; i++) {
         kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
@@ -1543,10 +1578,14 @@ static int kafka_source_restore(void *instance, const void *data, size_t len, sl
  * would overwrite. Asynchronous; a failure is counted by kafka_commit_cb. */
 static void kafka_commit_assigned(kafka_source *s, const rd_kafka_topic_partition_list_t *all) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(all->cnt);
-    for (int i = 0; i < all->cnt; i++)
-        if (kafka_find_part(s, all->elems[i].topic, all->elems[i].partition))
+    for (int i = 0; i < all->cnt; i++) {
+        const kafka_part *p = kafka_find_part(s, all->elems[i].topic, all->elems[i].partition);
+        /* below its safe offset: an entry from before the partition was
+         * released and given back, which would move the group back */
+        if (p && all->elems[i].offset >= p->safe)
             rd_kafka_topic_partition_list_add(l, all->elems[i].topic, all->elems[i].partition)
                 ->offset = all->elems[i].offset;
+    }
     if (l->cnt) {
         rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 1);
         if (e)

@@ -7,7 +7,8 @@
 # keyed state, checkpointing every 2 s (10 batches). Member B joins the
 # group: A's partitions are revoked. The moment A's log says so, A is
 # killed, then restarted on its checkpoint directory. At the end the counts
-# of A (restarted) and B add up to exactly 300,000: had A committed the
+# of A (restarted) and B add up to 300,000 (more only if the kill fell
+# between a checkpoint and the commit of its offsets): had A committed the
 # revoked partitions' offsets before a checkpoint held their records (what
 # a revoke did before: it committed at once), B would start past records
 # that A's restored state does not hold, and they would be lost.
@@ -82,8 +83,14 @@ PA=$GROUP_PID
 total() { echo $(($(last_count a2.jsonl) + $(last_count b.jsonl))); }
 done_counting() { [ "$(total)" -ge $N ] && sleep 3 && [ "$(total)" -ge $N ]; }
 check "the members count every record" wait_until 120 done_counting
-check_eq "... exactly once: A (restarted) and B count $N together" "$(total)" $N
-echo "A: $(last_count a2.jsonl), B: $(last_count b.jsonl)"
+# exactly N but for one window: a kill after a checkpoint is written and
+# before the group has the offsets committed after it (B then reads that
+# checkpoint's records again; at most one checkpoint interval: 10 batches
+# of 3 x 1500)
+got=$(total)
+check "... none lost: A (restarted) and B count $got >= $N" test "$got" -ge $N
+check "... none twice but for the last checkpoint's ($got <= $N + 45000)" test "$got" -le $((N + 45000))
+echo "A: $(last_count a2.jsonl), B: $(last_count b.jsonl), read twice: $((got - N))"
 stop_group "$PA"
 stop_group "$PB"
 
