@@ -23,6 +23,9 @@ struct sl_stream *sl__stream_new(sl_context *ctx, sl__op op, struct sl_stream *a
                                  struct sl_stream *b);
 void sl__stream_drop(sl_context *ctx, struct sl_stream *s);
 
+/* The stream named `name`, or NULL: O(1), through ctx->by_name. */
+struct sl_stream *sl__stream_find(const sl_context *ctx, const char *name);
+
 /* Resolve a component-backed function: component, parameters, handle. On
  * error the context's error is set and a negative code returned. */
 int sl__func_resolve(sl_context *ctx, sl__func *f, const char *ref, int kind,

@@ -38,6 +38,7 @@
 #include "context.h"
 #include "error.h"
 #include "exec.h"
+#include "graph.h"
 #include "log.h"
 #include "recovery.h"
 #include "wal.h"

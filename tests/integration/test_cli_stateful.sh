@@ -73,6 +73,21 @@ check "peak RSS stays small: ${rss_kb:-?} kB (< 300 MB)" test "${rss_kb:-9999999
 check "the junk file was removed by retention" test ! -e "$junk"
 rm -f "$junk"
 
+# The pipeline changed under its checkpoint: a stateful stream renamed, or
+# another operation under the same name, is refused at start, naming the
+# stream and the way out; the checkpoint stays as it was.
+sed 's/^  counts:$/  totals:/; s/from: counts$/from: totals/' "$example" >"$WORK/renamed.yaml"
+timeout -k 5 30 "$SLUICE_BIN" run "$WORK/renamed.yaml" --timeout 1 >"$WORK/ren.out" 2>"$WORK/ren.err"
+check_eq "a stateful stream renamed under the checkpoint: refused (exit 2)" "$?" 2
+check_contains "... naming the stream the checkpoint holds" "$WORK/ren.err" \
+    "holds the state of stream 'counts' (update_state_by_key), which this pipeline no longer defines"
+sed 's/^    update_state_by_key: agg.sum$/    reduce_by_key: agg.sum/' "$example" >"$WORK/changed.yaml"
+timeout -k 5 30 "$SLUICE_BIN" run "$WORK/changed.yaml" --timeout 1 >"$WORK/chg.out" 2>"$WORK/chg.err"
+check_eq "another operation under the same name: refused (exit 2)" "$?" 2
+check_contains "... saying what it was and is" "$WORK/chg.err" \
+    "stream 'counts' was update_state_by_key in the checkpoint $CHECKPOINT_DIR/checkpoint-"
+check_contains "... and the way out" "$WORK/chg.err" "--fresh"
+
 # A directory of only damaged checkpoints is refused, not silently a fresh
 # start over lost state (docs/decisions.md 19); --fresh is the way to start
 # over. (The docs said it started fresh while the code refused: issue 12,
