@@ -51,7 +51,8 @@ struct sl_context {
     sl__registry reg;
 
     sl_stream **streams;
-    size_t nstreams;
+    size_t nstreams, streams_cap; /* doubling: a realloc per stream copied the
+                                   * array each time under ASan, O(n^2) */
     /* every stream by name: open addressing on name_hash, linear probing,
      * NULL for empty, a power of two at most half full (graph.c). Naming a
      * stream checks it in O(1): the scan of every stream it replaces made a

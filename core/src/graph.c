@@ -145,12 +145,17 @@ sl_stream *sl__stream_new(sl_context *ctx, sl__op op, sl_stream *a, sl_stream *b
                      sl__op_name(op));
         return NULL;
     }
-    sl_stream **v = realloc(ctx->streams, (ctx->nstreams + 1) * sizeof *v);
+    sl_stream **v = ctx->streams;
+    if (ctx->nstreams == ctx->streams_cap) {
+        size_t cap = ctx->streams_cap ? 2 * ctx->streams_cap : 16;
+        if ((v = realloc(ctx->streams, cap * sizeof *v))) {
+            ctx->streams = v;
+            ctx->streams_cap = cap;
+        }
+    }
     sl_stream *s = calloc(1, sizeof *s);
     char name[64];
     snprintf(name, sizeof name, "%s-%zu", sl__op_name(op), ctx->nstreams + 1);
-    if (v)
-        ctx->streams = v;
     if (s && (s->name = strdup(name)))
         s->name_hash = sl__name_hash(name);
     if (!v || !s || !s->name || name_add(ctx, s) < 0) {

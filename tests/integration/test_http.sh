@@ -182,7 +182,7 @@ consistent_view() {
     done
     [[ $PRINTED == "$(metric "$WORK/v1.txt" "sluice_output_records_total$OUT1")" ]]
 }
-check "metrics: a consistent view of the run" wait_until 10 consistent_view
+check "metrics: a consistent view of the run" wait_until 30 consistent_view
 v=$WORK/v1.txt
 COMPLETED=$(metric "$v" sluice_batches_completed_total)
 check_eq "metrics: no failed batch" "$(metric "$v" sluice_batches_failed_total)" 0
