@@ -167,14 +167,24 @@ OUT1='{output="output-1",stream="counts",sink="pprint"}'
 SRC='{stream="lines",source="socket"}'
 consistent_view() {
     local n ck
-    get "$BASE/metrics" "$WORK/v1.txt" >/dev/null &&
-        get "$BASE/api/v1/batches?n=1000" "$WORK/vb.json" >/dev/null &&
-        get "$BASE/api/v1/status" "$WORK/vs.json" >/dev/null || return 1
+    # one curl for the three (one process, one connection): a view must fit
+    # between two batches, and a process start each took most of a 500 ms
+    # batch on a loaded machine
+    curl -sf --max-time 5 -o "$WORK/v1.txt" "$BASE/metrics" -o "$WORK/vb.json" \
+        "$BASE/api/v1/batches?n=1000" -o "$WORK/vs.json" "$BASE/api/v1/status" || return 1
     # (checkpoint_keep: 1000, so that retention cannot delete it meanwhile)
-    ck=$(printf 'checkpoint-%015d.slck' "$(jnum "$WORK/vs.json" last_batch_time)") &&
-        CK_SIZE=$(stat -c %s "$CK/$ck" 2>/dev/null) || return 1
-    PRINTED=$(grep -c "^('" "$WORK/run.out")
-    HEADERS=$(grep -c '^Time: ' "$WORK/run.out")
+    local st line
+    IFS= read -r -d '' st <"$WORK/vs.json"
+    [[ $st =~ \"last_batch_time\":([0-9]+) ]] || return 1
+    printf -v ck 'checkpoint-%015d.slck' "${BASH_REMATCH[1]}"
+    CK_SIZE=$(stat -c %s "$CK/$ck" 2>/dev/null) || return 1
+    PRINTED=0 HEADERS=0
+    while IFS= read -r line; do # no process: see above
+        case $line in
+        "('"*) PRINTED=$((PRINTED + 1)) ;;
+        "Time: "*) HEADERS=$((HEADERS + 1)) ;;
+        esac
+    done <"$WORK/run.out"
     get "$BASE/metrics" "$WORK/v2.txt" >/dev/null || return 1
     for n in sluice_batches_completed_total sluice_checkpoints_written_total \
         "sluice_output_runs_total$OUT1"; do

@@ -97,7 +97,7 @@ streams:
 outputs:
   - {sink: zmq, from: lines, bind: \"tcp://127.0.0.1:$OUTP\", curve: server, curve_keys: server.key_secret, curve_allow: allow.txt}"
 wait_until 10 log_has sinksrv.log "zmq sink: bound tcp://127.0.0.1:$OUTP" # the first (empty) batch
-start_peer goodpull recv --type pull --connect "tcp://127.0.0.1:$OUTP" --count 1001 --timeout 1.5 \
+start_peer goodpull recv --type pull --connect "tcp://127.0.0.1:$OUTP" --count 1001 --timeout 1.5 --first-timeout 20 \
     --curve-keys good.key_secret --curve-server-key server.key --ready good.ready
 PG=$PEER_PID
 start_peer badpull recv --type pull --connect "tcp://127.0.0.1:$OUTP" --count 1 --timeout 30 \

@@ -39,7 +39,7 @@ print(len(set(f[1] for f in m)), sorted(set(f[0] for f in m)), m[0] if m[0][1] =
 # ---- key: drop: the same pairs, the value frame alone -------------------------------------
 IN=$(free_port)
 OUTP=$(free_port)
-start_peer nokey recv --type pull --bind "tcp://127.0.0.1:$OUTP" --count 3001 --timeout 1.5
+start_peer nokey recv --type pull --bind "tcp://127.0.0.1:$OUTP" --count 3001 --timeout 1.5 --first-timeout 20
 relay nokey "$IN" "connect: \"tcp://127.0.0.1:$OUTP\", key: drop"
 peer send --type push --connect "tcp://127.0.0.1:$IN" --count 3000 --topics k1,k2,k3 >/dev/null
 check "key: drop: the PULL peer is done (3000 messages, then 1.5 s of none)" \
@@ -56,9 +56,9 @@ O1=$(free_port)
 O2=$(free_port)
 relay pub2 "$IN" "type: pub, bind: \"tcp://127.0.0.1:$O1, tcp://127.0.0.1:$O2\", topic: t"
 wait_until 10 log_has pub2.log "zmq sink: bound tcp://127.0.0.1:$O2" # the first (empty) batch
-start_peer suba recv --type sub --connect "tcp://127.0.0.1:$O1" --count 2001 --timeout 1.5 --ready suba.ready
+start_peer suba recv --type sub --connect "tcp://127.0.0.1:$O1" --count 2001 --timeout 1.5 --first-timeout 20 --ready suba.ready
 PA=$PEER_PID
-start_peer subb recv --type sub --connect "tcp://127.0.0.1:$O2" --count 2001 --timeout 1.5 --ready subb.ready
+start_peer subb recv --type sub --connect "tcp://127.0.0.1:$O2" --count 2001 --timeout 1.5 --first-timeout 20 --ready subb.ready
 PB=$PEER_PID
 wait_until 10 test -e suba.ready -a -e subb.ready
 sleep 0.5 # the subscriptions reach the PUB
@@ -74,9 +74,9 @@ check_eq "two binds: the SUB on the second endpoint too" "$(sort -u subb.out | w
 IN=$(free_port)
 O1=$(free_port)
 O2=$(free_port)
-start_peer pulla recv --type pull --bind "tcp://127.0.0.1:$O1" --count 4001 --timeout 1.5
+start_peer pulla recv --type pull --bind "tcp://127.0.0.1:$O1" --count 4001 --timeout 1.5 --first-timeout 20
 PA=$PEER_PID
-start_peer pullb recv --type pull --bind "tcp://127.0.0.1:$O2" --count 4001 --timeout 1.5
+start_peer pullb recv --type pull --bind "tcp://127.0.0.1:$O2" --count 4001 --timeout 1.5 --first-timeout 20
 PB=$PEER_PID
 relay push2 "$IN" "connect: \"tcp://127.0.0.1:$O1, tcp://127.0.0.1:$O2\""
 sleep 0.5 # the first (empty) batch connected both

@@ -17,10 +17,13 @@ python3-zmq), never sluice's own code.
       Prints "sent=N" at the end.
 
   zmq_peer.py recv --type pull|sub (--bind EP | --connect EP) --count N
-        [--timeout S] [--curve-keys F --curve-server-key F] [--ready FILE]
-        [--delay-ms D]
-      Receives until N messages arrived or S seconds passed without one;
-      prints each as a JSON list of its frames (text), one per line.
+        [--timeout S] [--first-timeout S] [--curve-keys F --curve-server-key F]
+        [--ready FILE] [--delay-ms D]
+      Receives until N messages arrived or S seconds passed without one
+      (--first-timeout: how long to wait for the first, default S, so that a
+      peer that must stop soon after the last message does not give up
+      before the first on a loaded machine); prints each as a JSON list of
+      its frames (text), one per line.
       --delay-ms waits that long before reading (a slow consumer).
 
   --curve-keys F alone makes the peer a CURVE server, with
@@ -130,8 +133,9 @@ def recv(args):
     if args.delay_ms:
         time.sleep(args.delay_ms / 1000.0)
     got = 0
+    first = args.timeout if args.first_timeout is None else args.first_timeout
     while got < args.count:
-        if not sock.poll(args.timeout * 1000, zmq.POLLIN):
+        if not sock.poll((args.timeout if got else first) * 1000, zmq.POLLIN):
             break
         frames = sock.recv_multipart()
         print(json.dumps([f.decode("utf-8", "replace") for f in frames]), flush=True)
@@ -160,6 +164,7 @@ def main():
         g.add_argument("--connect")
         s.add_argument("--count", type=int, required=True)
         s.add_argument("--timeout", type=float, default=20)
+        s.add_argument("--first-timeout", type=float, default=None)
         s.add_argument("--curve-keys")
         s.add_argument("--curve-server-key")
         s.add_argument("--ready")
