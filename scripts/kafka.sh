@@ -100,7 +100,8 @@ CONF
 }
 
 cmd_start() {
-    local pid port cport cluster
+    local pid port cport="" cluster kept=""
+    try=${try:-1}
     if pid=$(running_pid); then
         echo "BROKERS=127.0.0.1:$(cat "$dir/port")"
         return 0
@@ -112,6 +113,7 @@ cmd_start() {
         "-Dlog4j.configuration=file:$dir/log4j.properties" -cp "$libs/*")
     if [ -f "$dir/killed" ] && [ -f "$dir/port" ]; then
         port=$(cat "$dir/port") # after `kill`: the same broker, data and port
+        kept=1
         rm -f "$dir/killed"
     else
         rm -rf "$dir"
@@ -132,6 +134,16 @@ cmd_start() {
     local deadline=$((SECONDS + 90))
     until kcat -L -b "127.0.0.1:$port" -m 2 >/dev/null 2>&1; do
         if ! running_pid >/dev/null; then
+            # a port picked free may be taken before the JVM binds it (an
+            # outgoing connection's ephemeral port, on a busy machine): pick
+            # new ones, up to three times
+            if [ -z "$kept" ] && [ "$try" -lt 3 ] &&
+                grep -qs "Address already in use" "$dir/stdout.log" "$dir/server.log"; then
+                echo "kafka.sh: port $port or $cport was taken before the broker bound it; new ports" >&2
+                try=$((try + 1))
+                cmd_start
+                return
+            fi
             tail -n 30 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null || true
             die "the broker exited during startup (logs in $dir)"
         fi

@@ -22,7 +22,10 @@ trap stop_private_broker EXIT
 
 BROKERS=$("$KAFKA_SH" start 2>broker.log | sed -n 's/^BROKERS=//p')
 check "a private broker started ($BROKERS)" test -n "$BROKERS"
-[ -n "$BROKERS" ] || finish
+[ -n "$BROKERS" ] || {
+    cat broker.log >&2
+    finish
+}
 
 IN=$(topic outage-in)
 OUT=$(topic outage-out)
