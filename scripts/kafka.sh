@@ -120,7 +120,15 @@ cmd_start() {
         mkdir -p "$dir/data"
         read -r port cport < <(free_ports)
         write_config "$port" "$cport"
-        cluster=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+        # a cluster id as Kafka's own (random-uuid) makes it: URL-safe base64,
+        # never starting with '-', which the tool's option parser would take
+        # for an option ("--cluster-id: expected one argument": 1 start in 64)
+        cluster=$(python3 -c 'import base64, uuid
+while True:
+    c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not c.startswith("-"):
+        break
+print(c)')
         "${java[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" \
             >"$dir/format.log" 2>&1 || {
             cat "$dir/format.log" >&2
