@@ -367,6 +367,14 @@ static void kafka_part_drop_carry(kafka_part *p) {
     p->chead = p->ncarry = 0;
 }
 
+/* Partition p is assigned again at its next offset: what was kept goes (it
+ * is fetched again from there), and it is fetched whether paused or not. */
+static void kafka_part_refetch(kafka_part *p) {
+    kafka_part_drop_carry(p);
+    p->paused = 0;
+    p->fetched = p->next;
+}
+
 static void kafka_source_destroy(void *instance) {
     kafka_source *s = instance;
     if (!s)
@@ -622,9 +630,7 @@ static void kafka_state(kafka_source *s, int assigned, const char *what) {
 static int kafka_assign_all(kafka_source *s, sl_error *err) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
     for (size_t i = 0; i < s->nparts; i++) {
-        kafka_part_drop_carry(&s->parts[i]);
-        s->parts[i].paused = 0;                 /* a new assignment fetches every partition */
-        s->parts[i].fetched = s->parts[i].next; /* and from there */
+        kafka_part_refetch(&s->parts[i]);
         rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition)->offset =
             s->parts[i].next;
     }
@@ -763,9 +769,7 @@ static void kafka_revoke_superseded(kafka_source *s, const rd_kafka_topic_partit
             continue;
         if (rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
             p->revoking = 0;
-            kafka_part_drop_carry(p); /* assigned again at next: fetched again from there */
-            p->paused = 0;
-            p->fetched = p->next;
+            kafka_part_refetch(p);
             continue;
         }
         sl_api->log(s->peer.h, SL_LOG_WARN,
