@@ -95,7 +95,8 @@ static const sl_param_spec zq_source_params[] = {
      "a message over max_message_bytes: drop it, or cut it to that size (counted either way)",
      "drop|cut", NULL},
     {"rcvhwm", SL_PARAM_INT, "1000", 0,
-     "ZMQ_RCVHWM: messages libzmq queues per peer before the peer's HWM applies (0: no limit)",
+     "ZMQ_RCVHWM: messages libzmq queues per peer before the peer's HWM applies (0: no limit; "
+     "advised with ipc://, docs/zeromq.md)",
      NULL, "0..100000000"},
     {"reconnect_interval", SL_PARAM_DURATION, "100ms", 0, "ZMQ_RECONNECT_IVL", NULL, "1ms..1h"},
     {"reconnect_interval_max", SL_PARAM_DURATION, "0", 0,
@@ -177,6 +178,28 @@ static void zq_source_destroy(void *instance) {
     sl_api->free(s);
 }
 
+/* libzmq stops reading a peer's connection while sluice's queue for it
+ * holds rcvhwm messages; if an ipc:// peer closes meanwhile, the hang-up
+ * (EPOLLHUP on a Unix socket) makes libzmq drop the connection and what
+ * the kernel still held for it (libzmq issue #4660, 4.3.4 and later). TCP
+ * is not affected: a FIN is not a hang-up. Say so once, at load. */
+static void zq_source_ipc_warn(const zq_source *s) {
+    const char *ipc = NULL;
+    for (size_t i = 0; i < s->conf.nbind && !ipc; i++)
+        if (strncmp(s->conf.bind[i], "ipc://", 6) == 0)
+            ipc = s->conf.bind[i];
+    for (size_t i = 0; i < s->conf.nconnect && !ipc; i++)
+        if (strncmp(s->conf.connect[i], "ipc://", 6) == 0)
+            ipc = s->conf.connect[i];
+    if (ipc && s->conf.hwm != 0)
+        sl_api->log(s->h, SL_LOG_WARN,
+                    "zmq source: %s with rcvhwm %d: a peer that closes while sluice lags "
+                    "behind it loses what the kernel still held for it (libzmq #4660); "
+                    "rcvhwm: 0 avoids it (sluice then queues whatever the peer sends), or use "
+                    "tcp://127.0.0.1; docs/zeromq.md",
+                    ipc, s->conf.hwm);
+}
+
 static int zq_source_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
     zq_source *s = sl_api->calloc(1, sizeof *s);
     if (!s)
@@ -200,6 +223,7 @@ static int zq_source_create(sl_handle *h, const sl_params *params, void **instan
         zq_source_destroy(s);
         return rc;
     }
+    zq_source_ipc_warn(s);
     s->c_messages = sl_api->counter(h, "messages");
     s->c_bytes = sl_api->counter(h, "bytes");
     s->c_oversized = sl_api->counter(h, "messages_oversized");
