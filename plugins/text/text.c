@@ -38,7 +38,8 @@ static const unsigned char text_ws[256] = {
 
 #define TEXT_GREP_STACK 1024       /* values up to this size are matched from a stack copy */
 #define TEXT_GREP_MAX_COST 30000.0 /* copies of the pattern's atoms regcomp may make */
-#define TEXT_GREP_COMPILE_MS 2000  /* the longest regcomp may take (text_grep_slow) */
+#define TEXT_GREP_COMPILE_MS 2000  /* the CPU time regcomp may take (text_grep_slow) */
+#define TEXT_GREP_WALL_MS 30000    /* ... and the longest wait for it */
 #define TEXT_GREP_MAX_EMPTY 256.0  /* of them matching nothing (text_re_alt) */
 
 /* ---- shared helpers ------------------------------------------------------------- */
@@ -586,12 +587,26 @@ static double text_re_alt(const char **p, int depth, double *empty) {
     }
 }
 
-/* Whether regcomp takes longer than TEXT_GREP_COMPILE_MS on the pattern,
+/* The CPU time a process has used so far, in ms; -1 if it cannot be read. */
+static int64_t text_cpu_ms(clockid_t clock) {
+    struct timespec t;
+    if (clock_gettime(clock, &t) != 0)
+        return -1;
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Whether regcomp spends more than TEXT_GREP_COMPILE_MS on the pattern,
  * tried in a child process that is killed then: glibc's regcomp has
  * patterns it spends minutes on that no estimate here foresees (nested
  * optional groups between anchors, "^((((((a?)+)+)+)+)+)+b$"), and it cannot
- * be interrupted in the process. Once per text.grep at start; false when
- * the child cannot be made (the compile then runs here, as before). */
+ * be interrupted in the process. The limit counts the child's CPU time
+ * (clock_getcpuclockid), not the wall clock: on a busy machine, or at a low
+ * priority, a pattern regcomp compiles in 0.07 s may wait seconds for a
+ * core (fuzz_grep at niceness 19 beside CI's build saw it refused once and
+ * accepted once). TEXT_GREP_WALL_MS bounds the wait for a child that gets
+ * no CPU at all; without a CPU clock, the wall clock is the limit. Once per
+ * text.grep at start; false when the child cannot be made (the compile then
+ * runs here, as before). */
 static bool text_grep_slow(const char *pattern, int flags) {
     pid_t pid = fork();
     if (pid < 0)
@@ -600,11 +615,15 @@ static bool text_grep_slow(const char *pattern, int flags) {
         regex_t re;
         _exit(regcomp(&re, pattern, flags) == 0 ? 0 : 1);
     }
+    clockid_t clock;
+    bool cpu = clock_getcpuclockid(pid, &clock) == 0;
     int status;
-    for (int waited = 0; waited < TEXT_GREP_COMPILE_MS; waited += 5) {
+    for (int waited = 0; waited < (cpu ? TEXT_GREP_WALL_MS : TEXT_GREP_COMPILE_MS); waited += 5) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return false;
+        if (cpu && text_cpu_ms(clock) >= TEXT_GREP_COMPILE_MS)
+            break;
         struct timespec five_ms = {0, 5 * 1000 * 1000};
         nanosleep(&five_ms, NULL);
     }
