@@ -21,29 +21,62 @@ grep_pipeline() {
 grep_pipeline '((((((((a?)+)+)+)+)+)+)+)+b$' >slowish.yaml
 printf 'b\nab\nx\nba\naab\n' >in.txt
 mkfifo gate
-# stdin is a FIFO that stays open until the check is done: the run ends
-# at its end of input
+# hold_child PID SECONDS: wait (20 s at most) for a child of PID, stop it
+# (SIGSTOP) for SECONDS, let it go on, and print its pid; exit 1 if none
+# came. A tight scan of /proc/*/stat: the child lives ~80 ms, too short
+# for a loop of pgrep processes on a busy machine (and this kernel has no
+# /proc/PID/task/TID/children).
+hold_child() {
+    "$PY" - "$1" "$2" <<'PYEOF'
+import os, signal, sys, time
+pid, hold = int(sys.argv[1]), float(sys.argv[2])
+deadline = time.monotonic() + 20
+def child():
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            return int(name)
+    return None
+while time.monotonic() < deadline and os.path.exists("/proc/%d" % pid):
+    c = child()
+    if c is None:
+        continue
+    try:
+        os.kill(c, signal.SIGSTOP)
+    except ProcessLookupError:
+        continue
+    time.sleep(hold)
+    try:
+        os.kill(c, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+    print(c)
+    sys.exit(0)
+sys.exit(1)
+PYEOF
+}
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+# stdin is a FIFO: sluice waits to open it until the watcher runs, and the
+# run ends at its end of input, once the check is done
 # (under ASan, the CI setting fast_unwind_on_malloc=0 makes each of
 # regcomp's mallocs unwind the stack slowly: 2 s of CPU for this pattern;
 # the usual fast unwinding keeps it near 0.5 s)
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=1" \
     "$SLUICE_BIN" run slowish.yaml <gate >slowish.out 2>slowish.log &
 pid=$!
+hold_child "$pid" 3 >held.txt &
+watcher=$!
+sleep 1 # the watcher is scanning
 exec 3>gate
-stopped=""
-for _ in $(seq 1 4000); do # up to ~20 s for the compiling child to appear
-    child=$(pgrep -P "$pid" | head -n 1)
-    if [ -n "$child" ] && kill -STOP "$child" 2>/dev/null; then
-        stopped=$child
-        break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.005
-done
-if [ -n "$stopped" ]; then
-    sleep 3
-    kill -CONT "$stopped" 2>/dev/null
-fi
+wait "$watcher"
+stopped=$(cat held.txt)
 check "the compiling child was caught and stopped for 3 s" test -n "$stopped"
 cat in.txt >&3
 exec 3>&-

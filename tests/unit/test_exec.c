@@ -144,9 +144,10 @@ static void test_grep_too_complex(void) {
     unit_collect_free(&ip);
     sl_context_free(ctx);
     /* nested optional parts that regcomp handles in milliseconds still pass
-     * (0.5 ms here, 11 ms under ASan: far from the 2 s limit on a loaded CI
-     * machine; eight levels took 22 ms, 390 ms under ASan and over 2 s under
-     * ASan beside another test) */
+     * (0.5 ms here, 11 ms under ASan: far from the limit of 2 s of CPU;
+     * eight levels took 22 ms, 390 ms under ASan, and over 2 s under ASan
+     * beside another test while the limit was on the wall clock:
+     * test_cli_grep.sh) */
     ctx = ctx_new(1);
     unit_collect opt = {0};
     collect(
