@@ -94,6 +94,8 @@ static int zq_endpoints(zq_conf *c, const char *text, int bind, char **out, size
             *all_loopback = *all_loopback && loopback;
             if (strchr(out[*n - 1], '['))
                 c->ipv6 = 1;
+            if (!c->ipc && strncmp(out[*n - 1], "ipc://", 6) == 0)
+                c->ipc = out[*n - 1];
         }
         p = e;
     }

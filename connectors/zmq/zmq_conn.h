@@ -46,6 +46,7 @@ typedef struct zq_conf {
     char *connect[ZQ_MAX_ENDPOINTS];
     size_t nconnect;
     int ipv6;              /* an endpoint is an IPv6 address */
+    const char *ipc;       /* the first ipc:// endpoint (in bind or connect), or NULL */
     int hwm;               /* rcvhwm or sndhwm */
     int64_t reconnect_ivl; /* ms */
     int64_t reconnect_max; /* ms; 0: no backoff (libzmq's default) */

@@ -184,20 +184,13 @@ static void zq_source_destroy(void *instance) {
  * the kernel still held for it (libzmq issue #4660, 4.3.4 and later). TCP
  * is not affected: a FIN is not a hang-up. Say so once, at load. */
 static void zq_source_ipc_warn(const zq_source *s) {
-    const char *ipc = NULL;
-    for (size_t i = 0; i < s->conf.nbind && !ipc; i++)
-        if (strncmp(s->conf.bind[i], "ipc://", 6) == 0)
-            ipc = s->conf.bind[i];
-    for (size_t i = 0; i < s->conf.nconnect && !ipc; i++)
-        if (strncmp(s->conf.connect[i], "ipc://", 6) == 0)
-            ipc = s->conf.connect[i];
-    if (ipc && s->conf.hwm != 0)
+    if (s->conf.ipc && s->conf.hwm != 0)
         sl_api->log(s->h, SL_LOG_WARN,
                     "zmq source: %s with rcvhwm %d: a peer that closes while sluice lags "
                     "behind it loses what the kernel still held for it (libzmq #4660); "
                     "rcvhwm: 0 avoids it (sluice then queues whatever the peer sends), or use "
                     "tcp://127.0.0.1; docs/zeromq.md",
-                    ipc, s->conf.hwm);
+                    s->conf.ipc, s->conf.hwm);
 }
 
 static int zq_source_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
