@@ -244,6 +244,19 @@ static void test_frame_without_status(void) {
     ASSERT_CONTAINS(t, "checkpoint  -\n");
     CU_ASSERT_PTR_NULL(strstr(t, "PLUGIN METRICS")); /* an older server: no section */
     free(t);
+    /* numbers no running sluice sends: beyond long long and time_t, or negative, are '?'
+     * (fuzz_top: converting 1e101 to long long is undefined; UBSan stopped on it) */
+    st = json("{\"batch_interval_ms\":1e101,\"checkpoint\":{\"enabled\":true,"
+              "\"last_written\":1e300,\"last_batch_time\":-1}}",
+              mem);
+    t = sl__top_render(&v, &d);
+    ASSERT_CONTAINS(t, "batch interval ?   refresh 1s\n");
+    ASSERT_CONTAINS(t, "; last at ? (batch ?");
+    free(t);
+    st = json("{\"batch_interval_ms\":-2000}", mem);
+    t = sl__top_render(&v, &d);
+    ASSERT_CONTAINS(t, "batch interval ?   refresh 1s\n");
+    free(t);
     sl_host_api()->mem_free(mem);
 }
 

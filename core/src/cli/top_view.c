@@ -160,8 +160,10 @@ static const char *fmt_us(double us, char *buf, size_t cap) {
 /* A time of day (local): "14:02:07", from ms since the epoch. */
 static const char *fmt_clock(double ms, char *buf, size_t cap) {
     struct tm tm;
-    time_t t = (time_t)(ms / 1000);
-    if (ms < 0 || ms > 1e15 || !localtime_r(&t, &tm) || !strftime(buf, cap, "%H:%M:%S", &tm))
+    /* The range is checked before the conversion: a double outside time_t's range (1e300,
+     * NaN from a server) must not be converted at all. */
+    time_t t = ms >= 0 && ms <= 1e15 ? (time_t)(ms / 1000) : -1;
+    if (t < 0 || !localtime_r(&t, &tm) || !strftime(buf, cap, "%H:%M:%S", &tm))
         snprintf(buf, cap, "?");
     return buf;
 }
@@ -180,8 +182,14 @@ static const char *fmt_span(double ms, char *buf, size_t cap) {
     return buf;
 }
 
-/* An interval as written in a pipeline: "1s", "500ms", "2m". */
+/* An interval as written in a pipeline: "1s", "500ms", "2m"; "?" for what no interval is
+ * (negative, NaN, infinite or beyond 1e15 ms: a server's number is checked before it is
+ * converted, as one outside long long's range cannot be). */
 static const char *fmt_interval(double ms, char *buf, size_t cap) {
+    if (!(ms >= 0 && ms <= 1e15)) {
+        snprintf(buf, cap, "?");
+        return buf;
+    }
     long long m = (long long)ms;
     if (ms != (double)m || m <= 0 || m % 1000)
         snprintf(buf, cap, "%.0fms", ms);
