@@ -368,11 +368,28 @@ static void kafka_part_drop_carry(kafka_part *p) {
 }
 
 /* Partition p is assigned again at its next offset: what was kept goes (it
- * is fetched again from there), and it is fetched whether paused or not. */
+ * is fetched again from there), and it is fetched whether paused or not
+ * (kafka_unpause, before the assign, clears librdkafka's pause). */
 static void kafka_part_refetch(kafka_part *p) {
     kafka_part_drop_carry(p);
     p->paused = 0;
     p->fetched = p->next;
+}
+
+/* Clear librdkafka's pause of the partitions about to be assigned. A pause
+ * is the application's (rd_kafka_pause_partitions) and outlives both an
+ * unassign and a new assign: librdkafka resets only its own pause then. A
+ * partition paused before it was released (a revoke pauses it; so does a
+ * full carry) and assigned to this member again, or paused when the
+ * assignment is replaced, would otherwise never be fetched again: each batch
+ * would wait fetch_timeout for offsets that do not come. Called before
+ * rd_kafka_assign, so that the resume is queued to the partition ahead of
+ * the assignment's fetch start and is not dropped as outdated (librdkafka
+ * #2190); a partition librdkafka has not seen has nothing to clear. */
+static void kafka_unpause(kafka_source *s, const rd_kafka_topic_partition_list_t *l) {
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(l);
+    rd_kafka_resume_partitions(s->rk, c);
+    rd_kafka_topic_partition_list_destroy(c);
 }
 
 static void kafka_source_destroy(void *instance) {
@@ -634,6 +651,7 @@ static int kafka_assign_all(kafka_source *s, sl_error *err) {
         rd_kafka_topic_partition_list_add(l, s->parts[i].topic, s->parts[i].partition)->offset =
             s->parts[i].next;
     }
+    kafka_unpause(s, l);
     rd_kafka_resp_err_t e = rd_kafka_assign(s->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
@@ -823,6 +841,7 @@ static void kafka_group_assign(kafka_source *s, rd_kafka_topic_partition_list_t 
         kafka_part *p = kafka_find_part(s, l->elems[i].topic, l->elems[i].partition);
         l->elems[i].offset = p ? p->next : RD_KAFKA_OFFSET_INVALID;
     }
+    kafka_unpause(s, l);
     rd_kafka_assign(s->rk, l);
     kafka_state(s, 1, NULL); /* possibly 0 partitions: more members than partitions */
 }

@@ -17,6 +17,9 @@
 # revoke_timeout (here a checkpoint every 60 s, revoke_timeout 1s) is
 # released anyway with a warning and a counter, at the last checkpointed
 # offsets: B reads those records again, nothing is lost.
+#
+# Between them: a partition that was paused when it was revoked and is
+# given back to the same member is read on (librdkafka keeps the pause).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/kafka_lib.sh"
 
@@ -94,6 +97,37 @@ echo "A: $(last_count a2.jsonl), B: $(last_count b.jsonl), read twice: $((got - 
 stop_group "$PA"
 stop_group "$PB"
 
+# ---- a partition given back to the member that released it is read on --------
+# E reads 3 partitions slowly (50 records a batch each, 1,000 kept past a
+# batch: paused). F joins: the eager protocol revokes all of E's partitions
+# (paused until their batch is safe) and gives some back to E. librdkafka
+# keeps a partition paused across a release and a new assign: E must clear
+# that, or each batch waits fetch_timeout for records that never come.
+T3=$(topic comeback)
+N3=15000
+yes x | head -n $N3 | produce "$T3"
+member e "$T3" 2s
+member f "$T3" 2s
+sed -i 's/max_records_per_partition: 1500/max_records_per_partition: 50/' e.yaml f.yaml
+start_group "exec '$SLUICE_BIN' run e.yaml --log-level info 2>e.log"
+PE=$GROUP_PID
+check "member E counts some records" wait_until 60 at_least e.jsonl 500
+start_group "exec '$SLUICE_BIN' run f.yaml --log-level info 2>f.log"
+PF=$GROUP_PID
+check "member F joining revokes E's partitions" wait_until 60 grep -q "revok" e.log
+at=$(last_count e.jsonl)
+check "... while E had records left to read ($at of $N3 counted)" test "$at" -lt 10000
+starts() { [ "$(grep -c "starts at offset" e.log)" -gt 3 ]; }
+check "E is given partitions again" wait_until 60 starts
+total3() { echo $(($(last_count e.jsonl) + $(last_count f.jsonl))); }
+done3() { [ "$(total3)" -ge $N3 ] && sleep 2 && [ "$(total3)" -ge $N3 ]; }
+check "E and F count every record" wait_until 120 done3
+got=$(total3)
+check "... none twice but for a checkpoint's ($got <= $N3 + 1500)" test "$got" -le $((N3 + 1500))
+check "E's fetches did not time out (fetch_timeout)" bash -c "! grep -q 'did not arrive within' e.log"
+stop_group "$PE"
+stop_group "$PF"
+
 # ---- revoke_timeout: the batch is not checkpointed in time ---------------------
 T2=$(topic revoke-timeout)
 yes x | head -n 30000 | produce "$T2"
@@ -121,6 +155,6 @@ sed 's/^      session.timeout.ms: 6000$/      partition.assignment.strategy: coo
 check_eq "partition.assignment.strategy: cooperative-sticky is refused (exit 2)" "$?" 2
 check_contains "... saying why" coop.log "the cooperative protocol is not supported"
 if ((FAILS > 0)); then
-    tail -n 30 a1.log a2.log b.log c.log d.log >&2
+    tail -n 30 a1.log a2.log b.log c.log d.log e.log f.log >&2
 fi
 finish
