@@ -22,7 +22,9 @@
 # Environment:
 #   SLUICE_FUZZ_OUT        where findings and logs go (default above)
 #   SLUICE_FUZZ_BUILD_DIR  the instrumented tree (default build-fuzz)
-#   SLUICE_FUZZ_NICE       niceness of the fuzzer (default 10: the machine is shared)
+#   SLUICE_FUZZ_NICE       niceness of the fuzzer (default 10: the machine is shared);
+#                          with autogroup scheduling, the fuzzer runs in a session of
+#                          its own whose autogroup gets this niceness as well
 #   SLUICE_FUZZ_CLOCK      wall (default): SECONDS of elapsed time; cpu: SECONDS of
 #                          the fuzzer's own CPU time (user + system), for a campaign
 #                          on a machine that also does other work (at most 20 x
@@ -120,6 +122,31 @@ proc_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) / hz }' \
         "/proc/$1/stat" 2>/dev/null
 }
+# With the kernel's autogroup scheduling (sched_autogroup_enabled: Debian's
+# default), niceness ranks processes only within one session: a fuzzer at 19
+# still took a full share of a core from a test run in another session (CI's
+# timing tests failed beside it). So the fuzzer gets a session of its own
+# (setsid) and that session's autogroup gets the niceness too.
+autogroup=0
+if [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] &&
+    command -v setsid >/dev/null 2>&1; then
+    autogroup=1
+fi
+# nice_session PID: once PID leads its own session, give its autogroup our niceness
+# (never before: the autogroup would still be this shell's, the caller's session)
+nice_session() {
+    local _
+    for _ in $(seq 1 100); do
+        if [ "$(awk '{ sub(/^.*\) /, ""); print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$1" ]; then
+            echo "$niceness" >"/proc/$1/autogroup" 2>/dev/null
+            return
+        fi
+        sleep 0.01
+    done
+}
+pid=
+# Ctrl-C or a TERM reaches this script, not the fuzzer in its own session: pass it on
+trap '[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 130' INT TERM
 export SLUICE_PLUGIN_PATH="$root/$build/lib/sluice/plugins"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -135,11 +162,15 @@ for t in "${run[@]}"; do
     # new inputs go to the first directory (outside the repo); the seeds are read only
     wall=$seconds
     [ "$clock" = cpu ] && wall=$((seconds * 20))
+    session=()
+    [ "$autogroup" = 1 ] && session=(setsid) # not a group leader here: it does not fork
     # shellcheck disable=SC2086 # SLUICE_FUZZ_ARGS is a list of flags
-    nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$wall" -timeout=25 \
-        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crashes/$t-" \
-        ${SLUICE_FUZZ_ARGS:-} "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1 &
+    "${session[@]}" nice -n "$niceness" "$build/bin/fuzz_$t" -max_total_time="$wall" \
+        -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$out/crashes/$t-" ${SLUICE_FUZZ_ARGS:-} \
+        "$out/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1 &
     pid=$!
+    [ "$autogroup" = 1 ] && nice_session "$pid"
     interrupted=0
     if [ "$clock" = cpu ]; then
         # poll the fuzzer's CPU time; at the limit, SIGINT: libFuzzer prints its
