@@ -22,13 +22,19 @@ outputs:
   - {sink: jsonl, from: n, path: n.jsonl}
   - {sink: zmq, from: msgs, connect: \"tcp://127.0.0.1:$OUTP\"}"
 wait_until 10 log_has relay.log "bound tcp"
+# three pushers, one after the other; each stays connected until the end (a
+# zeromq.js process that exits may not have sent its queue's tail yet)
+pushers=()
 for i in 1 2 3; do
-    check "zeromq.js pushes 3000 messages (burst $i)" node "$JS" push "tcp://127.0.0.1:$IN" 3000
+    start_group "exec node $JS push tcp://127.0.0.1:$IN 3000 >push$i.out 2>push$i.err"
+    pushers+=("$GROUP_PID")
+    check "zeromq.js pushes 3000 messages (burst $i)" wait_until 30 grep -q "sent 3000" push$i.out
     sleep 0.3
 done
 check "sluice counts all 9000" wait_until 20 total_is n.jsonl 9000
 check "... over several batches" test "$(nonzero_batches n.jsonl)" -ge 3
 check "the zeromq.js PULL reads all 9000 back" wait_until 20 bash -c "[ \$(wc -l <got.txt) -ge 9000 ]"
+for pid in "${pushers[@]}"; do stop_group "$pid"; done
 stop_sluice relay
 check_eq "each once per burst, topic frame first" \
     "$("$PY" -c 'import json, collections
