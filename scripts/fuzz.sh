@@ -26,9 +26,10 @@
 #                          with autogroup scheduling, the fuzzer runs in a session of
 #                          its own whose autogroup gets this niceness as well
 #   SLUICE_FUZZ_CLOCK      wall (default): SECONDS of elapsed time; cpu: SECONDS of
-#                          the fuzzer's own CPU time (user + system), for a campaign
-#                          on a machine that also does other work (at most 20 x
-#                          SECONDS of elapsed time all the same)
+#                          the fuzzer's CPU time (user + system, with the children
+#                          it forks), for a campaign on a machine that also does
+#                          other work (at most 20 x SECONDS of elapsed time all
+#                          the same)
 #   SLUICE_FUZZ_ARGS       more libFuzzer flags, e.g. "-jobs=4 -workers=4"
 #
 # A campaign of one CPU-hour per target (docs/fuzzing.md):
@@ -117,9 +118,13 @@ children_cpu() {
     }' "$out/.times.$$"
     rm -f "$out/.times.$$"
 }
-# CPU seconds (user + system) a running process has used so far.
+# CPU seconds (user + system) a running process has used so far, its own and
+# that of the children it has waited for (fuzz_grep forks to time each regex
+# compile: more than half its CPU is in those children). The same count as
+# children_cpu's once the process has ended, so the limit and the summary's
+# cpu_s agree.
 proc_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) / hz }' \
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13 + $14 + $15) / hz }' \
         "/proc/$1/stat" 2>/dev/null
 }
 # With the kernel's autogroup scheduling (sched_autogroup_enabled: Debian's
