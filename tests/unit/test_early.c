@@ -262,10 +262,14 @@ static void test_early_counts(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         early_run er;
         early_run_ok(&cases[i], &er);
-        /* ~5.3 MiB of lines in 1 MiB blocks: the sealed ones ran early */
-        CU_ASSERT(er.max_early >= 4);
-        if (er.max_early < 4)
-            fprintf(stderr, "case %zu: %zu early blocks\n", i, er.max_early);
+        /* ~5.3 MiB of lines in 1 MiB blocks: the sealed ones ran early. On
+         * a loaded machine the send can outlast the interval, and the blocks
+         * then fall into two batches: the total counts, not one batch's. */
+        CU_ASSERT(er.early_blocks >= 4);
+        CU_ASSERT(er.max_early >= 1);
+        if (er.early_blocks < 4)
+            fprintf(stderr, "case %zu: %zu early blocks (at most %zu in a batch)\n", i,
+                    er.early_blocks, er.max_early);
         ASSERT_INT_EQ(er.early_recycled, cases[i].c_reduce ? 0 : er.early_blocks);
     }
 }
