@@ -14,7 +14,9 @@
 # ${TMPDIR:-/tmp}/sluice-fuzz): corpus/TARGET/ (new inputs), TARGET.log (the
 # fuzzer's output), crashes/ (reproducers). One summary line per target:
 # seconds it ran (wall), CPU seconds it used (user + system), executions,
-# coverage (libFuzzer's cov: and ft:), crashes.
+# coverage (libFuzzer's cov: and ft:), crashes, and slow units: inputs that
+# took more than 10 s (libFuzzer's slow-unit-* files, which are no crash; on
+# a loaded machine, usually an input that waited for a core).
 #
 # Exit status: 0 if no target crashed, 1 if one did (the reproducer's path
 # and the command that replays it are printed), 2 for a usage or build error.
@@ -151,16 +153,23 @@ nice_session() {
 }
 pid=
 # Ctrl-C or a TERM reaches this script, not the fuzzer in its own session: pass it on
-trap '[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 130' INT TERM
+trap '[ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$out/.start.$$"; exit 130' INT TERM
 export SLUICE_PLUGIN_PATH="$root/$build/lib/sluice/plugins"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 crashed=()
-printf '%-14s %8s %8s %12s %8s %8s %s\n' target seconds cpu_s execs cov ft crashes
+printf '%-14s %8s %8s %12s %8s %8s %7s %s\n' target seconds cpu_s execs cov ft crashes slow
+# artifacts of target $1 (crash-, leak-, timeout-, oom-), or its slow units with $2 = slow;
+# $3: only those newer than that file
+artifacts() {
+    local match=(-name "$1-*" ! -name "$1-slow-unit-*")
+    [ "${2:-}" = slow ] && match=(-name "$1-slow-unit-*")
+    find "$out/crashes" "${match[@]}" ${3:+-newer "$3"}
+}
 for t in "${run[@]}"; do
     mkdir -p "$out/corpus/$t"
     log="$out/$t.log"
-    before=$(find "$out/crashes" -name "$t-*" | wc -l)
+    touch "$out/.start.$$"
     started=$SECONDS
     children_cpu >"$out/.cpu.$$"
     cpu_before=$(cat "$out/.cpu.$$")
@@ -200,21 +209,27 @@ for t in "${run[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
     ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
-    found=$(($(find "$out/crashes" -name "$t-*" | wc -l) - before))
+    found=$(artifacts "$t" "" "$out/.start.$$" | wc -l)
+    slow=$(artifacts "$t" slow "$out/.start.$$" | wc -l)
     if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then
         found=1 # died without an artifact: the log says why
     fi
-    printf '%-14s %8s %8s %12s %8s %8s %s\n' "$t" "$took" "$cpu" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
-        "$found"
+    printf '%-14s %8s %8s %12s %8s %8s %7s %s\n' "$t" "$took" "$cpu" "${execs:-?}" "${cov:-?}" \
+        "${ft:-?}" "$found" "$slow"
     if [ "$found" -gt 0 ]; then
         crashed+=("$t")
         grep -E 'ERROR: |SUMMARY: |^fuzz: |Test unit written to' "$log" | head -n 8 | sed 's/^/    /'
-        for f in $(find "$out/crashes" -name "$t-*" -newer "$out/build.log"); do
+        for f in $(artifacts "$t" "" "$out/.start.$$"); do
             echo "    reproducer: $f"
             echo "    replay:     SLUICE_PLUGIN_PATH=$SLUICE_PLUGIN_PATH $build/bin/fuzz_$t $f"
         done
         echo "    log:        $log"
     fi
+    for f in $(artifacts "$t" slow "$out/.start.$$"); do
+        echo "    slow unit:  $f"
+        echo "    time it:    SLUICE_PLUGIN_PATH=$SLUICE_PLUGIN_PATH $build/bin/fuzz_$t $f"
+    done
+    rm -f "$out/.start.$$"
 done
 if [ "${#crashed[@]}" -gt 0 ]; then
     echo "fuzz.sh: ${#crashed[@]} target(s) crashed: ${crashed[*]}"
