@@ -120,10 +120,14 @@ static const sl_param_spec kafka_sink_params[] = {
      NULL, NULL},
     {NULL, 0, NULL, 0, NULL, NULL, NULL}};
 
-/* An error that says the brokers do not know the topic, for now. */
+/* An error that says the brokers do not know the topic, for now. The sink
+ * never picks a partition, so a message fails with "Local: Unknown
+ * partition" only when the topic's metadata stopped listing the partition
+ * it was queued for: librdkafka drops a partition's queue with that error
+ * when a metadata answer says the topic does not exist. */
 static int kafka_sink_topic_unknown(rd_kafka_resp_err_t e) {
     return e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-           e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+           e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
 }
 
 /* Keep a message to send again: 0 (the kept message owns `hdrs`), or -1
@@ -185,7 +189,10 @@ static void kafka_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
         k->acked++;
         return;
     }
-    if (!k->txn && kafka_sink_topic_unknown(m->err) && kafka_sink_keep_report(k, m) == 0)
+    /* sent again only if no broker can have written it: else a copy could land twice */
+    if (!k->txn && kafka_sink_topic_unknown(m->err) &&
+        rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED &&
+        kafka_sink_keep_report(k, m) == 0)
         return;
     kafka_sink_failed(k, rd_kafka_err2str(m->err));
 }
