@@ -175,12 +175,12 @@ for t in "${run[@]}"; do
     cpu_before=$(cat "$out/.cpu.$$")
     # new inputs go to the first directory (outside the repo); the seeds are read only
     wall=$seconds
+    [ "$clock" = cpu ] && wall=$((seconds * 20))
     # libFuzzer's -timeout: one input that runs longer is a hang (a crash). text.grep
     # waits up to 30 s (TEXT_GREP_WALL_MS) for a core to time a compile, twice an
     # input in fuzz_grep: a loaded machine is no hang
     timeout=25
     [ "$t" = grep ] && timeout=70
-    [ "$clock" = cpu ] && wall=$((seconds * 20))
     session=()
     [ "$autogroup" = 1 ] && session=(setsid) # not a group leader here: it does not fork
     # shellcheck disable=SC2086 # SLUICE_FUZZ_ARGS is a list of flags

@@ -266,7 +266,6 @@ static void test_early_counts(void) {
          * a loaded machine the send can outlast the interval, and the blocks
          * then fall into two batches: the total counts, not one batch's. */
         CU_ASSERT(er.early_blocks >= 4);
-        CU_ASSERT(er.max_early >= 1);
         if (er.early_blocks < 4)
             fprintf(stderr, "case %zu: %zu early blocks (at most %zu in a batch)\n", i,
                     er.early_blocks, er.max_early);
