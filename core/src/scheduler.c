@@ -373,16 +373,6 @@ int sl_context_start(sl_context *ctx) {
         sl__ctx_fail_err(ctx, &err, NULL);
         return err.code;
     }
-    int workers = ctx->workers ? ctx->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    ctx->pool = sl__pool_new(workers > 0 ? workers : 1);
-    workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
-    ctx->warena = workers ? calloc((size_t)workers, sizeof *ctx->warena) : NULL;
-    if (!ctx->pool || !ctx->warena) {
-        sl__ctx_fail(ctx, SL_ENOMEM, NULL, "out of memory");
-        return SL_ENOMEM;
-    }
-    for (int w = 0; w < workers; w++)
-        sl__arena_init(&ctx->warena[w], 1 << 20);
     ctx->status = ctx->status_mode > 0 || (ctx->status_mode < 0 && isatty(STDERR_FILENO));
     if (sl__status_start(ctx) || count_inputs(ctx)) {
         sl__status_stop(ctx);
@@ -407,6 +397,22 @@ int sl_context_start(sl_context *ctx) {
             return start_fail(ctx, &err);
     }
     ctx->start_who = NULL;
+    /* the workers, once every instance exists: create() runs before the
+     * context has started any thread (docs/decisions.md), so a plugin that
+     * forks there (text.grep times its regcomp in a child) forks a process
+     * with no other thread in it. A sanitizer's allocator is not fork-safe:
+     * a worker starting at the fork left a lock held, and the child waited
+     * on it forever */
+    int workers = ctx->workers ? ctx->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    ctx->pool = sl__pool_new(workers > 0 ? workers : 1);
+    workers = ctx->pool ? sl__pool_workers(ctx->pool) : 0;
+    ctx->warena = workers ? calloc((size_t)workers, sizeof *ctx->warena) : NULL;
+    if (!ctx->pool || !ctx->warena) {
+        sl__error_set(&err, SL_ENOMEM, "out of memory");
+        return start_fail(ctx, &err);
+    }
+    for (int w = 0; w < workers; w++)
+        sl__arena_init(&ctx->warena[w], 1 << 20);
     /* state and source positions from the newest checkpoint, before any
      * source starts */
     if (sl__ckpt_resume(ctx, &err))

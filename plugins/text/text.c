@@ -40,6 +40,8 @@ static const unsigned char text_ws[256] = {
 #define TEXT_GREP_MAX_COST 30000.0 /* copies of the pattern's atoms regcomp may make */
 #define TEXT_GREP_COMPILE_MS 2000  /* the CPU time regcomp may take (text_grep_slow) */
 #define TEXT_GREP_WALL_MS 30000    /* ... and the longest wait for it */
+#define TEXT_GREP_BLOCKED_MS 1000  /* a compiling child asleep this long is blocked */
+#define TEXT_GREP_TRIES 3          /* forks to try when a child is blocked */
 #define TEXT_GREP_MAX_EMPTY 256.0  /* of them matching nothing (text_re_alt) */
 
 /* ---- shared helpers ------------------------------------------------------------- */
@@ -595,6 +597,64 @@ static int64_t text_cpu_ms(clockid_t clock) {
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* The state letter of process pid in /proc/PID/stat ('R' running or
+ * waiting for a core, 'S' asleep, 'T' stopped, ...); 0 if it cannot be read. */
+static char text_proc_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the name in (...) may hold anything */
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+typedef enum { TEXT_COMPILED, TEXT_SLOW, TEXT_BLOCKED, TEXT_NO_CHILD } text_try;
+
+/* One try of text_grep_slow: compile the pattern in a child and watch it.
+ * TEXT_BLOCKED: the child slept TEXT_GREP_BLOCKED_MS without using any CPU.
+ * regcomp never sleeps: a child that does waits on a lock that another
+ * thread held when the process forked, and nobody will release it (a
+ * sanitizer's allocator is not fork-safe; glibc's malloc is). */
+static text_try text_grep_try(const char *pattern, int flags) {
+    pid_t pid = fork();
+    if (pid < 0)
+        return TEXT_NO_CHILD;
+    if (pid == 0) {
+        regex_t re;
+        _exit(regcomp(&re, pattern, flags) == 0 ? 0 : 1);
+    }
+    clockid_t clock;
+    bool cpu = clock_getcpuclockid(pid, &clock) == 0;
+    int status;
+    int64_t used = -1, used_at = 0; /* the child's CPU time, and when it last grew */
+    text_try result = TEXT_SLOW;
+    for (int waited = 0; waited < (cpu ? TEXT_GREP_WALL_MS : TEXT_GREP_COMPILE_MS); waited += 5) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return TEXT_COMPILED;
+        int64_t now = cpu ? text_cpu_ms(clock) : -1;
+        if (now >= TEXT_GREP_COMPILE_MS)
+            break;
+        if (now != used) {
+            used = now;
+            used_at = waited;
+        } else if (cpu && waited - used_at >= TEXT_GREP_BLOCKED_MS && text_proc_state(pid) == 'S') {
+            result = TEXT_BLOCKED;
+            break;
+        }
+        struct timespec five_ms = {0, 5 * 1000 * 1000};
+        nanosleep(&five_ms, NULL);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return result;
+}
+
 /* Whether regcomp spends more than TEXT_GREP_COMPILE_MS on the pattern,
  * tried in a child process that is killed then: glibc's regcomp has
  * patterns it spends minutes on that no estimate here foresees (nested
@@ -604,33 +664,19 @@ static int64_t text_cpu_ms(clockid_t clock) {
  * priority, a pattern regcomp compiles in 0.07 s may wait seconds for a
  * core (fuzz_grep at niceness 19 beside CI's build saw it refused once and
  * accepted once). TEXT_GREP_WALL_MS bounds the wait for a child that gets
- * no CPU at all; without a CPU clock, the wall clock is the limit. Once per
- * text.grep at start; false when the child cannot be made (the compile then
- * runs here, as before). */
+ * no CPU at all; without a CPU clock, the wall clock is the limit. A child
+ * blocked on a lock it inherited is tried again, TEXT_GREP_TRIES times in
+ * all (docs/decisions.md §31: under ASan, a worker starting at the fork
+ * blocked 3 children in 60).
+ * Once per text.grep at start; false when no child could time the compile
+ * (it then runs here, as before). */
 static bool text_grep_slow(const char *pattern, int flags) {
-    pid_t pid = fork();
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        regex_t re;
-        _exit(regcomp(&re, pattern, flags) == 0 ? 0 : 1);
+    for (int i = 0; i < TEXT_GREP_TRIES; i++) {
+        text_try t = text_grep_try(pattern, flags);
+        if (t != TEXT_BLOCKED)
+            return t == TEXT_SLOW;
     }
-    clockid_t clock;
-    bool cpu = clock_getcpuclockid(pid, &clock) == 0;
-    int status;
-    for (int waited = 0; waited < (cpu ? TEXT_GREP_WALL_MS : TEXT_GREP_COMPILE_MS); waited += 5) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR))
-            return false;
-        if (cpu && text_cpu_ms(clock) >= TEXT_GREP_COMPILE_MS)
-            break;
-        struct timespec five_ms = {0, 5 * 1000 * 1000};
-        nanosleep(&five_ms, NULL);
-    }
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return true;
+    return false;
 }
 
 static int text_grep_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {

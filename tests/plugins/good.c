@@ -6,7 +6,14 @@
  *                  zero, the engine's first value points into the input anyway
  *   good.partition MAP, shape ONE: (the batch partition it ran on, the value),
  *                  to see how a source cut its batch (test_kafka.sh)
+ *   good.threads   MAP, shape ONE: (the threads the process had when create
+ *                  ran, the value), to see that create runs before the
+ *                  context starts any thread (test_scheduler.c)
  */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "identity.h"
 
 /* acc starts as the first value; later values are ignored. */
@@ -77,8 +84,62 @@ static const sl_component partition_component = {
     &partition_ops,
 };
 
-static const sl_component *const components[] = {&identity_component, &first_component,
-                                                 &firstnoref_component, &partition_component, NULL};
+/* The threads of this process: the entries of /proc/self/task. */
+static int64_t count_threads(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int64_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static int threads_create(sl_handle *h, const sl_params *params, void **instance, sl_error *err) {
+    (void)h;
+    (void)params;
+    int64_t *n = malloc(sizeof *n);
+    if (!n)
+        return sl_api->error_set(err, SL_ENOMEM, "good.threads: out of memory");
+    *n = count_threads();
+    *instance = n;
+    return 0;
+}
+
+static void threads_destroy(void *instance) {
+    free(instance);
+}
+
+/* Emit (threads at create, value) for every input record. */
+static int threads_process(void *instance, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)err;
+    for (size_t i = 0; i < in->count; i++) {
+        sl_record r = in->records[i];
+        r.key = sl_int(*(const int64_t *)instance);
+        int rc = sl_emit(out, &r);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const sl_map_ops threads_ops = {sizeof(sl_map_ops), SL_MAP_ONE, threads_process};
+
+static const sl_component threads_component = {
+    sizeof(sl_component),
+    SL_COMPONENT_MAP,
+    "threads",
+    "Emits (the threads the process had at create, its value).",
+    NULL,
+    threads_create,
+    threads_destroy,
+    &threads_ops,
+};
+
+static const sl_component *const components[] = {&identity_component,   &first_component,
+                                                 &firstnoref_component, &partition_component,
+                                                 &threads_component,    NULL};
 
 static const sl_plugin descriptor = {
     SL_PLUGIN_HEADER, "good", "0.1.0", "test plugin: valid", "MIT", components,

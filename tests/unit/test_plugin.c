@@ -139,14 +139,16 @@ static void test_good_loads(void) {
     ASSERT_STR_EQ(p->desc.name, "good");
     ASSERT_INT_EQ(p->desc.magic, SL_PLUGIN_MAGIC);
     ASSERT_INT_EQ(p->desc.abi_major, SL_ABI_MAJOR);
-    ASSERT_INT_EQ(p->ncomps, 4);
-    if (p->ncomps == 4) {
+    ASSERT_INT_EQ(p->ncomps, 5);
+    if (p->ncomps == 5) {
         ASSERT_STR_EQ(p->comps[0]->name, "identity");
         ASSERT_INT_EQ(p->comps[0]->kind, SL_COMPONENT_MAP);
         ASSERT_STR_EQ(p->comps[1]->name, "first");
         ASSERT_INT_EQ(p->comps[1]->kind, SL_COMPONENT_REDUCE);
         ASSERT_STR_EQ(p->comps[2]->name, "firstnoref");
         ASSERT_INT_EQ(p->comps[2]->kind, SL_COMPONENT_REDUCE);
+        ASSERT_STR_EQ(p->comps[4]->name, "threads");
+        ASSERT_INT_EQ(p->comps[4]->kind, SL_COMPONENT_MAP);
     }
     sl__plugin_unload(p);
 }

@@ -3,6 +3,7 @@
  * batch times on the manual and the system clock, batch limits, stopping,
  * awaiting, and what may be done in which state.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -438,6 +439,43 @@ static void test_no_outputs(void) {
     sl_context_free(ctx);
 }
 
+/* The threads of this process: the entries of /proc/self/task. */
+static int64_t count_threads(void) {
+    DIR *d = opendir("/proc/self/task");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    int64_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Every create() runs before the context starts a thread of its own (the
+ * workers, receivers, the scheduler): a plugin that forks there forks a
+ * process with no other thread of sluice's in it (text.grep does; under
+ * ASan, a worker that was starting at the fork left the child blocked on an
+ * allocator lock). good.threads keys each value with the threads the
+ * process had when it was created. */
+static void test_create_before_threads(void) {
+    sl_context *ctx = sl_context_new(1000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    CU_ASSERT_EQUAL(sl_context_add_plugin_dir(ctx, getenv("SLUICE_TEST_BADPLUGINS")), 0);
+    CU_ASSERT_EQUAL(sl_context_set_clock(ctx, SL_CLOCK_MANUAL), 0);
+    CU_ASSERT_EQUAL(sl_context_set_workers(ctx, 4), 0);
+    sl_context_set_max_batches(ctx, 1);
+    unit_collect c = {0};
+    sl_stream *s = sl_map(sl_queue_stream(ctx, unit_queue_file("[\"x\"]\n")), "good.threads", NULL);
+    unit_check(s != NULL, __FILE__, __LINE__, "good.threads (%s)", sl_context_errmsg(ctx));
+    CU_ASSERT_EQUAL(sl_foreach_batch(s, unit_collect_cb, &c), 0);
+    char want[64];
+    snprintf(want, sizeof want, "(%lld, 'x')", (long long)count_threads());
+    CU_ASSERT_EQUAL(sl_context_start(ctx), 0);
+    CU_ASSERT_EQUAL(sl_context_await_termination(ctx), 0);
+    ASSERT_STR_EQ(unit_batch_text(&c, 0, false), want);
+    unit_collect_free(&c);
+    sl_context_free(ctx);
+}
+
 /* Settings are validated: interval, workers, clock, receiver buffer. */
 static void test_settings(void) {
     CU_ASSERT_PTR_NULL(sl_context_new(0));
@@ -462,6 +500,7 @@ static void test_settings(void) {
 
 UNIT_MAIN("scheduler", {"manual clock: first batch after the start time", test_manual_start_time},
           {"manual clock: default start", test_manual_default_start},
+          {"start: every create() before the context's threads", test_create_before_threads},
           {"start time: SL_START_NOW, negatives and the system clock refused",
            test_start_time_now_and_refusals},
           {"max_batches", test_max_batches}, {"system clock: 100 ms batches", test_system_clock},
