@@ -57,18 +57,23 @@ static const sl_component firstnoref_component = {
     &firstnoref_ops,
 };
 
-/* Emit (partition index, value) for every input record. */
-static int partition_process(void *instance, const sl_chunk *in, sl_emitter *out, sl_error *err) {
-    (void)instance;
-    (void)err;
+/* Emit (key, value) for every input record. */
+static int emit_keyed(const sl_chunk *in, sl_emitter *out, int64_t key) {
     for (size_t i = 0; i < in->count; i++) {
         sl_record r = in->records[i];
-        r.key = sl_int(in->partition);
+        r.key = sl_int(key);
         int rc = sl_emit(out, &r);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+/* Emit (partition index, value) for every input record. */
+static int partition_process(void *instance, const sl_chunk *in, sl_emitter *out, sl_error *err) {
+    (void)instance;
+    (void)err;
+    return emit_keyed(in, out, in->partition);
 }
 
 static const sl_map_ops partition_ops = {sizeof(sl_map_ops), SL_MAP_ONE, partition_process};
@@ -114,14 +119,7 @@ static void threads_destroy(void *instance) {
 /* Emit (threads at create, value) for every input record. */
 static int threads_process(void *instance, const sl_chunk *in, sl_emitter *out, sl_error *err) {
     (void)err;
-    for (size_t i = 0; i < in->count; i++) {
-        sl_record r = in->records[i];
-        r.key = sl_int(*(const int64_t *)instance);
-        int rc = sl_emit(out, &r);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return emit_keyed(in, out, *(const int64_t *)instance);
 }
 
 static const sl_map_ops threads_ops = {sizeof(sl_map_ops), SL_MAP_ONE, threads_process};
