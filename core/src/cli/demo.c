@@ -6,7 +6,10 @@
  * 100 ms to whoever connects. Then it loads the same YAML as
  * examples/network_wordcount.yaml (PORT and BATCH_INTERVAL set in the
  * environment) and runs a few batches on the system clock, so that the
- * first command a user types shows real micro-batches and real counts.
+ * first command a user types shows real micro-batches and real counts. The
+ * feeder stops writing just before the last batch is cut, so that the run
+ * ends with every line it sent counted (a graceful stop warns about lines
+ * received after the last batch).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -147,8 +150,16 @@ typedef struct feeder {
     pthread_t thread;
     int started;
     atomic_int stop;
-    size_t next; /* index of the next line to send */
+    atomic_llong send_until; /* wall-clock ms after which nothing is sent; 0: no end */
+    size_t next;             /* index of the next line to send */
 } feeder;
+
+/* The wall clock in ms, as the system clock's batch times are. */
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Listen on 127.0.0.1 on a port the system picks (bind to port 0). */
 static int feeder_open(feeder *f) {
@@ -187,6 +198,11 @@ static void sleep_ms(long ms) {
 static void feeder_serve(feeder *f, int fd) {
     char line[128];
     while (!atomic_load(&f->stop)) {
+        int64_t until = atomic_load(&f->send_until);
+        if (until && wall_ms() >= until) { /* the last batch is being cut: quiet */
+            sleep_ms(DEMO_LINE_MS);
+            continue;
+        }
         int n = snprintf(line, sizeof line, "%s\n", demo_text[f->next]);
         ssize_t w = send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -215,6 +231,7 @@ static void *feeder_main(void *arg) {
 
 static int feeder_start(feeder *f) {
     atomic_store(&f->stop, 0);
+    atomic_store(&f->send_until, 0);
     if (pthread_create(&f->thread, NULL, feeder_main, f) != 0)
         return -1;
     f->started = 1;
@@ -279,11 +296,33 @@ static int demo_parse(int argc, char **argv, demo_args *da) {
     return 0;
 }
 
+/* When the feeder falls quiet: DEMO_QUIET_MS (at most half an interval)
+ * before the last batch's time, so that its last line is in that batch. */
+#define DEMO_QUIET_MS 50
+
+typedef struct demo_clock {
+    feeder *f;
+    int64_t batches, interval_ms;
+    atomic_int seen; /* the first batch's time is known */
+} demo_clock;
+
+static void demo_quiet_from(demo_clock *dc, int64_t first_batch) {
+    int64_t quiet = dc->interval_ms / 2 < DEMO_QUIET_MS ? dc->interval_ms / 2 : DEMO_QUIET_MS;
+    atomic_store(&dc->f->send_until, first_batch + (dc->batches - 1) * dc->interval_ms - quiet);
+}
+
+/* The first batch submitted: its time fixes the last one's. */
+static void demo_on_batch(void *user, const sl_event *ev) {
+    demo_clock *dc = user;
+    if (ev->kind == SL_EVENT_BATCH_SUBMITTED && !atomic_exchange(&dc->seen, 1))
+        demo_quiet_from(dc, ev->u.batch.batch_time);
+}
+
 /* Load the embedded pipeline against the feeder's port and run it.
  * Returns the exit code. */
-static int demo_run(const demo_args *da, int port) {
+static int demo_run(const demo_args *da, feeder *f) {
     char value[32], err[1024];
-    snprintf(value, sizeof value, "%d", port);
+    snprintf(value, sizeof value, "%d", f->port);
     setenv("PORT", value, 1);
     snprintf(value, sizeof value, "%lldms", (long long)da->interval_ms);
     setenv("BATCH_INTERVAL", value, 1);
@@ -299,6 +338,12 @@ static int demo_run(const demo_args *da, int port) {
     sl_context_set_clock(ctx, SL_CLOCK_SYSTEM);
     sl_context_set_status_line(ctx, 0); /* keep pprint's output clean */
     sl__cli_signals_install(ctx);
+    /* the first batch is at the first multiple of the interval after the
+     * start (docs/semantics.md); its SUBMITTED event confirms it, which
+     * matters when the start crosses a multiple, unless it is the only one */
+    demo_clock dc = {f, da->batches, da->interval_ms, 0};
+    sl_context_add_listener(ctx, SL_EVENT_MASK(SL_EVENT_BATCH_SUBMITTED), demo_on_batch, &dc);
+    demo_quiet_from(&dc, (wall_ms() / da->interval_ms + 1) * da->interval_ms);
     int rc = sl_context_start(ctx);
     if (rc < 0) {
         fprintf(stderr, "sluice demo: %s\n", sl_context_errmsg(ctx));
@@ -348,7 +393,7 @@ int sl__cli_demo(int argc, char **argv) {
         fprintf(stderr, "sluice demo: cannot start the feeder thread\n");
         code = CLI_EXIT_RUNTIME;
     } else {
-        code = demo_run(&da, f.port);
+        code = demo_run(&da, &f);
     }
     feeder_close(&f);
     if (code == CLI_EXIT_OK)
