@@ -667,7 +667,8 @@ static text_try text_grep_try(const char *pattern, int flags) {
  * no CPU at all; without a CPU clock, the wall clock is the limit. A child
  * blocked on a lock it inherited is tried again, TEXT_GREP_TRIES times in
  * all (docs/decisions.md §31: under ASan, a worker starting at the fork
- * blocked 3 children in 60).
+ * blocked 3 children in 60; tests/unit/test_grep_fork.c blocks them for
+ * certain).
  * Once per text.grep at start; false when no child could time the compile
  * (it then runs here, as before). */
 static bool text_grep_slow(const char *pattern, int flags) {
