@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
-#include <time.h>
 
 /* ---- an allocator that is not fork-safe ----------------------------------------- */
 
@@ -104,12 +103,6 @@ static void after_fork_parent(void) {
     }
 }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run text.grep on three values with `spoiled_forks` of its forks spoiled:
  * the filter keeps what the pattern matches, after `want_forks` forks and
  * between min_ms and max_ms. */
@@ -118,13 +111,13 @@ static void grep_spoiled(int spoiled_forks, int want_forks, int64_t min_ms, int6
     atomic_store(&spoil, spoiled_forks);
     atomic_store(&spoiled, 0);
     atomic_store(&forks, 0);
-    int64_t t0 = now_ms();
+    int64_t t0 = sl__mono_ms();
     sl_context *ctx = ctx_new(1);
     unit_collect g = {0};
     collect(sl_filter(queue(ctx, "[\"ab\", \"b\", \"ba\"]\n"), "text.grep", P("pattern", "^a?b$")),
             &g);
     RUN(ctx, 1);
-    int64_t took = now_ms() - t0;
+    int64_t took = sl__mono_ms() - t0;
     alarm(0);
     ASSERT_STR_EQ(BATCH(&g, 0), "'ab', 'b'");
     ASSERT_INT_EQ(atomic_load(&spoiled), spoiled_forks);

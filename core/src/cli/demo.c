@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,7 +304,7 @@ static int demo_parse(int argc, char **argv, demo_args *da) {
 typedef struct demo_clock {
     feeder *f;
     int64_t batches, interval_ms;
-    atomic_int seen; /* the first batch's time is known */
+    bool seen; /* the first batch's time is known (the engine thread only) */
 } demo_clock;
 
 static void demo_quiet_from(demo_clock *dc, int64_t first_batch) {
@@ -314,8 +315,10 @@ static void demo_quiet_from(demo_clock *dc, int64_t first_batch) {
 /* The first batch submitted: its time fixes the last one's. */
 static void demo_on_batch(void *user, const sl_event *ev) {
     demo_clock *dc = user;
-    if (ev->kind == SL_EVENT_BATCH_SUBMITTED && !atomic_exchange(&dc->seen, 1))
+    if (ev->kind == SL_EVENT_BATCH_SUBMITTED && !dc->seen) {
+        dc->seen = true;
         demo_quiet_from(dc, ev->u.batch.batch_time);
+    }
 }
 
 /* Load the embedded pipeline against the feeder's port and run it.
@@ -341,7 +344,7 @@ static int demo_run(const demo_args *da, feeder *f) {
     /* the first batch is at the first multiple of the interval after the
      * start (docs/semantics.md); its SUBMITTED event confirms it, which
      * matters when the start crosses a multiple, unless it is the only one */
-    demo_clock dc = {f, da->batches, da->interval_ms, 0};
+    demo_clock dc = {f, da->batches, da->interval_ms, false};
     sl_context_add_listener(ctx, SL_EVENT_MASK(SL_EVENT_BATCH_SUBMITTED), demo_on_batch, &dc);
     demo_quiet_from(&dc, (wall_ms() / da->interval_ms + 1) * da->interval_ms);
     int rc = sl_context_start(ctx);
