@@ -18,8 +18,8 @@ PY=python3
 # counted OUT: check that the counts pprint printed in OUT add up to the
 # words of the rhyme's first K lines, the lines the feeder sent in order
 # (K = 0 when a single short batch was cut before a line came); prints K, or
-# why not. A batch cut short by pprint ("...") cannot
-# be added up: prints "cut".
+# why not. A batch cut short by pprint ("...") cannot be added up: prints
+# "cut".
 counted() {
     "$PY" - "$1" "$SLUICE_SOURCE_DIR/core/src/cli/demo.c" <<'PYEOF'
 import ast, collections, re, sys
